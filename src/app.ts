@@ -1,0 +1,97 @@
+/**
+ * Wires one certfleet server: database (embedded or DATABASE_URL) -> migrations -> services ->
+ * HTTP routes -> listen. `close()` undoes it in reverse: drain HTTP, flush services, close the
+ * pool, stop the embedded database.
+ */
+import type { Config } from './config/schema.ts';
+import { createApiKeyRepository } from './db/api-keys.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { pingDatabase } from './db/health.ts';
+import { migrate } from './db/migrate.ts';
+import { authKeyRoutes } from './http/routes/auth-keys/routes.ts';
+import { healthRoutes } from './http/routes/health/routes.ts';
+import { metricsRoutes } from './http/routes/metrics/routes.ts';
+import { HttpServer, type ListeningAddress } from './http/server.ts';
+import { loadHttpEngine } from './http/uws.ts';
+import type { Logger } from './observability/logger.ts';
+import { Metrics } from './observability/metrics.ts';
+import { ApiKeyService } from './services/auth/api-keys.ts';
+import { version } from './version.ts';
+
+export interface RunningApp {
+  address: ListeningAddress;
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  url: string;
+  database: Database;
+  /** Graceful stop; resolves when everything is closed. */
+  close(): Promise<void>;
+}
+
+const loopbackHosts = new Set(['127.0.0.1', '::1', 'localhost']);
+/** /ready must answer fast even when the database hangs: probes usually time out at 1-5 s. */
+const readyTimeoutMs = 2_000;
+
+export async function startApp(config: Config, log: Logger): Promise<RunningApp> {
+  const startedAt = Date.now();
+  const engine = loadHttpEngine();
+  if (engine.fallbackReason) {
+    log.warn({ reason: engine.fallbackReason }, 'uWebSockets.js binary unavailable; serving with the node:http fallback');
+  }
+  const database = await openDatabase(config, log);
+  try {
+    await migrate(database.pool, log);
+    const metrics = new Metrics();
+    metrics.watchPool(() => database.pool);
+    metrics.info('certfleet_build_info', 'certfleet version', { version });
+    metrics.info('certfleet_http_engine_info', 'HTTP engine serving requests', {
+      engine: engine.name,
+      version: engine.version,
+    });
+    const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(database.pool), log });
+    if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
+
+    const server = new HttpServer({
+      engine,
+      log,
+      metrics,
+      authenticate: (token) => apiKeys.authenticate(token),
+      maxBodyBytes: config.maxBodyBytes,
+      tls: config.tls,
+    });
+    server.register([
+      ...healthRoutes({ version, engine, startedAt, pingDatabase: () => pingDatabase(database.pool, readyTimeoutMs) }),
+      ...metricsRoutes({ metrics, token: config.metricsToken }),
+      ...authKeyRoutes({ apiKeys }),
+    ]);
+    const address = await server.listen(config.host, config.port);
+    const hostInUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
+    const url = `${address.scheme}://${hostInUrl}:${address.port}`;
+    log.info({ url, http_engine: engine.name, database: database.kind, version }, 'certfleet listening');
+    if (!config.tls && !loopbackHosts.has(config.host)) {
+      log.warn(
+        { host: config.host },
+        'listening beyond loopback without TLS: API keys travel in clear text; set CERTFLEET_TLS_CERT_PATH and CERTFLEET_TLS_KEY_PATH',
+      );
+    }
+
+    let closing: Promise<void> | undefined;
+    return {
+      address,
+      url,
+      database,
+      close() {
+        closing ??= (async () => {
+          // Leave part of the shutdown budget for flushing and stopping the database.
+          const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
+          if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
+          await apiKeys.close();
+          await database.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}

@@ -1,0 +1,44 @@
+import { startApp } from '../app.ts';
+import { flushLogger } from '../observability/logger.ts';
+import type { CommandContext } from './main.ts';
+
+/**
+ * Runs the server until SIGTERM or SIGINT, then shuts down gracefully and resolves 0.
+ * A second signal, or the shutdown budget running out, exits at once with 1.
+ */
+export async function serveCommand({ config, log }: CommandContext): Promise<number> {
+  const app = await startApp(config, log);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting without finishing shutdown');
+        flushLogger(log);
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      const hardStop = setTimeout(() => {
+        log.error({ budget_ms: config.shutdownTimeoutMs }, 'shutdown took too long: exiting');
+        flushLogger(log);
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      hardStop.unref();
+      app.close().then(
+        () => {
+          clearTimeout(hardStop);
+          log.info('shutdown complete');
+          flushLogger(log);
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          flushLogger(log);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * The environment certfleet reads, as one zod schema. Every variable is named here and
+ * nowhere else in src/ (test/config/environment-doc.test.ts keeps docs/environment.md in
+ * step with the keys of `environmentSchema`).
+ *
+ * Input type: `z.input<typeof environmentSchema>` (strings from the environment).
+ * Resolved type: `Config` (typed, defaults applied).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+/** An integer variable, given as a decimal string. Empty strings count as unset. */
+function integer(min: number, max: number) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+}
+
+function optionalNonEmpty<T extends z.ZodTypeAny>(schema: T) {
+  // An exported-but-empty variable (FOO=) means "not set", as in most twelve-factor servers.
+  return z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+}
+
+function withDefault<T extends z.ZodTypeAny>(schema: T, fallback: string) {
+  return z.preprocess((v) => (v === undefined || v === '' ? fallback : v), schema);
+}
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const environmentSchema = z.object({
+  /** Address the HTTP server binds; default 127.0.0.1 (loopback only). */
+  CERTFLEET_HOST: withDefault(z.string().trim().min(1), '127.0.0.1'),
+  /** TCP port; default 8080. 0 picks a free port (logged at start-up). */
+  CERTFLEET_PORT: withDefault(integer(0, 65535), '8080'),
+  /** Directory for the embedded PostgreSQL cluster and other local state; default ./.certfleet */
+  CERTFLEET_DATA_DIR: withDefault(z.string().trim().min(1), './.certfleet'),
+  /** PostgreSQL connection string; unset = start an embedded PostgreSQL in CERTFLEET_DATA_DIR. */
+  DATABASE_URL: optionalNonEmpty(
+    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+  ),
+  /** Port for the embedded PostgreSQL on 127.0.0.1; default: a free port chosen at start. */
+  CERTFLEET_EMBEDDED_PG_PORT: optionalNonEmpty(integer(1, 65535)),
+  /** Size of the pg connection pool; default 50. */
+  CERTFLEET_DATABASE_MAX_CONNS: withDefault(integer(1, 1000), '50'),
+  /** Largest accepted request body in bytes; default 1 MiB. Larger bodies get 413. */
+  CERTFLEET_MAX_BODY_BYTES: withDefault(integer(1, 64 * MiB), String(MiB)),
+  /** pino level; default info. */
+  CERTFLEET_LOG_LEVEL: withDefault(z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }), 'info'),
+  /** Bootstraps (or rotates) the admin API key named "bootstrap-admin"; at least 24 characters. */
+  CERTFLEET_ADMIN_API_KEY: optionalNonEmpty(z.string().min(24, 'must be at least 24 characters')),
+  /** Bearer token required on GET /metrics; unset = /metrics is open (bind to loopback). */
+  CERTFLEET_METRICS_TOKEN: optionalNonEmpty(z.string().min(16, 'must be at least 16 characters')),
+  /** PEM certificate chain for HTTPS; set together with CERTFLEET_TLS_KEY_PATH. */
+  CERTFLEET_TLS_CERT_PATH: optionalNonEmpty(z.string()),
+  /** PEM private key for HTTPS; set together with CERTFLEET_TLS_CERT_PATH. */
+  CERTFLEET_TLS_KEY_PATH: optionalNonEmpty(z.string()),
+  /** Upper bound on graceful shutdown in milliseconds; default 10000. */
+  CERTFLEET_SHUTDOWN_TIMEOUT_MS: withDefault(integer(100, 600_000), '10000'),
+});
+
+export type EnvironmentInput = z.input<typeof environmentSchema>;
+
+/** Resolved configuration: the only shape the rest of src/ sees. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  embeddedPgPort: number | undefined;
+  databaseMaxConns: number;
+  maxBodyBytes: number;
+  logLevel: (typeof logLevels)[number];
+  adminApiKey: string | undefined;
+  metricsToken: string | undefined;
+  tls: { certPath: string; keyPath: string } | undefined;
+  shutdownTimeoutMs: number;
+}
+
+/** Variables whose values must never appear in an error message or a log line. */
+const secretVariables = new Set(['DATABASE_URL', 'CERTFLEET_ADMIN_API_KEY', 'CERTFLEET_METRICS_TOKEN']);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Names of every variable the schema reads, in declaration order. */
+export const environmentVariableNames: readonly string[] = Object.keys(environmentSchema.shape);
+
+export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
+  const picked: Record<string, string | undefined> = {};
+  for (const name of environmentVariableNames) picked[name] = env[name];
+  const parsed = environmentSchema.safeParse(picked);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const shown = secretVariables.has(name) ? '' : ` (got ${JSON.stringify(picked[name] ?? '')})`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const certPath = e.CERTFLEET_TLS_CERT_PATH;
+  const keyPath = e.CERTFLEET_TLS_KEY_PATH;
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new ConfigError([
+      'CERTFLEET_TLS_CERT_PATH and CERTFLEET_TLS_KEY_PATH: set both to serve HTTPS, or neither',
+    ]);
+  }
+  return {
+    host: e.CERTFLEET_HOST,
+    port: e.CERTFLEET_PORT,
+    dataDir: path.resolve(cwd, e.CERTFLEET_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    embeddedPgPort: e.CERTFLEET_EMBEDDED_PG_PORT,
+    databaseMaxConns: e.CERTFLEET_DATABASE_MAX_CONNS,
+    maxBodyBytes: e.CERTFLEET_MAX_BODY_BYTES,
+    logLevel: e.CERTFLEET_LOG_LEVEL,
+    adminApiKey: e.CERTFLEET_ADMIN_API_KEY,
+    metricsToken: e.CERTFLEET_METRICS_TOKEN,
+    tls: certPath && keyPath ? { certPath, keyPath } : undefined,
+    shutdownTimeoutMs: e.CERTFLEET_SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,95 @@
+/** Repository for `api_keys`. Rows carry the key hash; presenters never see it. */
+import type { Pool } from './pool.ts';
+import { isUniqueViolation } from './pool.ts';
+import type { Role } from '../services/auth/permissions.ts';
+
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  role: Role;
+  key_hash: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export class DuplicateKeyNameError extends Error {
+  constructor(name: string) {
+    super(`an active API key named ${JSON.stringify(name)} already exists`);
+    this.name = 'DuplicateKeyNameError';
+  }
+}
+
+const columns = 'id, name, role, key_hash, created_at, last_used_at, expires_at, revoked_at';
+
+export interface ApiKeyReader {
+  findByHash(keyHash: string): Promise<ApiKeyRow | undefined>;
+  getById(id: string): Promise<ApiKeyRow | undefined>;
+  findActiveByName(name: string): Promise<ApiKeyRow | undefined>;
+  list(options: { includeRevoked: boolean }): Promise<ApiKeyRow[]>;
+}
+
+export interface ApiKeyWriter {
+  insert(row: Pick<ApiKeyRow, 'id' | 'name' | 'role' | 'key_hash' | 'expires_at'>): Promise<ApiKeyRow>;
+  /** Sets revoked_at once; returns the row (revoked now or before), undefined if unknown. */
+  revoke(id: string): Promise<ApiKeyRow | undefined>;
+  /** One UPDATE for a whole batch of used keys. */
+  touchLastUsed(ids: readonly string[], at: Date): Promise<void>;
+}
+
+export type ApiKeyRepository = ApiKeyReader & ApiKeyWriter;
+
+export function createApiKeyRepository(pool: Pool): ApiKeyRepository {
+  return {
+    async findByHash(keyHash) {
+      const { rows } = await pool.query<ApiKeyRow>(`SELECT ${columns} FROM api_keys WHERE key_hash = $1`, [keyHash]);
+      return rows[0];
+    },
+    async getById(id) {
+      const { rows } = await pool.query<ApiKeyRow>(`SELECT ${columns} FROM api_keys WHERE id = $1`, [id]);
+      return rows[0];
+    },
+    async findActiveByName(name) {
+      const { rows } = await pool.query<ApiKeyRow>(
+        `SELECT ${columns} FROM api_keys WHERE name = $1 AND revoked_at IS NULL`,
+        [name],
+      );
+      return rows[0];
+    },
+    async list({ includeRevoked }) {
+      const where = includeRevoked ? '' : 'WHERE revoked_at IS NULL';
+      const { rows } = await pool.query<ApiKeyRow>(`SELECT ${columns} FROM api_keys ${where} ORDER BY id`);
+      return rows;
+    },
+    async insert(row) {
+      try {
+        const { rows } = await pool.query<ApiKeyRow>(
+          `INSERT INTO api_keys (id, name, role, key_hash, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING ${columns}`,
+          [row.id, row.name, row.role, row.key_hash, row.expires_at],
+        );
+        return rows[0]!;
+      } catch (err) {
+        if (isUniqueViolation(err, 'api_keys_active_name')) throw new DuplicateKeyNameError(row.name);
+        throw err;
+      }
+    },
+    async revoke(id) {
+      const { rows } = await pool.query<ApiKeyRow>(
+        `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${columns}`,
+        [id],
+      );
+      return rows[0];
+    },
+    async touchLastUsed(ids, at) {
+      if (ids.length === 0) return;
+      // Sorted so concurrent batches from several replicas lock rows in the same order.
+      const sorted = [...new Set(ids)].sort();
+      await pool.query(
+        `UPDATE api_keys SET last_used_at = $2
+          WHERE id = ANY($1::text[]) AND (last_used_at IS NULL OR last_used_at < $2)`,
+        [sorted, at],
+      );
+    },
+  };
+}

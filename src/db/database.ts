@@ -1,0 +1,43 @@
+/**
+ * Opens the database certfleet runs on: the server at DATABASE_URL, or an embedded PostgreSQL
+ * in CERTFLEET_DATA_DIR when DATABASE_URL is unset.
+ */
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import { EmbeddedPostgres } from './embedded-postgres.ts';
+import { createPool, type Pool } from './pool.ts';
+
+export interface Database {
+  pool: Pool;
+  /** 'external' (DATABASE_URL) or 'embedded'. */
+  kind: 'external' | 'embedded';
+  /** Closes the pool, then stops the embedded server if there is one. */
+  close(): Promise<void>;
+}
+
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'embeddedPgPort' | 'databaseMaxConns'>,
+  log: Logger,
+  options: { attachToRunning?: boolean } = {},
+): Promise<Database> {
+  let embedded: EmbeddedPostgres | undefined;
+  let connectionString = config.databaseUrl;
+  if (!connectionString) {
+    embedded = new EmbeddedPostgres({
+      rootDir: config.dataDir,
+      port: config.embeddedPgPort,
+      log,
+      attach: options.attachToRunning === true,
+    });
+    connectionString = await embedded.start();
+  }
+  const pool = createPool({ connectionString, max: config.databaseMaxConns, log });
+  return {
+    pool,
+    kind: embedded ? 'embedded' : 'external',
+    async close() {
+      await pool.end().catch((err: Error) => log.warn({ err: err.message }, 'closing the pool failed'));
+      await embedded?.stop();
+    },
+  };
+}

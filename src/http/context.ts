@@ -1,0 +1,75 @@
+/**
+ * Per-request state. uWS's HttpRequest is valid only during the synchronous part of a handler,
+ * so everything a handler may need later is copied here first; HttpResponse must never be
+ * touched after onAborted fires, so every write goes through `ctx.aborted` checks (respond.ts).
+ */
+import type { HttpRequest } from './uws.ts';
+import { Errors } from '../errors.ts';
+import type { Principal } from '../services/auth/permissions.ts';
+import { requestIdFrom } from './request-id.ts';
+
+/** What a handler returns: a JSON body, a raw payload, or nothing (204/304). */
+export interface Reply {
+  status: number;
+  /** Serialised with JSON.stringify unless `raw` is set. */
+  json?: unknown;
+  raw?: { contentType: string; payload: string | Buffer };
+  headers?: Record<string, string>;
+}
+
+export class RequestContext {
+  readonly method: string;
+  readonly isHead: boolean;
+  /** Raw path as sent (percent-encoded), without the query string. */
+  readonly path: string;
+  readonly rawQuery: string;
+  readonly requestId: string;
+  readonly authorization: string;
+  readonly contentType: string;
+  readonly contentLength: string;
+  readonly ifNoneMatch: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly startedAt: number;
+  /** Set by onAborted: the client is gone and the response must not be touched. */
+  aborted = false;
+  /** False while request body bytes are still unread on the socket. */
+  bodyConsumed = true;
+  principal: Principal | undefined = undefined;
+  body: unknown = undefined;
+  /** Filled when a response is written, for the access log and metrics. */
+  status = 0;
+  responseBytes = 0;
+  #query: URLSearchParams | undefined;
+
+  constructor(req: HttpRequest, paramNames: readonly string[], isHead: boolean) {
+    this.startedAt = performance.now();
+    // uWS lower-cases methods on some paths (the any() fallback); HTTP methods are upper-case tokens.
+    this.method = req.getMethod().toUpperCase();
+    this.isHead = isHead;
+    this.path = req.getUrl();
+    this.rawQuery = req.getQuery() ?? '';
+    this.requestId = requestIdFrom(req.getHeader('x-request-id'));
+    this.authorization = req.getHeader('authorization');
+    this.contentType = req.getHeader('content-type');
+    this.contentLength = req.getHeader('content-length');
+    this.ifNoneMatch = req.getHeader('if-none-match');
+    const params: Record<string, string> = {};
+    for (let i = 0; i < paramNames.length; i++) params[paramNames[i]!] = req.getParameter(i);
+    this.params = params;
+  }
+
+  /** A path parameter, percent-decoded; a malformed escape is the client's 400. */
+  param(name: string): string {
+    const raw = this.params[name] ?? '';
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      throw Errors.badRequest(`path parameter ${name} is not valid percent-encoding`);
+    }
+  }
+
+  get query(): URLSearchParams {
+    this.#query ??= new URLSearchParams(this.rawQuery);
+    return this.#query;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The only code that writes to a uWS HttpResponse. All writes are corked (one syscall per
+ * response) and skipped once the request was aborted.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { HttpResponse } from './uws.ts';
+import type { Reply, RequestContext } from './context.ts';
+import { etagFor, ifNoneMatchMatches } from './etag.ts';
+
+/** "200 OK" etc., built once: uWS wants the whole status line. */
+const statusLines = new Map<number, string>(
+  Object.entries(STATUS_CODES).map(([code, text]) => [Number(code), `${code} ${text ?? ''}`]),
+);
+
+export function statusText(status: number): string {
+  return STATUS_CODES[status] ?? 'Unknown';
+}
+
+export interface WriteOptions {
+  /** Compute a strong ETag for 200 responses and answer If-None-Match with 304. */
+  etag: boolean;
+  /** Close the connection after this response (draining, or request body left unread). */
+  close: boolean;
+}
+
+const jsonType = 'application/json; charset=utf-8';
+
+export function writeReply(res: HttpResponse, ctx: RequestContext, reply: Reply, options: WriteOptions): void {
+  if (ctx.aborted) return;
+  let status = reply.status;
+  let payload: string | Buffer | undefined;
+  let contentType: string | undefined;
+  if (reply.raw) {
+    payload = reply.raw.payload;
+    contentType = reply.raw.contentType;
+  } else if (reply.json !== undefined) {
+    payload = JSON.stringify(reply.json);
+    contentType = jsonType;
+  }
+  let etag: string | undefined;
+  if (options.etag && status === 200 && payload !== undefined) {
+    etag = etagFor(payload);
+    if (ifNoneMatchMatches(ctx.ifNoneMatch, etag)) {
+      status = 304;
+      payload = undefined;
+      contentType = undefined;
+    }
+  }
+  const close = options.close || !ctx.bodyConsumed;
+  ctx.status = status;
+  ctx.responseBytes = payload === undefined ? 0 : Buffer.byteLength(payload);
+  res.cork(() => {
+    res.writeStatus(statusLines.get(status) ?? `${status} Unknown`);
+    res.writeHeader('X-Request-Id', ctx.requestId);
+    if (contentType) res.writeHeader('Content-Type', contentType);
+    if (etag) res.writeHeader('ETag', etag);
+    if (reply.headers) for (const name in reply.headers) res.writeHeader(name, reply.headers[name]!);
+    if (status === 204 || status === 304) {
+      res.endWithoutBody(undefined, close);
+    } else if (ctx.isHead) {
+      res.endWithoutBody(ctx.responseBytes, close);
+    } else {
+      res.end(payload ?? '', close);
+    }
+  });
+}

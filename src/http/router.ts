@@ -1,0 +1,74 @@
+/**
+ * Route definitions and how they are matched. Matching itself is uWS's router
+ * (`app.get('/api/v1/x/:id', ...)`); this module only describes routes declaratively and answers
+ * what uWS cannot: which methods a path allows (for 405 + Allow) when no route matched.
+ */
+import type { ZodType } from 'zod';
+import type { Permission } from '../services/auth/permissions.ts';
+import type { Reply, RequestContext } from './context.ts';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
+
+export interface RouteDefinition {
+  method: Method;
+  /** uWS pattern: literal segments and `:name` parameters. */
+  path: string;
+  /** 'public' needs no credentials; otherwise the permission the caller's key must hold. */
+  access: Permission | 'public';
+  /** JSON body schema: the body must be application/json and is parsed into ctx.body. */
+  body?: ZodType;
+  /** Strong ETag + If-None-Match on 200 responses (GET/HEAD). */
+  etag?: boolean;
+  /** Access-log at debug instead of info (probes and scrapes that would flood the log). */
+  quiet?: boolean;
+  handler: Handler;
+}
+
+export function paramNames(pattern: string): string[] {
+  return pattern
+    .split('/')
+    .filter((segment) => segment.startsWith(':'))
+    .map((segment) => segment.slice(1));
+}
+
+interface CompiledPattern {
+  regex: RegExp;
+  methods: Set<string>;
+}
+
+/** Knows every registered pattern; used only on the 404/405 fallback path, never per request. */
+export class MethodIndex {
+  readonly #patterns = new Map<string, CompiledPattern>();
+
+  add(route: RouteDefinition): void {
+    let entry = this.#patterns.get(route.path);
+    if (!entry) {
+      const source = route.path
+        .split('/')
+        .map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('/');
+      entry = { regex: new RegExp(`^${source}/?$`), methods: new Set() };
+      this.#patterns.set(route.path, entry);
+    }
+    entry.methods.add(route.method);
+    if (route.method === 'GET') entry.methods.add('HEAD');
+  }
+
+  /** Methods allowed on `path`, sorted; empty when no route pattern matches it. */
+  allowed(path: string): string[] {
+    const methods = new Set<string>();
+    for (const entry of this.#patterns.values()) {
+      if (entry.regex.test(path)) for (const m of entry.methods) methods.add(m);
+    }
+    return [...methods].sort();
+  }
+
+  /** Every registered (method, pattern) pair: the OpenAPI coverage test reads this. */
+  list(): Array<{ method: string; path: string }> {
+    const out: Array<{ method: string; path: string }> = [];
+    for (const [path, entry] of this.#patterns) for (const method of entry.methods) out.push({ method, path });
+    return out;
+  }
+}

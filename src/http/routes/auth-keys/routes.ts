@@ -1,0 +1,56 @@
+/** /api/v1/auth/keys: create (the key is shown once), list, get, revoke. Admin only. */
+import type { ApiKeyService } from '../../../services/auth/api-keys.ts';
+import { presentApiKey } from '../../presenters/api-key.ts';
+import type { RouteDefinition } from '../../router.ts';
+import { KeysCreateSchema, type KeysCreateReq } from './schema.ts';
+
+export function authKeyRoutes(deps: { apiKeys: ApiKeyService }): RouteDefinition[] {
+  const { apiKeys } = deps;
+  return [
+    {
+      method: 'POST',
+      path: '/api/v1/auth/keys',
+      access: 'keys.manage',
+      body: KeysCreateSchema,
+      handler: async (ctx) => {
+        const input = ctx.body as KeysCreateReq;
+        const { key, secret } = await apiKeys.create({
+          name: input.name,
+          role: input.role,
+          expiresAt: input.expires_at ? new Date(input.expires_at) : undefined,
+        });
+        return {
+          status: 201,
+          headers: { Location: `/api/v1/auth/keys/${key.id}` },
+          json: { ...presentApiKey(key), key: secret },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/auth/keys',
+      access: 'keys.manage',
+      etag: true,
+      handler: async (ctx) => {
+        const rows = await apiKeys.list(ctx.query.get('include_revoked') === 'true');
+        return { status: 200, json: { data: rows.map(presentApiKey), total: rows.length } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/auth/keys/:id',
+      access: 'keys.manage',
+      etag: true,
+      handler: async (ctx) => ({ status: 200, json: presentApiKey(await apiKeys.get(ctx.param('id'))) }),
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/auth/keys/:id',
+      access: 'keys.manage',
+      handler: async (ctx) => {
+        await apiKeys.revoke(ctx.param('id'));
+        return { status: 204 };
+      },
+    },
+  ];
+}

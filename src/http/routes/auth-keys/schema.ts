@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { roles } from '../../../services/auth/permissions.ts';
+
+export const KeysCreateSchema = z.strictObject({
+  /** Unique among live keys; letters, digits, space and . _ @ - */
+  name: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(255, 'must be at most 255 characters')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 ._@-]*$/, 'may contain letters, digits, space and . _ @ - and must start with a letter or digit'),
+  role: z.enum(roles, { error: `must be one of ${roles.join(', ')}` }),
+  /** RFC 3339 timestamp in the future; omitted = never expires. */
+  expires_at: z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp' }).optional(),
+});
+export type KeysCreateReq = z.infer<typeof KeysCreateSchema>;

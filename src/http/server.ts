@@ -1,0 +1,259 @@
+/**
+ * The HTTP server: registers route definitions on a uWS app and runs each request through
+ * one pipeline: request id -> content-type check -> body read (limit) -> authenticate ->
+ * authorize -> JSON parse + schema -> handler -> corked write -> access log + metrics.
+ *
+ * Shutdown (`close`): stop listening, let in-flight requests finish (responses written while
+ * draining carry Connection: close), then close the remaining idle connections.
+ */
+import fs from 'node:fs';
+import type { Logger } from '../observability/logger.ts';
+import { scrubForLog } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { Errors, type AppError } from '../errors.ts';
+import { authorize, type Authenticate } from './auth.ts';
+import { parseJson, readBody, requireJsonContentType } from './body.ts';
+import { RequestContext, type Reply } from './context.ts';
+import { problemFor } from './problems.ts';
+import { writeReply } from './respond.ts';
+import { MethodIndex, paramNames, type RouteDefinition } from './router.ts';
+import {
+  LISTEN_EXCLUSIVE_PORT,
+  type HttpEngine,
+  type HttpRequest,
+  type HttpResponse,
+  type TemplatedApp,
+  type us_listen_socket,
+} from './uws.ts';
+
+export interface HttpServerOptions {
+  engine: HttpEngine;
+  log: Logger;
+  metrics: Metrics;
+  authenticate: Authenticate;
+  maxBodyBytes: number;
+  tls?: { certPath: string; keyPath: string } | undefined;
+}
+
+export interface ListeningAddress {
+  host: string;
+  port: number;
+  scheme: 'http' | 'https';
+}
+
+interface ListenWithOptions {
+  listen(host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void): void;
+}
+
+interface RouteState {
+  def: RouteDefinition;
+  paramNames: string[];
+  duration: ReturnType<Metrics['httpDuration']['labels']>;
+}
+
+export class HttpServer {
+  readonly routes = new MethodIndex();
+  readonly #options: HttpServerOptions;
+  readonly #app: TemplatedApp;
+  #listenSocket: us_listen_socket | undefined;
+  #draining = false;
+  #inflight = 0;
+  #idle: (() => void) | undefined;
+
+  constructor(options: HttpServerOptions) {
+    this.#options = options;
+    const { uws } = options.engine;
+    if (options.tls) {
+      for (const [variable, file] of [
+        ['CERTFLEET_TLS_CERT_PATH', options.tls.certPath],
+        ['CERTFLEET_TLS_KEY_PATH', options.tls.keyPath],
+      ] as const) {
+        try {
+          fs.accessSync(file, fs.constants.R_OK);
+        } catch (err) {
+          throw new Error(`${variable}: cannot read ${file}: ${(err as Error).message}`);
+        }
+      }
+      this.#app = uws.SSLApp({ cert_file_name: options.tls.certPath, key_file_name: options.tls.keyPath });
+    } else {
+      this.#app = uws.App();
+    }
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  register(routes: readonly RouteDefinition[]): void {
+    for (const def of routes) {
+      this.routes.add(def);
+      const state: RouteState = {
+        def,
+        paramNames: paramNames(def.path),
+        duration: this.#options.metrics.httpDuration.labels(def.path, def.method),
+      };
+      const onRequest = (res: HttpResponse, req: HttpRequest) => this.#dispatch(res, req, state, false);
+      switch (def.method) {
+        case 'GET':
+          this.#app.get(def.path, onRequest);
+          this.#app.head(def.path, (res, req) => this.#dispatch(res, req, state, true));
+          break;
+        case 'POST':
+          this.#app.post(def.path, onRequest);
+          break;
+        case 'PUT':
+          this.#app.put(def.path, onRequest);
+          break;
+        case 'PATCH':
+          this.#app.patch(def.path, onRequest);
+          break;
+        case 'DELETE':
+          this.#app.del(def.path, onRequest);
+          break;
+      }
+    }
+  }
+
+  /** Binds exclusively (a taken port is an error, not silent SO_REUSEPORT sharing). */
+  listen(host: string, port: number): Promise<ListeningAddress> {
+    this.#app.any('/*', (res, req) => this.#fallback(res, req));
+    const { uws } = this.#options.engine;
+    return new Promise((resolve, reject) => {
+      // uWS accepts (host, port, options, cb); the bundled typings omit that overload.
+      const app = this.#app as unknown as ListenWithOptions;
+      app.listen(host, port, LISTEN_EXCLUSIVE_PORT, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host}:${port}: the port is in use or the address is not available`));
+          return;
+        }
+        this.#listenSocket = socket;
+        resolve({
+          host,
+          port: uws.us_socket_local_port(socket as never),
+          scheme: this.#options.tls ? 'https' : 'http',
+        });
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections and waits (at most `timeoutMs`) for in-flight requests.
+   * Returns the number of requests still running when the wait ended (0 on a clean drain).
+   */
+  async close(timeoutMs: number): Promise<number> {
+    this.#draining = true;
+    if (this.#listenSocket) {
+      this.#options.engine.uws.us_listen_socket_close(this.#listenSocket);
+      this.#listenSocket = undefined;
+    }
+    if (this.#inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.#idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    const left = this.#inflight;
+    // Idle keep-alive connections would otherwise hold the process open until uWS times them out.
+    (this.#app as TemplatedApp & { close?: () => void }).close?.();
+    return left;
+  }
+
+  #dispatch(res: HttpResponse, req: HttpRequest, state: RouteState, isHead: boolean): void {
+    const ctx = new RequestContext(req, state.paramNames, isHead);
+    res.onAborted(() => {
+      ctx.aborted = true;
+    });
+    this.#inflight++;
+    let early: unknown;
+    let body: Promise<Buffer> | undefined;
+    if (state.def.body) {
+      try {
+        requireJsonContentType(ctx);
+        body = readBody(res, ctx, this.#options.maxBodyBytes);
+        body.catch(() => undefined); // observed in #run; avoid an unhandled rejection meanwhile
+      } catch (err) {
+        early = err;
+      }
+    }
+    void this.#run(res, ctx, state, early, body);
+  }
+
+  async #run(
+    res: HttpResponse,
+    ctx: RequestContext,
+    state: RouteState,
+    early: unknown,
+    body: Promise<Buffer> | undefined,
+  ): Promise<void> {
+    const { def } = state;
+    let reply: Reply;
+    let problem: AppError | undefined;
+    try {
+      if (early) throw early;
+      if (def.access !== 'public') await authorize(ctx, def.access, this.#options.authenticate);
+      if (body && def.body) ctx.body = def.body.parse(parseJson(await body));
+      reply = await def.handler(ctx);
+    } catch (err) {
+      ({ reply, problem } = problemFor(err, ctx));
+    }
+    try {
+      writeReply(res, ctx, reply, { etag: def.etag === true, close: this.#draining });
+    } catch (err) {
+      // Writing can only fail on a dead socket; there is nobody left to answer.
+      this.#options.log.warn({ req_id: ctx.requestId, err: (err as Error).message }, 'response write failed');
+    }
+    this.#finish(ctx, state, problem);
+  }
+
+  #finish(ctx: RequestContext, state: RouteState, problem: AppError | undefined): void {
+    const seconds = (performance.now() - ctx.startedAt) / 1000;
+    const status = ctx.aborted && ctx.status === 0 ? 499 : ctx.status;
+    state.duration.observe(seconds);
+    this.#options.metrics.httpRequests.inc({ route: state.def.path, method: ctx.method, status });
+    const { log } = this.#options;
+    const line = {
+      req_id: ctx.requestId,
+      method: scrubForLog(ctx.method, 16),
+      path: scrubForLog(ctx.path),
+      route: state.def.path,
+      status,
+      ms: Math.round(seconds * 1e4) / 10,
+      bytes: ctx.responseBytes,
+      key_id: ctx.principal?.keyId,
+    };
+    if (problem?.kind === 'internal') {
+      log.error({ ...line, err: problem.cause }, 'request failed');
+    } else if (problem) {
+      log.info({ ...line, error: problem.code, message: problem.message }, 'request');
+    } else if (state.def.quiet) {
+      log.debug(line, 'request');
+    } else {
+      log.info(line, 'request');
+    }
+    this.#inflight--;
+    if (this.#inflight === 0) this.#idle?.();
+  }
+
+  /** No route matched: 405 with Allow when the path exists under other methods, else 404. */
+  #fallback(res: HttpResponse, req: HttpRequest): void {
+    const ctx = new RequestContext(req, [], req.getMethod() === 'head');
+    res.onAborted(() => {
+      ctx.aborted = true;
+    });
+    const allowed = this.routes.allowed(ctx.path);
+    const error =
+      allowed.length > 0
+        ? Errors.methodNotAllowed(allowed)
+        : Errors.notFound(`no route for ${scrubForLog(ctx.method, 16)} ${scrubForLog(ctx.path, 200)}`);
+    const { reply, problem } = problemFor(error, ctx);
+    writeReply(res, ctx, reply, { etag: false, close: this.#draining });
+    this.#options.log.info(
+      { req_id: ctx.requestId, method: scrubForLog(ctx.method, 16), path: scrubForLog(ctx.path), status: ctx.status },
+      problem.kind === 'notFound' ? 'no route' : 'method not allowed',
+    );
+    this.#options.metrics.httpRequests.inc({ route: 'unmatched', method: 'other', status: ctx.status });
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * API keys: creation (the secret is returned once), revocation, and authentication of a
+ * bearer token with an in-memory cache.
+ *
+ * Keys are stored as SHA-256 hex only. Authentication hashes the presented token and looks the
+ * hash up: the lookup leaks nothing about the secret (an attacker cannot steer the hash), and the
+ * stored hash is still compared with timingSafeEqual before a principal is returned.
+ *
+ * Cache: entries (hits and misses) live `cacheTtlMs`; revocation on this replica evicts at once,
+ * and on other replicas within the TTL. `last_used_at` is recorded in memory and written in one
+ * batched UPDATE every `lastUsedFlushMs`, so authentication never writes per request.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ApiKeyRepository, ApiKeyRow } from '../../db/api-keys.ts';
+import { DuplicateKeyNameError } from '../../db/api-keys.ts';
+import { Errors } from '../../errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { newId } from '../ids.ts';
+import { rolePermissions, type Principal, type Role } from './permissions.ts';
+
+export const bootstrapAdminKeyName = 'bootstrap-admin';
+/** Tokens longer than this are rejected before hashing: no key we issue comes close. */
+const maxTokenLength = 512;
+const maxCacheEntries = 100_000;
+
+export function hashApiKey(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** `cfk_` + 256 random bits in base64url; the prefix lets secret scanners spot leaked keys. */
+export function generateApiKeySecret(): string {
+  return `cfk_${randomBytes(32).toString('base64url')}`;
+}
+
+interface CacheEntry {
+  row: ApiKeyRow | undefined;
+  principal: Principal | undefined;
+  fetchedAt: number;
+}
+
+export interface ApiKeyServiceOptions {
+  repo: ApiKeyRepository;
+  log: Logger;
+  /** Milliseconds since the epoch; injected for tests. */
+  now?: () => number;
+  cacheTtlMs?: number;
+  lastUsedFlushMs?: number;
+}
+
+export class ApiKeyService {
+  readonly #repo: ApiKeyRepository;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #cacheTtlMs: number;
+  readonly #cache = new Map<string, CacheEntry>();
+  /** Concurrent misses for one hash share one query. */
+  readonly #inflight = new Map<string, Promise<CacheEntry>>();
+  readonly #used = new Set<string>();
+  readonly #flushTimer: NodeJS.Timeout;
+
+  constructor(options: ApiKeyServiceOptions) {
+    this.#repo = options.repo;
+    this.#log = options.log;
+    this.#now = options.now ?? Date.now;
+    this.#cacheTtlMs = options.cacheTtlMs ?? 30_000;
+    this.#flushTimer = setInterval(() => void this.flushLastUsed(), options.lastUsedFlushMs ?? 60_000);
+    this.#flushTimer.unref();
+  }
+
+  async create(input: { name: string; role: Role; expiresAt?: Date | undefined }): Promise<{ key: ApiKeyRow; secret: string }> {
+    if (input.role === 'agent') {
+      throw Errors.validation('role: agent keys are issued by agent registration, bound to one agent');
+    }
+    if (input.expiresAt && input.expiresAt.getTime() <= this.#now()) {
+      throw Errors.validation('expires_at: must be in the future');
+    }
+    const secret = generateApiKeySecret();
+    try {
+      const key = await this.#repo.insert({
+        id: newId('ak', this.#now()),
+        name: input.name,
+        role: input.role,
+        key_hash: hashApiKey(secret),
+        expires_at: input.expiresAt ?? null,
+      });
+      return { key, secret };
+    } catch (err) {
+      if (err instanceof DuplicateKeyNameError) throw Errors.conflict(err.message);
+      throw err;
+    }
+  }
+
+  list(includeRevoked: boolean): Promise<ApiKeyRow[]> {
+    return this.#repo.list({ includeRevoked });
+  }
+
+  async get(id: string): Promise<ApiKeyRow> {
+    const row = await this.#repo.getById(id);
+    if (!row) throw Errors.notFound(`API key ${id} not found`);
+    return row;
+  }
+
+  /** Idempotent: revoking a revoked key succeeds. Evicts the key from this replica's cache. */
+  async revoke(id: string): Promise<ApiKeyRow> {
+    const row = await this.#repo.revoke(id);
+    if (!row) throw Errors.notFound(`API key ${id} not found`);
+    this.#cache.delete(row.key_hash);
+    return row;
+  }
+
+  /** The principal for a bearer token, or undefined when the token is unknown, revoked or expired. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    if (token.length === 0 || token.length > maxTokenLength) return undefined;
+    const hash = hashApiKey(token);
+    const now = this.#now();
+    let entry = this.#cache.get(hash);
+    if (!entry || now - entry.fetchedAt > this.#cacheTtlMs) entry = await this.#load(hash, now);
+    const row = entry.row;
+    if (!row || !entry.principal) return undefined;
+    if (!timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
+    if (row.revoked_at !== null) return undefined;
+    if (row.expires_at !== null && row.expires_at.getTime() <= now) return undefined;
+    this.#used.add(row.id);
+    return entry.principal;
+  }
+
+  /**
+   * Makes CERTFLEET_ADMIN_API_KEY a working admin key named bootstrap-admin. A changed value
+   * replaces (revokes) the previous bootstrap key. A value that was revoked through the API
+   * stays revoked: restarting must not resurrect a key an operator withdrew.
+   */
+  async bootstrapAdmin(secret: string): Promise<void> {
+    const hash = hashApiKey(secret);
+    const existing = await this.#repo.findByHash(hash);
+    if (existing) {
+      if (existing.revoked_at !== null) {
+        this.#log.error('CERTFLEET_ADMIN_API_KEY was revoked through the API; set a new value to bootstrap an admin key');
+      }
+      return;
+    }
+    const previous = await this.#repo.findActiveByName(bootstrapAdminKeyName);
+    if (previous) {
+      await this.revoke(previous.id);
+      this.#log.info({ keyId: previous.id }, 'CERTFLEET_ADMIN_API_KEY changed: revoked the previous bootstrap key');
+    }
+    const key = await this.#repo.insert({
+      id: newId('ak', this.#now()),
+      name: bootstrapAdminKeyName,
+      role: 'admin',
+      key_hash: hash,
+      expires_at: null,
+    });
+    this.#log.info({ keyId: key.id }, 'bootstrap admin key registered from CERTFLEET_ADMIN_API_KEY');
+  }
+
+  async flushLastUsed(): Promise<void> {
+    if (this.#used.size === 0) return;
+    const ids = [...this.#used];
+    this.#used.clear();
+    try {
+      await this.#repo.touchLastUsed(ids, new Date(this.#now()));
+    } catch (err) {
+      // Best effort bookkeeping: the keys are retried at the next flush.
+      for (const id of ids) this.#used.add(id);
+      this.#log.warn({ err: (err as Error).message }, 'recording API key last use failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#flushTimer);
+    await this.flushLastUsed();
+  }
+
+  #load(hash: string, now: number): Promise<CacheEntry> {
+    const pending = this.#inflight.get(hash);
+    if (pending) return pending;
+    const promise = this.#repo
+      .findByHash(hash)
+      .then((row) => {
+        const entry: CacheEntry = {
+          row,
+          principal: row
+            ? { keyId: row.id, name: row.name, role: row.role, permissions: rolePermissions[row.role] }
+            : undefined,
+          fetchedAt: now,
+        };
+        if (this.#cache.size >= maxCacheEntries) this.#cache.clear(); // crude bound; refills from the DB
+        this.#cache.set(hash, entry);
+        return entry;
+      })
+      .finally(() => this.#inflight.delete(hash));
+    this.#inflight.set(hash, promise);
+    return promise;
+  }
+}

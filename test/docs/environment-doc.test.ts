@@ -1,0 +1,55 @@
+/**
+ * docs/environment.md and the code must name the same variables: every variable src/ reads is
+ * documented with a default, the doc lists nothing the code never reads, and only the config
+ * schema touches process.env.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { environmentVariableNames } from '../../src/config/schema.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const doc = fs.readFileSync(path.join(root, 'docs/environment.md'), 'utf8');
+/** Rows of the doc's tables: | `NAME` | default | meaning | */
+const documentedRows = [...doc.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|([^|]*)\|/gm)];
+const documented = documentedRows.map((m) => m[1]!);
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(full);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [full] : [];
+  });
+}
+
+const sources = sourceFiles(path.join(root, 'src')).map((file) => ({
+  file: path.relative(root, file),
+  text: fs.readFileSync(file, 'utf8'),
+}));
+
+describe('docs/environment.md', () => {
+  it('documents every variable the config schema reads', () => {
+    expect(environmentVariableNames.filter((n) => !documented.includes(n))).toEqual([]);
+  });
+
+  it('lists no variable the code never reads', () => {
+    expect(documented.filter((n) => !environmentVariableNames.includes(n))).toEqual([]);
+  });
+
+  it('gives every variable a default (or says none)', () => {
+    for (const row of documentedRows) expect(row[2]!.trim(), row[1]).not.toBe('');
+  });
+
+  it('covers every CERTFLEET_ name mentioned anywhere in src/', () => {
+    const mentioned = new Set(sources.flatMap((s) => s.text.match(/CERTFLEET_[A-Z0-9_]+/g) ?? []));
+    expect([...mentioned].filter((n) => !documented.includes(n))).toEqual([]);
+  });
+
+  it('is the only reader of process.env: src/config', () => {
+    const readers = sources
+      .filter((s) => /process\.env\b(?!\s*\})/.test(s.text.replace(/\{\s*\.\.\.process\.env/g, '')))
+      .map((s) => s.file)
+      .filter((f) => !f.startsWith(path.join('src', 'config')) && !f.startsWith(path.join('src', 'cli')));
+    expect(readers).toEqual([]);
+  });
+});
