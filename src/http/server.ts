@@ -41,6 +41,9 @@ export interface ListeningAddress {
   scheme: 'http' | 'https';
 }
 
+/** Quiet period before idle connections are closed at shutdown; see close(). */
+const drainQuietMs = 50;
+
 interface ListenWithOptions {
   listen(host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void): void;
 }
@@ -59,6 +62,7 @@ export class HttpServer {
   #draining = false;
   #inflight = 0;
   #idle: (() => void) | undefined;
+  #lastRequestAt = 0;
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
@@ -146,14 +150,24 @@ export class HttpServer {
       this.#options.engine.uws.us_listen_socket_close(this.#listenSocket);
       this.#listenSocket = undefined;
     }
-    if (this.#inflight > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        this.#idle = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+    // Wait until nothing is in flight and nothing new arrived for a short quiet period: a
+    // connection accepted just before the listen socket closed may not have delivered its
+    // request yet, and closing it then would drop that request.
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.#inflight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+          this.#idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#idle = undefined;
+      }
+      const quietFor = performance.now() - this.#lastRequestAt;
+      if (this.#inflight === 0 && quietFor >= drainQuietMs) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, drainQuietMs - quietFor)));
     }
     const left = this.#inflight;
     // Idle keep-alive connections would otherwise hold the process open until uWS times them out.
@@ -167,6 +181,7 @@ export class HttpServer {
       ctx.aborted = true;
     });
     this.#inflight++;
+    this.#lastRequestAt = ctx.startedAt;
     let early: unknown;
     let body: Promise<Buffer> | undefined;
     if (state.def.body) {

@@ -1,0 +1,45 @@
+/** /metrics: Prometheus text with request, latency, pool, event-loop and engine series; token guard. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+const token = 'metrics-token-0123456789';
+let open: TestServer;
+let guarded: TestServer;
+
+beforeAll(async () => {
+  [open, guarded] = await Promise.all([startTestServer(), startTestServer({ CERTFLEET_METRICS_TOKEN: token })]);
+});
+afterAll(() => Promise.all([open.close(), guarded.close()]));
+
+describe('/metrics', () => {
+  it('exposes the documented series', async () => {
+    await open.request('/health');
+    await open.request('/nope');
+    const res = await open.request('/metrics', { auth: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    expect(text).toMatch(/certfleet_http_requests_total\{route="\/health",method="GET",status="200"\} [1-9]/);
+    expect(text).toMatch(/certfleet_http_requests_total\{route="unmatched",method="other",status="404"\} 1/);
+    expect(text).toMatch(/certfleet_http_request_duration_seconds_bucket\{le="0.005",route="\/health",method="GET"\}/);
+    expect(text).toMatch(/certfleet_db_pool_connections\{state="idle"\} \d+/);
+    expect(text).toMatch(/certfleet_db_pool_connections\{state="waiting"\} 0/);
+    expect(text).toMatch(/certfleet_http_engine_info\{engine="(uWebSockets\.js|node:http)",version="[^"]+"\} 1/);
+    expect(text).toMatch(/nodejs_eventloop_lag_seconds \d/);
+    expect(text).toMatch(/process_resident_memory_bytes \d/);
+  });
+
+  it('requires the token when CERTFLEET_METRICS_TOKEN is set', async () => {
+    expect((await guarded.request('/metrics', { auth: null })).status).toBe(401);
+    expect((await guarded.request('/metrics', { auth: 'wrong-token-0123456789' })).status).toBe(401);
+    expect((await guarded.request('/metrics', { auth: token })).status).toBe(200);
+  });
+});
+
+describe('/health', () => {
+  it('needs no credentials and names the HTTP engine', async () => {
+    const body = (await (await open.request('/health', { auth: null })).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: 'ok', version: expect.any(String) });
+    expect(body.http_engine).toMatchObject({ name: expect.stringMatching(/uWebSockets\.js|node:http/) });
+  });
+});
