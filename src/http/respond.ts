@@ -56,7 +56,11 @@ export function writeReply(res: HttpResponse, ctx: RequestContext, reply: Reply,
     if (etag) res.writeHeader('ETag', etag);
     if (reply.headers) for (const name in reply.headers) res.writeHeader(name, reply.headers[name]!);
     if (status === 204 || status === 304) {
-      res.endWithoutBody(undefined, close);
+      // No Content-Length on bodiless statuses. Passing `undefined` as the length makes the
+      // binding write Content-Length: 9223372036854775808 (uWS v20.30), which breaks strict
+      // clients (test/regressions/empty-status-framing.test.ts).
+      if (close) res.endWithoutBody(0, true);
+      else res.endWithoutBody();
     } else if (ctx.isHead) {
       res.endWithoutBody(ctx.responseBytes, close);
     } else {

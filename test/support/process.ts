@@ -1,6 +1,7 @@
 /** Runs the real `certfleet` executable as a child process and reads its JSON log lines. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 
 export const certfleetBin = path.resolve(import.meta.dirname, '../../bin/certfleet.js');
 
@@ -14,11 +15,18 @@ export interface CertfleetProcess {
   exited: Promise<number>;
 }
 
+const children = new Set<ChildProcess>();
+// A failing test must not leave servers behind: whatever a test file started dies with it.
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 export function runCertfleet(args: string[], env: Record<string, string>): CertfleetProcess {
   const child = spawn(process.execPath, [certfleetBin, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   const stdout: string[] = [];
   let stderr = '';
   const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
