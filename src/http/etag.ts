@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 
-/** `"<base64url sha256>"`, 45 bytes. SHA-256 of a 20 KiB list page costs ~15 us (bench/http/etag). */
+/** `"<base64url sha256>"`, 45 bytes. ~10 us for a 12 KB 50-item page, under half of its JSON.stringify (bench/http/etag). */
 export function etagFor(body: string | Buffer): string {
   return `"${createHash('sha256').update(body).digest('base64url')}"`;
 }
