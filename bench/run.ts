@@ -38,7 +38,7 @@ function runSuite(file: BenchFile, relative: string): Promise<CaseResult[]> {
     }
     const results: CaseResult[] = [];
     suite.on('cycle', (event: Benchmark.Event) => {
-      const b = event.target as Benchmark;
+      const b = event.target as unknown as Benchmark;
       const result = { file: relative, name: String(b.name), hz: b.hz ?? 0, rme: b.stats?.rme ?? 0, samples: b.stats?.sample.length ?? 0 };
       results.push(result);
       console.log(`  ${result.name.padEnd(52)} ${Math.round(result.hz).toLocaleString('en-US').padStart(14)} ops/s  ±${result.rme.toFixed(2)}%  (${result.samples} runs)`);
