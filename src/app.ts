@@ -5,17 +5,27 @@
  */
 import type { Config } from './config/schema.ts';
 import { createApiKeyRepository } from './db/api-keys.ts';
+import { createAuditRepository } from './db/audit.ts';
+import { createCertificateRepository } from './db/certificates.ts';
+import { loadInstanceSecret } from './db/instance-secrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { pingDatabase } from './db/health.ts';
 import { migrate } from './db/migrate.ts';
+import { auditRoutes } from './http/routes/audit/routes.ts';
 import { authKeyRoutes } from './http/routes/auth-keys/routes.ts';
+import { certificateRoutes } from './http/routes/certificates/routes.ts';
+import { inventoryRoutes } from './http/routes/common/inventory-routes.ts';
 import { healthRoutes } from './http/routes/health/routes.ts';
 import { metricsRoutes } from './http/routes/metrics/routes.ts';
 import { HttpServer, type ListeningAddress } from './http/server.ts';
 import { loadHttpEngine } from './http/uws.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { AuditLog } from './services/audit/audit-log.ts';
+import { AuditWriter } from './services/audit/writer.ts';
 import { ApiKeyService } from './services/auth/api-keys.ts';
+import { CertificateService } from './services/certificates/certificates.ts';
+import { CursorCodec } from './services/cursor.ts';
 import { version } from './version.ts';
 
 export interface RunningApp {
@@ -47,7 +57,12 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       engine: engine.name,
       version: engine.version,
     });
-    const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(database.pool), log });
+    const { pool } = database;
+    const auditRepo = createAuditRepository(pool);
+    const audit = new AuditWriter({ repo: auditRepo });
+    const cursors = new CursorCodec(await loadInstanceSecret(pool, 'cursor-hmac'));
+    const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit });
+    const certificates = new CertificateService(createCertificateRepository(pool), audit, cursors);
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
 
     const server = new HttpServer({
@@ -62,6 +77,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       ...healthRoutes({ version, engine, startedAt, pingDatabase: () => pingDatabase(database.pool, readyTimeoutMs) }),
       ...metricsRoutes({ metrics, token: config.metricsToken }),
       ...authKeyRoutes({ apiKeys }),
+      ...inventoryRoutes({ pool, audit }),
+      ...certificateRoutes({ certificates }),
+      ...auditRoutes({ auditLog: new AuditLog(auditRepo, cursors), audit }),
     ]);
     const address = await server.listen(config.host, config.port);
     const hostInUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
@@ -85,6 +103,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();
+          await audit.flush();
           await database.close();
         })();
         return closing;

@@ -8,12 +8,17 @@ import { Errors } from '../errors.ts';
 import type { Principal } from '../services/auth/permissions.ts';
 import { requestIdFrom } from './request-id.ts';
 
-/** What a handler returns: a JSON body, a raw payload, or nothing (204/304). */
+/** Writes one chunk of a streamed body; resolves when the socket can take more. */
+export type ChunkWriter = (chunk: string) => Promise<void>;
+
+/** What a handler returns: a JSON body, a raw payload, a stream, or nothing (204/304). */
 export interface Reply {
   status: number;
-  /** Serialised with JSON.stringify unless `raw` is set. */
+  /** Serialised with JSON.stringify unless `raw` or `stream` is set. */
   json?: unknown;
   raw?: { contentType: string; payload: string | Buffer };
+  /** A body produced piece by piece (chunked encoding), with backpressure. */
+  stream?: { contentType: string; produce: (write: ChunkWriter) => Promise<void> };
   headers?: Record<string, string>;
 }
 
@@ -32,6 +37,8 @@ export class RequestContext {
   readonly startedAt: number;
   /** Set by onAborted: the client is gone and the response must not be touched. */
   aborted = false;
+  /** Called once on abort (a streaming writer waiting for drain uses it). */
+  onAbort: (() => void) | undefined = undefined;
   /** False while request body bytes are still unread on the socket. */
   bodyConsumed = true;
   principal: Principal | undefined = undefined;

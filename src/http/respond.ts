@@ -68,3 +68,54 @@ export function writeReply(res: HttpResponse, ctx: RequestContext, reply: Reply,
     }
   });
 }
+
+export class ClientGone extends Error {
+  constructor() {
+    super('client disconnected');
+    this.name = 'ClientGone';
+  }
+}
+
+/**
+ * Streams `reply.stream` with chunked encoding. uWS's write() copies a chunk it cannot send yet
+ * into its own buffer and returns false; the producer then waits for onWritable, so at most
+ * one chunk is ever buffered per response (constant memory for any size of export).
+ * A failure after the head was sent cannot become an error status: the connection is closed
+ * instead, so the client sees a truncated transfer, never a silently "complete" one.
+ */
+export async function writeStream(res: HttpResponse, ctx: RequestContext, reply: Reply): Promise<void> {
+  const stream = reply.stream!;
+  if (ctx.aborted) return;
+  ctx.status = reply.status;
+  res.cork(() => {
+    res.writeStatus(statusLines.get(reply.status) ?? `${reply.status} Unknown`);
+    res.writeHeader('X-Request-Id', ctx.requestId);
+    res.writeHeader('Content-Type', stream.contentType);
+    if (reply.headers) for (const name in reply.headers) res.writeHeader(name, reply.headers[name]!);
+  });
+  const write = async (chunk: string): Promise<void> => {
+    if (ctx.aborted) throw new ClientGone();
+    let accepted = true;
+    res.cork(() => {
+      accepted = res.write(chunk);
+    });
+    ctx.responseBytes += Buffer.byteLength(chunk);
+    if (accepted) return;
+    await new Promise<void>((resolve) => {
+      ctx.onAbort = resolve;
+      res.onWritable(() => {
+        resolve();
+        return true;
+      });
+    });
+    ctx.onAbort = undefined;
+    if (ctx.aborted) throw new ClientGone();
+  };
+  try {
+    await stream.produce(write);
+    if (!ctx.aborted) res.cork(() => res.end());
+  } catch (err) {
+    if (!ctx.aborted) res.close();
+    if (!(err instanceof ClientGone)) throw err;
+  }
+}

@@ -15,7 +15,7 @@ import { authorize, type Authenticate } from './auth.ts';
 import { parseJson, readBody, requireJsonContentType } from './body.ts';
 import { RequestContext, type Reply } from './context.ts';
 import { problemFor } from './problems.ts';
-import { writeReply } from './respond.ts';
+import { writeReply, writeStream } from './respond.ts';
 import { MethodIndex, paramNames, type RouteDefinition } from './router.ts';
 import {
   LISTEN_EXCLUSIVE_PORT,
@@ -179,6 +179,7 @@ export class HttpServer {
     const ctx = new RequestContext(req, state.paramNames, isHead);
     res.onAborted(() => {
       ctx.aborted = true;
+      ctx.onAbort?.();
     });
     this.#inflight++;
     this.#lastRequestAt = ctx.startedAt;
@@ -215,10 +216,11 @@ export class HttpServer {
       ({ reply, problem } = problemFor(err, ctx));
     }
     try {
-      writeReply(res, ctx, reply, { etag: def.etag === true, close: this.#draining });
+      if (reply.stream) await writeStream(res, ctx, reply);
+      else writeReply(res, ctx, reply, { etag: def.etag === true, close: this.#draining });
     } catch (err) {
-      // Writing can only fail on a dead socket; there is nobody left to answer.
-      this.#options.log.warn({ req_id: ctx.requestId, err: (err as Error).message }, 'response write failed');
+      // The head is already out (a stream broke, or the socket died): nothing left to answer with.
+      this.#options.log.error({ req_id: ctx.requestId, err }, 'response failed after it started');
     }
     this.#finish(ctx, state, problem);
   }

@@ -15,6 +15,7 @@ import type { ApiKeyRepository, ApiKeyRow } from '../../db/api-keys.ts';
 import { DuplicateKeyNameError } from '../../db/api-keys.ts';
 import { Errors } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { AuditWriter } from '../audit/writer.ts';
 import { newId } from '../ids.ts';
 import { rolePermissions, type Principal, type Role } from './permissions.ts';
 
@@ -41,6 +42,8 @@ interface CacheEntry {
 export interface ApiKeyServiceOptions {
   repo: ApiKeyRepository;
   log: Logger;
+  /** Records key creation and revocation; omitted in tools that only authenticate. */
+  audit?: AuditWriter;
   /** Milliseconds since the epoch; injected for tests. */
   now?: () => number;
   cacheTtlMs?: number;
@@ -50,6 +53,7 @@ export interface ApiKeyServiceOptions {
 export class ApiKeyService {
   readonly #repo: ApiKeyRepository;
   readonly #log: Logger;
+  readonly #audit: AuditWriter | undefined;
   readonly #now: () => number;
   readonly #cacheTtlMs: number;
   readonly #cache = new Map<string, CacheEntry>();
@@ -61,13 +65,17 @@ export class ApiKeyService {
   constructor(options: ApiKeyServiceOptions) {
     this.#repo = options.repo;
     this.#log = options.log;
+    this.#audit = options.audit;
     this.#now = options.now ?? Date.now;
     this.#cacheTtlMs = options.cacheTtlMs ?? 30_000;
     this.#flushTimer = setInterval(() => void this.flushLastUsed(), options.lastUsedFlushMs ?? 60_000);
     this.#flushTimer.unref();
   }
 
-  async create(input: { name: string; role: Role; expiresAt?: Date | undefined }): Promise<{ key: ApiKeyRow; secret: string }> {
+  async create(
+    input: { name: string; role: Role; expiresAt?: Date | undefined },
+    principal?: Principal,
+  ): Promise<{ key: ApiKeyRow; secret: string }> {
     if (input.role === 'agent') {
       throw Errors.validation('role: agent keys are issued by agent registration, bound to one agent');
     }
@@ -82,6 +90,13 @@ export class ApiKeyService {
         role: input.role,
         key_hash: hashApiKey(secret),
         expires_at: input.expiresAt ?? null,
+      });
+      await this.#audit?.record(principal, {
+        action: 'api_key_created',
+        resourceType: 'api_key',
+        resourceId: key.id,
+        category: 'auth',
+        details: { name: key.name, role: key.role },
       });
       return { key, secret };
     } catch (err) {
@@ -101,10 +116,17 @@ export class ApiKeyService {
   }
 
   /** Idempotent: revoking a revoked key succeeds. Evicts the key from this replica's cache. */
-  async revoke(id: string): Promise<ApiKeyRow> {
+  async revoke(id: string, principal?: Principal): Promise<ApiKeyRow> {
     const row = await this.#repo.revoke(id);
     if (!row) throw Errors.notFound(`API key ${id} not found`);
     this.#cache.delete(row.key_hash);
+    await this.#audit?.record(principal, {
+      action: 'api_key_revoked',
+      resourceType: 'api_key',
+      resourceId: id,
+      category: 'auth',
+      details: { name: row.name },
+    });
     return row;
   }
 

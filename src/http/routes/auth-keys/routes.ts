@@ -14,11 +14,10 @@ export function authKeyRoutes(deps: { apiKeys: ApiKeyService }): RouteDefinition
       body: KeysCreateSchema,
       handler: async (ctx) => {
         const input = ctx.body as KeysCreateReq;
-        const { key, secret } = await apiKeys.create({
-          name: input.name,
-          role: input.role,
-          expiresAt: input.expires_at ? new Date(input.expires_at) : undefined,
-        });
+        const { key, secret } = await apiKeys.create(
+          { name: input.name, role: input.role, expiresAt: input.expires_at ? new Date(input.expires_at) : undefined },
+          ctx.principal,
+        );
         return {
           status: 201,
           headers: { Location: `/api/v1/auth/keys/${key.id}` },
@@ -48,7 +47,7 @@ export function authKeyRoutes(deps: { apiKeys: ApiKeyService }): RouteDefinition
       path: '/api/v1/auth/keys/:id',
       access: 'keys.manage',
       handler: async (ctx) => {
-        await apiKeys.revoke(ctx.param('id'));
+        await apiKeys.revoke(ctx.param('id'), ctx.principal);
         return { status: 204 };
       },
     },

@@ -1,0 +1,197 @@
+/**
+ * Repository for the audit log. appendBatch is the only writer: one transaction per batch,
+ * holding the chain head row for the duration (so the lock is taken once per batch, not per
+ * event), numbering and chaining the events, and inserting them with one unnest INSERT.
+ */
+import Cursor from 'pg-cursor';
+import { auditRowHash, type AuditEvent, type AuditEventInput, type AuditCategory } from '../services/audit/chain.ts';
+import { newId } from '../services/ids.ts';
+import type { Pool } from './pool.ts';
+
+interface AuditRow {
+  seq: string;
+  id: string;
+  actor: string;
+  actor_type: AuditEvent['actorType'];
+  action: string;
+  resource_type: string;
+  resource_id: string;
+  details: Record<string, unknown>;
+  timestamp: Date;
+  category: AuditCategory;
+  prev_hash: string;
+  row_hash: string;
+}
+
+const columns = 'seq, id, actor, actor_type, action, resource_type, resource_id, details, "timestamp", category, prev_hash, row_hash';
+
+function toEvent(r: AuditRow): AuditEvent {
+  return {
+    seq: Number(r.seq),
+    id: r.id,
+    actor: r.actor,
+    actorType: r.actor_type,
+    action: r.action,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    details: r.details,
+    timestamp: r.timestamp,
+    category: r.category,
+    prevHash: r.prev_hash,
+    rowHash: r.row_hash,
+  };
+}
+
+export interface AuditFilter {
+  category?: string | undefined;
+  actor?: string | undefined;
+  action?: string | undefined;
+  resourceType?: string | undefined;
+  resourceId?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+}
+
+function whereClause(filter: AuditFilter, params: unknown[]): string[] {
+  const where: string[] = [];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (filter.category) add('category = ?', filter.category);
+  if (filter.actor) add('actor = ?', filter.actor);
+  if (filter.action) add('action = ?', filter.action);
+  if (filter.resourceType) add('resource_type = ?', filter.resourceType);
+  if (filter.resourceId) add('resource_id = ?', filter.resourceId);
+  if (filter.since) add('"timestamp" >= ?', filter.since);
+  if (filter.until) add('"timestamp" <= ?', filter.until);
+  return where;
+}
+
+export interface AuditRepository {
+  appendBatch(inputs: readonly AuditEventInput[], now: Date): Promise<AuditEvent[]>;
+  /** Newest first; `beforeSeq` continues a keyset walk. */
+  list(filter: AuditFilter, options: { limit: number; beforeSeq?: number | undefined }): Promise<AuditEvent[]>;
+  count(filter: AuditFilter): Promise<number>;
+  get(id: string): Promise<AuditEvent | undefined>;
+  head(): Promise<{ lastSeq: number; lastHash: string }>;
+  /** Streams matching events oldest first in batches, holding one cursor (constant memory). */
+  stream(filter: AuditFilter, batchSize: number, onBatch: (events: AuditEvent[]) => Promise<void>): Promise<number>;
+}
+
+export function createAuditRepository(pool: Pool): AuditRepository {
+  return {
+    async appendBatch(inputs, now) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const head = await client.query<{ last_seq: string; last_hash: string }>(
+          'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE',
+        );
+        let seq = Number(head.rows[0]!.last_seq);
+        let prevHash = head.rows[0]!.last_hash;
+        const events: AuditEvent[] = inputs.map((input) => {
+          seq += 1;
+          const base = { ...input, seq, id: newId('audit', now.getTime()), timestamp: now };
+          const rowHash = auditRowHash(prevHash, base);
+          const event = { ...base, prevHash, rowHash };
+          prevHash = rowHash;
+          return event;
+        });
+        await client.query(
+          `INSERT INTO audit_events (${columns})
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                $8::jsonb[], $9::timestamptz[], $10::text[], $11::text[], $12::text[])`,
+          [
+            events.map((e) => e.seq),
+            events.map((e) => e.id),
+            events.map((e) => e.actor),
+            events.map((e) => e.actorType),
+            events.map((e) => e.action),
+            events.map((e) => e.resourceType),
+            events.map((e) => e.resourceId),
+            events.map((e) => JSON.stringify(e.details)),
+            events.map((e) => e.timestamp),
+            events.map((e) => e.category),
+            events.map((e) => e.prevHash),
+            events.map((e) => e.rowHash),
+          ],
+        );
+        await client.query('UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1', [seq, prevHash]);
+        await client.query('COMMIT');
+        return events;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+
+    async list(filter, { limit, beforeSeq }) {
+      const params: unknown[] = [];
+      const where = whereClause(filter, params);
+      if (beforeSeq !== undefined) {
+        params.push(beforeSeq);
+        where.push(`seq < $${params.length}`);
+      }
+      params.push(limit);
+      const { rows } = await pool.query<AuditRow>(
+        `SELECT ${columns} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY seq DESC LIMIT $${params.length}`,
+        params,
+      );
+      return rows.map(toEvent);
+    },
+
+    async count(filter) {
+      const params: unknown[] = [];
+      const where = whereClause(filter, params);
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
+        params,
+      );
+      return rows[0]!.n;
+    },
+
+    async get(id) {
+      const { rows } = await pool.query<AuditRow>(`SELECT ${columns} FROM audit_events WHERE id = $1`, [id]);
+      return rows[0] ? toEvent(rows[0]) : undefined;
+    },
+
+    async head() {
+      const { rows } = await pool.query<{ last_seq: string; last_hash: string }>(
+        'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1',
+      );
+      return { lastSeq: Number(rows[0]!.last_seq), lastHash: rows[0]!.last_hash };
+    },
+
+    async stream(filter, batchSize, onBatch) {
+      const params: unknown[] = [];
+      const where = whereClause(filter, params);
+      const client = await pool.connect();
+      let total = 0;
+      try {
+        const cursor = client.query(
+          new Cursor<AuditRow>(
+            `SELECT ${columns} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`,
+            params,
+          ),
+        );
+        try {
+          for (;;) {
+            const rows = await cursor.read(batchSize);
+            if (rows.length === 0) break;
+            total += rows.length;
+            await onBatch(rows.map(toEvent));
+          }
+        } finally {
+          await cursor.close();
+        }
+      } finally {
+        client.release();
+      }
+      return total;
+    },
+  };
+}

@@ -1,0 +1,308 @@
+/**
+ * Repository for certificates, their target mappings, versions and deployments.
+ *
+ * Listing is keyset-ready: rows come back with `cursor_value`, the sort column rendered as text
+ * at full precision (timestamps with microseconds, which a JS Date would truncate to
+ * milliseconds and so repeat or skip rows at page boundaries), and `(sort, id)` row comparisons
+ * continue after it. Every sort has a `(column, id)` index.
+ */
+import { translateConstraintError, type ConstraintMap } from './constraint-errors.ts';
+import type { Pool, PoolClient } from './pool.ts';
+
+export const certificateStatuses = [
+  'Pending', 'Active', 'Expiring', 'Expired', 'RenewalInProgress', 'Failed', 'Revoked', 'Archived',
+] as const;
+export type CertificateStatus = (typeof certificateStatuses)[number];
+
+export interface CertificateRow {
+  id: string;
+  name: string;
+  common_name: string;
+  sans: string[];
+  environment: string;
+  owner_id: string;
+  team_id: string;
+  issuer_id: string;
+  renewal_policy_id: string;
+  certificate_profile_id: string | null;
+  target_ids: string[];
+  status: CertificateStatus;
+  /** Infinity (not issued yet) or a Date. */
+  expires_at: Date | number;
+  tags: Record<string, string>;
+  last_renewal_at: Date | null;
+  last_deployment_at: Date | null;
+  revoked_at: Date | null;
+  revocation_reason: string | null;
+  source: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Columns a client may set; status and timestamps belong to the lifecycle. */
+export const writableCertificateColumns = [
+  'name', 'common_name', 'sans', 'environment', 'owner_id', 'team_id', 'issuer_id', 'renewal_policy_id',
+  'certificate_profile_id', 'tags',
+] as const;
+export type CertificateWrite = Partial<Record<(typeof writableCertificateColumns)[number], unknown>>;
+
+export const sortColumns = ['created_at', 'updated_at', 'expires_at', 'name', 'common_name'] as const;
+export type SortColumn = (typeof sortColumns)[number];
+const timestampSorts = new Set<SortColumn>(['created_at', 'updated_at', 'expires_at']);
+
+export interface CertificateFilter {
+  status?: string | undefined;
+  environment?: string | undefined;
+  owner_id?: string | undefined;
+  team_id?: string | undefined;
+  issuer_id?: string | undefined;
+  profile_id?: string | undefined;
+  agent_id?: string | undefined;
+  expires_before?: Date | undefined;
+  expires_after?: Date | undefined;
+  created_after?: Date | undefined;
+  updated_after?: Date | undefined;
+}
+
+export interface ListQuery {
+  filter: CertificateFilter;
+  sort: SortColumn;
+  descending: boolean;
+  limit: number;
+  offset?: number | undefined;
+  /** Continue after this (sort value, id). */
+  after?: { value: string; id: string } | undefined;
+}
+
+const constraints: ConstraintMap = {
+  unique: { certificates_name_key: 'name' },
+  references: {
+    certificates_owner_id_fkey: 'owner_id',
+    certificates_team_id_fkey: 'team_id',
+    certificates_issuer_id_fkey: 'issuer_id',
+    certificates_renewal_policy_id_fkey: 'renewal_policy_id',
+    certificates_certificate_profile_id_fkey: 'certificate_profile_id',
+    certificate_target_mappings_target_id_fkey: 'target_ids',
+  },
+};
+
+const targetIds = `coalesce((SELECT array_agg(m.target_id ORDER BY m.target_id) FROM certificate_target_mappings m
+  WHERE m.certificate_id = c.id), '{}') AS target_ids`;
+const selectColumns = `c.id, c.name, c.common_name, c.sans, c.environment, c.owner_id, c.team_id, c.issuer_id,
+  c.renewal_policy_id, c.certificate_profile_id, c.status, c.expires_at, c.tags, c.last_renewal_at,
+  c.last_deployment_at, c.revoked_at, c.revocation_reason, c.source, c.created_at, c.updated_at, ${targetIds}`;
+
+function cursorExpression(sort: SortColumn): string {
+  if (!timestampSorts.has(sort)) return `c.${sort}`;
+  return `CASE WHEN isfinite(c.${sort}) THEN to_char(c.${sort} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+               ELSE c.${sort}::text END`;
+}
+
+function filterClauses(filter: CertificateFilter, params: unknown[]): string[] {
+  const where: string[] = [];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replaceAll('?', `$${params.length}`));
+  };
+  if (filter.status) add('c.status = ?', filter.status);
+  if (filter.environment !== undefined) add('c.environment = ?', filter.environment);
+  if (filter.owner_id) add('c.owner_id = ?', filter.owner_id);
+  if (filter.team_id) add('c.team_id = ?', filter.team_id);
+  if (filter.issuer_id) add('c.issuer_id = ?', filter.issuer_id);
+  if (filter.profile_id) add('c.certificate_profile_id = ?', filter.profile_id);
+  if (filter.agent_id) {
+    add(
+      `c.id IN (SELECT m.certificate_id FROM certificate_target_mappings m
+                JOIN deployment_targets t ON t.id = m.target_id WHERE t.agent_id = ?)`,
+      filter.agent_id,
+    );
+  }
+  if (filter.expires_before) add('c.expires_at < ?', filter.expires_before);
+  // Not-yet-issued certificates (expires_at = infinity) have no expiry to be after.
+  if (filter.expires_after) add("c.expires_at > ? AND c.expires_at <> 'infinity'", filter.expires_after);
+  if (filter.created_after) add('c.created_at > ?', filter.created_after);
+  if (filter.updated_after) add('c.updated_at > ?', filter.updated_after);
+  return where;
+}
+
+export interface CertificateVersionRow {
+  id: string;
+  certificate_id: string;
+  serial_number: string;
+  not_before: Date;
+  not_after: Date;
+  fingerprint_sha256: string;
+  pem_chain: string;
+  key_algorithm: string;
+  key_size: number;
+  created_at: Date;
+}
+
+export interface DeploymentTargetRow {
+  id: string;
+  name: string;
+  type: string;
+  agent_id: string;
+  config: Record<string, unknown>;
+  enabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface CertificateRepository {
+  get(id: string): Promise<CertificateRow | undefined>;
+  list(query: ListQuery): Promise<Array<CertificateRow & { cursor_value: string }>>;
+  count(filter: CertificateFilter): Promise<number>;
+  insert(id: string, values: CertificateWrite, targets: readonly string[]): Promise<CertificateRow>;
+  /** undefined: no such certificate; 'archived': it is archived and immutable. */
+  update(id: string, values: CertificateWrite, targets: readonly string[] | undefined): Promise<CertificateRow | 'archived' | undefined>;
+  /** Sets status Archived; `changed` is false when it already was. undefined: no such id. */
+  archive(id: string): Promise<{ row: CertificateRow; changed: boolean } | undefined>;
+  versions(id: string, limit: number, offset: number): Promise<{ rows: CertificateVersionRow[]; total: number }>;
+  deployments(id: string): Promise<DeploymentTargetRow[]>;
+}
+
+export function createCertificateRepository(pool: Pool): CertificateRepository {
+  const fail = (err: unknown): never => translateConstraintError(err, constraints, 'certificate');
+
+  async function inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function getWith(client: Pool | PoolClient, id: string): Promise<CertificateRow | undefined> {
+    const { rows } = await client.query<CertificateRow>(`SELECT ${selectColumns} FROM certificates c WHERE c.id = $1`, [id]);
+    return rows[0];
+  }
+
+  async function replaceTargets(client: PoolClient, id: string, targets: readonly string[]): Promise<void> {
+    await client.query('DELETE FROM certificate_target_mappings WHERE certificate_id = $1', [id]);
+    if (targets.length === 0) return;
+    await client.query(
+      `INSERT INTO certificate_target_mappings (certificate_id, target_id) SELECT $1, unnest($2::text[])`,
+      [id, [...new Set(targets)].sort()],
+    );
+  }
+
+  function encode(values: CertificateWrite): Array<[string, unknown]> {
+    return Object.entries(values)
+      .filter(([, v]) => v !== undefined)
+      .map(([c, v]) => [c, c === 'tags' ? JSON.stringify(v) : v]);
+  }
+
+  return {
+    get: (id) => getWith(pool, id),
+
+    async list(q) {
+      const params: unknown[] = [];
+      const where = filterClauses(q.filter, params);
+      const cursor = cursorExpression(q.sort);
+      const cmp = q.descending ? '<' : '>';
+      if (q.after) {
+        params.push(q.after.value, q.after.id);
+        const valueCast = timestampSorts.has(q.sort) ? '::timestamptz' : '';
+        where.push(`(c.${q.sort}, c.id) ${cmp} ($${params.length - 1}${valueCast}, $${params.length})`);
+      }
+      const dir = q.descending ? 'DESC' : 'ASC';
+      params.push(q.limit, q.offset ?? 0);
+      const { rows } = await pool.query<CertificateRow & { cursor_value: string }>(
+        `SELECT ${selectColumns}, ${cursor} AS cursor_value FROM certificates c
+         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY c.${q.sort} ${dir}, c.id ${dir}
+         LIMIT $${params.length - 1} OFFSET $${params.length}`,
+        params,
+      );
+      return rows;
+    },
+
+    async count(filter) {
+      const params: unknown[] = [];
+      const where = filterClauses(filter, params);
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM certificates c ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
+        params,
+      );
+      return rows[0]!.n;
+    },
+
+    async insert(id, values, targets) {
+      try {
+        return await inTransaction(async (client) => {
+          const entries = encode(values);
+          await client.query(
+            `INSERT INTO certificates (id, ${entries.map(([c]) => c).join(', ')})
+             VALUES ($1, ${entries.map((_, i) => `$${i + 2}`).join(', ')})`,
+            [id, ...entries.map(([, v]) => v)],
+          );
+          await replaceTargets(client, id, targets);
+          return (await getWith(client, id))!;
+        });
+      } catch (err) {
+        return fail(err);
+      }
+    },
+
+    async update(id, values, targets) {
+      try {
+        return await inTransaction(async (client) => {
+          const existing = await client.query<{ status: string }>('SELECT status FROM certificates WHERE id = $1 FOR UPDATE', [id]);
+          if (!existing.rows[0]) return undefined;
+          if (existing.rows[0].status === 'Archived') return 'archived' as const;
+          const entries = encode(values);
+          await client.query(
+            `UPDATE certificates SET ${[...entries.map(([c], i) => `${c} = $${i + 2}`), 'updated_at = now()'].join(', ')}
+             WHERE id = $1`,
+            [id, ...entries.map(([, v]) => v)],
+          );
+          if (targets) await replaceTargets(client, id, targets);
+          return (await getWith(client, id))!;
+        });
+      } catch (err) {
+        return fail(err);
+      }
+    },
+
+    async archive(id) {
+      const { rowCount } = await pool.query(
+        `UPDATE certificates SET status = 'Archived', updated_at = now() WHERE id = $1 AND status <> 'Archived'`,
+        [id],
+      );
+      const row = await getWith(pool, id);
+      return row ? { row, changed: (rowCount ?? 0) > 0 } : undefined;
+    },
+
+    async versions(id, limit, offset) {
+      const [page, count] = await Promise.all([
+        pool.query<CertificateVersionRow>(
+          `SELECT id, certificate_id, serial_number, not_before, not_after, fingerprint_sha256, pem_chain,
+                  key_algorithm, key_size, created_at
+             FROM certificate_versions WHERE certificate_id = $1
+            ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
+          [id, limit, offset],
+        ),
+        pool.query<{ n: number }>('SELECT count(*)::int AS n FROM certificate_versions WHERE certificate_id = $1', [id]),
+      ]);
+      return { rows: page.rows, total: count.rows[0]!.n };
+    },
+
+    async deployments(id) {
+      const { rows } = await pool.query<DeploymentTargetRow>(
+        `SELECT t.id, t.name, t.type, t.agent_id, t.config, t.enabled, t.created_at, t.updated_at
+           FROM certificate_target_mappings m JOIN deployment_targets t ON t.id = m.target_id
+          WHERE m.certificate_id = $1 ORDER BY t.id`,
+        [id],
+      );
+      return rows;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { auditCategories } from '../../../services/audit/chain.ts';
+
+const timestamp = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp' }).transform((s) => new Date(s));
+
+const filters = {
+  category: z.enum(auditCategories).optional(),
+  actor: z.string().max(255).optional(),
+  action: z.string().max(255).optional(),
+  resource_type: z.string().max(255).optional(),
+  resource_id: z.string().max(255).optional(),
+  /** Inclusive bounds on the event timestamp. */
+  since: timestamp.optional(),
+  until: timestamp.optional(),
+};
+
+const sinceBeforeUntil = (q: { since?: Date | undefined; until?: Date | undefined }) =>
+  !q.since || !q.until || q.since <= q.until;
+
+export const AuditListSchema = z
+  .strictObject({
+    ...filters,
+    per_page: z.coerce.number().int().min(1).max(500).optional(),
+    cursor: z.string().min(1).max(1024).optional(),
+  })
+  .refine(sinceBeforeUntil, { message: 'since must not be after until', path: ['since'] });
+export type AuditListReq = z.infer<typeof AuditListSchema>;
+
+export const AuditExportSchema = z
+  .strictObject(filters)
+  .refine(sinceBeforeUntil, { message: 'since must not be after until', path: ['since'] });
+export type AuditExportReq = z.infer<typeof AuditExportSchema>;

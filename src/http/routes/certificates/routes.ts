@@ -1,0 +1,131 @@
+/**
+ * /api/v1/certificates: list (filters, sort, page or keyset cursor, field projection, ETag),
+ * create, get, partial update (PUT and PATCH), archive (DELETE), versions and deployments.
+ */
+import type { CertificateService } from '../../../services/certificates/certificates.ts';
+import { Errors } from '../../../errors.ts';
+import { certificateFields, presentCertificate, presentCertificateVersion } from '../../presenters/certificate.ts';
+import { pick } from '../../presenters/row.ts';
+import type { RouteDefinition } from '../../router.ts';
+import type { SortColumn } from '../../../db/certificates.ts';
+import { pageParams } from '../common/pagination.ts';
+import {
+  CertificatesCreateSchema,
+  CertificatesListSchema,
+  CertificatesUpdateSchema,
+  type CertificatesCreateReq,
+  type CertificatesUpdateReq,
+} from './schema.ts';
+
+const allowedFields = new Set<string>(certificateFields);
+
+/** The `fields=` projection, validated; undefined = all fields. */
+function projection(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const fields = raw.split(',').map((f) => f.trim()).filter(Boolean);
+  const unknown = fields.filter((f) => !allowedFields.has(f));
+  if (fields.length === 0 || unknown.length > 0) {
+    throw Errors.validation(`fields: unknown field ${JSON.stringify(unknown[0] ?? '')}; allowed: ${certificateFields.join(', ')}`);
+  }
+  return fields;
+}
+
+export function certificateRoutes(deps: { certificates: CertificateService }): RouteDefinition[] {
+  const { certificates } = deps;
+  const update: RouteDefinition['handler'] = async (ctx) => ({
+    status: 200,
+    json: presentCertificate(await certificates.update(ctx.principal, ctx.param('id'), ctx.body as CertificatesUpdateReq)),
+  });
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/certificates',
+      access: 'certificates.read',
+      etag: true,
+      handler: async (ctx) => {
+        const q = CertificatesListSchema.parse(Object.fromEntries(ctx.query));
+        const fields = projection(q.fields);
+        const sort = q.sort ?? 'created_at';
+        const { rows, total, nextCursor } = await certificates.list({
+          filter: {
+            status: q.status,
+            environment: q.environment,
+            owner_id: q.owner_id,
+            team_id: q.team_id,
+            issuer_id: q.issuer_id,
+            profile_id: q.profile_id,
+            agent_id: q.agent_id,
+            expires_before: q.expires_before,
+            expires_after: q.expires_after,
+            created_after: q.created_after,
+            updated_after: q.updated_after,
+          },
+          sort: sort.replace(/^-/, '') as SortColumn,
+          descending: sort.startsWith('-'),
+          perPage: q.per_page ?? 50,
+          page: q.page ?? 1,
+          cursor: q.cursor,
+          withTotal: q.include_total !== 'false',
+        });
+        const data = rows.map((row) => {
+          const full = presentCertificate(row);
+          return fields ? pick(full, fields) : full;
+        });
+        const body: Record<string, unknown> = { data, total, per_page: q.per_page ?? 50 };
+        if (q.cursor === undefined) body.page = q.page ?? 1;
+        if (nextCursor) body.next_cursor = nextCursor;
+        return { status: 200, json: body };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/certificates',
+      access: 'certificates.write',
+      body: CertificatesCreateSchema,
+      handler: async (ctx) => {
+        const row = await certificates.create(ctx.principal, ctx.body as CertificatesCreateReq);
+        return { status: 201, headers: { Location: `/api/v1/certificates/${row.id}` }, json: presentCertificate(row) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/certificates/:id',
+      access: 'certificates.read',
+      etag: true,
+      handler: async (ctx) => ({ status: 200, json: presentCertificate(await certificates.get(ctx.param('id'))) }),
+    },
+    { method: 'PUT', path: '/api/v1/certificates/:id', access: 'certificates.write', body: CertificatesUpdateSchema, handler: update },
+    { method: 'PATCH', path: '/api/v1/certificates/:id', access: 'certificates.write', body: CertificatesUpdateSchema, handler: update },
+    {
+      method: 'DELETE',
+      path: '/api/v1/certificates/:id',
+      access: 'certificates.write',
+      handler: async (ctx) => {
+        await certificates.archive(ctx.principal, ctx.param('id'));
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/certificates/:id/versions',
+      access: 'certificates.read',
+      etag: true,
+      handler: async (ctx) => {
+        const { page, perPage } = pageParams(ctx.query);
+        const { rows, total } = await certificates.versions(ctx.param('id'), perPage, page);
+        return { status: 200, json: { data: rows.map(presentCertificateVersion), total, page, per_page: perPage } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/certificates/:id/deployments',
+      access: 'certificates.read',
+      etag: true,
+      handler: async (ctx) => {
+        const targets = await certificates.deployments(ctx.param('id'));
+        const fields = ['id', 'name', 'type', 'agent_id', 'config', 'enabled', 'created_at', 'updated_at'];
+        return { status: 200, json: { data: targets.map((t) => pick(t, fields)), total: targets.length } };
+      },
+    },
+  ];
+}

@@ -1,0 +1,71 @@
+/**
+ * The six routes of a simple inventory resource: list, get, create, PUT and PATCH (both partial
+ * updates, as in certctl), delete. Lists are paged (`page`, `per_page` 1..500) with an exact
+ * total, ordered by id, with ETags.
+ */
+import type { ZodType } from 'zod';
+import type { Row } from '../../../db/table-repository.ts';
+import type { Permission } from '../../../services/auth/permissions.ts';
+import type { ResourceService } from '../../../services/inventory/resource-service.ts';
+import type { RouteDefinition } from '../../router.ts';
+import { pageParams } from './pagination.ts';
+
+export interface CrudResource {
+  /** Collection path, e.g. /api/v1/teams */
+  path: string;
+  service: ResourceService;
+  createSchema: ZodType;
+  updateSchema: ZodType;
+  present: (row: Row) => Record<string, unknown>;
+  read: Permission;
+  write: Permission;
+}
+
+export function crudRoutes(r: CrudResource): RouteDefinition[] {
+  const item = `${r.path}/:id`;
+  const update: RouteDefinition['handler'] = async (ctx) => ({
+    status: 200,
+    json: r.present(await r.service.update(ctx.principal, ctx.param('id'), ctx.body as Record<string, unknown>)),
+  });
+  return [
+    {
+      method: 'GET',
+      path: r.path,
+      access: r.read,
+      etag: true,
+      handler: async (ctx) => {
+        const { page, perPage } = pageParams(ctx.query);
+        const { rows, total } = await r.service.list(page, perPage);
+        return { status: 200, json: { data: rows.map(r.present), total, page, per_page: perPage } };
+      },
+    },
+    {
+      method: 'GET',
+      path: item,
+      access: r.read,
+      etag: true,
+      handler: async (ctx) => ({ status: 200, json: r.present(await r.service.get(ctx.param('id'))) }),
+    },
+    {
+      method: 'POST',
+      path: r.path,
+      access: r.write,
+      body: r.createSchema,
+      handler: async (ctx) => {
+        const row = await r.service.create(ctx.principal, ctx.body as Record<string, unknown>);
+        return { status: 201, headers: { Location: `${r.path}/${row.id}` }, json: r.present(row) };
+      },
+    },
+    { method: 'PUT', path: item, access: r.write, body: r.updateSchema, handler: update },
+    { method: 'PATCH', path: item, access: r.write, body: r.updateSchema, handler: update },
+    {
+      method: 'DELETE',
+      path: item,
+      access: r.write,
+      handler: async (ctx) => {
+        await r.service.delete(ctx.principal, ctx.param('id'));
+        return { status: 204 };
+      },
+    },
+  ];
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import type { InventoryResourceDefinition } from '../common/inventory-resource.ts';
+import { clientId, jsonObject, name, refId } from '../common/fields.ts';
+
+export const targetTypes = ['File', 'NGINX', 'Apache', 'HAProxy', 'Traefik', 'Caddy', 'Envoy', 'Postfix', 'Dovecot'] as const;
+
+export const TargetsCreateSchema = z.strictObject({
+  id: clientId,
+  name,
+  type: z.enum(targetTypes),
+  /** The agent that deploys to this target. */
+  agent_id: refId,
+  /** Paths and commands for the agent (cert_path, key_path, chain_path, reload/validate commands). */
+  config: jsonObject.optional(),
+  enabled: z.boolean().optional(),
+});
+export const TargetsUpdateSchema = TargetsCreateSchema.omit({ id: true }).partial();
+export type TargetsCreateReq = z.infer<typeof TargetsCreateSchema>;
+
+const columns = ['id', 'name', 'type', 'agent_id', 'config', 'enabled', 'created_at', 'updated_at'] as const;
+
+export const targets: InventoryResourceDefinition = {
+  path: '/api/v1/targets',
+  idPrefix: 'target',
+  createSchema: TargetsCreateSchema,
+  updateSchema: TargetsUpdateSchema,
+  fields: columns,
+  table: {
+    table: 'deployment_targets',
+    subject: 'deployment target',
+    columns,
+    jsonColumns: ['config'],
+    constraints: {
+      unique: { deployment_targets_agent_name_key: 'name' },
+      references: { deployment_targets_agent_id_fkey: 'agent_id' },
+      referencedBy: { certificate_target_mappings_target_id_fkey: 'certificates' },
+    },
+  },
+};

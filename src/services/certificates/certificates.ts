@@ -1,0 +1,146 @@
+/**
+ * Managed certificates: create, read, partial update (including renewal_policy_id and the
+ * target mapping), archive, and the keyset-paginated list. Every change is audited.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  CertificateFilter,
+  CertificateRepository,
+  CertificateRow,
+  CertificateWrite,
+  SortColumn,
+} from '../../db/certificates.ts';
+import { Errors } from '../../errors.ts';
+import type { AuditWriter } from '../audit/writer.ts';
+import { canonicalJson } from '../audit/chain.ts';
+import type { Principal } from '../auth/permissions.ts';
+import type { CursorCodec } from '../cursor.ts';
+import { newId } from '../ids.ts';
+import { violationToAppError } from '../inventory/violations.ts';
+
+export interface CertificateInput extends CertificateWrite {
+  id?: string | undefined;
+  target_ids?: string[] | undefined;
+}
+
+export interface ListRequest {
+  filter: CertificateFilter;
+  sort: SortColumn;
+  descending: boolean;
+  perPage: number;
+  /** Offset paging (1-based); ignored when `cursor` is given. */
+  page: number;
+  cursor?: string | undefined;
+  /** Skip the count query (`total` is then null). */
+  withTotal: boolean;
+}
+
+export interface ListResult {
+  rows: CertificateRow[];
+  total: number | null;
+  nextCursor: string | undefined;
+}
+
+export class CertificateService {
+  constructor(
+    private readonly repo: CertificateRepository,
+    private readonly audit: AuditWriter,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  async get(id: string): Promise<CertificateRow> {
+    const row = await this.repo.get(id);
+    if (!row) throw Errors.notFound(`certificate ${id} not found`);
+    return row;
+  }
+
+  async create(principal: Principal | undefined, input: CertificateInput): Promise<CertificateRow> {
+    const { id = newId('cert'), target_ids: targets = [], ...values } = input;
+    let row: CertificateRow;
+    try {
+      row = await this.repo.insert(id, values, targets);
+    } catch (err) {
+      throw violationToAppError(err, { ...input, id, target_ids: targets.join(', ') });
+    }
+    await this.audit.record(principal, {
+      action: 'certificate_created',
+      resourceType: 'certificate',
+      resourceId: row.id,
+      category: 'cert_lifecycle',
+      details: { name: row.name, common_name: row.common_name, target_ids: row.target_ids },
+    });
+    return row;
+  }
+
+  async update(principal: Principal | undefined, id: string, input: CertificateInput): Promise<CertificateRow> {
+    const { target_ids: targets, ...values } = input;
+    let result: Awaited<ReturnType<CertificateRepository['update']>>;
+    try {
+      result = await this.repo.update(id, values, targets);
+    } catch (err) {
+      throw violationToAppError(err, { ...input, target_ids: targets?.join(', ') });
+    }
+    if (result === undefined) throw Errors.notFound(`certificate ${id} not found`);
+    if (result === 'archived') throw Errors.conflict(`certificate ${id} is archived and can no longer change`);
+    await this.audit.record(principal, {
+      action: 'certificate_updated',
+      resourceType: 'certificate',
+      resourceId: id,
+      category: 'cert_lifecycle',
+      details: { fields: Object.keys(input).sort() },
+    });
+    return result;
+  }
+
+  /** DELETE archives: the record stays for history and audit. Archiving twice is a no-op. */
+  async archive(principal: Principal | undefined, id: string): Promise<void> {
+    const result = await this.repo.archive(id);
+    if (!result) throw Errors.notFound(`certificate ${id} not found`);
+    if (!result.changed) return;
+    await this.audit.record(principal, {
+      action: 'certificate_archived',
+      resourceType: 'certificate',
+      resourceId: id,
+      category: 'cert_lifecycle',
+    });
+  }
+
+  async list(req: ListRequest): Promise<ListResult> {
+    const sortKey = `${req.sort}:${req.descending ? 'desc' : 'asc'}`;
+    const filterKey = createHash('sha256').update(canonicalJson(req.filter)).digest('base64url').slice(0, 16);
+    let after: { value: string; id: string } | undefined;
+    if (req.cursor !== undefined) {
+      const c = this.cursors.decode(req.cursor);
+      if (c.s !== sortKey || c.f !== filterKey) {
+        throw Errors.badRequest('cursor: it was issued for a different sort or different filters; start again without it');
+      }
+      after = { value: String(c.v), id: c.id };
+    }
+    // One extra row tells whether another page follows, without a second query.
+    const rows = await this.repo.list({
+      filter: req.filter,
+      sort: req.sort,
+      descending: req.descending,
+      limit: req.perPage + 1,
+      offset: after ? 0 : (req.page - 1) * req.perPage,
+      after,
+    });
+    const more = rows.length > req.perPage;
+    if (more) rows.pop();
+    const last = rows[rows.length - 1];
+    const nextCursor =
+      more && last ? this.cursors.encode({ s: sortKey, f: filterKey, v: last.cursor_value, id: last.id }) : undefined;
+    const total = req.withTotal ? await this.repo.count(req.filter) : null;
+    return { rows, total, nextCursor };
+  }
+
+  async versions(id: string, perPage: number, page: number) {
+    await this.get(id);
+    return this.repo.versions(id, perPage, (page - 1) * perPage);
+  }
+
+  async deployments(id: string) {
+    await this.get(id);
+    return this.repo.deployments(id);
+  }
+}

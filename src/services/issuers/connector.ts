@@ -1,0 +1,25 @@
+/**
+ * Issuer connectors: what an issuer `type` means. Each type declares the schema of its
+ * `config`; issuance (`issue`) joins the interface with the local CA, and external CAs
+ * (ACME, Vault, step-ca ...) plug in here as further entries.
+ */
+import { z } from 'zod';
+
+export interface IssuerConnector {
+  type: string;
+  /** Validates an issuer's `config` for this type. */
+  configSchema: z.ZodType<Record<string, unknown>>;
+}
+
+const local: IssuerConnector = {
+  type: 'local',
+  configSchema: z.strictObject({
+    /** Subject CN of the CA certificate created on first use. */
+    ca_common_name: z.string().min(1).max(64).optional(),
+    /** Default validity of issued certificates in days; 1..825 (the CA/B limit for TLS). */
+    validity_days: z.number().int().min(1).max(825).optional(),
+  }),
+};
+
+export const issuerConnectors: Readonly<Record<string, IssuerConnector>> = { local };
+export const issuerTypes = Object.keys(issuerConnectors) as [string, ...string[]];
