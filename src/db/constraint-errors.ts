@@ -43,7 +43,8 @@ export function translateConstraintError(err: unknown, map: ConstraintMap, subje
     const field = map.unique?.[constraint] ?? (constraint.endsWith('_pkey') ? 'id' : undefined);
     if (field) throw new ConstraintViolation('unique', field, `a ${subject} with this ${field} already exists`, { cause: err });
   }
-  if (e?.code === '23503') {
+  // 23503 foreign_key_violation; 23001 restrict_violation (ON DELETE RESTRICT).
+  if (e?.code === '23503' || e?.code === '23001') {
     const field = map.references?.[constraint];
     if (field) throw new ConstraintViolation('reference', field, `${field}: no such ${field.replace(/_ids?$/, '')}`, { cause: err });
     const referrer = map.referencedBy?.[constraint];

@@ -28,10 +28,13 @@ export function problemFor(err: unknown, ctx: RequestContext): { reply: Reply; p
   };
 }
 
-/** "field.path: message" for the first issue, which is what a client can act on. */
-export function describeZodError(err: z.ZodError): string {
+/**
+ * "field.path: message" for the first issue, which is what a client can act on. `prefix` names
+ * the field a nested value was validated as (e.g. "config").
+ */
+export function describeZodError(err: z.ZodError, prefix?: string): string {
   const issue = err.issues[0];
   if (!issue) return 'invalid request';
-  const where = issue.path.length > 0 ? issue.path.join('.') : 'body';
-  return `${where}: ${issue.message}`;
+  const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)];
+  return `${path.length > 0 ? path.join('.') : 'body'}: ${issue.message}`;
 }

@@ -26,7 +26,7 @@ export const issuers: InventoryResourceDefinition = {
     if (input.config === undefined && input.type === undefined) return;
     const type = String(input.type ?? existing?.type);
     const parsed = issuerConnectors[type]!.configSchema.safeParse(input.config ?? existing?.config ?? {});
-    if (!parsed.success) throw Errors.validation(`config.${describeZodError(parsed.error)}`);
+    if (!parsed.success) throw Errors.validation(describeZodError(parsed.error, 'config'));
   },
   table: {
     table: 'issuers',
