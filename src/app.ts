@@ -26,6 +26,7 @@ import { AuditWriter } from './services/audit/writer.ts';
 import { ApiKeyService } from './services/auth/api-keys.ts';
 import { CertificateService } from './services/certificates/certificates.ts';
 import { CursorCodec } from './services/cursor.ts';
+import { seedDemo } from './services/demo.ts';
 import { version } from './version.ts';
 
 export interface RunningApp {
@@ -64,6 +65,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit });
     const certificates = new CertificateService(createCertificateRepository(pool), audit, cursors);
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
+    if (config.demoSeed) log.info({ certificates: await seedDemo(pool, audit) }, 'demo inventory seeded');
 
     const server = new HttpServer({
       engine,

@@ -5,8 +5,10 @@
 import { ConfigError, loadConfig, type Config } from '../config/schema.ts';
 import { createLogger, flushLogger, type Logger } from '../observability/logger.ts';
 import { version } from '../version.ts';
+import { auditCommand } from './audit.ts';
 import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
+import { seedCommand } from './seed.ts';
 import { serveCommand } from './serve.ts';
 
 const usage = `certfleet ${version}: certificate lifecycle control plane
@@ -17,6 +19,8 @@ Usage:
   certfleet keys create --name N --role R [--expires-at RFC3339]
                                                create an API key (roles: admin, operator, viewer);
                                                prints the key once
+  certfleet audit verify                       check the audit log's hash chain; names the first broken event
+  certfleet seed --demo                        add a small demo inventory (idempotent)
   certfleet --version | --help
 
 Configuration comes from the environment: see docs/environment.md.
@@ -40,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  const run = { serve: serveCommand, migrate: migrateCommand, keys: keysCommand }[command];
+  const run = { serve: serveCommand, migrate: migrateCommand, keys: keysCommand, audit: auditCommand, seed: seedCommand }[command];
   if (!run) {
     process.stderr.write(`certfleet: unknown command ${JSON.stringify(command)}\n\n${usage}`);
     return 2;

@@ -59,6 +59,8 @@ export const environmentSchema = z.object({
   CERTFLEET_TLS_CERT_PATH: optionalNonEmpty(z.string()),
   /** PEM private key for HTTPS; set together with CERTFLEET_TLS_CERT_PATH. */
   CERTFLEET_TLS_KEY_PATH: optionalNonEmpty(z.string()),
+  /** true: add the demo inventory at serve start (idempotent); default false. */
+  CERTFLEET_DEMO_SEED: withDefault(z.enum(['true', 'false'], { error: 'must be true or false' }), 'false'),
   /** Upper bound on graceful shutdown in milliseconds; default 10000. */
   CERTFLEET_SHUTDOWN_TIMEOUT_MS: withDefault(integer(100, 600_000), '10000'),
 });
@@ -79,6 +81,7 @@ export interface Config {
   metricsToken: string | undefined;
   tls: { certPath: string; keyPath: string } | undefined;
   shutdownTimeoutMs: number;
+  demoSeed: boolean;
 }
 
 /** Variables whose values must never appear in an error message or a log line. */
@@ -127,5 +130,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     metricsToken: e.CERTFLEET_METRICS_TOKEN,
     tls: certPath && keyPath ? { certPath, keyPath } : undefined,
     shutdownTimeoutMs: e.CERTFLEET_SHUTDOWN_TIMEOUT_MS,
+    demoSeed: e.CERTFLEET_DEMO_SEED === 'true',
   };
 }

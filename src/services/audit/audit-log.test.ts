@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { AuditRepository } from '../../db/audit.ts';
+import { CursorCodec } from '../cursor.ts';
+import { AuditLog } from './audit-log.ts';
+import { auditRowHash, genesisHash, type AuditEvent } from './chain.ts';
+
+function chain(n: number): AuditEvent[] {
+  const out: AuditEvent[] = [];
+  let prev = genesisHash;
+  for (let seq = 1; seq <= n; seq++) {
+    const base = {
+      seq,
+      id: `audit-${seq}`,
+      actor: 'ak-1',
+      actorType: 'APIKey' as const,
+      action: 'team_created',
+      resourceType: 'team',
+      resourceId: `t-${seq}`,
+      details: { b: 1, a: [seq] },
+      category: 'config' as const,
+      timestamp: new Date(1_700_000_000_000 + seq),
+    };
+    const rowHash = auditRowHash(prev, base);
+    out.push({ ...base, prevHash: prev, rowHash });
+    prev = rowHash;
+  }
+  return out;
+}
+
+function logOver(events: AuditEvent[], head = events[events.length - 1]) {
+  const repo = {
+    stream: async (_f: unknown, _b: number, onBatch: (e: AuditEvent[]) => Promise<void>) => {
+      await onBatch(events);
+      return events.length;
+    },
+    head: async () => ({ lastSeq: head?.seq ?? 0, lastHash: head?.rowHash ?? genesisHash }),
+  } as unknown as AuditRepository;
+  return new AuditLog(repo, new CursorCodec(randomBytes(32)));
+}
+
+describe('AuditLog.verify', () => {
+  it('accepts an intact chain, whatever the key order of details', async () => {
+    const events = chain(5).map((e) => ({ ...e, details: { a: e.details.a, b: e.details.b } }));
+    expect(await logOver(events).verify()).toEqual({ ok: true, checked: 5 });
+  });
+
+  it('names an altered event', async () => {
+    const events = chain(5);
+    events[2] = { ...events[2]!, actor: 'someone-else' };
+    expect((await logOver(events).verify()).broken).toMatchObject({ seq: 3, id: 'audit-3', reason: expect.stringMatching(/altered/) });
+  });
+
+  it('names the event after a deleted one', async () => {
+    const events = chain(5);
+    const head = events[4];
+    events.splice(1, 1);
+    expect((await logOver(events, head).verify()).broken).toMatchObject({ seq: 3, reason: expect.stringMatching(/missing/) });
+  });
+
+  it('detects a deleted tail through the chain head', async () => {
+    const events = chain(5);
+    const head = events[4];
+    expect((await logOver(events.slice(0, 3), head).verify()).broken).toMatchObject({ seq: 4, reason: expect.stringMatching(/head/) });
+  });
+
+  it('detects a re-chained forgery that reuses a sequence number', async () => {
+    const events = chain(4);
+    const forged = chain(4);
+    forged[2] = { ...forged[2]!, prevHash: 'f'.repeat(64) };
+    expect((await logOver([events[0]!, events[1]!, forged[2]!, events[3]!]).verify()).ok).toBe(false);
+  });
+});
