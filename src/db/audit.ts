@@ -23,6 +23,16 @@ interface AuditRow {
   row_hash: string;
 }
 
+/** Columns of `streamRaw`, as the text PostgreSQL sends (the timestamp already ISO 8601). */
+export type AuditRawRow = [
+  id: string, seq: string, actor: string, actorType: string, action: string, resourceType: string,
+  resourceId: string, detailsJson: string, timestamp: string, category: string, prevHash: string, rowHash: string,
+];
+const rawColumns = `id, seq, actor, actor_type, action, resource_type, resource_id, details,
+  to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), category, prev_hash, row_hash`;
+/** No type parsing: every column stays the text PostgreSQL sent (no JSON.parse, no Date). */
+const rawTypes = { getTypeParser: () => (value: string) => value };
+
 const columns = 'seq, id, actor, actor_type, action, resource_type, resource_id, details, "timestamp", category, prev_hash, row_hash';
 
 function toEvent(r: AuditRow): AuditEvent {
@@ -75,6 +85,11 @@ export interface AuditRepository {
   count(filter: AuditFilter): Promise<number>;
   get(id: string): Promise<AuditEvent | undefined>;
   head(): Promise<{ lastSeq: number; lastHash: string }>;
+  /**
+   * Streams matching events oldest first as unparsed text rows, in batches, at constant memory:
+   * the export's hot path (skips pg's per-row JSON.parse and Date parsing).
+   */
+  streamRaw(filter: AuditFilter, batchSize: number, onBatch: (rows: AuditRawRow[]) => Promise<void>): Promise<number>;
   /** Streams matching events oldest first in batches, holding one cursor (constant memory). */
   stream(filter: AuditFilter, batchSize: number, onBatch: (events: AuditEvent[]) => Promise<void>): Promise<number>;
 }
@@ -166,32 +181,49 @@ export function createAuditRepository(pool: Pool): AuditRepository {
       return { lastSeq: Number(rows[0]!.last_seq), lastHash: rows[0]!.last_hash };
     },
 
-    async stream(filter, batchSize, onBatch) {
-      const params: unknown[] = [];
-      const where = whereClause(filter, params);
-      const client = await pool.connect();
-      let total = 0;
-      try {
-        const cursor = client.query(
-          new Cursor<AuditRow>(
-            `SELECT ${columns} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`,
-            params,
-          ),
-        );
-        try {
-          for (;;) {
-            const rows = await cursor.read(batchSize);
-            if (rows.length === 0) break;
-            total += rows.length;
-            await onBatch(rows.map(toEvent));
-          }
-        } finally {
-          await cursor.close();
-        }
-      } finally {
-        client.release();
-      }
-      return total;
+    stream(filter, batchSize, onBatch) {
+      return readWithCursor<AuditRow>(pool, columns, filter, batchSize, (rows) => onBatch(rows.map(toEvent)));
+    },
+
+    streamRaw(filter, batchSize, onBatch) {
+      return readWithCursor<AuditRawRow>(pool, rawColumns, filter, batchSize, onBatch, { rowMode: 'array', types: rawTypes });
     },
   };
+}
+
+/** Reads matching rows in seq order through one server-side cursor, `batchSize` rows at a time. */
+async function readWithCursor<R>(
+  pool: Pool,
+  select: string,
+  filter: AuditFilter,
+  batchSize: number,
+  onBatch: (rows: R[]) => Promise<void>,
+  cursorOptions?: ConstructorParameters<typeof Cursor>[2],
+): Promise<number> {
+  const params: unknown[] = [];
+  const where = whereClause(filter, params);
+  const client = await pool.connect();
+  let total = 0;
+  try {
+    const cursor = client.query(
+      new Cursor<R>(
+        `SELECT ${select} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`,
+        params,
+        cursorOptions,
+      ),
+    );
+    try {
+      for (;;) {
+        const rows = await cursor.read(batchSize);
+        if (rows.length === 0) break;
+        total += rows.length;
+        await onBatch(rows);
+      }
+    } finally {
+      await cursor.close();
+    }
+  } finally {
+    client.release();
+  }
+  return total;
 }

@@ -98,6 +98,10 @@ describe('audit events', () => {
     expect(lines.length).toBeGreaterThanOrEqual(total - 1);
     expect(lines.every((e) => e.category === 'auth')).toBe(true);
     expect(lines.map((e) => e.seq)).toEqual([...lines.map((e) => e.seq)].sort((a, b) => a - b));
+    // Exported lines are exactly the API's representation of each event.
+    for (const line of lines.slice(0, 20)) {
+      expect(line).toEqual(await (await server.request(`/api/v1/audit/${line.id}`)).json());
+    }
     expect((await events('action=audit_exported')).total).toBeGreaterThanOrEqual(1);
   });
 

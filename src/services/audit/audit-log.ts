@@ -2,7 +2,7 @@
  * Reading the audit log: filtered keyset listing, single events, streamed export, and
  * verification of the hash chain.
  */
-import type { AuditFilter, AuditRepository } from '../../db/audit.ts';
+import type { AuditFilter, AuditRawRow, AuditRepository } from '../../db/audit.ts';
 import { Errors } from '../../errors.ts';
 import { createHash } from 'node:crypto';
 import type { CursorCodec } from '../cursor.ts';
@@ -48,8 +48,14 @@ export class AuditLog {
     return event;
   }
 
-  export(filter: AuditFilter, onBatch: (events: AuditEvent[]) => Promise<void>): Promise<number> {
-    return this.repo.stream(filter, 1000, onBatch);
+  /**
+   * Export: matching events oldest first as raw text rows, 1000 per batch. Building each line by
+   * concatenation from unparsed columns runs 1.44x faster than parsing rows and presenting them
+   * (136k vs 94k events/s, medians of 7 alternated runs, 200k events; docs/operator/scale.md).
+   * Having PostgreSQL render the JSON (json_build_object) was slower still.
+   */
+  export(filter: AuditFilter, onBatch: (rows: AuditRawRow[]) => Promise<void>): Promise<number> {
+    return this.repo.streamRaw(filter, 1000, onBatch);
   }
 
   /**

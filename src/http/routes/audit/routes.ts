@@ -2,7 +2,7 @@
 import type { AuditFilter } from '../../../db/audit.ts';
 import type { AuditLog } from '../../../services/audit/audit-log.ts';
 import type { AuditWriter } from '../../../services/audit/writer.ts';
-import { presentAuditEvent } from '../../presenters/audit-event.ts';
+import { auditEventJsonLine, presentAuditEvent } from '../../presenters/audit-event.ts';
 import type { RouteDefinition } from '../../router.ts';
 import { AuditExportSchema, AuditListSchema, type AuditExportReq } from './schema.ts';
 
@@ -47,10 +47,10 @@ export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): R
           stream: {
             contentType: 'application/x-ndjson',
             produce: async (write) => {
-              const exported = await auditLog.export(filter, async (events) => {
+              const exported = await auditLog.export(filter, (rows) => {
                 let chunk = '';
-                for (const e of events) chunk += `${JSON.stringify(presentAuditEvent(e))}\n`;
-                await write(chunk);
+                for (const row of rows) chunk += `${auditEventJsonLine(row)}\n`;
+                return write(chunk);
               });
               // Exports are themselves audited: who took a copy of the log, and how much.
               await audit.record(ctx.principal, {
