@@ -11,12 +11,7 @@ import { loadInstanceSecret } from './db/instance-secrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { pingDatabase } from './db/health.ts';
 import { migrate } from './db/migrate.ts';
-import { auditRoutes } from './http/routes/audit/routes.ts';
-import { authKeyRoutes } from './http/routes/auth-keys/routes.ts';
-import { certificateRoutes } from './http/routes/certificates/routes.ts';
-import { inventoryRoutes } from './http/routes/common/inventory-routes.ts';
-import { healthRoutes } from './http/routes/health/routes.ts';
-import { metricsRoutes } from './http/routes/metrics/routes.ts';
+import { buildRoutes } from './http/routes/index.ts';
 import { HttpServer, type ListeningAddress } from './http/server.ts';
 import { loadHttpEngine } from './http/uws.ts';
 import type { Logger } from './observability/logger.ts';
@@ -34,6 +29,8 @@ export interface RunningApp {
   /** Base URL, e.g. http://127.0.0.1:8080 */
   url: string;
   database: Database;
+  /** Every (method, path) the server answers, HEAD included. */
+  routes: Array<{ method: string; path: string }>;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -75,14 +72,18 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       maxBodyBytes: config.maxBodyBytes,
       tls: config.tls,
     });
-    server.register([
-      ...healthRoutes({ version, engine, startedAt, pingDatabase: () => pingDatabase(database.pool, readyTimeoutMs) }),
-      ...metricsRoutes({ metrics, token: config.metricsToken }),
-      ...authKeyRoutes({ apiKeys }),
-      ...inventoryRoutes({ pool, audit }),
-      ...certificateRoutes({ certificates }),
-      ...auditRoutes({ auditLog: new AuditLog(auditRepo, cursors), audit }),
-    ]);
+    server.register(
+      buildRoutes({
+        health: { version, engine, startedAt, pingDatabase: () => pingDatabase(pool, readyTimeoutMs) },
+        metrics,
+        metricsToken: config.metricsToken,
+        apiKeys,
+        pool,
+        audit,
+        auditLog: new AuditLog(auditRepo, cursors),
+        certificates,
+      }),
+    );
     const address = await server.listen(config.host, config.port);
     const hostInUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
     const url = `${address.scheme}://${hostInUrl}:${address.port}`;
@@ -99,6 +100,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       address,
       url,
       database,
+      routes: server.routes.list(),
       close() {
         closing ??= (async () => {
           // Leave part of the shutdown budget for flushing and stopping the database.

@@ -43,6 +43,8 @@ export class RequestContext {
   bodyConsumed = true;
   principal: Principal | undefined = undefined;
   body: unknown = undefined;
+  /** The route's query schema output (see RouteDefinition.query). */
+  queryParams: unknown = undefined;
   /** Filled when a response is written, for the access log and metrics. */
   status = 0;
   responseBytes = 0;

@@ -15,10 +15,16 @@ export interface RouteDefinition {
   method: Method;
   /** uWS pattern: literal segments and `:name` parameters. */
   path: string;
+  /** One line for docs/openapi.yaml. */
+  summary: string;
   /** 'public' needs no credentials; otherwise the permission the caller's key must hold. */
   access: Permission | 'public';
   /** JSON body schema: the body must be application/json and is parsed into ctx.body. */
   body?: ZodType;
+  /** Query-string schema: parsed (after authorization) into ctx.queryParams; 400 names the parameter. */
+  query?: ZodType;
+  /** The success response, for docs/openapi.yaml. Default: 200 application/json. */
+  response?: { status?: number; schema?: ZodType; contentType?: string; description?: string };
   /** Strong ETag + If-None-Match on 200 responses (GET/HEAD). */
   etag?: boolean;
   /** Access-log at debug instead of info (probes and scrapes that would flood the log). */

@@ -4,7 +4,8 @@ import type { AuditLog } from '../../../services/audit/audit-log.ts';
 import type { AuditWriter } from '../../../services/audit/writer.ts';
 import { auditEventJsonLine, presentAuditEvent } from '../../presenters/audit-event.ts';
 import type { RouteDefinition } from '../../router.ts';
-import { AuditExportSchema, AuditListSchema, type AuditExportReq } from './schema.ts';
+import { listEnvelope } from '../common/responses.ts';
+import { AuditEventSchema, AuditExportSchema, AuditListSchema, type AuditExportReq, type AuditListReq } from './schema.ts';
 
 function toFilter(q: AuditExportReq): AuditFilter {
   return {
@@ -24,10 +25,13 @@ export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): R
     {
       method: 'GET',
       path: '/api/v1/audit',
+      summary: 'Audit events, newest first: filters, per_page, keyset cursor',
+      query: AuditListSchema,
+      response: { schema: listEnvelope(AuditEventSchema, { cursor: true, page: false }) },
       access: 'audit.read',
       etag: true,
       handler: async (ctx) => {
-        const q = AuditListSchema.parse(Object.fromEntries(ctx.query));
+        const q = ctx.queryParams as AuditListReq;
         const perPage = q.per_page ?? 50;
         const { rows, total, nextCursor } = await auditLog.list(toFilter(q), perPage, q.cursor);
         const body: Record<string, unknown> = { data: rows.map(presentAuditEvent), total, per_page: perPage };
@@ -38,9 +42,12 @@ export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): R
     {
       method: 'GET',
       path: '/api/v1/audit/export',
+      summary: 'Stream matching audit events as NDJSON, oldest first, at constant memory',
+      query: AuditExportSchema,
+      response: { contentType: 'application/x-ndjson', schema: AuditEventSchema, description: 'one event (as in GET /api/v1/audit/{id}) per line' },
       access: 'audit.read',
       handler: (ctx) => {
-        const filter = toFilter(AuditExportSchema.parse(Object.fromEntries(ctx.query)));
+        const filter = toFilter(ctx.queryParams as AuditExportReq);
         return {
           status: 200,
           headers: { 'Content-Disposition': 'attachment; filename="certfleet-audit.ndjson"' },
@@ -68,6 +75,8 @@ export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): R
     {
       method: 'GET',
       path: '/api/v1/audit/:id',
+      summary: 'Get one audit event',
+      response: { schema: AuditEventSchema },
       access: 'audit.read',
       etag: true,
       handler: async (ctx) => ({ status: 200, json: presentAuditEvent(await auditLog.get(ctx.param('id'))) }),

@@ -30,3 +30,18 @@ export const AuditExportSchema = z
   .strictObject(filters)
   .refine(sinceBeforeUntil, { message: 'since must not be after until', path: ['since'] });
 export type AuditExportReq = z.infer<typeof AuditExportSchema>;
+
+export const AuditEventSchema = z.object({
+  id: z.string(),
+  seq: z.number().int().describe('position in the hash chain'),
+  actor: z.string().describe('API key id (or "system")'),
+  actor_type: z.string(),
+  action: z.string(),
+  resource_type: z.string(),
+  resource_id: z.string(),
+  details: z.record(z.string(), z.unknown()),
+  timestamp: z.iso.datetime({ offset: true }),
+  category: z.enum(auditCategories),
+  prev_hash: z.string(),
+  row_hash: z.string().describe('sha256(prev_hash + "\\n" + canonical event); see certfleet audit verify'),
+});

@@ -1,8 +1,9 @@
 /** /api/v1/auth/keys: create (the key is shown once), list, get, revoke. Admin only. */
+import { z } from 'zod';
 import type { ApiKeyService } from '../../../services/auth/api-keys.ts';
 import { presentApiKey } from '../../presenters/api-key.ts';
 import type { RouteDefinition } from '../../router.ts';
-import { KeysCreateSchema, type KeysCreateReq } from './schema.ts';
+import { ApiKeyCreatedSchema, ApiKeySchema, KeysCreateSchema, type KeysCreateReq } from './schema.ts';
 
 export function authKeyRoutes(deps: { apiKeys: ApiKeyService }): RouteDefinition[] {
   const { apiKeys } = deps;
@@ -10,6 +11,8 @@ export function authKeyRoutes(deps: { apiKeys: ApiKeyService }): RouteDefinition
     {
       method: 'POST',
       path: '/api/v1/auth/keys',
+      summary: 'Create an API key; the key is returned once, only its SHA-256 is stored',
+      response: { status: 201, schema: ApiKeyCreatedSchema },
       access: 'keys.manage',
       body: KeysCreateSchema,
       handler: async (ctx) => {
@@ -28,6 +31,9 @@ export function authKeyRoutes(deps: { apiKeys: ApiKeyService }): RouteDefinition
     {
       method: 'GET',
       path: '/api/v1/auth/keys',
+      summary: 'List live API keys (include_revoked=true for all)',
+      query: z.strictObject({ include_revoked: z.enum(['true', 'false']).optional() }),
+      response: { schema: z.object({ data: z.array(ApiKeySchema), total: z.number().int() }) },
       access: 'keys.manage',
       etag: true,
       handler: async (ctx) => {
@@ -38,6 +44,8 @@ export function authKeyRoutes(deps: { apiKeys: ApiKeyService }): RouteDefinition
     {
       method: 'GET',
       path: '/api/v1/auth/keys/:id',
+      summary: 'Get one API key',
+      response: { schema: ApiKeySchema },
       access: 'keys.manage',
       etag: true,
       handler: async (ctx) => ({ status: 200, json: presentApiKey(await apiKeys.get(ctx.param('id'))) }),
@@ -45,6 +53,8 @@ export function authKeyRoutes(deps: { apiKeys: ApiKeyService }): RouteDefinition
     {
       method: 'DELETE',
       path: '/api/v1/auth/keys/:id',
+      summary: 'Revoke an API key (idempotent); it stops working at once on this replica, within 30 s on others',
+      response: { status: 204 },
       access: 'keys.manage',
       handler: async (ctx) => {
         await apiKeys.revoke(ctx.param('id'), ctx.principal);

@@ -14,3 +14,15 @@ export const KeysCreateSchema = z.strictObject({
   expires_at: z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp' }).optional(),
 });
 export type KeysCreateReq = z.infer<typeof KeysCreateSchema>;
+
+const at = z.iso.datetime({ offset: true });
+export const ApiKeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(roles),
+  created_at: at,
+  last_used_at: at.nullable().describe('recorded in batches, at most a minute behind'),
+  expires_at: at.nullable(),
+  revoked_at: at.nullable(),
+});
+export const ApiKeyCreatedSchema = ApiKeySchema.extend({ key: z.string().describe('the secret; shown only in this response') });

@@ -2,22 +2,29 @@
  * /api/v1/certificates: list (filters, sort, page or keyset cursor, field projection, ETag),
  * create, get, partial update (PUT and PATCH), archive (DELETE), versions and deployments.
  */
-import type { CertificateService } from '../../../services/certificates/certificates.ts';
+import { z } from 'zod';
+import type { SortColumn } from '../../../db/certificates.ts';
 import { Errors } from '../../../errors.ts';
+import type { CertificateService } from '../../../services/certificates/certificates.ts';
 import { certificateFields, presentCertificate, presentCertificateVersion } from '../../presenters/certificate.ts';
 import { pick } from '../../presenters/row.ts';
 import type { RouteDefinition } from '../../router.ts';
-import type { SortColumn } from '../../../db/certificates.ts';
-import { pageParams } from '../common/pagination.ts';
+import { pageParams, pageQuery } from '../common/pagination.ts';
+import { listEnvelope } from '../common/responses.ts';
 import {
+  CertificateSchema,
   CertificatesCreateSchema,
   CertificatesListSchema,
   CertificatesUpdateSchema,
+  CertificateVersionSchema,
+  DeploymentTargetSchema,
   type CertificatesCreateReq,
+  type CertificatesListReq,
   type CertificatesUpdateReq,
 } from './schema.ts';
 
 const allowedFields = new Set<string>(certificateFields);
+const targetFields = ['id', 'name', 'type', 'agent_id', 'config', 'enabled', 'created_at', 'updated_at'];
 
 /** The `fields=` projection, validated; undefined = all fields. */
 function projection(raw: string | undefined): string[] | undefined {
@@ -36,16 +43,29 @@ export function certificateRoutes(deps: { certificates: CertificateService }): R
     status: 200,
     json: presentCertificate(await certificates.update(ctx.principal, ctx.param('id'), ctx.body as CertificatesUpdateReq)),
   });
+  const updateRoute = (method: 'PUT' | 'PATCH'): RouteDefinition => ({
+    method,
+    path: '/api/v1/certificates/:id',
+    summary: `Update a certificate: only the fields sent change; target_ids replaces the mapping${method === 'PATCH' ? ' (same as PUT)' : ''}`,
+    response: { schema: CertificateSchema },
+    access: 'certificates.write',
+    body: CertificatesUpdateSchema,
+    handler: update,
+  });
   return [
     {
       method: 'GET',
       path: '/api/v1/certificates',
+      summary: 'List certificates: filters, sort, page/per_page or keyset cursor, fields projection',
+      query: CertificatesListSchema,
+      response: { schema: listEnvelope(CertificateSchema, { cursor: true }) },
       access: 'certificates.read',
       etag: true,
       handler: async (ctx) => {
-        const q = CertificatesListSchema.parse(Object.fromEntries(ctx.query));
+        const q = ctx.queryParams as CertificatesListReq;
         const fields = projection(q.fields);
         const sort = q.sort ?? 'created_at';
+        const perPage = q.per_page ?? 50;
         const { rows, total, nextCursor } = await certificates.list({
           filter: {
             status: q.status,
@@ -62,7 +82,7 @@ export function certificateRoutes(deps: { certificates: CertificateService }): R
           },
           sort: sort.replace(/^-/, '') as SortColumn,
           descending: sort.startsWith('-'),
-          perPage: q.per_page ?? 50,
+          perPage,
           page: q.page ?? 1,
           cursor: q.cursor,
           withTotal: q.include_total !== 'false',
@@ -71,7 +91,7 @@ export function certificateRoutes(deps: { certificates: CertificateService }): R
           const full = presentCertificate(row);
           return fields ? pick(full, fields) : full;
         });
-        const body: Record<string, unknown> = { data, total, per_page: q.per_page ?? 50 };
+        const body: Record<string, unknown> = { data, total, per_page: perPage };
         if (q.cursor === undefined) body.page = q.page ?? 1;
         if (nextCursor) body.next_cursor = nextCursor;
         return { status: 200, json: body };
@@ -80,6 +100,8 @@ export function certificateRoutes(deps: { certificates: CertificateService }): R
     {
       method: 'POST',
       path: '/api/v1/certificates',
+      summary: 'Create a managed certificate (status Pending); target_ids maps it to deployment targets',
+      response: { status: 201, schema: CertificateSchema },
       access: 'certificates.write',
       body: CertificatesCreateSchema,
       handler: async (ctx) => {
@@ -90,15 +112,19 @@ export function certificateRoutes(deps: { certificates: CertificateService }): R
     {
       method: 'GET',
       path: '/api/v1/certificates/:id',
+      summary: 'Get a certificate',
+      response: { schema: CertificateSchema },
       access: 'certificates.read',
       etag: true,
       handler: async (ctx) => ({ status: 200, json: presentCertificate(await certificates.get(ctx.param('id'))) }),
     },
-    { method: 'PUT', path: '/api/v1/certificates/:id', access: 'certificates.write', body: CertificatesUpdateSchema, handler: update },
-    { method: 'PATCH', path: '/api/v1/certificates/:id', access: 'certificates.write', body: CertificatesUpdateSchema, handler: update },
+    updateRoute('PUT'),
+    updateRoute('PATCH'),
     {
       method: 'DELETE',
       path: '/api/v1/certificates/:id',
+      summary: 'Archive a certificate (status Archived; idempotent). Archived certificates no longer change',
+      response: { status: 204 },
       access: 'certificates.write',
       handler: async (ctx) => {
         await certificates.archive(ctx.principal, ctx.param('id'));
@@ -108,6 +134,9 @@ export function certificateRoutes(deps: { certificates: CertificateService }): R
     {
       method: 'GET',
       path: '/api/v1/certificates/:id/versions',
+      summary: 'Issued versions of a certificate, newest first',
+      query: pageQuery,
+      response: { schema: listEnvelope(CertificateVersionSchema) },
       access: 'certificates.read',
       etag: true,
       handler: async (ctx) => {
@@ -119,12 +148,13 @@ export function certificateRoutes(deps: { certificates: CertificateService }): R
     {
       method: 'GET',
       path: '/api/v1/certificates/:id/deployments',
+      summary: 'Deployment targets this certificate is mapped to',
+      response: { schema: z.object({ data: z.array(DeploymentTargetSchema), total: z.number().int() }) },
       access: 'certificates.read',
       etag: true,
       handler: async (ctx) => {
         const targets = await certificates.deployments(ctx.param('id'));
-        const fields = ['id', 'name', 'type', 'agent_id', 'config', 'enabled', 'created_at', 'updated_at'];
-        return { status: 200, json: { data: targets.map((t) => pick(t, fields)), total: targets.length } };
+        return { status: 200, json: { data: targets.map((t) => pick(t, targetFields)), total: targets.length } };
       },
     },
   ];

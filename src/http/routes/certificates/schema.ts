@@ -90,3 +90,53 @@ export const CertificatesListSchema = z.strictObject({
   include_total: z.enum(['true', 'false']).optional(),
 });
 export type CertificatesListReq = z.infer<typeof CertificatesListSchema>;
+
+const at = z.iso.datetime({ offset: true });
+
+export const CertificateSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  common_name: z.string(),
+  sans: z.array(z.string()),
+  environment: z.string(),
+  owner_id: z.string(),
+  team_id: z.string(),
+  issuer_id: z.string(),
+  renewal_policy_id: z.string(),
+  certificate_profile_id: z.string().nullable(),
+  target_ids: z.array(z.string()),
+  status: z.enum(certificateStatuses),
+  expires_at: at.nullable().describe('null until a certificate has been issued'),
+  tags: z.record(z.string(), z.string()),
+  last_renewal_at: at.nullable(),
+  last_deployment_at: at.nullable(),
+  revoked_at: at.nullable(),
+  revocation_reason: z.string().nullable(),
+  source: z.string(),
+  created_at: at,
+  updated_at: at,
+});
+
+export const CertificateVersionSchema = z.object({
+  id: z.string(),
+  certificate_id: z.string(),
+  serial_number: z.string().describe('lowercase hex, no padding'),
+  not_before: at,
+  not_after: at,
+  fingerprint_sha256: z.string(),
+  pem_chain: z.string(),
+  key_algorithm: z.string(),
+  key_size: z.number().int(),
+  created_at: at,
+});
+
+export const DeploymentTargetSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.string(),
+  agent_id: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  enabled: z.boolean(),
+  created_at: at,
+  updated_at: at,
+});

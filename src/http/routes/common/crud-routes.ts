@@ -4,11 +4,12 @@
  * total, ordered by id, with ETags.
  */
 import type { ZodType } from 'zod';
+import { listEnvelope } from './responses.ts';
 import type { Row } from '../../../db/table-repository.ts';
 import type { Permission } from '../../../services/auth/permissions.ts';
 import type { ResourceService } from '../../../services/inventory/resource-service.ts';
 import type { RouteDefinition } from '../../router.ts';
-import { pageParams } from './pagination.ts';
+import { pageParams, pageQuery } from './pagination.ts';
 
 export interface CrudResource {
   /** Collection path, e.g. /api/v1/teams */
@@ -19,6 +20,9 @@ export interface CrudResource {
   present: (row: Row) => Record<string, unknown>;
   read: Permission;
   write: Permission;
+  /** Singular noun for summaries: "team". */
+  noun: string;
+  responseSchema: ZodType;
 }
 
 export function crudRoutes(r: CrudResource): RouteDefinition[] {
@@ -31,6 +35,9 @@ export function crudRoutes(r: CrudResource): RouteDefinition[] {
     {
       method: 'GET',
       path: r.path,
+      summary: `List ${r.noun}s, ordered by id (page, per_page 1..500)`,
+      query: pageQuery,
+      response: { schema: listEnvelope(r.responseSchema) },
       access: r.read,
       etag: true,
       handler: async (ctx) => {
@@ -42,6 +49,8 @@ export function crudRoutes(r: CrudResource): RouteDefinition[] {
     {
       method: 'GET',
       path: item,
+      summary: `Get a ${r.noun}`,
+      response: { schema: r.responseSchema },
       access: r.read,
       etag: true,
       handler: async (ctx) => ({ status: 200, json: r.present(await r.service.get(ctx.param('id'))) }),
@@ -49,6 +58,8 @@ export function crudRoutes(r: CrudResource): RouteDefinition[] {
     {
       method: 'POST',
       path: r.path,
+      summary: `Create a ${r.noun} (201 with Location)`,
+      response: { status: 201, schema: r.responseSchema },
       access: r.write,
       body: r.createSchema,
       handler: async (ctx) => {
@@ -56,11 +67,29 @@ export function crudRoutes(r: CrudResource): RouteDefinition[] {
         return { status: 201, headers: { Location: `${r.path}/${row.id}` }, json: r.present(row) };
       },
     },
-    { method: 'PUT', path: item, access: r.write, body: r.updateSchema, handler: update },
-    { method: 'PATCH', path: item, access: r.write, body: r.updateSchema, handler: update },
+    {
+      method: 'PUT',
+      path: item,
+      summary: `Update a ${r.noun}: only the fields sent change`,
+      response: { schema: r.responseSchema },
+      access: r.write,
+      body: r.updateSchema,
+      handler: update,
+    },
+    {
+      method: 'PATCH',
+      path: item,
+      summary: `Update a ${r.noun} (same as PUT: a partial update)`,
+      response: { schema: r.responseSchema },
+      access: r.write,
+      body: r.updateSchema,
+      handler: update,
+    },
     {
       method: 'DELETE',
       path: item,
+      summary: `Delete a ${r.noun}; 409 while anything still references it`,
+      response: { status: 204 },
       access: r.write,
       handler: async (ctx) => {
         await r.service.delete(ctx.principal, ctx.param('id'));

@@ -11,7 +11,9 @@ import { profiles } from '../profiles/schema.ts';
 import { renewalPolicies } from '../renewal-policies/schema.ts';
 import { targets } from '../targets/schema.ts';
 import { teams } from '../teams/schema.ts';
+import type { ZodObject } from 'zod';
 import { crudRoutes } from './crud-routes.ts';
+import { resourceSchema } from './responses.ts';
 import type { InventoryResourceDefinition } from './inventory-resource.ts';
 
 export const inventoryResources: readonly InventoryResourceDefinition[] = [
@@ -39,6 +41,8 @@ export function inventoryRoutes(deps: { pool: Pool; audit: AuditWriter }): Route
       present: (row) => pick(row, def.fields),
       read: 'inventory.read',
       write: 'inventory.write',
+      noun: def.table.subject,
+      responseSchema: resourceSchema(def.createSchema as ZodObject, def.fields),
     }),
   );
 }

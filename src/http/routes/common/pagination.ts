@@ -1,4 +1,11 @@
+import { z } from 'zod';
 import { Errors } from '../../../errors.ts';
+
+/** page and per_page, for route docs; pageParams does the range checks with precise messages. */
+export const pageQuery = z.strictObject({
+  page: z.string().optional().describe('1-based page number; default 1'),
+  per_page: z.string().optional().describe('rows per page, 1..500; default 50'),
+});
 
 export const maxPerPage = 500;
 export const defaultPerPage = 50;

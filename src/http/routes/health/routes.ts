@@ -1,4 +1,5 @@
 /** GET /health (liveness, never touches the database) and GET /ready (one database round trip). */
+import { z } from 'zod';
 import { Errors } from '../../../errors.ts';
 import type { RouteDefinition } from '../../router.ts';
 import type { HttpEngine } from '../../uws.ts';
@@ -17,6 +18,15 @@ export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
     {
       method: 'GET',
       path: '/health',
+      summary: 'Liveness: version and the HTTP engine serving; never touches the database',
+      response: {
+        schema: z.object({
+          status: z.literal('ok'),
+          version: z.string(),
+          http_engine: z.object({ name: z.string(), version: z.string() }),
+          uptime_seconds: z.number().int(),
+        }),
+      },
       access: 'public',
       quiet: true,
       handler: () => ({
@@ -32,6 +42,8 @@ export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
     {
       method: 'GET',
       path: '/ready',
+      summary: 'Readiness: 200 when a database round trip succeeds, 503 (Retry-After: 1) otherwise',
+      response: { schema: z.object({ status: z.literal('ready'), database: z.literal('reachable') }) },
       access: 'public',
       quiet: true,
       handler: async () => {

@@ -19,6 +19,8 @@ export function metricsRoutes(deps: MetricsDeps): RouteDefinition[] {
     {
       method: 'GET',
       path: '/metrics',
+      summary: 'Prometheus metrics; Bearer CERTFLEET_METRICS_TOKEN when that is set',
+      response: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text exposition format' },
       access: 'public',
       quiet: true,
       handler: async (ctx) => {

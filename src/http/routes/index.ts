@@ -1,0 +1,39 @@
+/**
+ * Every route certfleet serves, in one list: app.ts registers it, and the OpenAPI generator
+ * (src/http/openapi.ts) documents it, so the two cannot disagree.
+ */
+import type { Pool } from '../../db/pool.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { AuditLog } from '../../services/audit/audit-log.ts';
+import type { AuditWriter } from '../../services/audit/writer.ts';
+import type { ApiKeyService } from '../../services/auth/api-keys.ts';
+import type { CertificateService } from '../../services/certificates/certificates.ts';
+import type { RouteDefinition } from '../router.ts';
+import { auditRoutes } from './audit/routes.ts';
+import { authKeyRoutes } from './auth-keys/routes.ts';
+import { certificateRoutes } from './certificates/routes.ts';
+import { inventoryRoutes } from './common/inventory-routes.ts';
+import { healthRoutes, type HealthDeps } from './health/routes.ts';
+import { metricsRoutes } from './metrics/routes.ts';
+
+export interface RouteDeps {
+  health: HealthDeps;
+  metrics: Metrics;
+  metricsToken: string | undefined;
+  apiKeys: ApiKeyService;
+  pool: Pool;
+  audit: AuditWriter;
+  auditLog: AuditLog;
+  certificates: CertificateService;
+}
+
+export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
+  return [
+    ...healthRoutes(deps.health),
+    ...metricsRoutes({ metrics: deps.metrics, token: deps.metricsToken }),
+    ...authKeyRoutes({ apiKeys: deps.apiKeys }),
+    ...inventoryRoutes({ pool: deps.pool, audit: deps.audit }),
+    ...certificateRoutes({ certificates: deps.certificates }),
+    ...auditRoutes({ auditLog: deps.auditLog, audit: deps.audit }),
+  ];
+}

@@ -1,0 +1,85 @@
+/**
+ * docs/openapi.yaml is generated from the route definitions and must be committed fresh, and the
+ * running server must answer exactly the routes the document lists (every GET also HEAD).
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { renderOpenApiYaml } from '../../src/http/openapi.ts';
+import { version } from '../../src/version.ts';
+import { documentedRoutes } from '../support/documented-routes.ts';
+import { certificateBody, seedInventory } from '../support/fixtures.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+const file = new URL('../../docs/openapi.yaml', import.meta.url);
+const committed = fs.readFileSync(file, 'utf8');
+const document = parse(committed) as { openapi: string; paths: Record<string, Record<string, { summary?: string; responses: object }>> };
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+describe('docs/openapi.yaml', () => {
+  it('is up to date with the route definitions (run `npm run openapi`)', () => {
+    expect(committed).toBe(renderOpenApiYaml(documentedRoutes(), version));
+  });
+
+  it('lists exactly the routes the server registers', () => {
+    const documented = Object.entries(document.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    const served = server.app.routes
+      .filter((r) => r.method !== 'HEAD')
+      .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z_]+)/g, '{$1}')}`)
+      .sort();
+    expect(documented).toEqual(served);
+    expect(document.openapi).toBe('3.1.0');
+  });
+
+  it('gives every operation a summary and a success response', () => {
+    for (const [path, ops] of Object.entries(document.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(op.summary, `${method} ${path}`).toBeTruthy();
+        expect(Object.keys(op.responses).some((s) => s.startsWith('2')), `${method} ${path}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('documented response schemas', () => {
+  it('accept what the server actually returns', async () => {
+    const inv = await seedInventory(server.db.url);
+    const cert = (await (
+      await server.request('/api/v1/certificates', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(certificateBody(inv, `doc-${inv.suffix}`, { target_ids: [inv.targetId] })),
+      })
+    ).json()) as { id: string };
+    const ids: Record<string, string> = {
+      '/api/v1/teams': inv.teamId,
+      '/api/v1/owners': inv.ownerId,
+      '/api/v1/issuers': inv.issuerId,
+      '/api/v1/renewal-policies': inv.policyId,
+      '/api/v1/profiles': inv.profileId,
+      '/api/v1/targets': inv.targetId,
+      '/api/v1/certificates': cert.id,
+    };
+    const auditId = ((await (await server.request('/api/v1/audit?per_page=1')).json()) as { data: Array<{ id: string }> }).data[0]!.id;
+    const keyId = ((await (await server.request('/api/v1/auth/keys')).json()) as { data: Array<{ id: string }> }).data[0]!.id;
+    let checked = 0;
+    for (const route of documentedRoutes()) {
+      if (route.method !== 'GET' || !route.response?.schema || route.response.contentType) continue;
+      const id = route.path.startsWith('/api/v1/audit') ? auditId : route.path.startsWith('/api/v1/auth/keys') ? keyId : ids[route.path.replace(/\/:id.*$/, '')];
+      const path = route.path.replace(':id', id ?? 'missing');
+      const res = await server.request(path);
+      expect(res.status, path).toBe(200);
+      const parsed = route.response.schema.safeParse(await res.json());
+      expect(parsed.success, `${path}: ${parsed.error?.message}`).toBe(true);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(15);
+  });
+});
