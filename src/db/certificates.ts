@@ -236,17 +236,26 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
     },
 
     async insert(id, values, targets) {
+      // One statement (atomic on its own): the row, its target mappings and the returned
+      // representation in a single round trip instead of BEGIN/INSERT/INSERT/SELECT/COMMIT.
+      const entries = encode(values);
+      const sortedTargets = [...new Set(targets)].sort();
+      const params = [id, ...entries.map(([, v]) => v), sortedTargets];
+      const targetsParam = `$${params.length}`;
       try {
-        return await inTransaction(async (client) => {
-          const entries = encode(values);
-          await client.query(
-            `INSERT INTO certificates (id, ${entries.map(([c]) => c).join(', ')})
-             VALUES ($1, ${entries.map((_, i) => `$${i + 2}`).join(', ')})`,
-            [id, ...entries.map(([, v]) => v)],
-          );
-          await replaceTargets(client, id, targets);
-          return (await getWith(client, id))!;
-        });
+        const { rows } = await pool.query<CertificateRow>(
+          `WITH c AS (
+             INSERT INTO certificates (id, ${entries.map(([col]) => col).join(', ')})
+             VALUES ($1, ${entries.map((_, i) => `$${i + 2}`).join(', ')})
+             RETURNING *
+           ), mapped AS (
+             INSERT INTO certificate_target_mappings (certificate_id, target_id)
+             SELECT c.id, t FROM c, unnest(${targetsParam}::text[]) AS t
+           )
+           SELECT ${selectColumns.replace(targetIds, `${targetsParam}::text[] AS target_ids`)} FROM c`,
+          params,
+        );
+        return rows[0]!;
       } catch (err) {
         return fail(err);
       }

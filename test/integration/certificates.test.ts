@@ -227,3 +227,11 @@ describe('list', () => {
     }
   });
 });
+
+describe('presenter', () => {
+  it('lists exactly the documented certificate fields, in order', async () => {
+    const cert = await create('svc-fields');
+    const { certificateFields } = await import('../../src/http/presenters/certificate.ts');
+    expect(Object.keys(cert)).toEqual([...certificateFields]);
+  });
+});

@@ -7,11 +7,38 @@ export const certificateFields = [
   'revoked_at', 'revocation_reason', 'source', 'created_at', 'updated_at',
 ] as const;
 
+const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+/**
+ * One object literal with a fixed shape: a list page presents 50 of these per request, and the
+ * literal is ~2x faster than copying fields generically (bench/http/json-envelope).
+ */
 export function presentCertificate(row: CertificateRow): Record<string, unknown> {
-  const out = pick(row, certificateFields);
-  // Not issued yet: stored as 'infinity' (see migrations/0002), shown as null.
-  out.expires_at = row.expires_at instanceof Date && Number.isFinite(row.expires_at.getTime()) ? row.expires_at.toISOString() : null;
-  return out;
+  const expires = row.expires_at;
+  return {
+    id: row.id,
+    name: row.name,
+    common_name: row.common_name,
+    sans: row.sans,
+    environment: row.environment,
+    owner_id: row.owner_id,
+    team_id: row.team_id,
+    issuer_id: row.issuer_id,
+    renewal_policy_id: row.renewal_policy_id,
+    certificate_profile_id: row.certificate_profile_id,
+    target_ids: row.target_ids,
+    status: row.status,
+    // Not issued yet: stored as 'infinity' (see migrations/0002), shown as null.
+    expires_at: expires instanceof Date && Number.isFinite(expires.getTime()) ? expires.toISOString() : null,
+    tags: row.tags,
+    last_renewal_at: iso(row.last_renewal_at),
+    last_deployment_at: iso(row.last_deployment_at),
+    revoked_at: iso(row.revoked_at),
+    revocation_reason: row.revocation_reason,
+    source: row.source,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
 }
 
 export const certificateVersionFields = [
