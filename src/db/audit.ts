@@ -7,6 +7,7 @@ import Cursor from 'pg-cursor';
 import { auditRowHash, type AuditEvent, type AuditEventInput, type AuditCategory } from '../services/audit/chain.ts';
 import { newId } from '../services/ids.ts';
 import type { Pool } from './pool.ts';
+import { Conditions, withTransaction } from './sql.ts';
 
 interface AuditRow {
   seq: string;
@@ -62,20 +63,16 @@ export interface AuditFilter {
   until?: Date | undefined;
 }
 
-function whereClause(filter: AuditFilter, params: unknown[]): string[] {
-  const where: string[] = [];
-  const add = (sql: string, value: unknown) => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (filter.category) add('category = ?', filter.category);
-  if (filter.actor) add('actor = ?', filter.actor);
-  if (filter.action) add('action = ?', filter.action);
-  if (filter.resourceType) add('resource_type = ?', filter.resourceType);
-  if (filter.resourceId) add('resource_id = ?', filter.resourceId);
-  if (filter.since) add('"timestamp" >= ?', filter.since);
-  if (filter.until) add('"timestamp" <= ?', filter.until);
-  return where;
+function conditionsFor(filter: AuditFilter): Conditions {
+  const c = new Conditions();
+  if (filter.category) c.add('category = ?', filter.category);
+  if (filter.actor) c.add('actor = ?', filter.actor);
+  if (filter.action) c.add('action = ?', filter.action);
+  if (filter.resourceType) c.add('resource_type = ?', filter.resourceType);
+  if (filter.resourceId) c.add('resource_id = ?', filter.resourceId);
+  if (filter.since) c.add('"timestamp" >= ?', filter.since);
+  if (filter.until) c.add('"timestamp" <= ?', filter.until);
+  return c;
 }
 
 export interface AuditRepository {
@@ -96,10 +93,8 @@ export interface AuditRepository {
 
 export function createAuditRepository(pool: Pool): AuditRepository {
   return {
-    async appendBatch(inputs, now) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+    appendBatch(inputs, now) {
+      return withTransaction(pool, async (client) => {
         const head = await client.query<{ last_seq: string; last_hash: string }>(
           'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE',
         );
@@ -133,39 +128,23 @@ export function createAuditRepository(pool: Pool): AuditRepository {
           ],
         );
         await client.query('UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1', [seq, prevHash]);
-        await client.query('COMMIT');
         return events;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     },
 
     async list(filter, { limit, beforeSeq }) {
-      const params: unknown[] = [];
-      const where = whereClause(filter, params);
-      if (beforeSeq !== undefined) {
-        params.push(beforeSeq);
-        where.push(`seq < $${params.length}`);
-      }
-      params.push(limit);
+      const c = conditionsFor(filter);
+      if (beforeSeq !== undefined) c.add('seq < ?', beforeSeq);
       const { rows } = await pool.query<AuditRow>(
-        `SELECT ${columns} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY seq DESC LIMIT $${params.length}`,
-        params,
+        `SELECT ${columns} FROM audit_events ${c.where} ORDER BY seq DESC LIMIT ${c.param(limit)}`,
+        c.params,
       );
       return rows.map(toEvent);
     },
 
     async count(filter) {
-      const params: unknown[] = [];
-      const where = whereClause(filter, params);
-      const { rows } = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
-        params,
-      );
+      const c = conditionsFor(filter);
+      const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events ${c.where}`, c.params);
       return rows[0]!.n;
     },
 
@@ -200,18 +179,11 @@ async function readWithCursor<R>(
   onBatch: (rows: R[]) => Promise<void>,
   cursorOptions?: ConstructorParameters<typeof Cursor>[2],
 ): Promise<number> {
-  const params: unknown[] = [];
-  const where = whereClause(filter, params);
+  const c = conditionsFor(filter);
   const client = await pool.connect();
   let total = 0;
   try {
-    const cursor = client.query(
-      new Cursor<R>(
-        `SELECT ${select} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`,
-        params,
-        cursorOptions,
-      ),
-    );
+    const cursor = client.query(new Cursor<R>(`SELECT ${select} FROM audit_events ${c.where} ORDER BY seq`, c.params, cursorOptions));
     try {
       for (;;) {
         const rows = await cursor.read(batchSize);

@@ -8,6 +8,7 @@
  */
 import { translateConstraintError, type ConstraintMap } from './constraint-errors.ts';
 import type { Pool, PoolClient } from './pool.ts';
+import { Conditions, withTransaction } from './sql.ts';
 
 export const certificateStatuses = [
   'Pending', 'Active', 'Expiring', 'Expired', 'RenewalInProgress', 'Failed', 'Revoked', 'Archived',
@@ -98,31 +99,27 @@ function cursorExpression(sort: SortColumn): string {
                ELSE c.${sort}::text END`;
 }
 
-function filterClauses(filter: CertificateFilter, params: unknown[]): string[] {
-  const where: string[] = [];
-  const add = (sql: string, value: unknown) => {
-    params.push(value);
-    where.push(sql.replaceAll('?', `$${params.length}`));
-  };
-  if (filter.status) add('c.status = ?', filter.status);
-  if (filter.environment !== undefined) add('c.environment = ?', filter.environment);
-  if (filter.owner_id) add('c.owner_id = ?', filter.owner_id);
-  if (filter.team_id) add('c.team_id = ?', filter.team_id);
-  if (filter.issuer_id) add('c.issuer_id = ?', filter.issuer_id);
-  if (filter.profile_id) add('c.certificate_profile_id = ?', filter.profile_id);
+function conditionsFor(filter: CertificateFilter): Conditions {
+  const c = new Conditions();
+  if (filter.status) c.add('c.status = ?', filter.status);
+  if (filter.environment !== undefined) c.add('c.environment = ?', filter.environment);
+  if (filter.owner_id) c.add('c.owner_id = ?', filter.owner_id);
+  if (filter.team_id) c.add('c.team_id = ?', filter.team_id);
+  if (filter.issuer_id) c.add('c.issuer_id = ?', filter.issuer_id);
+  if (filter.profile_id) c.add('c.certificate_profile_id = ?', filter.profile_id);
   if (filter.agent_id) {
-    add(
+    c.add(
       `c.id IN (SELECT m.certificate_id FROM certificate_target_mappings m
                 JOIN deployment_targets t ON t.id = m.target_id WHERE t.agent_id = ?)`,
       filter.agent_id,
     );
   }
-  if (filter.expires_before) add('c.expires_at < ?', filter.expires_before);
+  if (filter.expires_before) c.add('c.expires_at < ?', filter.expires_before);
   // Not-yet-issued certificates (expires_at = infinity) have no expiry to be after.
-  if (filter.expires_after) add("c.expires_at > ? AND c.expires_at <> 'infinity'", filter.expires_after);
-  if (filter.created_after) add('c.created_at > ?', filter.created_after);
-  if (filter.updated_after) add('c.updated_at > ?', filter.updated_after);
-  return where;
+  if (filter.expires_after) c.add("c.expires_at > ? AND c.expires_at <> 'infinity'", filter.expires_after);
+  if (filter.created_after) c.add('c.created_at > ?', filter.created_after);
+  if (filter.updated_after) c.add('c.updated_at > ?', filter.updated_after);
+  return c;
 }
 
 export interface CertificateVersionRow {
@@ -165,21 +162,6 @@ export interface CertificateRepository {
 export function createCertificateRepository(pool: Pool): CertificateRepository {
   const fail = (err: unknown): never => translateConstraintError(err, constraints, 'certificate');
 
-  async function inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-
   async function getWith(client: Pool | PoolClient, id: string): Promise<CertificateRow | undefined> {
     const { rows } = await client.query<CertificateRow>(`SELECT ${selectColumns} FROM certificates c WHERE c.id = $1`, [id]);
     return rows[0];
@@ -204,34 +186,26 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
     get: (id) => getWith(pool, id),
 
     async list(q) {
-      const params: unknown[] = [];
-      const where = filterClauses(q.filter, params);
-      const cursor = cursorExpression(q.sort);
-      const cmp = q.descending ? '<' : '>';
+      const c = conditionsFor(q.filter);
       if (q.after) {
-        params.push(q.after.value, q.after.id);
         const valueCast = timestampSorts.has(q.sort) ? '::timestamptz' : '';
-        where.push(`(c.${q.sort}, c.id) ${cmp} ($${params.length - 1}${valueCast}, $${params.length})`);
+        const value = c.param(q.after.value);
+        const id = c.param(q.after.id);
+        c.raw(`(c.${q.sort}, c.id) ${q.descending ? '<' : '>'} (${value}${valueCast}, ${id})`);
       }
       const dir = q.descending ? 'DESC' : 'ASC';
-      params.push(q.limit, q.offset ?? 0);
       const { rows } = await pool.query<CertificateRow & { cursor_value: string }>(
-        `SELECT ${selectColumns}, ${cursor} AS cursor_value FROM certificates c
-         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        `SELECT ${selectColumns}, ${cursorExpression(q.sort)} AS cursor_value FROM certificates c ${c.where}
          ORDER BY c.${q.sort} ${dir}, c.id ${dir}
-         LIMIT $${params.length - 1} OFFSET $${params.length}`,
-        params,
+         LIMIT ${c.param(q.limit)} OFFSET ${c.param(q.offset ?? 0)}`,
+        c.params,
       );
       return rows;
     },
 
     async count(filter) {
-      const params: unknown[] = [];
-      const where = filterClauses(filter, params);
-      const { rows } = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM certificates c ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
-        params,
-      );
+      const c = conditionsFor(filter);
+      const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM certificates c ${c.where}`, c.params);
       return rows[0]!.n;
     },
 
@@ -263,7 +237,7 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
 
     async update(id, values, targets) {
       try {
-        return await inTransaction(async (client) => {
+        return await withTransaction(pool, async (client) => {
           const existing = await client.query<{ status: string }>('SELECT status FROM certificates WHERE id = $1 FOR UPDATE', [id]);
           if (!existing.rows[0]) return undefined;
           if (existing.rows[0].status === 'Archived') return 'archived' as const;

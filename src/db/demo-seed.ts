@@ -4,6 +4,7 @@
  * and never overwrites what a user changed.
  */
 import type { Pool } from './pool.ts';
+import { withTransaction } from './sql.ts';
 
 const statements = [
   `INSERT INTO teams (id, name, description) VALUES
@@ -54,21 +55,13 @@ const statements = [
 ];
 
 /** Applies the demo inventory in one transaction; returns the certificates it added. */
-export async function seedDemoInventory(pool: Pool): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+export function seedDemoInventory(pool: Pool): Promise<number> {
+  return withTransaction(pool, async (client) => {
     let added = 0;
     for (const [i, sql] of statements.entries()) {
       const { rowCount } = await client.query(sql);
-      if (i === statements.length - 2) added = rowCount ?? 0;
+      if (i === statements.length - 2) added = rowCount ?? 0; // the certificates statement
     }
-    await client.query('COMMIT');
     return added;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

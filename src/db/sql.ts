@@ -1,0 +1,48 @@
+/** Small SQL helpers shared by repositories. */
+import type { Pool, PoolClient } from './pool.ts';
+
+/** Runs `work` in one transaction on one connection: COMMIT on success, ROLLBACK on any error. */
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Collects `AND`-ed conditions with numbered parameters: add('c.status = ?', 'Active'). */
+export class Conditions {
+  readonly params: unknown[] = [];
+  readonly #where: string[] = [];
+
+  /** `sql` uses `?` for the value's placeholder (every `?` is the same parameter). */
+  add(sql: string, value: unknown): this {
+    this.params.push(value);
+    this.#where.push(sql.replaceAll('?', `$${this.params.length}`));
+    return this;
+  }
+
+  /** Adds a condition that already uses numbered placeholders. */
+  raw(sql: string): this {
+    this.#where.push(sql);
+    return this;
+  }
+
+  /** `WHERE a AND b`, or '' when there is no condition. */
+  get where(): string {
+    return this.#where.length ? `WHERE ${this.#where.join(' AND ')}` : '';
+  }
+
+  /** The next parameter's placeholder after pushing `value`. */
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+}
