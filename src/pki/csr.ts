@@ -1,0 +1,173 @@
+/**
+ * PKCS#10 certificate requests (RFC 2986): parse PEM or DER, identify the key, read the
+ * requested names, verify the self-signature. node:crypto verifies and signs fast but cannot
+ * parse CSRs; this walks the DER directly (@peculiar/x509 is the oracle in tests).
+ */
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { children, content, decodeOid, DerError, expect, raw, read, Tag, type Node } from './der.ts';
+
+export class CsrError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CsrError';
+  }
+}
+
+export type KeyAlgorithm = 'ECDSA' | 'RSA' | 'Ed25519';
+
+export interface ParsedCsr {
+  der: Buffer;
+  /** DER of certificationRequestInfo: the signed bytes. */
+  info: Buffer;
+  /** DER of SubjectPublicKeyInfo, copied verbatim into the certificate. */
+  spki: Buffer;
+  publicKey: KeyObject;
+  keyAlgorithm: KeyAlgorithm;
+  /** Curve bits for ECDSA, modulus bits for RSA, 256 for Ed25519. */
+  keySize: number;
+  /** Hash of the signature algorithm; null for Ed25519. */
+  signatureHash: string | null;
+  signature: Buffer;
+  subjectCommonName: string | undefined;
+  /** Names from the subjectAltName extension request: DNS names, IP addresses, emails. */
+  requestedNames: string[];
+}
+
+const signatureAlgorithms: Record<string, string | null> = {
+  '1.2.840.10045.4.3.2': 'sha256', // ecdsa-with-SHA256
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+  '1.2.840.113549.1.1.11': 'sha256', // sha256WithRSAEncryption
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+  '1.3.101.112': null, // Ed25519
+};
+
+const curveBits: Record<string, number> = { prime256v1: 256, secp384r1: 384, secp521r1: 521 };
+const OID_CN = '2.5.4.3';
+const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const OID_SAN = '2.5.29.17';
+
+/** PEM ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST") or raw DER to DER bytes. */
+export function csrToDer(input: string | Buffer): Buffer {
+  if (Buffer.isBuffer(input) && input[0] === Tag.SEQUENCE) return input;
+  const text = Buffer.isBuffer(input) ? input.toString('latin1') : input;
+  const match = /-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([A-Za-z0-9+/=\s]+)-----END (?:NEW )?CERTIFICATE REQUEST-----/.exec(text);
+  if (!match) throw new CsrError('not a PEM certificate request (expected -----BEGIN CERTIFICATE REQUEST-----)');
+  return Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64');
+}
+
+export function parseCsr(input: string | Buffer): ParsedCsr {
+  const der = csrToDer(input);
+  try {
+    return parseDer(der);
+  } catch (err) {
+    if (err instanceof DerError) throw new CsrError(`malformed certificate request: ${err.message}`);
+    throw err;
+  }
+}
+
+function parseDer(der: Buffer): ParsedCsr {
+  const top = expect(read(der, 0), Tag.SEQUENCE, 'CertificationRequest');
+  if (top.end !== der.length) throw new DerError('trailing bytes after the request');
+  const [infoNode, algNode, sigNode] = children(der, top);
+  const info = expect(infoNode, Tag.SEQUENCE, 'certificationRequestInfo');
+  const [versionNode, subjectNode, spkiNode, attributesNode] = children(der, info);
+  expect(versionNode, Tag.INTEGER, 'version');
+  const subject = expect(subjectNode, Tag.SEQUENCE, 'subject');
+  const spki = expect(spkiNode, Tag.SEQUENCE, 'subjectPKInfo');
+
+  const algOid = decodeOid(content(der, expect(children(der, expect(algNode, Tag.SEQUENCE, 'signatureAlgorithm'))[0], Tag.OID, 'algorithm')));
+  if (!(algOid in signatureAlgorithms)) throw new CsrError(`unsupported signature algorithm ${algOid} (use ECDSA or RSA with SHA-256/384/512, or Ed25519)`);
+  const sigBits = content(der, expect(sigNode, Tag.BIT_STRING, 'signature'));
+  if (sigBits[0] !== 0) throw new DerError('signature BIT STRING has unused bits');
+
+  let publicKey: KeyObject;
+  const spkiDer = raw(der, spki);
+  try {
+    publicKey = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+  } catch {
+    throw new CsrError('the public key in the request cannot be read');
+  }
+  const { keyAlgorithm, keySize } = describeKey(publicKey);
+
+  return {
+    der,
+    info: raw(der, info),
+    spki: spkiDer,
+    publicKey,
+    keyAlgorithm,
+    keySize,
+    signatureHash: signatureAlgorithms[algOid]!,
+    signature: sigBits.subarray(1),
+    subjectCommonName: commonName(der, subject),
+    requestedNames: attributesNode ? requestedNames(der, attributesNode) : [],
+  };
+}
+
+export function describeKey(key: KeyObject): { keyAlgorithm: KeyAlgorithm; keySize: number } {
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case 'ec': {
+      const bits = curveBits[details.namedCurve ?? ''];
+      if (!bits) throw new CsrError(`unsupported EC curve ${details.namedCurve ?? '?'} (use P-256, P-384 or P-521)`);
+      return { keyAlgorithm: 'ECDSA', keySize: bits };
+    }
+    case 'rsa':
+      return { keyAlgorithm: 'RSA', keySize: details.modulusLength ?? 0 };
+    case 'ed25519':
+      return { keyAlgorithm: 'Ed25519', keySize: 256 };
+    default:
+      throw new CsrError(`unsupported key type ${key.asymmetricKeyType ?? '?'}`);
+  }
+}
+
+/** Proof of possession: the request is signed by the private key of the key it carries. */
+export function verifyCsrSignature(csr: ParsedCsr): boolean {
+  if ((csr.keyAlgorithm === 'Ed25519') !== (csr.signatureHash === null)) return false;
+  try {
+    return verify(csr.signatureHash, csr.info, csr.publicKey, csr.signature);
+  } catch {
+    return false;
+  }
+}
+
+function commonName(der: Buffer, subject: Node): string | undefined {
+  for (const rdn of children(der, subject)) {
+    for (const atv of children(der, rdn)) {
+      const [type, value] = children(der, atv);
+      if (type && value && decodeOid(content(der, type)) === OID_CN) return content(der, value).toString('utf8');
+    }
+  }
+  return undefined;
+}
+
+function requestedNames(der: Buffer, attributes: Node): string[] {
+  const names: string[] = [];
+  for (const attribute of children(der, attributes)) {
+    const [type, values] = children(der, attribute);
+    if (!type || !values || decodeOid(content(der, type)) !== OID_EXTENSION_REQUEST) continue;
+    for (const extensions of children(der, values)) {
+      for (const extension of children(der, extensions)) {
+        const parts = children(der, extension);
+        if (decodeOid(content(der, parts[0]!)) !== OID_SAN) continue;
+        const valueNode = parts[parts.length - 1]!;
+        const sanDer = content(der, valueNode);
+        const sequence = read(sanDer, 0);
+        for (const name of children(sanDer, sequence)) {
+          const bytes = content(sanDer, name);
+          if (name.tag === 0x82 || name.tag === 0x81) names.push(bytes.toString('ascii'));
+          else if (name.tag === 0x87) names.push(ipToString(bytes));
+        }
+      }
+    }
+  }
+  return names;
+}
+
+function ipToString(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < bytes.length; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  return groups.join(':'); // uncompressed but valid IPv6 text
+}

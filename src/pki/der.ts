@@ -1,0 +1,159 @@
+/**
+ * Minimal DER (X.690) encoding and decoding: just what certificates, CSRs and CRLs need.
+ * Encoders return Buffers and are composed by concatenation; constant parts of a certificate
+ * (issuer name, algorithm identifiers, fixed extensions) are encoded once per CA and reused.
+ * Decoding is a bounds-checked TLV walk that throws DerError on anything malformed.
+ */
+
+export class DerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DerError';
+  }
+}
+
+export const Tag = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  UTF8_STRING: 0x0c,
+  PRINTABLE_STRING: 0x13,
+  IA5_STRING: 0x16,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
+
+function lengthBytes(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  if (length < 0x100) return Buffer.from([0x81, length]);
+  if (length < 0x10000) return Buffer.from([0x82, length >> 8, length & 0xff]);
+  if (length < 0x1000000) return Buffer.from([0x83, length >> 16, (length >> 8) & 0xff, length & 0xff]);
+  return Buffer.from([0x84, length >>> 24, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff]);
+}
+
+export function tlv(tag: number, content: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([tag]), lengthBytes(content.length), content]);
+}
+
+export const sequence = (...items: Buffer[]) => tlv(Tag.SEQUENCE, Buffer.concat(items));
+export const set = (...items: Buffer[]) => tlv(Tag.SET, Buffer.concat(items));
+export const octetString = (b: Buffer) => tlv(Tag.OCTET_STRING, b);
+export const bitString = (b: Buffer) => tlv(Tag.BIT_STRING, Buffer.concat([Buffer.from([0]), b]));
+export const boolean = (v: boolean) => tlv(Tag.BOOLEAN, Buffer.from([v ? 0xff : 0]));
+export const nullValue = () => Buffer.from([Tag.NULL, 0]);
+/** Context-specific tag n: constructed (explicit wrappers, SEQUENCE-like) or primitive. */
+export const context = (n: number, content: Buffer, constructed = true) => tlv((constructed ? 0xa0 : 0x80) | n, content);
+
+/** A non-negative INTEGER from big-endian magnitude bytes (leading zeros trimmed, sign byte added). */
+export function unsignedInteger(magnitude: Buffer): Buffer {
+  let start = 0;
+  while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
+  let bytes = magnitude.subarray(start);
+  if (bytes[0]! & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
+  return tlv(Tag.INTEGER, bytes);
+}
+
+export function smallInteger(value: number): Buffer {
+  const hex = value.toString(16);
+  return unsignedInteger(Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex'));
+}
+
+const oidCache = new Map<string, Buffer>();
+
+export function oid(dotted: string): Buffer {
+  let cached = oidCache.get(dotted);
+  if (cached) return cached;
+  const parts = dotted.split('.').map(Number);
+  const bytes: number[] = [parts[0]! * 40 + parts[1]!];
+  for (const part of parts.slice(2)) {
+    const chunk: number[] = [part & 0x7f];
+    for (let v = Math.floor(part / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
+    bytes.push(...chunk);
+  }
+  cached = tlv(Tag.OID, Buffer.from(bytes));
+  oidCache.set(dotted, cached);
+  return cached;
+}
+
+/** UTCTime for years 1950-2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5); whole seconds. */
+export function time(date: Date): Buffer {
+  const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  const year = date.getUTCFullYear();
+  const digits = iso.slice(0, 19).replace(/[-:T]/g, '');
+  if (year >= 1950 && year < 2050) return tlv(Tag.UTC_TIME, Buffer.from(`${digits.slice(2)}Z`, 'ascii'));
+  return tlv(Tag.GENERALIZED_TIME, Buffer.from(`${digits}Z`, 'ascii'));
+}
+
+export const utf8String = (s: string) => tlv(Tag.UTF8_STRING, Buffer.from(s, 'utf8'));
+export const ia5String = (s: string) => tlv(Tag.IA5_STRING, Buffer.from(s, 'ascii'));
+
+// ---------------------------------------------------------------------------- decoding
+
+export interface Node {
+  tag: number;
+  /** Offset of the tag byte in the source buffer. */
+  start: number;
+  /** Offset of the first content byte. */
+  contentStart: number;
+  /** Offset after the last content byte. */
+  end: number;
+}
+
+/** Reads the TLV at `offset` of `buf`, bounded by `limit`. */
+export function read(buf: Buffer, offset: number, limit: number = buf.length): Node {
+  if (offset + 2 > limit) throw new DerError('truncated DER');
+  const tag = buf[offset]!;
+  if ((tag & 0x1f) === 0x1f) throw new DerError('multi-byte tags are not supported');
+  let length = buf[offset + 1]!;
+  let contentStart = offset + 2;
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    if (count === 0 || count > 4) throw new DerError('unsupported DER length');
+    if (contentStart + count > limit) throw new DerError('truncated DER length');
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + buf[contentStart + i]!;
+    contentStart += count;
+    if (length < 0x80 && count === 1) throw new DerError('non-minimal DER length');
+  }
+  const end = contentStart + length;
+  if (end > limit) throw new DerError('DER length runs past the end of its container');
+  return { tag, start: offset, contentStart, end };
+}
+
+/** The children of a constructed node. */
+export function children(buf: Buffer, node: Node): Node[] {
+  const out: Node[] = [];
+  for (let offset = node.contentStart; offset < node.end; ) {
+    const child = read(buf, offset, node.end);
+    out.push(child);
+    offset = child.end;
+  }
+  return out;
+}
+
+export function expect(node: Node | undefined, tag: number, what: string): Node {
+  if (!node || node.tag !== tag) throw new DerError(`${what}: unexpected structure`);
+  return node;
+}
+
+export const raw = (buf: Buffer, node: Node) => buf.subarray(node.start, node.end);
+export const content = (buf: Buffer, node: Node) => buf.subarray(node.contentStart, node.end);
+
+export function decodeOid(bytes: Buffer): string {
+  if (bytes.length === 0) throw new DerError('empty OID');
+  const parts = [Math.floor(bytes[0]! / 40), bytes[0]! % 40];
+  let value = 0;
+  for (let i = 1; i < bytes.length; i++) {
+    value = value * 128 + (bytes[i]! & 0x7f);
+    if (!(bytes[i]! & 0x80)) {
+      parts.push(value);
+      value = 0;
+    }
+  }
+  return parts.join('.');
+}
