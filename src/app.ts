@@ -7,7 +7,9 @@ import type { Config } from './config/schema.ts';
 import { createApiKeyRepository } from './db/api-keys.ts';
 import { createAuditRepository } from './db/audit.ts';
 import { createCertificateRepository } from './db/certificates.ts';
+import { createCaKeyRepository } from './db/ca-keys.ts';
 import { loadInstanceSecret } from './db/instance-secrets.ts';
+import { createIssuanceRepository } from './db/issuance.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { pingDatabase } from './db/health.ts';
 import { migrate } from './db/migrate.ts';
@@ -22,6 +24,10 @@ import { ApiKeyService } from './services/auth/api-keys.ts';
 import { CertificateService } from './services/certificates/certificates.ts';
 import { CursorCodec } from './services/cursor.ts';
 import { seedDemo } from './services/demo.ts';
+import { resolveEncryptionKey } from './services/pki/encryption-key.ts';
+import { IssuanceService } from './services/pki/issuance.ts';
+import { LocalCaRegistry } from './services/pki/local-ca.ts';
+import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
 
 export interface RunningApp {
@@ -46,6 +52,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     log.warn({ reason: engine.fallbackReason }, 'uWebSockets.js binary unavailable; serving with the node:http fallback');
   }
   const database = await openDatabase(config, log);
+  let workers: WorkerPool | undefined;
   try {
     await migrate(database.pool, log);
     const metrics = new Metrics();
@@ -61,6 +68,19 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const cursors = new CursorCodec(await loadInstanceSecret(pool, 'cursor-hmac'));
     const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit });
     const certificates = new CertificateService(createCertificateRepository(pool), audit, cursors);
+    workers = new WorkerPool({ threads: config.workerThreads, maxQueue: config.workerQueueMax });
+    const workerPool = workers;
+    metrics.gauge('certfleet_worker_queue_depth', 'Tasks waiting for a worker thread', () => workerPool.queueSize);
+    metrics.gauge('certfleet_worker_utilization', 'Share of worker thread time spent running tasks (0..1)', () => workerPool.utilization);
+    metrics.gauge('certfleet_worker_tasks_completed', 'Tasks completed by the worker pool', () => workerPool.completed);
+    metrics.gauge('certfleet_worker_task_seconds_total', 'Summed task latency (queue + run) in seconds', () => workerPool.totalTaskMs / 1000);
+    const cas = new LocalCaRegistry({
+      repo: createCaKeyRepository(pool),
+      encryptionKey: resolveEncryptionKey(config.encryptionKey, config.dataDir),
+      publicUrl: config.publicUrl,
+      caFiles: config.caFiles,
+    });
+    const issuance = new IssuanceService({ repo: createIssuanceRepository(pool), cas, workers: workerPool, audit });
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
     if (config.demoSeed) log.info({ certificates: await seedDemo(pool, audit) }, 'demo inventory seeded');
 
@@ -82,6 +102,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         audit,
         auditLog: new AuditLog(auditRepo, cursors),
         certificates,
+        issuance,
       }),
     );
     const address = await server.listen(config.host, config.port);
@@ -107,6 +128,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();
+          await workerPool.close();
           await audit.flush();
           await database.close();
         })();
@@ -114,6 +136,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       },
     };
   } catch (err) {
+    await workers?.close();
     await database.close();
     throw err;
   }

@@ -6,6 +6,7 @@
  * Input type: `z.input<typeof environmentSchema>` (strings from the environment).
  * Resolved type: `Config` (typed, defaults applied).
  */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -59,6 +60,20 @@ export const environmentSchema = z.object({
   CERTFLEET_TLS_CERT_PATH: optionalNonEmpty(z.string()),
   /** PEM private key for HTTPS; set together with CERTFLEET_TLS_CERT_PATH. */
   CERTFLEET_TLS_KEY_PATH: optionalNonEmpty(z.string()),
+  /** 32-byte key (base64 or hex) that encrypts CA private keys at rest; default: generated into the data dir. */
+  CERTFLEET_ENCRYPTION_KEY: optionalNonEmpty(
+    z.string().refine((v) => decodeKey(v) !== undefined, 'must be 32 bytes as 64 hex characters or base64'),
+  ),
+  /** PEM CA certificate for local issuers (with CERTFLEET_CA_KEY_PATH); default: a generated root per issuer. */
+  CERTFLEET_CA_CERT_PATH: optionalNonEmpty(z.string()),
+  /** PEM private key of CERTFLEET_CA_CERT_PATH. */
+  CERTFLEET_CA_KEY_PATH: optionalNonEmpty(z.string()),
+  /** Worker threads for CPU-heavy work; default: cores - 1, at least 1. */
+  CERTFLEET_WORKER_THREADS: optionalNonEmpty(integer(1, 256)),
+  /** Tasks that may wait for a worker before the API answers 503; default 1000. */
+  CERTFLEET_WORKER_QUEUE_MAX: withDefault(integer(1, 1_000_000), '1000'),
+  /** Base URL clients reach this server at (CRL distribution points); default http://HOST:PORT. */
+  CERTFLEET_PUBLIC_URL: optionalNonEmpty(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   /** true: add the demo inventory at serve start (idempotent); default false. */
   CERTFLEET_DEMO_SEED: withDefault(z.enum(['true', 'false'], { error: 'must be true or false' }), 'false'),
   /** Upper bound on graceful shutdown in milliseconds; default 10000. */
@@ -82,10 +97,22 @@ export interface Config {
   tls: { certPath: string; keyPath: string } | undefined;
   shutdownTimeoutMs: number;
   demoSeed: boolean;
+  encryptionKey: Buffer | undefined;
+  caFiles: { certPath: string; keyPath: string } | undefined;
+  workerThreads: number;
+  workerQueueMax: number;
+  publicUrl: string;
+}
+
+/** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
+export function decodeKey(value: string): Buffer | undefined {
+  const trimmed = value.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  return bytes.length === 32 ? bytes : undefined;
 }
 
 /** Variables whose values must never appear in an error message or a log line. */
-const secretVariables = new Set(['DATABASE_URL', 'CERTFLEET_ADMIN_API_KEY', 'CERTFLEET_METRICS_TOKEN']);
+const secretVariables = new Set(['DATABASE_URL', 'CERTFLEET_ADMIN_API_KEY', 'CERTFLEET_METRICS_TOKEN', 'CERTFLEET_ENCRYPTION_KEY']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -112,6 +139,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   const e = parsed.data;
   const certPath = e.CERTFLEET_TLS_CERT_PATH;
   const keyPath = e.CERTFLEET_TLS_KEY_PATH;
+  const caCert = e.CERTFLEET_CA_CERT_PATH;
+  const caKey = e.CERTFLEET_CA_KEY_PATH;
+  if ((caCert === undefined) !== (caKey === undefined)) {
+    throw new ConfigError(['CERTFLEET_CA_CERT_PATH and CERTFLEET_CA_KEY_PATH: set both to sign with your own CA, or neither']);
+  }
   if ((certPath === undefined) !== (keyPath === undefined)) {
     throw new ConfigError([
       'CERTFLEET_TLS_CERT_PATH and CERTFLEET_TLS_KEY_PATH: set both to serve HTTPS, or neither',
@@ -131,5 +163,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     tls: certPath && keyPath ? { certPath, keyPath } : undefined,
     shutdownTimeoutMs: e.CERTFLEET_SHUTDOWN_TIMEOUT_MS,
     demoSeed: e.CERTFLEET_DEMO_SEED === 'true',
+    encryptionKey: e.CERTFLEET_ENCRYPTION_KEY ? decodeKey(e.CERTFLEET_ENCRYPTION_KEY) : undefined,
+    caFiles: caCert && caKey ? { certPath: caCert, keyPath: caKey } : undefined,
+    workerThreads: e.CERTFLEET_WORKER_THREADS ?? Math.max(1, os.availableParallelism() - 1),
+    workerQueueMax: e.CERTFLEET_WORKER_QUEUE_MAX,
+    publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
   };
 }

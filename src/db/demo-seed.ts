@@ -26,7 +26,7 @@ const statements = [
      ('rp-manual', 'Manual renewal', 30, false, 0, 3600, '{30,14,7,0}')
    ON CONFLICT DO NOTHING`,
   `INSERT INTO certificate_profiles (id, name, description, max_ttl_seconds, allowed_ekus, san_patterns) VALUES
-     ('prof-tls-server', 'TLS server', 'Public-facing TLS, 90 days at most', 7776000, '{serverAuth}', '{*.example.com}'),
+     ('prof-tls-server', 'TLS server', 'Public-facing TLS, 90 days at most', 7776000, '{serverAuth}', '{*.example.com,example.com}'),
      ('prof-mtls-client', 'mTLS client', 'Service identities for mutual TLS', 2592000, '{clientAuth}', '{}')
    ON CONFLICT DO NOTHING`,
   `INSERT INTO agents (id, name, hostname, status, os, architecture, ip_address, version) VALUES

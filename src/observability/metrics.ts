@@ -61,6 +61,18 @@ export class Metrics {
     this.#poolSources.push(source);
   }
 
+  /** A gauge whose value is read at scrape time. */
+  gauge(name: string, help: string, read: () => number): void {
+    new client.Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
   /** An `_info` gauge fixed at 1 carrying labels (build version, HTTP engine). */
   info(name: string, help: string, labels: Record<string, string>): void {
     const gauge = new client.Gauge({ name, help, labelNames: Object.keys(labels), registers: [this.registry] });

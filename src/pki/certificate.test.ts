@@ -100,7 +100,7 @@ describe('issued certificates match the oracles', () => {
     expect(node.publicKey.export({ format: 'der', type: 'spki' }).equals(csr.spki)).toBe(true);
 
     // Oracle 2: @peculiar/x509's full parse of every extension.
-    const cert = new x509.X509Certificate(der);
+    const cert = new x509.X509Certificate(new Uint8Array(der));
     expect(cert.issuer).toBe('CN=certfleet Test CA');
     expect(cert.serialNumber.toLowerCase().replace(/^0+/, '')).toBe(serialHex(serial));
     const basic = cert.getExtension(x509.BasicConstraintsExtension)!;
@@ -119,7 +119,7 @@ describe('issued certificates match the oracles', () => {
     const crl = cert.getExtension('2.5.29.31');
     expect(crl).toBeTruthy();
     expect(Buffer.from(crl!.value).toString('latin1')).toContain(crlUrl);
-    expect(await cert.verify({ publicKey: await new x509.X509Certificate(caDer).publicKey.export(), signatureOnly: true })).toBe(true);
+    expect(await cert.verify({ publicKey: await new x509.X509Certificate(new Uint8Array(caDer)).publicKey.export(), signatureOnly: true })).toBe(true);
   });
 
   it('all pass openssl verify against the CA', () => {
@@ -137,7 +137,7 @@ describe('issued certificates match the oracles', () => {
     const long = `${'a'.repeat(60)}.example.test`;
     const csr = parseCsr(makeCsr(keyKinds[0]![1], 'short', ['DNS:short']));
     const der = issueLeaf(ca, { serial: randomSerial(), notBefore: new Date(), notAfter: new Date(Date.now() + 86_400_000), commonName: long, names: [long], spki: csr.spki, keyAlgorithm: 'ECDSA', ekus: ['serverAuth'] });
-    const cert = new x509.X509Certificate(der);
+    const cert = new x509.X509Certificate(new Uint8Array(der));
     expect(cert.subject).toBe('');
     expect(cert.getExtension(x509.SubjectAlternativeNameExtension)!.critical).toBe(true);
   });

@@ -16,7 +16,6 @@ import {
   children,
   content,
   context,
-  ia5String,
   nullValue,
   octetString,
   oid,

@@ -16,6 +16,7 @@ export function documentedRoutes(): RouteDefinition[] {
     audit: inert,
     auditLog: inert,
     certificates: inert,
+    issuance: inert,
   };
   return buildRoutes(deps);
 }

@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from './database.ts';
 import { memoryLogger } from './memory-log.ts';
 
 export const adminKey = 'test-admin-key-0123456789abcdef';
+export const testEncryptionKey = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
 export interface TestServer {
   url: string;
@@ -24,6 +25,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     CERTFLEET_PORT: '0',
     CERTFLEET_ADMIN_API_KEY: adminKey,
     CERTFLEET_DATABASE_MAX_CONNS: '10',
+    // Never generate an encryption key into the repository's ./.certfleet from a test.
+    CERTFLEET_ENCRYPTION_KEY: testEncryptionKey,
+    CERTFLEET_WORKER_THREADS: '1',
     ...env,
   });
   const { log, lines } = memoryLogger('debug');

@@ -8,6 +8,7 @@ import type { AuditLog } from '../../services/audit/audit-log.ts';
 import type { AuditWriter } from '../../services/audit/writer.ts';
 import type { ApiKeyService } from '../../services/auth/api-keys.ts';
 import type { CertificateService } from '../../services/certificates/certificates.ts';
+import type { IssuanceService } from '../../services/pki/issuance.ts';
 import type { RouteDefinition } from '../router.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { authKeyRoutes } from './auth-keys/routes.ts';
@@ -25,6 +26,7 @@ export interface RouteDeps {
   audit: AuditWriter;
   auditLog: AuditLog;
   certificates: CertificateService;
+  issuance: IssuanceService;
 }
 
 export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
@@ -33,7 +35,7 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...metricsRoutes({ metrics: deps.metrics, token: deps.metricsToken }),
     ...authKeyRoutes({ apiKeys: deps.apiKeys }),
     ...inventoryRoutes({ pool: deps.pool, audit: deps.audit }),
-    ...certificateRoutes({ certificates: deps.certificates }),
+    ...certificateRoutes({ certificates: deps.certificates, issuance: deps.issuance }),
     ...auditRoutes({ auditLog: deps.auditLog, audit: deps.audit }),
   ];
 }

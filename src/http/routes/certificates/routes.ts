@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { SortColumn } from '../../../db/certificates.ts';
 import { Errors } from '../../../errors.ts';
 import type { CertificateService } from '../../../services/certificates/certificates.ts';
+import type { IssuanceService } from '../../../services/pki/issuance.ts';
 import { certificateFields, presentCertificate, presentCertificateVersion } from '../../presenters/certificate.ts';
 import { pick } from '../../presenters/row.ts';
 import type { RouteDefinition } from '../../router.ts';
@@ -14,11 +15,14 @@ import { listEnvelope } from '../common/responses.ts';
 import {
   CertificateSchema,
   CertificatesCreateSchema,
+  CertificatesCsrSchema,
   CertificatesListSchema,
+  IssuedCertificateSchema,
   CertificatesUpdateSchema,
   CertificateVersionSchema,
   DeploymentTargetSchema,
   type CertificatesCreateReq,
+  type CertificatesCsrReq,
   type CertificatesListReq,
   type CertificatesUpdateReq,
 } from './schema.ts';
@@ -37,8 +41,8 @@ function projection(raw: string | undefined): string[] | undefined {
   return fields;
 }
 
-export function certificateRoutes(deps: { certificates: CertificateService }): RouteDefinition[] {
-  const { certificates } = deps;
+export function certificateRoutes(deps: { certificates: CertificateService; issuance: IssuanceService }): RouteDefinition[] {
+  const { certificates, issuance } = deps;
   const update: RouteDefinition['handler'] = async (ctx) => ({
     status: 200,
     json: presentCertificate(await certificates.update(ctx.principal, ctx.param('id'), ctx.body as CertificatesUpdateReq)),
@@ -129,6 +133,32 @@ export function certificateRoutes(deps: { certificates: CertificateService }): R
       handler: async (ctx) => {
         await certificates.archive(ctx.principal, ctx.param('id'));
         return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/certificates/:id/csr',
+      summary: 'Issue from your own CSR: verifies it, checks the profile, signs, stores a version, activates the certificate',
+      response: { status: 201, schema: IssuedCertificateSchema },
+      access: 'certificates.issue',
+      body: CertificatesCsrSchema,
+      handler: async (ctx) => {
+        const issued = await issuance.issueFromCsr(ctx.principal, ctx.param('id'), (ctx.body as CertificatesCsrReq).csr_pem);
+        return {
+          status: 201,
+          headers: { Location: `/api/v1/certificates/${issued.certificateId}/versions` },
+          json: {
+            certificate_id: issued.certificateId,
+            version_id: issued.versionId,
+            serial_number: issued.serialNumber,
+            not_before: issued.notBefore.toISOString(),
+            not_after: issued.notAfter.toISOString(),
+            fingerprint_sha256: issued.fingerprint,
+            certificate_pem: issued.certificatePem,
+            chain_pem: issued.chainPem,
+            pem_chain: `${issued.certificatePem}${issued.chainPem}`,
+          },
+        };
       },
     },
     {

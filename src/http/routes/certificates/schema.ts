@@ -140,3 +140,21 @@ export const DeploymentTargetSchema = z.object({
   created_at: at,
   updated_at: at,
 });
+
+export const CertificatesCsrSchema = z.strictObject({
+  /** PKCS#10 request in PEM ("-----BEGIN CERTIFICATE REQUEST-----"). */
+  csr_pem: z.string().min(1, 'must not be empty').max(65_536, 'must be at most 64 KiB'),
+});
+export type CertificatesCsrReq = z.infer<typeof CertificatesCsrSchema>;
+
+export const IssuedCertificateSchema = z.object({
+  certificate_id: z.string(),
+  version_id: z.string(),
+  serial_number: z.string().describe('lowercase hex, no padding'),
+  not_before: at,
+  not_after: at,
+  fingerprint_sha256: z.string(),
+  certificate_pem: z.string(),
+  chain_pem: z.string().describe('the issuing CA certificate'),
+  pem_chain: z.string().describe('certificate_pem followed by chain_pem'),
+});

@@ -1,0 +1,133 @@
+/**
+ * Issuance from a CSR for a managed certificate: the same path serves REST clients (bring your
+ * own CSR), agents and ACME finalize.
+ *
+ * Step 1: read certificate, issuer and profile in one query; refuse what cannot be issued.
+ * Step 2: verify the CSR, check the profile and sign, in a worker thread.
+ * Step 3: store the version and activate the certificate in one transaction; audit it.
+ * Names and lifetime come from the managed certificate and its issuer/profile, never from the
+ * CSR: the CSR proves possession of the key.
+ */
+import { createHash } from 'node:crypto';
+import type { IssuanceRepository } from '../../db/issuance.ts';
+import { Errors } from '../../errors.ts';
+import { toPem } from '../../pki/certificate.ts';
+import type { WorkerPool } from '../../workers/pool.ts';
+import type { AuditWriter } from '../audit/writer.ts';
+import type { Principal } from '../auth/permissions.ts';
+import { newId } from '../ids.ts';
+import type { LocalCaRegistry } from './local-ca.ts';
+
+export interface IssuedCertificate {
+  certificateId: string;
+  versionId: string;
+  serialNumber: string;
+  notBefore: Date;
+  notAfter: Date;
+  fingerprint: string;
+  certificatePem: string;
+  chainPem: string;
+}
+
+export interface IssuanceOptions {
+  repo: IssuanceRepository;
+  cas: LocalCaRegistry;
+  workers: WorkerPool;
+  audit: AuditWriter;
+  now?: () => number;
+}
+
+const defaultValidityDays = 90;
+/** notBefore is backdated so clients with slightly slow clocks accept the certificate at once. */
+const backdateMs = 60_000;
+
+export class IssuanceService {
+  readonly #o: IssuanceOptions;
+
+  constructor(options: IssuanceOptions) {
+    this.#o = options;
+  }
+
+  async issueFromCsr(principal: Principal | undefined, certificateId: string, csr: string): Promise<IssuedCertificate> {
+    // Step 1
+    const ctx = await this.#o.repo.context(certificateId);
+    if (!ctx) throw Errors.notFound(`certificate ${certificateId} not found`);
+    if (ctx.status === 'Archived' || ctx.status === 'Revoked') {
+      throw Errors.conflict(`certificate ${certificateId} is ${ctx.status} and cannot be issued`);
+    }
+    if (!ctx.issuer_enabled) throw Errors.conflict(`issuer ${ctx.issuer_id} is disabled`);
+    if (ctx.profile_id && ctx.profile_enabled === false) throw Errors.conflict(`certificate profile ${ctx.profile_id} is disabled`);
+    const ca = await this.#o.cas.get(ctx.issuer_id, ctx.issuer_config.ca_common_name ?? `certfleet ${ctx.issuer_id} CA`);
+
+    const now = this.#o.now?.() ?? Date.now();
+    let ttlMs = (ctx.issuer_config.validity_days ?? defaultValidityDays) * 86_400_000;
+    if (ctx.max_ttl_seconds) ttlMs = Math.min(ttlMs, ctx.max_ttl_seconds * 1000);
+    const notBefore = Math.floor((now - backdateMs) / 1000) * 1000;
+    const notAfter = Math.min(Math.floor((now + ttlMs) / 1000) * 1000, ca.template.notAfter.getTime());
+    const names = dedupe([ctx.common_name, ...ctx.sans]);
+
+    // Step 2
+    const result = await this.#o.workers.run('issueCertificate', {
+      ca: { id: ca.issuerId, keyPkcs8: ca.keyPkcs8, certificateDer: ca.certificateDer, crlUrl: ca.crlUrl },
+      csr,
+      commonName: ctx.common_name,
+      names,
+      notBefore,
+      notAfter,
+      ekus: ctx.allowed_ekus?.length ? ctx.allowed_ekus : ['serverAuth'],
+      rules: ctx.profile_id
+        ? {
+            allowedKeyAlgorithms: ctx.allowed_key_algorithms ?? [],
+            allowedEkus: ctx.allowed_ekus ?? [],
+            sanPatterns: ctx.san_patterns ?? [],
+            maxTtlSeconds: ctx.max_ttl_seconds ?? 0,
+          }
+        : null,
+    });
+    if (!result.ok) throw Errors.validation(`${result.field}: ${result.reason}`);
+
+    // Step 3
+    const der = Buffer.from(result.der);
+    const certificatePem = toPem(der);
+    const issued: IssuedCertificate = {
+      certificateId,
+      versionId: newId('certver'),
+      serialNumber: result.serial,
+      notBefore: new Date(notBefore),
+      notAfter: new Date(notAfter),
+      fingerprint: createHash('sha256').update(der).digest('hex'),
+      certificatePem,
+      chainPem: ca.certificatePem,
+    };
+    const status = await this.#o.repo.recordIssued(certificateId, {
+      id: issued.versionId,
+      serialNumber: issued.serialNumber,
+      notBefore: issued.notBefore,
+      notAfter: issued.notAfter,
+      fingerprint: issued.fingerprint,
+      pemChain: `${certificatePem}${ca.certificatePem}`,
+      csrPem: toPem(Buffer.from(result.csrDer), 'CERTIFICATE REQUEST'),
+      keyAlgorithm: result.keyAlgorithm,
+      keySize: result.keySize,
+    });
+    if (!status) throw Errors.conflict(`certificate ${certificateId} was archived or revoked while it was being issued`);
+    await this.#o.audit.record(principal, {
+      action: 'certificate_issued',
+      resourceType: 'certificate',
+      resourceId: certificateId,
+      category: 'cert_lifecycle',
+      details: { serial_number: issued.serialNumber, not_after: issued.notAfter.toISOString(), issuer_id: ctx.issuer_id, key_algorithm: result.keyAlgorithm },
+    });
+    return issued;
+  }
+}
+
+function dedupe(names: string[]): string[] {
+  const seen = new Set<string>();
+  return names.filter((n) => {
+    const key = n.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * The CA behind each local issuer. Created on first use (ECDSA P-256 root, 10 years) and
+ * persisted encrypted, so every restart and every replica signs with the same key; or, with
+ * CERTFLEET_CA_CERT_PATH/KEY_PATH, one configured CA (e.g. a sub-CA of an enterprise root) for
+ * every local issuer. Loaded CAs are cached per issuer.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import type { CaKeyRepository } from '../../db/ca-keys.ts';
+import { caTemplate, issueCaCertificate, randomSerial, toPem, type CaTemplate } from '../../pki/certificate.ts';
+import { decryptSecret, encryptSecret } from '../../pki/key-encryption.ts';
+
+/** Everything needed to sign for one issuer; `keyPkcs8` goes to worker threads. */
+export interface LocalCa {
+  issuerId: string;
+  certificateDer: Buffer;
+  certificatePem: string;
+  keyPkcs8: Buffer;
+  crlUrl: string;
+  template: CaTemplate;
+}
+
+export interface LocalCaOptions {
+  repo: CaKeyRepository;
+  encryptionKey: Buffer;
+  /** e.g. http://127.0.0.1:8080 */
+  publicUrl: string;
+  caFiles?: { certPath: string; keyPath: string } | undefined;
+  now?: () => number;
+}
+
+const caValidityMs = 10 * 365 * 86_400_000;
+
+export class LocalCaRegistry {
+  readonly #o: LocalCaOptions;
+  readonly #cache = new Map<string, Promise<LocalCa>>();
+  readonly #configured: { certDer: Buffer; key: KeyObject } | undefined;
+
+  constructor(options: LocalCaOptions) {
+    this.#o = options;
+    if (options.caFiles) {
+      const cert = new X509Certificate(fs.readFileSync(options.caFiles.certPath));
+      const key = createPrivateKey(fs.readFileSync(options.caFiles.keyPath));
+      if (!cert.ca) throw new Error(`CERTFLEET_CA_CERT_PATH: ${options.caFiles.certPath} is not a CA certificate`);
+      if (!cert.checkPrivateKey(key)) throw new Error('CERTFLEET_CA_KEY_PATH: the key does not belong to CERTFLEET_CA_CERT_PATH');
+      this.#configured = { certDer: cert.raw, key };
+    }
+  }
+
+  get(issuerId: string, caCommonName: string): Promise<LocalCa> {
+    let ca = this.#cache.get(issuerId);
+    if (!ca) {
+      ca = this.#load(issuerId, caCommonName);
+      ca.catch(() => this.#cache.delete(issuerId)); // a failure is retried next time
+      this.#cache.set(issuerId, ca);
+    }
+    return ca;
+  }
+
+  async #load(issuerId: string, caCommonName: string): Promise<LocalCa> {
+    const crlUrl = `${this.#o.publicUrl}/.well-known/pki/crl/${encodeURIComponent(issuerId)}`;
+    if (this.#configured) return this.#material(issuerId, this.#configured.certDer, this.#configured.key, crlUrl);
+    const associated = `ca-key:${issuerId}`;
+    let row = await this.#o.repo.get(issuerId);
+    if (!row) {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const now = this.#o.now?.() ?? Date.now();
+      const certificateDer = issueCaCertificate({
+        key: privateKey,
+        spki: publicKey.export({ format: 'der', type: 'spki' }),
+        commonName: caCommonName,
+        notBefore: new Date(now - 60_000),
+        notAfter: new Date(now + caValidityMs),
+        serial: randomSerial(),
+      });
+      row = await this.#o.repo.insertOrGet({
+        issuer_id: issuerId,
+        certificate_der: certificateDer,
+        private_key_encrypted: encryptSecret(privateKey.export({ format: 'der', type: 'pkcs8' }), this.#o.encryptionKey, associated),
+        key_algorithm: 'ECDSA-P256',
+      });
+    }
+    let pkcs8: Buffer;
+    try {
+      pkcs8 = decryptSecret(row.private_key_encrypted, this.#o.encryptionKey, associated);
+    } catch {
+      throw new Error(
+        `cannot decrypt the CA key of issuer ${issuerId}: CERTFLEET_ENCRYPTION_KEY differs from the key it was stored with`,
+      );
+    }
+    return this.#material(issuerId, row.certificate_der, createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), crlUrl);
+  }
+
+  #material(issuerId: string, certificateDer: Buffer, key: KeyObject, crlUrl: string): LocalCa {
+    createPublicKey(key); // fails early on a key node cannot use
+    return {
+      issuerId,
+      certificateDer,
+      certificatePem: toPem(certificateDer),
+      keyPkcs8: key.export({ format: 'der', type: 'pkcs8' }),
+      crlUrl,
+      template: caTemplate({ key, certificateDer, crlUrl }),
+    };
+  }
+}

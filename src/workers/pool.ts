@@ -1,0 +1,68 @@
+/**
+ * The worker pool (piscina) for CPU-heavy work. The facade exposes run() and read-only stats.
+ * The queue is bounded: when every worker is busy and `maxQueue` tasks wait, run() fails with a
+ * 503 (Retry-After: 1) instead of letting memory and latency grow without bound.
+ */
+import { Piscina } from 'piscina';
+import { Errors } from '../errors.ts';
+import type { IssueCertificateResult, IssueCertificateTask } from './issue-certificate.task.ts';
+
+/** Every task: its name (the worker's export) with its input and result types. */
+export interface Tasks {
+  issueCertificate: { input: IssueCertificateTask; result: IssueCertificateResult };
+}
+
+export interface WorkerPoolOptions {
+  threads: number;
+  maxQueue: number;
+}
+
+export class WorkerPool {
+  readonly #piscina: Piscina;
+  readonly #maxQueue: number;
+  /** Completed tasks and their summed run time, for metrics. */
+  completed = 0;
+  totalTaskMs = 0;
+
+  constructor(options: WorkerPoolOptions) {
+    this.#maxQueue = options.maxQueue;
+    this.#piscina = new Piscina({
+      filename: new URL('./worker-entry.mjs', import.meta.url).href,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      maxQueue: options.maxQueue,
+    });
+  }
+
+  async run<K extends keyof Tasks>(name: K, input: Tasks[K]['input']): Promise<Tasks[K]['result']> {
+    if (this.#piscina.queueSize >= this.#maxQueue) {
+      throw Errors.unavailable('the signing queue is full; retry shortly', 1);
+    }
+    const started = performance.now();
+    try {
+      return (await this.#piscina.run(input, { name })) as Tasks[K]['result'];
+    } catch (err) {
+      if (/queue is at limit/i.test((err as Error).message)) throw Errors.unavailable('the signing queue is full; retry shortly', 1);
+      throw err;
+    } finally {
+      this.completed += 1;
+      this.totalTaskMs += performance.now() - started;
+    }
+  }
+
+  get queueSize(): number {
+    return this.#piscina.queueSize;
+  }
+
+  get utilization(): number {
+    return this.#piscina.utilization;
+  }
+
+  get threads(): number {
+    return this.#piscina.threads.length;
+  }
+
+  close(): Promise<void> {
+    return this.#piscina.destroy();
+  }
+}
