@@ -10,6 +10,7 @@ import { createCertificateRepository } from './db/certificates.ts';
 import { createCaKeyRepository } from './db/ca-keys.ts';
 import { loadInstanceSecret } from './db/instance-secrets.ts';
 import { createIssuanceRepository } from './db/issuance.ts';
+import { createRevocationRepository } from './db/revocations.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { pingDatabase } from './db/health.ts';
 import { migrate } from './db/migrate.ts';
@@ -25,8 +26,10 @@ import { CertificateService } from './services/certificates/certificates.ts';
 import { CursorCodec } from './services/cursor.ts';
 import { seedDemo } from './services/demo.ts';
 import { resolveEncryptionKey } from './services/pki/encryption-key.ts';
+import { CrlService } from './services/pki/crl.ts';
 import { IssuanceService } from './services/pki/issuance.ts';
-import { LocalCaRegistry } from './services/pki/local-ca.ts';
+import { RevocationService } from './services/pki/revocation.ts';
+import { caCommonName, LocalCaRegistry } from './services/pki/local-ca.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
 
@@ -80,7 +83,20 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       publicUrl: config.publicUrl,
       caFiles: config.caFiles,
     });
-    const issuance = new IssuanceService({ repo: createIssuanceRepository(pool), cas, workers: workerPool, audit });
+    const issuanceRepo = createIssuanceRepository(pool);
+    const issuance = new IssuanceService({ repo: issuanceRepo, cas, workers: workerPool, audit });
+    const revocationRepo = createRevocationRepository(pool);
+    const crls = new CrlService({
+      repo: revocationRepo,
+      cas,
+      workers: workerPool,
+      log,
+      issuerCaName: async (issuerId) => {
+        const config = await issuanceRepo.localIssuer(issuerId);
+        return config ? caCommonName(issuerId, config) : undefined;
+      },
+    });
+    const revocation = new RevocationService(revocationRepo, crls, audit);
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
     if (config.demoSeed) log.info({ certificates: await seedDemo(pool, audit) }, 'demo inventory seeded');
 
@@ -103,6 +119,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         auditLog: new AuditLog(auditRepo, cursors),
         certificates,
         issuance,
+        revocation,
+        crls,
       }),
     );
     const address = await server.listen(config.host, config.port);
@@ -128,6 +146,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();
+          crls.close();
           await workerPool.close();
           await audit.flush();
           await database.close();

@@ -34,6 +34,8 @@ export interface NewVersion {
 
 export interface IssuanceRepository {
   context(certificateId: string): Promise<IssuanceContext | undefined>;
+  /** The issuer's config when it is a local issuer; undefined otherwise. */
+  localIssuer(issuerId: string): Promise<{ ca_common_name?: string } | undefined>;
   /** Stores the version and makes the certificate Active; undefined if it became Archived/Revoked meanwhile. */
   recordIssued(certificateId: string, version: NewVersion): Promise<CertificateRow['status'] | undefined>;
 }
@@ -53,6 +55,14 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
         [certificateId],
       );
       return rows[0];
+    },
+
+    async localIssuer(issuerId) {
+      const { rows } = await pool.query<{ config: { ca_common_name?: string } }>(
+        "SELECT config FROM issuers WHERE id = $1 AND type = 'local'",
+        [issuerId],
+      );
+      return rows[0]?.config;
     },
 
     recordIssued(certificateId, v) {

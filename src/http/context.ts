@@ -20,6 +20,8 @@ export interface Reply {
   /** A body produced piece by piece (chunked encoding), with backpressure. */
   stream?: { contentType: string; produce: (write: ChunkWriter) => Promise<void> };
   headers?: Record<string, string>;
+  /** A strong ETag known in advance (quoted); spares hashing a large payload per request. */
+  etag?: string;
 }
 
 export class RequestContext {

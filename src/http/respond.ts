@@ -38,8 +38,8 @@ export function writeReply(res: HttpResponse, ctx: RequestContext, reply: Reply,
     contentType = jsonType;
   }
   let etag: string | undefined;
-  if (options.etag && status === 200 && payload !== undefined) {
-    etag = etagFor(payload);
+  if ((options.etag || reply.etag) && status === 200 && payload !== undefined) {
+    etag = reply.etag ?? etagFor(payload);
     if (ifNoneMatchMatches(ctx.ifNoneMatch, etag)) {
       status = 304;
       payload = undefined;

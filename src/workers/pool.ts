@@ -5,11 +5,13 @@
  */
 import { Piscina } from 'piscina';
 import { Errors } from '../errors.ts';
+import type { BuildCrlTask } from './build-crl.task.ts';
 import type { IssueCertificateResult, IssueCertificateTask } from './issue-certificate.task.ts';
 
 /** Every task: its name (the worker's export) with its input and result types. */
 export interface Tasks {
   issueCertificate: { input: IssueCertificateTask; result: IssueCertificateResult };
+  buildCrl: { input: BuildCrlTask; result: Uint8Array };
 }
 
 export interface WorkerPoolOptions {

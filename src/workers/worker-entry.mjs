@@ -7,3 +7,4 @@ register();
 const tasks = await import('./worker.ts');
 
 export const issueCertificate = tasks.issueCertificate;
+export const buildCrl = tasks.buildCrl;

@@ -1,2 +1,3 @@
-/** The piscina worker entry: one named export per task (pool.run(input, { name })). */
+/** The piscina worker's tasks: one named export each (pool.run(input, { name })). */
+export { default as buildCrl } from './build-crl.task.ts';
 export { default as issueCertificate } from './issue-certificate.task.ts';

@@ -17,6 +17,8 @@ export function documentedRoutes(): RouteDefinition[] {
     auditLog: inert,
     certificates: inert,
     issuance: inert,
+    revocation: inert,
+    crls: inert,
   };
   return buildRoutes(deps);
 }

@@ -8,7 +8,9 @@ import type { AuditLog } from '../../services/audit/audit-log.ts';
 import type { AuditWriter } from '../../services/audit/writer.ts';
 import type { ApiKeyService } from '../../services/auth/api-keys.ts';
 import type { CertificateService } from '../../services/certificates/certificates.ts';
+import type { CrlService } from '../../services/pki/crl.ts';
 import type { IssuanceService } from '../../services/pki/issuance.ts';
+import type { RevocationService } from '../../services/pki/revocation.ts';
 import type { RouteDefinition } from '../router.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { authKeyRoutes } from './auth-keys/routes.ts';
@@ -16,6 +18,8 @@ import { certificateRoutes } from './certificates/routes.ts';
 import { inventoryRoutes } from './common/inventory-routes.ts';
 import { healthRoutes, type HealthDeps } from './health/routes.ts';
 import { metricsRoutes } from './metrics/routes.ts';
+import { pkiRoutes } from './pki/routes.ts';
+import { revocationRoutes } from './revocation/routes.ts';
 
 export interface RouteDeps {
   health: HealthDeps;
@@ -27,6 +31,8 @@ export interface RouteDeps {
   auditLog: AuditLog;
   certificates: CertificateService;
   issuance: IssuanceService;
+  revocation: RevocationService;
+  crls: CrlService;
 }
 
 export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
@@ -36,6 +42,8 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...authKeyRoutes({ apiKeys: deps.apiKeys }),
     ...inventoryRoutes({ pool: deps.pool, audit: deps.audit }),
     ...certificateRoutes({ certificates: deps.certificates, issuance: deps.issuance }),
+    ...revocationRoutes({ revocation: deps.revocation }),
     ...auditRoutes({ auditLog: deps.auditLog, audit: deps.audit }),
+    ...pkiRoutes({ crls: deps.crls }),
   ];
 }

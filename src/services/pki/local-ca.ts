@@ -31,6 +31,11 @@ export interface LocalCaOptions {
 
 const caValidityMs = 10 * 365 * 86_400_000;
 
+/** The subject CN of an issuer's generated CA: its config's ca_common_name, or a default. */
+export function caCommonName(issuerId: string, config: { ca_common_name?: string | undefined }): string {
+  return config.ca_common_name ?? `certfleet ${issuerId} CA`;
+}
+
 export class LocalCaRegistry {
   readonly #o: LocalCaOptions;
   readonly #cache = new Map<string, Promise<LocalCa>>();
