@@ -8,7 +8,7 @@
  * (bench/pki/issue-certificate). Tests check the output with @peculiar/x509, node's
  * X509Certificate and `openssl verify`.
  */
-import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, randomFillSync, sign, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
   bitString,
@@ -138,9 +138,22 @@ export interface LeafRequest {
   ekus: readonly string[];
 }
 
+/**
+ * Serials come from a pool refilled 4 KiB at a time: one randomBytes(16) call costs ~4.4 us,
+ * a slice of the pool ~0.2 us (same CSPRNG, fewer calls).
+ */
+const serialPool = Buffer.alloc(4096);
+let serialOffset = serialPool.length;
+
 /** A random positive serial of 16 bytes (128 bits of which 127 random: RFC 5280 asks for <= 20). */
 export function randomSerial(): Buffer {
-  const serial = randomBytes(16);
+  if (serialOffset + 16 > serialPool.length) {
+    randomFillSync(serialPool);
+    serialOffset = 0;
+  }
+  const serial = Buffer.from(serialPool.subarray(serialOffset, serialOffset + 16));
+  serialPool.fill(0, serialOffset, serialOffset + 16); // never hand out the same bytes twice
+  serialOffset += 16;
   serial[0]! &= 0x7f;
   if (serial[0] === 0) serial[0] = 0x01; // keep 16 significant bytes
   return serial;

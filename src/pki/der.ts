@@ -80,13 +80,31 @@ export function oid(dotted: string): Buffer {
   return cached;
 }
 
-/** UTCTime for years 1950-2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5); whole seconds. */
+/**
+ * UTCTime for years 1950-2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5); whole seconds.
+ * Written digit by digit: toISOString + regex cost ~2.9 us, which a 100,000-entry CRL pays per
+ * entry (bench/pki/crl-build).
+ */
 export function time(date: Date): Buffer {
-  const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
   const year = date.getUTCFullYear();
-  const digits = iso.slice(0, 19).replace(/[-:T]/g, '');
-  if (year >= 1950 && year < 2050) return tlv(Tag.UTC_TIME, Buffer.from(`${digits.slice(2)}Z`, 'ascii'));
-  return tlv(Tag.GENERALIZED_TIME, Buffer.from(`${digits}Z`, 'ascii'));
+  const utc = year >= 1950 && year < 2050;
+  const out = Buffer.allocUnsafe(utc ? 15 : 17);
+  out[0] = utc ? Tag.UTC_TIME : Tag.GENERALIZED_TIME;
+  out[1] = utc ? 13 : 15;
+  let i = 2;
+  const two = (n: number) => {
+    out[i++] = 0x30 + Math.floor(n / 10);
+    out[i++] = 0x30 + (n % 10);
+  };
+  if (!utc) two(Math.floor(year / 100));
+  two(year % 100);
+  two(date.getUTCMonth() + 1);
+  two(date.getUTCDate());
+  two(date.getUTCHours());
+  two(date.getUTCMinutes());
+  two(date.getUTCSeconds());
+  out[i] = 0x5a; // 'Z'
+  return out;
 }
 
 export const utf8String = (s: string) => tlv(Tag.UTF8_STRING, Buffer.from(s, 'utf8'));
