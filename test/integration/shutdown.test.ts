@@ -64,7 +64,8 @@ describe('graceful shutdown', () => {
       }
     };
     const workers = Array.from({ length: 16 }, (_, w) => worker(w));
-    await new Promise((r) => setTimeout(r, 400));
+    // Signal once the burst is well under way (bounded wait: a loaded machine is slower).
+    for (let waited = 0; outcomes.size < 20 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     const beforeSignal = outcomes.size;
     server.child.kill('SIGTERM');
     const code = await server.exited;
@@ -83,7 +84,7 @@ describe('graceful shutdown', () => {
 
     expect(code).toBe(0);
     expect(server.stderr()).toBe('');
-    expect(beforeSignal).toBeGreaterThan(20);
+    expect(beforeSignal).toBeGreaterThanOrEqual(20);
     expect([...outcomes.values()].filter((o) => o.startsWith('broken'))).toEqual([]);
     expect(lostAfterHandling).toEqual([]);
     expect(answered.every((id) => handled.has(id))).toBe(true);

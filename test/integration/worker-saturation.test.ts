@@ -20,28 +20,28 @@ afterAll(() => server.close());
 describe('worker pool saturation', () => {
   it('sheds load with 503 + Retry-After when the queue is full', async () => {
     const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:4096', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
-    const ids: string[] = [];
-    for (let i = 0; i < 40; i++) {
-      const res = await server.request('/api/v1/certificates', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(certificateBody(inv, `burst-${inv.suffix}-${i}`)),
-      });
-      ids.push(((await res.json()) as { id: string }).id);
+    const post = (p: string, body: unknown) =>
+      server.request(p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    let burst = 0;
+    const statuses: number[] = [];
+    let shed: Response | undefined;
+    // Bounded: up to 5 bursts of 40. Whether one burst saturates depends on scheduling (other
+    // test files share the CPU), so burst until the queue overflows once.
+    while (!shed && burst < 5) {
+      burst++;
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const res = await post('/api/v1/certificates', certificateBody(inv, `burst-${inv.suffix}-${burst}-${i}`));
+        ids.push(((await res.json()) as { id: string }).id);
+      }
+      const responses = await Promise.all(ids.map((id) => post(`/api/v1/certificates/${id}/csr`, { csr_pem: csr })));
+      statuses.push(...responses.map((r) => r.status));
+      shed = responses.find((r) => r.status === 503);
     }
-    // Warm the worker so the burst measures the queue, not thread start-up.
-    await server.request(`/api/v1/certificates/${ids[0]}/csr`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ csr_pem: csr }) });
-    const responses = await Promise.all(
-      ids.slice(1).map((id) =>
-        server.request(`/api/v1/certificates/${id}/csr`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ csr_pem: csr }) }),
-      ),
-    );
-    const statuses = responses.map((r) => r.status);
     expect(statuses.every((s) => s === 201 || s === 503), statuses.join(',')).toBe(true);
-    expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
+    expect(shed, `no 503 in ${burst} bursts`).toBeDefined();
     expect(statuses.filter((s) => s === 201).length).toBeGreaterThan(0);
-    const shed = responses.find((r) => r.status === 503)!;
-    expect(shed.headers.get('retry-after')).toBe('1');
-    expect(((await shed.json()) as { code: string }).code).toBe('CF_ERR_UNAVAILABLE');
+    expect(shed!.headers.get('retry-after')).toBe('1');
+    expect(((await shed!.json()) as { code: string }).code).toBe('CF_ERR_UNAVAILABLE');
   });
 });
