@@ -29,7 +29,7 @@ import { resolveEncryptionKey } from './services/pki/encryption-key.ts';
 import { CrlService } from './services/pki/crl.ts';
 import { IssuanceService } from './services/pki/issuance.ts';
 import { RevocationService } from './services/pki/revocation.ts';
-import { caCommonName, LocalCaRegistry } from './services/pki/local-ca.ts';
+import { caSpec, LocalCaRegistry } from './services/pki/local-ca.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
 
@@ -91,9 +91,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       cas,
       workers: workerPool,
       log,
-      issuerCaName: async (issuerId) => {
+      issuerCaSpec: async (issuerId) => {
         const config = await issuanceRepo.localIssuer(issuerId);
-        return config ? caCommonName(issuerId, config) : undefined;
+        return config ? caSpec(issuerId, config) : undefined;
       },
     });
     const revocation = new RevocationService(revocationRepo, crls, audit);

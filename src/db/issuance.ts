@@ -3,6 +3,13 @@ import type { CertificateRow } from './certificates.ts';
 import type { Pool } from './pool.ts';
 import { withTransaction } from './sql.ts';
 
+/** The `config` of a local issuer (validated by its connector on write). */
+export interface LocalIssuerConfig {
+  ca_common_name?: string;
+  validity_days?: number;
+  ca_key_algorithm?: 'ECDSA-P256' | 'ECDSA-P384' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
+}
+
 export interface IssuanceContext {
   certificate_id: string;
   status: string;
@@ -11,7 +18,7 @@ export interface IssuanceContext {
   issuer_id: string;
   issuer_type: string;
   issuer_enabled: boolean;
-  issuer_config: { ca_common_name?: string; validity_days?: number };
+  issuer_config: LocalIssuerConfig;
   profile_id: string | null;
   profile_enabled: boolean | null;
   allowed_key_algorithms: Array<{ algorithm: string; min_size?: number }> | null;
@@ -35,7 +42,7 @@ export interface NewVersion {
 export interface IssuanceRepository {
   context(certificateId: string): Promise<IssuanceContext | undefined>;
   /** The issuer's config when it is a local issuer; undefined otherwise. */
-  localIssuer(issuerId: string): Promise<{ ca_common_name?: string } | undefined>;
+  localIssuer(issuerId: string): Promise<LocalIssuerConfig | undefined>;
   /** Stores the version and makes the certificate Active; undefined if it became Archived/Revoked meanwhile. */
   recordIssued(certificateId: string, version: NewVersion): Promise<CertificateRow['status'] | undefined>;
 }
@@ -58,7 +65,7 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
     },
 
     async localIssuer(issuerId) {
-      const { rows } = await pool.query<{ config: { ca_common_name?: string } }>(
+      const { rows } = await pool.query<{ config: LocalIssuerConfig }>(
         "SELECT config FROM issuers WHERE id = $1 AND type = 'local'",
         [issuerId],
       );

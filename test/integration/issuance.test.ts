@@ -159,6 +159,22 @@ describe('POST /api/v1/certificates/{id}/csr', () => {
   });
 });
 
+describe('RSA CAs', () => {
+  it('generates the CA with config.ca_key_algorithm and signs with it', async () => {
+    const issuer = (await (
+      await post(server, '/api/v1/issuers', { name: `rsa-${inv.suffix}`, type: 'local', config: { ca_key_algorithm: 'RSA-2048', ca_common_name: 'RSA Test CA' } })
+    ).json()) as { id: string };
+    const id = await newCertificate(server, `rsa-ca-${inv.suffix}`, { issuer_id: issuer.id });
+    const res = await post(server, `/api/v1/certificates/${id}/csr`, { csr_pem: ecCsr('x') });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const issued = (await res.json()) as Issued;
+    expect(verifyChain(issued.certificate_pem, issued.chain_pem)).toMatch(/: OK/);
+    const caText = execFileSync('openssl', ['x509', '-noout', '-text'], { input: issued.chain_pem, encoding: 'utf8' });
+    expect(caText).toMatch(/Public-Key: \(2048 bit\)/);
+    expect(execFileSync('openssl', ['x509', '-noout', '-text'], { input: issued.certificate_pem, encoding: 'utf8' })).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
+  });
+});
+
 describe('a configured CA (sub-CA under an enterprise root)', () => {
   it('signs with CERTFLEET_CA_CERT_PATH / CERTFLEET_CA_KEY_PATH; chains verify to the root', async () => {
     const f = (n: string) => path.join(dir, n);

@@ -18,6 +18,8 @@ const local: IssuerConnector = {
     ca_common_name: z.string().min(1).max(64).optional(),
     /** Default validity of issued certificates in days; 1..825 (the CA/B limit for TLS). */
     validity_days: z.number().int().min(1).max(825).optional(),
+    /** Key of the CA generated on first use; default ECDSA-P256. Fixed once the CA exists. */
+    ca_key_algorithm: z.enum(['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096']).optional(),
   }),
 };
 

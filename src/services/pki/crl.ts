@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { RevocationRepository } from '../../db/revocations.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { WorkerPool } from '../../workers/pool.ts';
-import type { LocalCaRegistry } from './local-ca.ts';
+import type { CaSpec, LocalCaRegistry } from './local-ca.ts';
 
 export interface ServedCrl {
   der: Buffer;
@@ -23,8 +23,8 @@ export interface CrlServiceOptions {
   cas: LocalCaRegistry;
   workers: WorkerPool;
   log: Logger;
-  /** Issuer lookup: its CA common name, or undefined when it is not a local issuer. */
-  issuerCaName: (issuerId: string) => Promise<string | undefined>;
+  /** Issuer lookup: its CA spec, or undefined when it is not a local issuer. */
+  issuerCaSpec: (issuerId: string) => Promise<CaSpec | undefined>;
   /** Rebuild when the stored CRL is older than this; default 1 hour. */
   refreshMs?: number;
   /** A CRL's validity (nextUpdate - thisUpdate); default 24 hours. */
@@ -42,7 +42,7 @@ interface CacheEntry {
 }
 
 export class CrlService {
-  readonly #o: Required<Omit<CrlServiceOptions, 'issuerCaName'>> & Pick<CrlServiceOptions, 'issuerCaName'>;
+  readonly #o: Required<Omit<CrlServiceOptions, 'issuerCaSpec'>> & Pick<CrlServiceOptions, 'issuerCaSpec'>;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #pending = new Map<string, NodeJS.Timeout>();
   readonly #building = new Map<string, Promise<ServedCrl>>();
@@ -56,15 +56,15 @@ export class CrlService {
     const now = Date.now();
     const cached = this.#cache.get(issuerId);
     if (cached && now - cached.checkedAt < this.#o.recheckMs && now - cached.thisUpdate < this.#o.refreshMs) return cached.crl;
-    const caName = await this.#o.issuerCaName(issuerId);
-    if (caName === undefined) return undefined;
+    const spec = await this.#o.issuerCaSpec(issuerId);
+    if (spec === undefined) return undefined;
     const stored = await this.#o.repo.storedCrl(issuerId);
     if (stored && now - stored.this_update.getTime() < this.#o.refreshMs) {
       const crl = { der: stored.der, hash: sha256(stored.der), crlNumber: stored.crl_number, nextUpdate: stored.next_update };
       this.#cache.set(issuerId, { crl, checkedAt: now, thisUpdate: stored.this_update.getTime() });
       return crl;
     }
-    return this.rebuild(issuerId, caName);
+    return this.rebuild(issuerId, spec);
   }
 
   /** Rebuild soon: many revocations within debounceMs cost one rebuild. */
@@ -72,25 +72,25 @@ export class CrlService {
     if (this.#pending.has(issuerId)) return;
     const timer = setTimeout(() => {
       this.#pending.delete(issuerId);
-      void this.#o.issuerCaName(issuerId).then(
-        (caName) => (caName === undefined ? undefined : this.rebuild(issuerId, caName)),
+      void this.#o.issuerCaSpec(issuerId).then(
+        (spec) => (spec === undefined ? undefined : this.rebuild(issuerId, spec)),
       ).catch((err: unknown) => this.#o.log.error({ err, issuerId }, 'CRL rebuild failed'));
     }, this.#o.debounceMs);
     timer.unref();
     this.#pending.set(issuerId, timer);
   }
 
-  rebuild(issuerId: string, caName: string): Promise<ServedCrl> {
+  rebuild(issuerId: string, spec: CaSpec): Promise<ServedCrl> {
     let building = this.#building.get(issuerId);
     if (!building) {
-      building = this.#rebuild(issuerId, caName).finally(() => this.#building.delete(issuerId));
+      building = this.#rebuild(issuerId, spec).finally(() => this.#building.delete(issuerId));
       this.#building.set(issuerId, building);
     }
     return building;
   }
 
-  async #rebuild(issuerId: string, caName: string): Promise<ServedCrl> {
-    const ca = await this.#o.cas.get(issuerId, caName);
+  async #rebuild(issuerId: string, spec: CaSpec): Promise<ServedCrl> {
+    const ca = await this.#o.cas.get(issuerId, spec);
     const [stored, revoked] = await Promise.all([this.#o.repo.storedCrl(issuerId), this.#o.repo.forCrl(issuerId)]);
     const thisUpdate = Math.floor(Date.now() / 1000) * 1000;
     const nextUpdate = thisUpdate + this.#o.validityMs;

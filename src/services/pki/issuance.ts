@@ -16,7 +16,7 @@ import type { WorkerPool } from '../../workers/pool.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { newId } from '../ids.ts';
-import { caCommonName, type LocalCaRegistry } from './local-ca.ts';
+import { caSpec, type LocalCaRegistry } from './local-ca.ts';
 
 export interface IssuedCertificate {
   certificateId: string;
@@ -57,7 +57,7 @@ export class IssuanceService {
     }
     if (!ctx.issuer_enabled) throw Errors.conflict(`issuer ${ctx.issuer_id} is disabled`);
     if (ctx.profile_id && ctx.profile_enabled === false) throw Errors.conflict(`certificate profile ${ctx.profile_id} is disabled`);
-    const ca = await this.#o.cas.get(ctx.issuer_id, caCommonName(ctx.issuer_id, ctx.issuer_config));
+    const ca = await this.#o.cas.get(ctx.issuer_id, caSpec(ctx.issuer_id, ctx.issuer_config));
 
     const now = this.#o.now?.() ?? Date.now();
     let ttlMs = (ctx.issuer_config.validity_days ?? defaultValidityDays) * 86_400_000;

@@ -1,5 +1,6 @@
 /**
- * The CA behind each local issuer. Created on first use (ECDSA P-256 root, 10 years) and
+ * The CA behind each local issuer. Created on first use (ECDSA P-256 by default, or the
+ * issuer's config.ca_key_algorithm; a 10-year root) and
  * persisted encrypted, so every restart and every replica signs with the same key; or, with
  * CERTFLEET_CA_CERT_PATH/KEY_PATH, one configured CA (e.g. a sub-CA of an enterprise root) for
  * every local issuer. Loaded CAs are cached per issuer.
@@ -31,9 +32,27 @@ export interface LocalCaOptions {
 
 const caValidityMs = 10 * 365 * 86_400_000;
 
-/** The subject CN of an issuer's generated CA: its config's ca_common_name, or a default. */
-export function caCommonName(issuerId: string, config: { ca_common_name?: string | undefined }): string {
-  return config.ca_common_name ?? `certfleet ${issuerId} CA`;
+/** How a generated CA is made: from a local issuer's config. */
+export interface CaSpec {
+  commonName: string;
+  keyAlgorithm: CaKeyAlgorithm;
+}
+export type CaKeyAlgorithm = 'ECDSA-P256' | 'ECDSA-P384' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
+
+/** A local issuer's CA spec: config.ca_common_name (default "certfleet <id> CA") and ca_key_algorithm (default ECDSA-P256). */
+export function caSpec(issuerId: string, config: { ca_common_name?: string | undefined; ca_key_algorithm?: CaKeyAlgorithm | undefined }): CaSpec {
+  return { commonName: config.ca_common_name ?? `certfleet ${issuerId} CA`, keyAlgorithm: config.ca_key_algorithm ?? 'ECDSA-P256' };
+}
+
+function generateCaKey(algorithm: CaKeyAlgorithm) {
+  switch (algorithm) {
+    case 'ECDSA-P256':
+      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    case 'ECDSA-P384':
+      return generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    default:
+      return generateKeyPairSync('rsa', { modulusLength: Number(algorithm.slice(4)) });
+  }
 }
 
 export class LocalCaRegistry {
@@ -52,28 +71,28 @@ export class LocalCaRegistry {
     }
   }
 
-  get(issuerId: string, caCommonName: string): Promise<LocalCa> {
+  get(issuerId: string, spec: CaSpec): Promise<LocalCa> {
     let ca = this.#cache.get(issuerId);
     if (!ca) {
-      ca = this.#load(issuerId, caCommonName);
+      ca = this.#load(issuerId, spec);
       ca.catch(() => this.#cache.delete(issuerId)); // a failure is retried next time
       this.#cache.set(issuerId, ca);
     }
     return ca;
   }
 
-  async #load(issuerId: string, caCommonName: string): Promise<LocalCa> {
+  async #load(issuerId: string, spec: CaSpec): Promise<LocalCa> {
     const crlUrl = `${this.#o.publicUrl}/.well-known/pki/crl/${encodeURIComponent(issuerId)}`;
     if (this.#configured) return this.#material(issuerId, this.#configured.certDer, this.#configured.key, crlUrl);
     const associated = `ca-key:${issuerId}`;
     let row = await this.#o.repo.get(issuerId);
     if (!row) {
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const { privateKey, publicKey } = generateCaKey(spec.keyAlgorithm);
       const now = this.#o.now?.() ?? Date.now();
       const certificateDer = issueCaCertificate({
         key: privateKey,
         spki: publicKey.export({ format: 'der', type: 'spki' }),
-        commonName: caCommonName,
+        commonName: spec.commonName,
         notBefore: new Date(now - 60_000),
         notAfter: new Date(now + caValidityMs),
         serial: randomSerial(),
@@ -82,7 +101,7 @@ export class LocalCaRegistry {
         issuer_id: issuerId,
         certificate_der: certificateDer,
         private_key_encrypted: encryptSecret(privateKey.export({ format: 'der', type: 'pkcs8' }), this.#o.encryptionKey, associated),
-        key_algorithm: 'ECDSA-P256',
+        key_algorithm: spec.keyAlgorithm,
       });
     }
     let pkcs8: Buffer;
