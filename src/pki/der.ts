@@ -28,20 +28,41 @@ export const Tag = {
   SET: 0x31,
 } as const;
 
-function lengthBytes(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  if (length < 0x100) return Buffer.from([0x81, length]);
-  if (length < 0x10000) return Buffer.from([0x82, length >> 8, length & 0xff]);
-  if (length < 0x1000000) return Buffer.from([0x83, length >> 16, (length >> 8) & 0xff, length & 0xff]);
-  return Buffer.from([0x84, length >>> 24, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff]);
+function headerSize(length: number): number {
+  return length < 0x80 ? 2 : length < 0x100 ? 3 : length < 0x10000 ? 4 : length < 0x1000000 ? 5 : 6;
 }
 
+function writeHeader(out: Buffer, tag: number, length: number): number {
+  out[0] = tag;
+  if (length < 0x80) {
+    out[1] = length;
+    return 2;
+  }
+  const bytes = headerSize(length) - 2;
+  out[1] = 0x80 | bytes;
+  for (let i = 0; i < bytes; i++) out[2 + i] = (length >>> (8 * (bytes - 1 - i))) & 0xff;
+  return 2 + bytes;
+}
+
+/** One allocation per element: header and content written into a single buffer. */
 export function tlv(tag: number, content: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([tag]), lengthBytes(content.length), content]);
+  const out = Buffer.allocUnsafe(headerSize(content.length) + content.length);
+  content.copy(out, writeHeader(out, tag, content.length));
+  return out;
 }
 
-export const sequence = (...items: Buffer[]) => tlv(Tag.SEQUENCE, Buffer.concat(items));
-export const set = (...items: Buffer[]) => tlv(Tag.SET, Buffer.concat(items));
+/** A constructed element from its parts, without concatenating the parts first. */
+function constructed(tag: number, items: readonly Buffer[]): Buffer {
+  let length = 0;
+  for (const item of items) length += item.length;
+  const out = Buffer.allocUnsafe(headerSize(length) + length);
+  let offset = writeHeader(out, tag, length);
+  for (const item of items) offset += item.copy(out, offset);
+  return out;
+}
+
+export const sequence = (...items: Buffer[]) => constructed(Tag.SEQUENCE, items);
+export const set = (...items: Buffer[]) => constructed(Tag.SET, items);
 export const octetString = (b: Buffer) => tlv(Tag.OCTET_STRING, b);
 export const bitString = (b: Buffer) => tlv(Tag.BIT_STRING, Buffer.concat([Buffer.from([0]), b]));
 export const boolean = (v: boolean) => tlv(Tag.BOOLEAN, Buffer.from([v ? 0xff : 0]));
