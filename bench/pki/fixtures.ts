@@ -26,3 +26,19 @@ export const csrs: string[] = Array.from({ length: 16 }, (_, i) =>
 
 export const names = ['svc.example.com', 'www.svc.example.com', '10.0.0.7'];
 export const validity = { notBefore: now - 60_000, notAfter: now + 90 * 86_400_000 };
+
+let next = 0;
+
+/** An issueCertificate task input, cycling through the CSRs. */
+export function issueInput() {
+  return {
+    ca: { id: 'iss-bench', keyPkcs8: caPkcs8, certificateDer: caDer, crlUrl: 'http://127.0.0.1:8080/.well-known/pki/crl/iss-bench' },
+    csr: csrs[next++ % csrs.length]!,
+    commonName: 'svc.example.com',
+    names,
+    notBefore: validity.notBefore,
+    notAfter: validity.notAfter,
+    ekus: ['serverAuth'],
+    rules: null,
+  };
+}

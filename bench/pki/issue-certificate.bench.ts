@@ -9,7 +9,7 @@ import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import issueCertificate from '../../src/workers/issue-certificate.task.ts';
 import type { BenchFile } from '../harness.ts';
-import { caDer, caKeys, caPkcs8, csrs, names, validity } from './fixtures.ts';
+import { caDer, caKeys, csrs, issueInput, names, validity } from './fixtures.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -17,16 +17,6 @@ let caCryptoKey: CryptoKey;
 let caName: string;
 let i = 0;
 
-const task = () => ({
-  ca: { id: 'iss-bench', keyPkcs8: caPkcs8, certificateDer: caDer, crlUrl: 'http://127.0.0.1:8080/.well-known/pki/crl/iss-bench' },
-  csr: csrs[i++ % csrs.length]!,
-  commonName: 'svc.example.com',
-  names,
-  notBefore: validity.notBefore,
-  notAfter: validity.notAfter,
-  ekus: ['serverAuth'],
-  rules: null,
-});
 
 async function peculiarIssue(): Promise<void> {
   const csr = new x509.Pkcs10CertificateRequest(csrs[i++ % csrs.length]!);
@@ -60,11 +50,11 @@ export default {
   setup: async () => {
     caCryptoKey = await webcrypto.subtle.importKey('pkcs8', caKeys.privateKey.export({ format: 'der', type: 'pkcs8' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
     caName = new x509.X509Certificate(new Uint8Array(caDer)).subject;
-    const result = issueCertificate(task());
+    const result = issueCertificate(issueInput());
     if (!result.ok) throw new Error(result.reason);
   },
   cases: () => [
-    { name: 'fast path: parse + verify + sign (issueCertificate task)', fn: () => void issueCertificate(task()) },
+    { name: 'fast path: parse + verify + sign (issueCertificate task)', fn: () => void issueCertificate(issueInput()) },
     { name: '@peculiar/x509: parse + verify + generate', defer: true, fn: (done) => void peculiarIssue().then(done) },
   ],
 } satisfies BenchFile;

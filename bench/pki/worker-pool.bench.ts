@@ -5,26 +5,15 @@
  */
 import { WorkerPool } from '../../src/workers/pool.ts';
 import type { BenchFile } from '../harness.ts';
-import { caDer, caPkcs8, csrs, names, validity } from './fixtures.ts';
+import { issueInput } from './fixtures.ts';
 
 let one: WorkerPool;
 let two: WorkerPool;
-let i = 0;
 const batch = 64;
 
-const input = () => ({
-  ca: { id: 'iss-bench', keyPkcs8: caPkcs8, certificateDer: caDer, crlUrl: 'http://127.0.0.1:8080/.well-known/pki/crl/iss-bench' },
-  csr: csrs[i++ % csrs.length]!,
-  commonName: 'svc.example.com',
-  names,
-  notBefore: validity.notBefore,
-  notAfter: validity.notAfter,
-  ekus: ['serverAuth'],
-  rules: null,
-});
 
 const runBatch = (pool: WorkerPool, done: () => void) =>
-  void Promise.all(Array.from({ length: batch }, () => pool.run('issueCertificate', input()))).then(done);
+  void Promise.all(Array.from({ length: batch }, () => pool.run('issueCertificate', issueInput()))).then(done);
 
 export default {
   title: `issuance through the worker pool (batches of ${batch} concurrent tasks)`,
@@ -32,7 +21,7 @@ export default {
     one = new WorkerPool({ threads: 1, maxQueue: 10_000 });
     two = new WorkerPool({ threads: 2, maxQueue: 10_000 });
     // Warm up: workers start and JIT-compile the task.
-    for (const pool of [one, two]) await Promise.all(Array.from({ length: 256 }, () => pool.run('issueCertificate', input())));
+    for (const pool of [one, two]) await Promise.all(Array.from({ length: 256 }, () => pool.run('issueCertificate', issueInput())));
   },
   teardown: async () => {
     await one.close();
@@ -41,6 +30,6 @@ export default {
   cases: () => [
     { name: `1 thread, batch of ${batch}`, defer: true, fn: (done) => runBatch(one, done) },
     { name: `2 threads, batch of ${batch}`, defer: true, fn: (done) => runBatch(two, done) },
-    { name: '1 thread, one task at a time (round trip)', defer: true, fn: (done) => void one.run('issueCertificate', input()).then(done) },
+    { name: '1 thread, one task at a time (round trip)', defer: true, fn: (done) => void one.run('issueCertificate', issueInput()).then(done) },
   ],
 } satisfies BenchFile;

@@ -99,6 +99,10 @@ function cursorExpression(sort: SortColumn): string {
                ELSE c.${sort}::text END`;
 }
 
+/** Certificates mapped to a target of the agent `?` (shared by listing and bulk criteria). */
+export const onAgentCondition = `c.id IN (SELECT m.certificate_id FROM certificate_target_mappings m
+  JOIN deployment_targets t ON t.id = m.target_id WHERE t.agent_id = ?)`;
+
 function conditionsFor(filter: CertificateFilter): Conditions {
   const c = new Conditions();
   if (filter.status) c.add('c.status = ?', filter.status);
@@ -107,13 +111,7 @@ function conditionsFor(filter: CertificateFilter): Conditions {
   if (filter.team_id) c.add('c.team_id = ?', filter.team_id);
   if (filter.issuer_id) c.add('c.issuer_id = ?', filter.issuer_id);
   if (filter.profile_id) c.add('c.certificate_profile_id = ?', filter.profile_id);
-  if (filter.agent_id) {
-    c.add(
-      `c.id IN (SELECT m.certificate_id FROM certificate_target_mappings m
-                JOIN deployment_targets t ON t.id = m.target_id WHERE t.agent_id = ?)`,
-      filter.agent_id,
-    );
-  }
+  if (filter.agent_id) c.add(onAgentCondition, filter.agent_id);
   if (filter.expires_before) c.add('c.expires_at < ?', filter.expires_before);
   // Not-yet-issued certificates (expires_at = infinity) have no expiry to be after.
   if (filter.expires_after) c.add("c.expires_at > ? AND c.expires_at <> 'infinity'", filter.expires_after);

@@ -3,6 +3,7 @@
  * stored CRL per issuer. Bulk revocation is one set-based statement: no row cap, no N+1.
  */
 import type { RevocationReason } from '../pki/crl.ts';
+import { onAgentCondition } from './certificates.ts';
 import type { Pool } from './pool.ts';
 import { Conditions, withTransaction } from './sql.ts';
 
@@ -42,13 +43,7 @@ function criteriaConditions(criteria: RevocationCriteria): Conditions {
   if (criteria.issuer_id) c.add('c.issuer_id = ?', criteria.issuer_id);
   if (criteria.team_id) c.add('c.team_id = ?', criteria.team_id);
   if (criteria.certificate_ids) c.add('c.id = ANY(?::text[])', criteria.certificate_ids);
-  if (criteria.agent_id) {
-    c.add(
-      `c.id IN (SELECT m.certificate_id FROM certificate_target_mappings m
-                JOIN deployment_targets t ON t.id = m.target_id WHERE t.agent_id = ?)`,
-      criteria.agent_id,
-    );
-  }
+  if (criteria.agent_id) c.add(onAgentCondition, criteria.agent_id);
   return c;
 }
 
