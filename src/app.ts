@@ -5,6 +5,7 @@
  */
 import type { Config } from './config/schema.ts';
 import { createApiKeyRepository } from './db/api-keys.ts';
+import { createAgentRepository } from './db/agents.ts';
 import { createAuditRepository } from './db/audit.ts';
 import { createCertificateRepository } from './db/certificates.ts';
 import { createCaKeyRepository } from './db/ca-keys.ts';
@@ -24,6 +25,8 @@ import { AuditWriter } from './services/audit/writer.ts';
 import { ApiKeyService } from './services/auth/api-keys.ts';
 import { CertificateService } from './services/certificates/certificates.ts';
 import { CursorCodec } from './services/cursor.ts';
+import { AgentService } from './services/fleet/agents.ts';
+import { HeartbeatBatcher } from './services/fleet/heartbeats.ts';
 import { seedDemo } from './services/demo.ts';
 import { resolveEncryptionKey } from './services/pki/encryption-key.ts';
 import { CrlService } from './services/pki/crl.ts';
@@ -97,6 +100,23 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       },
     });
     const revocation = new RevocationService(revocationRepo, crls, audit);
+    const heartbeats = new HeartbeatBatcher({
+      repo: createAgentRepository(pool),
+      flushMs: config.heartbeatFlushMs,
+      batchMax: config.heartbeatBatchMax,
+      onBatch: (outcome) => {
+        // Transitions and metadata changes are audited; plain heartbeats are not.
+        for (const id of outcome.cameOnline) {
+          void audit.record(undefined, { action: 'agent_online', resourceType: 'agent', resourceId: id, category: 'fleet' }).catch((err: unknown) => log.error({ err }, 'audit failed'));
+        }
+        for (const id of outcome.metadataChanged) {
+          void audit.record(undefined, { action: 'agent_metadata_changed', resourceType: 'agent', resourceId: id, category: 'fleet' }).catch((err: unknown) => log.error({ err }, 'audit failed'));
+        }
+      },
+    });
+    metrics.gauge('certfleet_heartbeats_recorded', 'Heartbeats durably recorded', () => heartbeats.heartbeats);
+    metrics.gauge('certfleet_heartbeat_batches', 'Heartbeat batches committed', () => heartbeats.batches);
+    const agents = new AgentService(createAgentRepository(pool), heartbeats, audit, config.agentBootstrapToken);
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
     if (config.demoSeed) log.info({ certificates: await seedDemo(pool, audit) }, 'demo inventory seeded');
 
@@ -121,6 +141,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         issuance,
         revocation,
         crls,
+        agents,
+        cursors,
       }),
     );
     const address = await server.listen(config.host, config.port);
@@ -147,6 +169,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();
           crls.close();
+          await heartbeats.flush();
           await workerPool.close();
           await audit.flush();
           await database.close();

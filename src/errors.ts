@@ -14,6 +14,7 @@ export const errorCatalogue = {
   notFound: { code: 'CF_ERR_NOT_FOUND', status: 404 },
   methodNotAllowed: { code: 'CF_ERR_METHOD_NOT_ALLOWED', status: 405 },
   conflict: { code: 'CF_ERR_CONFLICT', status: 409 },
+  gone: { code: 'CF_ERR_GONE', status: 410 },
   payloadTooLarge: { code: 'CF_ERR_PAYLOAD_TOO_LARGE', status: 413 },
   unsupportedMediaType: { code: 'CF_ERR_UNSUPPORTED_MEDIA_TYPE', status: 415 },
   unavailable: { code: 'CF_ERR_UNAVAILABLE', status: 503 },
@@ -57,6 +58,7 @@ export const Errors = {
       Allow: allowed.join(', '),
     }),
   conflict: (message: string) => new AppError('conflict', message),
+  gone: (message: string) => new AppError('gone', message),
   payloadTooLarge: (limit: number) =>
     new AppError('payloadTooLarge', `request body exceeds the limit of ${limit} bytes`),
   unsupportedMediaType: (expected: string) =>

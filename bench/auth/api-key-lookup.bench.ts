@@ -11,7 +11,7 @@ const secrets = Array.from({ length: 10_000 }, () => generateApiKeySecret());
 const rows = new Map<string, ApiKeyRow>(
   secrets.map((s, i) => [
     hashApiKey(s),
-    { id: `ak-${i}`, name: `k${i}`, role: 'operator', key_hash: hashApiKey(s), created_at: new Date(), last_used_at: null, expires_at: null, revoked_at: null },
+    { id: `ak-${i}`, name: `k${i}`, role: 'operator', key_hash: hashApiKey(s), created_at: new Date(), last_used_at: null, expires_at: null, revoked_at: null, agent_id: null },
   ]),
 );
 // An in-memory repository: the bench measures the service's cached path, not PostgreSQL.

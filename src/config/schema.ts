@@ -74,6 +74,12 @@ export const environmentSchema = z.object({
   CERTFLEET_WORKER_QUEUE_MAX: withDefault(integer(1, 1_000_000), '1000'),
   /** Base URL clients reach this server at (CRL distribution points); default http://HOST:PORT. */
   CERTFLEET_PUBLIC_URL: optionalNonEmpty(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  /** Secret agents present to register (POST /api/v1/agents); unset = registration disabled. */
+  CERTFLEET_AGENT_BOOTSTRAP_TOKEN: optionalNonEmpty(z.string().min(24, 'must be at least 24 characters')),
+  /** Longest wait, in ms, before a heartbeat batch is written; default 2. */
+  CERTFLEET_HEARTBEAT_FLUSH_MS: withDefault(integer(0, 1000), '2'),
+  /** Heartbeats written per batch at most; default 5000. */
+  CERTFLEET_HEARTBEAT_BATCH_MAX: withDefault(integer(1, 100_000), '5000'),
   /** true: add the demo inventory at serve start (idempotent); default false. */
   CERTFLEET_DEMO_SEED: withDefault(z.enum(['true', 'false'], { error: 'must be true or false' }), 'false'),
   /** Upper bound on graceful shutdown in milliseconds; default 10000. */
@@ -102,6 +108,9 @@ export interface Config {
   workerThreads: number;
   workerQueueMax: number;
   publicUrl: string;
+  agentBootstrapToken: string | undefined;
+  heartbeatFlushMs: number;
+  heartbeatBatchMax: number;
 }
 
 /** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
@@ -112,7 +121,7 @@ export function decodeKey(value: string): Buffer | undefined {
 }
 
 /** Variables whose values must never appear in an error message or a log line. */
-const secretVariables = new Set(['DATABASE_URL', 'CERTFLEET_ADMIN_API_KEY', 'CERTFLEET_METRICS_TOKEN', 'CERTFLEET_ENCRYPTION_KEY']);
+const secretVariables = new Set(['DATABASE_URL', 'CERTFLEET_ADMIN_API_KEY', 'CERTFLEET_METRICS_TOKEN', 'CERTFLEET_ENCRYPTION_KEY', 'CERTFLEET_AGENT_BOOTSTRAP_TOKEN']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -167,6 +176,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     caFiles: caCert && caKey ? { certPath: caCert, keyPath: caKey } : undefined,
     workerThreads: e.CERTFLEET_WORKER_THREADS ?? Math.max(1, os.availableParallelism() - 1),
     workerQueueMax: e.CERTFLEET_WORKER_QUEUE_MAX,
+    agentBootstrapToken: e.CERTFLEET_AGENT_BOOTSTRAP_TOKEN,
+    heartbeatFlushMs: e.CERTFLEET_HEARTBEAT_FLUSH_MS,
+    heartbeatBatchMax: e.CERTFLEET_HEARTBEAT_BATCH_MAX,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
   };
 }

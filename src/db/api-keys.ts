@@ -12,6 +12,8 @@ export interface ApiKeyRow {
   last_used_at: Date | null;
   expires_at: Date | null;
   revoked_at: Date | null;
+  /** The agent an `agent` key acts for; null for people and scripts. */
+  agent_id: string | null;
 }
 
 export class DuplicateKeyNameError extends Error {
@@ -21,7 +23,7 @@ export class DuplicateKeyNameError extends Error {
   }
 }
 
-const columns = 'id, name, role, key_hash, created_at, last_used_at, expires_at, revoked_at';
+const columns = 'id, name, role, key_hash, created_at, last_used_at, expires_at, revoked_at, agent_id';
 
 export interface ApiKeyReader {
   findByHash(keyHash: string): Promise<ApiKeyRow | undefined>;
@@ -31,7 +33,7 @@ export interface ApiKeyReader {
 }
 
 export interface ApiKeyWriter {
-  insert(row: Pick<ApiKeyRow, 'id' | 'name' | 'role' | 'key_hash' | 'expires_at'>): Promise<ApiKeyRow>;
+  insert(row: Pick<ApiKeyRow, 'id' | 'name' | 'role' | 'key_hash' | 'expires_at'> & { agent_id?: string | null }): Promise<ApiKeyRow>;
   /** Sets revoked_at once; returns the row (revoked now or before), undefined if unknown. */
   revoke(id: string): Promise<ApiKeyRow | undefined>;
   /** One UPDATE for a whole batch of used keys. */
@@ -65,8 +67,8 @@ export function createApiKeyRepository(pool: Pool): ApiKeyRepository {
     async insert(row) {
       try {
         const { rows } = await pool.query<ApiKeyRow>(
-          `INSERT INTO api_keys (id, name, role, key_hash, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING ${columns}`,
-          [row.id, row.name, row.role, row.key_hash, row.expires_at],
+          `INSERT INTO api_keys (id, name, role, key_hash, expires_at, agent_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${columns}`,
+          [row.id, row.name, row.role, row.key_hash, row.expires_at, row.agent_id ?? null],
         );
         return rows[0]!;
       } catch (err) {

@@ -34,6 +34,7 @@ const statements = [
      ('ag-web-02', 'web-02', 'web-02.prod.example.com', 'Offline', 'linux', 'amd64', '10.0.1.12', '0.1.0'),
      ('ag-lb-01', 'lb-01', 'lb-01.prod.example.com', 'Offline', 'linux', 'arm64', '10.0.0.5', '0.1.0')
    ON CONFLICT DO NOTHING`,
+  `INSERT INTO agent_liveness (agent_id) VALUES ('ag-web-01'), ('ag-web-02'), ('ag-lb-01') ON CONFLICT DO NOTHING`,
   `INSERT INTO deployment_targets (id, name, type, agent_id, config) VALUES
      ('target-web-01-nginx', 'nginx', 'NGINX', 'ag-web-01', '{"cert_path":"/etc/nginx/tls/site.pem","key_path":"/etc/nginx/tls/site.key","reload_command":["nginx","-s","reload"],"validate_command":["nginx","-t"]}'),
      ('target-web-02-nginx', 'nginx', 'NGINX', 'ag-web-02', '{"cert_path":"/etc/nginx/tls/site.pem","key_path":"/etc/nginx/tls/site.key","reload_command":["nginx","-s","reload"],"validate_command":["nginx","-t"]}'),
@@ -58,9 +59,9 @@ const statements = [
 export function seedDemoInventory(pool: Pool): Promise<number> {
   return withTransaction(pool, async (client) => {
     let added = 0;
-    for (const [i, sql] of statements.entries()) {
+    for (const sql of statements) {
       const { rowCount } = await client.query(sql);
-      if (i === statements.length - 2) added = rowCount ?? 0; // the certificates statement
+      if (sql.startsWith('INSERT INTO certificates ')) added = rowCount ?? 0;
     }
     return added;
   });

@@ -26,5 +26,9 @@ export async function authorize(ctx: RequestContext, permission: Permission, aut
   if (!can(principal, permission)) {
     throw Errors.forbidden(`API key ${principal.name} (role ${principal.role}) lacks the permission ${permission}`);
   }
+  // An agent's key acts only for that agent: /api/v1/agents/{its own id}/...
+  if (permission === 'agent.self' && principal.agentId !== ctx.params.id) {
+    throw Errors.forbidden(`API key ${principal.name} acts only for agent ${principal.agentId ?? '(none)'}`);
+  }
   ctx.principal = principal;
 }

@@ -21,6 +21,8 @@ export interface RouteDefinition {
   access: Permission | 'public';
   /** JSON body schema: the body must be application/json and is parsed into ctx.body. */
   body?: ZodType;
+  /** A request without a body (no Content-Type, no length) is accepted; ctx.body stays undefined. */
+  bodyOptional?: boolean;
   /** Query-string schema: parsed (after authorization) into ctx.queryParams; 400 names the parameter. */
   query?: ZodType;
   /** The success response, for docs/openapi.yaml. Default: 200 application/json. */

@@ -185,7 +185,8 @@ export class HttpServer {
     this.#lastRequestAt = ctx.startedAt;
     let early: unknown;
     let body: Promise<Buffer> | undefined;
-    if (state.def.body) {
+    const bodiless = state.def.bodyOptional === true && ctx.contentType === '' && (ctx.contentLength === '' || ctx.contentLength === '0');
+    if (state.def.body && !bodiless) {
       try {
         requireJsonContentType(ctx);
         body = readBody(res, ctx, this.#options.maxBodyBytes);

@@ -66,6 +66,7 @@ describe('documented response schemas', () => {
       '/api/v1/profiles': inv.profileId,
       '/api/v1/targets': inv.targetId,
       '/api/v1/certificates': cert.id,
+      '/api/v1/agents': inv.agentId,
     };
     const auditId = ((await (await server.request('/api/v1/audit?per_page=1')).json()) as { data: Array<{ id: string }> }).data[0]!.id;
     const keyId = ((await (await server.request('/api/v1/auth/keys')).json()) as { data: Array<{ id: string }> }).data[0]!.id;

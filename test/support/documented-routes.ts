@@ -19,6 +19,8 @@ export function documentedRoutes(): RouteDefinition[] {
     issuance: inert,
     revocation: inert,
     crls: inert,
+    agents: inert,
+    cursors: inert,
   };
   return buildRoutes(deps);
 }

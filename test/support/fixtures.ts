@@ -35,6 +35,7 @@ export async function seedInventory(databaseUrl: string): Promise<Inventory> {
     await client.query('INSERT INTO renewal_policies (id, name) VALUES ($1, $1)', [inv.policyId]);
     await client.query('INSERT INTO certificate_profiles (id, name) VALUES ($1, $1)', [inv.profileId]);
     await client.query("INSERT INTO agents (id, name, hostname) VALUES ($1, $1, 'host.example.test')", [inv.agentId]);
+    await client.query('INSERT INTO agent_liveness (agent_id) VALUES ($1)', [inv.agentId]);
     await client.query("INSERT INTO deployment_targets (id, name, type, agent_id) VALUES ($1, $1, 'NGINX', $2)", [inv.targetId, inv.agentId]);
   } finally {
     await client.end();

@@ -8,10 +8,13 @@ import type { AuditLog } from '../../services/audit/audit-log.ts';
 import type { AuditWriter } from '../../services/audit/writer.ts';
 import type { ApiKeyService } from '../../services/auth/api-keys.ts';
 import type { CertificateService } from '../../services/certificates/certificates.ts';
+import type { CursorCodec } from '../../services/cursor.ts';
+import type { AgentService } from '../../services/fleet/agents.ts';
 import type { CrlService } from '../../services/pki/crl.ts';
 import type { IssuanceService } from '../../services/pki/issuance.ts';
 import type { RevocationService } from '../../services/pki/revocation.ts';
 import type { RouteDefinition } from '../router.ts';
+import { agentRoutes } from './agents/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { authKeyRoutes } from './auth-keys/routes.ts';
 import { certificateRoutes } from './certificates/routes.ts';
@@ -33,6 +36,8 @@ export interface RouteDeps {
   issuance: IssuanceService;
   revocation: RevocationService;
   crls: CrlService;
+  agents: AgentService;
+  cursors: CursorCodec;
 }
 
 export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
@@ -45,5 +50,6 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...revocationRoutes({ revocation: deps.revocation }),
     ...auditRoutes({ auditLog: deps.auditLog, audit: deps.audit }),
     ...pkiRoutes({ crls: deps.crls }),
+    ...agentRoutes({ agents: deps.agents, cursors: deps.cursors }),
   ];
 }

@@ -202,7 +202,7 @@ export class ApiKeyService {
         const entry: CacheEntry = {
           row,
           principal: row
-            ? { keyId: row.id, name: row.name, role: row.role, permissions: rolePermissions[row.role] }
+            ? { keyId: row.id, name: row.name, role: row.role, permissions: rolePermissions[row.role], agentId: row.agent_id ?? undefined }
             : undefined,
           fetchedAt: now,
         };

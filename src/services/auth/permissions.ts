@@ -47,6 +47,8 @@ export interface Principal {
   name: string;
   role: Role;
   permissions: ReadonlySet<Permission>;
+  /** For agent keys: the one agent this key may act for. */
+  agentId?: string | undefined;
 }
 
 export function can(principal: Principal, permission: Permission): boolean {

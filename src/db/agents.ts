@@ -1,0 +1,146 @@
+/**
+ * Agents: registration (agent, liveness row and bound key in one transaction), reads, retire,
+ * and the batched heartbeat write.
+ */
+import { translateConstraintError } from './constraint-errors.ts';
+import type { Pool } from './pool.ts';
+import { withTransaction } from './sql.ts';
+
+export interface AgentRow {
+  id: string;
+  name: string;
+  hostname: string;
+  status: 'Online' | 'Offline' | 'Degraded';
+  os: string;
+  architecture: string;
+  ip_address: string;
+  version: string;
+  registered_at: Date;
+  retired_at: Date | null;
+  retired_reason: string | null;
+  last_heartbeat_at: Date | null;
+}
+
+export interface AgentMetadata {
+  hostname?: string | undefined;
+  os?: string | undefined;
+  architecture?: string | undefined;
+  ip_address?: string | undefined;
+  version?: string | undefined;
+}
+
+export interface HeartbeatEntry {
+  agentId: string;
+  /** Heartbeats from this agent in the batch. */
+  count: number;
+  /** The newest metadata sent, if any. */
+  metadata: AgentMetadata | undefined;
+}
+
+export interface HeartbeatOutcome {
+  /** Agents whose heartbeats were recorded (live, not retired). */
+  recorded: Set<string>;
+  /** Agents that went Offline/Degraded -> Online in this batch. */
+  cameOnline: string[];
+  /** Agents whose metadata changed in this batch. */
+  metadataChanged: string[];
+}
+
+const columns = `a.id, a.name, a.hostname, a.status, a.os, a.architecture, a.ip_address, a.version,
+  a.registered_at, a.retired_at, a.retired_reason, l.last_heartbeat_at`;
+
+export interface AgentRepository {
+  register(agent: Pick<AgentRow, 'id' | 'name'> & AgentMetadata, key: { id: string; name: string; keyHash: string }): Promise<AgentRow>;
+  get(id: string): Promise<AgentRow | undefined>;
+  list(limit: number, afterId: string | undefined): Promise<AgentRow[]>;
+  retire(id: string, reason: string): Promise<AgentRow | undefined>;
+  writeHeartbeats(entries: readonly HeartbeatEntry[]): Promise<HeartbeatOutcome>;
+}
+
+export function createAgentRepository(pool: Pool): AgentRepository {
+  const get = async (id: string) =>
+    (await pool.query<AgentRow>(`SELECT ${columns} FROM agents a LEFT JOIN agent_liveness l ON l.agent_id = a.id WHERE a.id = $1`, [id])).rows[0];
+  return {
+    get,
+
+    async register(agent, key) {
+      try {
+        await withTransaction(pool, async (client) => {
+          await client.query(
+            `INSERT INTO agents (id, name, hostname, os, architecture, ip_address, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            [agent.id, agent.name, agent.hostname ?? '', agent.os ?? '', agent.architecture ?? '', agent.ip_address ?? '', agent.version ?? ''],
+          );
+          await client.query('INSERT INTO agent_liveness (agent_id) VALUES ($1)', [agent.id]);
+          await client.query(
+            `INSERT INTO api_keys (id, name, role, key_hash, agent_id) VALUES ($1, $2, 'agent', $3, $4)`,
+            [key.id, key.name, key.keyHash, agent.id],
+          );
+        });
+      } catch (err) {
+        return translateConstraintError(err, { unique: { agents_name_key: 'name' } }, 'agent');
+      }
+      return (await get(agent.id))!;
+    },
+
+    async list(limit, afterId) {
+      const { rows } = await pool.query<AgentRow>(
+        `SELECT ${columns} FROM agents a LEFT JOIN agent_liveness l ON l.agent_id = a.id
+          WHERE a.retired_at IS NULL AND ($2::text IS NULL OR a.id > $2) ORDER BY a.id LIMIT $1`,
+        [limit, afterId ?? null],
+      );
+      return rows;
+    },
+
+    async retire(id, reason) {
+      return withTransaction(pool, async (client) => {
+        await client.query(
+          `UPDATE agents SET retired_at = coalesce(retired_at, now()), retired_reason = coalesce(retired_reason, $2), status = 'Offline'
+            WHERE id = $1`,
+          [id, reason],
+        );
+        return undefined;
+      }).then(() => get(id));
+    },
+
+    async writeHeartbeats(entries) {
+      // Sorted and de-duplicated (the batcher merges per agent): concurrent batches from several
+      // replicas lock rows in the same order and cannot deadlock.
+      const sorted = [...entries].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+      const ids = sorted.map((e) => e.agentId);
+      return withTransaction(pool, async (client) => {
+        const recorded = await client.query<{ agent_id: string }>(
+          `UPDATE agent_liveness l SET last_heartbeat_at = now(), heartbeats = l.heartbeats + u.n
+             FROM unnest($1::text[], $2::int[]) AS u(id, n), agents a
+            WHERE l.agent_id = u.id AND a.id = u.id AND a.retired_at IS NULL
+           RETURNING l.agent_id`,
+          [ids, sorted.map((e) => e.count)],
+        );
+        const m = (f: keyof AgentMetadata) => sorted.map((e) => e.metadata?.[f] ?? null);
+        // Only agents whose status or metadata actually changes are written (rare next to heartbeats).
+        const changed = await client.query<{ id: string; was_online: boolean; meta_changed: boolean }>(
+          `UPDATE agents a SET status = 'Online',
+                  hostname = coalesce(d.hostname, a.hostname), os = coalesce(d.os, a.os),
+                  architecture = coalesce(d.architecture, a.architecture),
+                  ip_address = coalesce(d.ip_address, a.ip_address), version = coalesce(d.version, a.version)
+             FROM (SELECT u.*, o.status = 'Online' AS was_online,
+                          (u.hostname IS NOT NULL AND u.hostname <> o.hostname) OR (u.os IS NOT NULL AND u.os <> o.os)
+                          OR (u.architecture IS NOT NULL AND u.architecture <> o.architecture)
+                          OR (u.ip_address IS NOT NULL AND u.ip_address <> o.ip_address)
+                          OR (u.version IS NOT NULL AND u.version <> o.version) AS meta_changed
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                          AS u(id, hostname, os, architecture, ip_address, version)
+                     JOIN agents o ON o.id = u.id) AS d
+            WHERE a.id = d.id AND a.retired_at IS NULL AND (NOT d.was_online OR d.meta_changed)
+           RETURNING a.id, d.was_online, d.meta_changed`,
+          [ids, m('hostname'), m('os'), m('architecture'), m('ip_address'), m('version')],
+        );
+        return {
+          recorded: new Set(recorded.rows.map((r) => r.agent_id)),
+          cameOnline: changed.rows.filter((r) => !r.was_online).map((r) => r.id),
+          metadataChanged: changed.rows.filter((r) => r.meta_changed).map((r) => r.id),
+        };
+      });
+    },
+  };
+}

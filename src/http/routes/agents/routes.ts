@@ -1,0 +1,109 @@
+/**
+ * /api/v1/agents: registration (bootstrap token), list (keyset), get, retire, and the agent's
+ * own routes (heartbeat), which its key alone may call.
+ */
+import { z } from 'zod';
+import type { AgentRow } from '../../../db/agents.ts';
+import { Errors } from '../../../errors.ts';
+import type { CursorCodec } from '../../../services/cursor.ts';
+import type { AgentService } from '../../../services/fleet/agents.ts';
+import { bearerToken } from '../../auth.ts';
+import { pick } from '../../presenters/row.ts';
+import type { RouteDefinition } from '../../router.ts';
+import { listEnvelope } from '../common/responses.ts';
+import {
+  AgentRegisteredSchema,
+  AgentSchema,
+  AgentsListSchema,
+  AgentsRegisterSchema,
+  AgentsRetireSchema,
+  HeartbeatSchema,
+  type AgentsListReq,
+  type AgentsRegisterReq,
+  type HeartbeatReq,
+} from './schema.ts';
+
+const fields = ['id', 'name', 'hostname', 'status', 'os', 'architecture', 'ip_address', 'version', 'registered_at', 'last_heartbeat_at', 'retired_at', 'retired_reason'];
+const present = (a: AgentRow) => pick(a, fields);
+const heartbeatOk = JSON.stringify({ status: 'ok' });
+
+export function agentRoutes(deps: { agents: AgentService; cursors: CursorCodec }): RouteDefinition[] {
+  const { agents, cursors } = deps;
+  return [
+    {
+      method: 'POST',
+      path: '/api/v1/agents',
+      summary: 'Register an agent with Authorization: Bearer <CERTFLEET_AGENT_BOOTSTRAP_TOKEN>; returns its API key once',
+      response: { status: 201, schema: AgentRegisteredSchema },
+      access: 'public',
+      body: AgentsRegisterSchema,
+      handler: async (ctx) => {
+        agents.checkBootstrapToken(bearerToken(ctx.authorization));
+        const { agent, apiKey } = await agents.register(ctx.body as AgentsRegisterReq);
+        return { status: 201, headers: { Location: `/api/v1/agents/${agent.id}` }, json: { ...present(agent), api_key: apiKey } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/agents',
+      summary: 'List agents that are not retired, by id, with a keyset cursor',
+      query: AgentsListSchema,
+      response: { schema: listEnvelope(AgentSchema, { cursor: true, page: false }).omit({ total: true }) },
+      access: 'agents.read',
+      etag: true,
+      handler: async (ctx) => {
+        const q = ctx.queryParams as AgentsListReq;
+        const perPage = q.per_page ?? 50;
+        let after: string | undefined;
+        if (q.cursor) {
+          const c = cursors.decode(q.cursor);
+          if (c.s !== 'id:asc' || c.f !== 'agents') throw Errors.badRequest('cursor: it was issued for another list');
+          after = c.id;
+        }
+        const rows = await agents.list(perPage + 1, after);
+        const more = rows.length > perPage;
+        if (more) rows.pop();
+        const body: Record<string, unknown> = { data: rows.map(present), per_page: perPage };
+        const last = rows[rows.length - 1];
+        if (more && last) body.next_cursor = cursors.encode({ s: 'id:asc', f: 'agents', v: null, id: last.id });
+        return { status: 200, json: body };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/agents/:id',
+      summary: 'Get an agent, with its last heartbeat',
+      response: { schema: AgentSchema },
+      access: 'agents.read',
+      etag: true,
+      handler: async (ctx) => ({ status: 200, json: present(await agents.get(ctx.param('id'))) }),
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/agents/:id',
+      summary: 'Retire an agent (soft): its routes answer 410 from then on',
+      query: AgentsRetireSchema,
+      response: { schema: AgentSchema },
+      access: 'agents.manage',
+      handler: async (ctx) => {
+        const { reason } = ctx.queryParams as z.infer<typeof AgentsRetireSchema>;
+        return { status: 200, json: present(await agents.retire(ctx.principal, ctx.param('id'), reason ?? 'retired')) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/agents/:id/heartbeat',
+      summary: "The agent's heartbeat (optional metadata); answered only after it is durably recorded",
+      response: { schema: z.object({ status: z.literal('ok') }) },
+      access: 'agent.self',
+      body: HeartbeatSchema,
+      bodyOptional: true,
+      // Hot route: tens of thousands per second; counted in metrics, logged only at debug.
+      quiet: true,
+      handler: async (ctx) => {
+        await agents.heartbeat(ctx.param('id'), ctx.body as HeartbeatReq | undefined);
+        return { status: 200, raw: { contentType: 'application/json; charset=utf-8', payload: heartbeatOk } };
+      },
+    },
+  ];
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+const metadata = {
+  hostname: z.string().max(253).optional(),
+  os: z.string().max(64).optional(),
+  architecture: z.string().max(64).optional(),
+  ip_address: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }).optional(),
+  version: z.string().max(64).optional(),
+};
+
+export const AgentsRegisterSchema = z.strictObject({
+  name: z.string().trim().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'may contain letters, digits and . _ -'),
+  ...metadata,
+});
+export type AgentsRegisterReq = z.infer<typeof AgentsRegisterSchema>;
+
+export const HeartbeatSchema = z.strictObject(metadata);
+export type HeartbeatReq = z.infer<typeof HeartbeatSchema>;
+
+export const AgentsListSchema = z.strictObject({
+  per_page: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(1024).optional(),
+});
+export type AgentsListReq = z.infer<typeof AgentsListSchema>;
+
+export const AgentsRetireSchema = z.strictObject({ reason: z.string().max(500).optional() });
+
+const at = z.iso.datetime({ offset: true });
+export const AgentSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  hostname: z.string(),
+  status: z.enum(['Online', 'Offline', 'Degraded']),
+  os: z.string(),
+  architecture: z.string(),
+  ip_address: z.string(),
+  version: z.string(),
+  registered_at: at,
+  last_heartbeat_at: at.nullable(),
+  retired_at: at.nullable(),
+  retired_reason: z.string().nullable(),
+});
+export const AgentRegisteredSchema = AgentSchema.extend({ api_key: z.string().describe('shown once; bound to this agent') });
