@@ -108,18 +108,18 @@ export function createAgentRepository(pool: Pool): AgentRepository {
       // replicas lock rows in the same order and cannot deadlock.
       const sorted = [...entries].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
       const ids = sorted.map((e) => e.agentId);
-      return withTransaction(pool, async (client) => {
-        const recorded = await client.query<{ agent_id: string }>(
-          `UPDATE agent_liveness l SET last_heartbeat_at = now(), heartbeats = l.heartbeats + u.n
+      const m = (f: keyof AgentMetadata) => sorted.map((e) => e.metadata?.[f] ?? null);
+      // One statement, atomic on its own: one round trip per batch instead of BEGIN, two
+      // UPDATEs and COMMIT (batch latency is what bounds heartbeat throughput: docs/operator/scale.md).
+      const { rows } = await pool.query<{ kind: 'recorded' | 'changed'; id: string; was_online: boolean | null; meta_changed: boolean | null }>(
+        `WITH recorded AS (
+           UPDATE agent_liveness l SET last_heartbeat_at = now(), heartbeats = l.heartbeats + u.n
              FROM unnest($1::text[], $2::int[]) AS u(id, n), agents a
             WHERE l.agent_id = u.id AND a.id = u.id AND a.retired_at IS NULL
-           RETURNING l.agent_id`,
-          [ids, sorted.map((e) => e.count)],
-        );
-        const m = (f: keyof AgentMetadata) => sorted.map((e) => e.metadata?.[f] ?? null);
-        // Only agents whose status or metadata actually changes are written (rare next to heartbeats).
-        const changed = await client.query<{ id: string; was_online: boolean; meta_changed: boolean }>(
-          `UPDATE agents a SET status = 'Online',
+           RETURNING l.agent_id
+         ), changed AS (
+           -- Only agents whose status or metadata actually changes are written (rare next to heartbeats).
+           UPDATE agents a SET status = 'Online',
                   hostname = coalesce(d.hostname, a.hostname), os = coalesce(d.os, a.os),
                   architecture = coalesce(d.architecture, a.architecture),
                   ip_address = coalesce(d.ip_address, a.ip_address), version = coalesce(d.version, a.version)
@@ -128,19 +128,23 @@ export function createAgentRepository(pool: Pool): AgentRepository {
                           OR (u.architecture IS NOT NULL AND u.architecture <> o.architecture)
                           OR (u.ip_address IS NOT NULL AND u.ip_address <> o.ip_address)
                           OR (u.version IS NOT NULL AND u.version <> o.version) AS meta_changed
-                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                     FROM unnest($1::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
                           AS u(id, hostname, os, architecture, ip_address, version)
                      JOIN agents o ON o.id = u.id) AS d
             WHERE a.id = d.id AND a.retired_at IS NULL AND (NOT d.was_online OR d.meta_changed)
-           RETURNING a.id, d.was_online, d.meta_changed`,
-          [ids, m('hostname'), m('os'), m('architecture'), m('ip_address'), m('version')],
-        );
-        return {
-          recorded: new Set(recorded.rows.map((r) => r.agent_id)),
-          cameOnline: changed.rows.filter((r) => !r.was_online).map((r) => r.id),
-          metadataChanged: changed.rows.filter((r) => r.meta_changed).map((r) => r.id),
-        };
-      });
+           RETURNING a.id, d.was_online, d.meta_changed
+         )
+         SELECT 'recorded' AS kind, agent_id AS id, NULL::boolean AS was_online, NULL::boolean AS meta_changed FROM recorded
+         UNION ALL
+         SELECT 'changed', id, was_online, meta_changed FROM changed`,
+        [ids, sorted.map((e) => e.count), m('hostname'), m('os'), m('architecture'), m('ip_address'), m('version')],
+      );
+      const changed = rows.filter((r) => r.kind === 'changed');
+      return {
+        recorded: new Set(rows.filter((r) => r.kind === 'recorded').map((r) => r.id)),
+        cameOnline: changed.filter((r) => !r.was_online).map((r) => r.id),
+        metadataChanged: changed.filter((r) => r.meta_changed).map((r) => r.id),
+      };
     },
   };
 }
