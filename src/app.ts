@@ -33,6 +33,7 @@ import { CrlService } from './services/pki/crl.ts';
 import { IssuanceService } from './services/pki/issuance.ts';
 import { RevocationService } from './services/pki/revocation.ts';
 import { caSpec, LocalCaRegistry } from './services/pki/local-ca.ts';
+import { agentHealthLoop } from './scheduler/agent-health.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
 
@@ -100,8 +101,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       },
     });
     const revocation = new RevocationService(revocationRepo, crls, audit);
+    const agentRepo = createAgentRepository(pool);
     const heartbeats = new HeartbeatBatcher({
-      repo: createAgentRepository(pool),
+      repo: agentRepo,
       flushMs: config.heartbeatFlushMs,
       batchMax: config.heartbeatBatchMax,
       onBatch: (outcome) => {
@@ -116,7 +118,14 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     });
     metrics.gauge('certfleet_heartbeats_recorded', 'Heartbeats durably recorded', () => heartbeats.heartbeats);
     metrics.gauge('certfleet_heartbeat_batches', 'Heartbeat batches committed', () => heartbeats.batches);
-    const agents = new AgentService(createAgentRepository(pool), heartbeats, audit, config.agentBootstrapToken);
+    const agents = new AgentService(agentRepo, heartbeats, audit, config.agentBootstrapToken);
+    const healthLoop = agentHealthLoop({
+      repo: agentRepo,
+      audit,
+      offlineAfterSeconds: config.agentOfflineAfterSeconds,
+      intervalSeconds: config.agentHealthIntervalSeconds,
+      log,
+    });
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
     if (config.demoSeed) log.info({ certificates: await seedDemo(pool, audit) }, 'demo inventory seeded');
 
@@ -146,6 +155,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       }),
     );
     const address = await server.listen(config.host, config.port);
+    healthLoop.start();
     const hostInUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
     const url = `${address.scheme}://${hostInUrl}:${address.port}`;
     log.info({ url, http_engine: engine.name, database: database.kind, version }, 'certfleet listening');
@@ -165,6 +175,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       close() {
         closing ??= (async () => {
           // Leave part of the shutdown budget for flushing and stopping the database.
+          await healthLoop.stop(1_000);
           const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();

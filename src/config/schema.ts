@@ -80,6 +80,10 @@ export const environmentSchema = z.object({
   CERTFLEET_HEARTBEAT_FLUSH_MS: withDefault(integer(0, 1000), '2'),
   /** Heartbeats written per batch at most; default 5000. */
   CERTFLEET_HEARTBEAT_BATCH_MAX: withDefault(integer(1, 100_000), '5000'),
+  /** Seconds without a heartbeat after which an agent is marked Offline; default 300. */
+  CERTFLEET_AGENT_OFFLINE_AFTER: withDefault(integer(10, 86_400), '300'),
+  /** Seconds between agent-health checks; default 30. */
+  CERTFLEET_AGENT_HEALTH_INTERVAL: withDefault(integer(1, 3_600), '30'),
   /** true: add the demo inventory at serve start (idempotent); default false. */
   CERTFLEET_DEMO_SEED: withDefault(z.enum(['true', 'false'], { error: 'must be true or false' }), 'false'),
   /** Upper bound on graceful shutdown in milliseconds; default 10000. */
@@ -111,6 +115,8 @@ export interface Config {
   agentBootstrapToken: string | undefined;
   heartbeatFlushMs: number;
   heartbeatBatchMax: number;
+  agentOfflineAfterSeconds: number;
+  agentHealthIntervalSeconds: number;
 }
 
 /** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
@@ -179,6 +185,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     agentBootstrapToken: e.CERTFLEET_AGENT_BOOTSTRAP_TOKEN,
     heartbeatFlushMs: e.CERTFLEET_HEARTBEAT_FLUSH_MS,
     heartbeatBatchMax: e.CERTFLEET_HEARTBEAT_BATCH_MAX,
+    agentOfflineAfterSeconds: e.CERTFLEET_AGENT_OFFLINE_AFTER,
+    agentHealthIntervalSeconds: e.CERTFLEET_AGENT_HEALTH_INTERVAL,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
   };
 }

@@ -55,6 +55,8 @@ export interface AgentRepository {
   list(limit: number, afterId: string | undefined): Promise<AgentRow[]>;
   retire(id: string, reason: string): Promise<AgentRow | undefined>;
   writeHeartbeats(entries: readonly HeartbeatEntry[]): Promise<HeartbeatOutcome>;
+  /** Marks Online agents without a heartbeat for `seconds` Offline; returns their ids. */
+  markStaleOffline(seconds: number): Promise<string[]>;
 }
 
 export function createAgentRepository(pool: Pool): AgentRepository {
@@ -81,6 +83,18 @@ export function createAgentRepository(pool: Pool): AgentRepository {
         return translateConstraintError(err, { unique: { agents_name_key: 'name' } }, 'agent');
       }
       return (await get(agent.id))!;
+    },
+
+    async markStaleOffline(seconds) {
+      const { rows } = await pool.query<{ id: string }>(
+        `UPDATE agents a SET status = 'Offline'
+           FROM agent_liveness l
+          WHERE l.agent_id = a.id AND a.status <> 'Offline' AND a.retired_at IS NULL
+            AND (l.last_heartbeat_at IS NULL OR l.last_heartbeat_at < now() - make_interval(secs => $1))
+         RETURNING a.id`,
+        [seconds],
+      );
+      return rows.map((r) => r.id);
     },
 
     async list(limit, afterId) {

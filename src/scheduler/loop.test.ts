@@ -1,0 +1,79 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { memoryLogger } from '../../test/support/memory-log.ts';
+import { Loop } from './loop.ts';
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+const { log, lines } = memoryLogger();
+
+describe('Loop', () => {
+  it('waits intervalMs scaled by the jitter drawn from the injected RNG', () => {
+    const draws = [0, 0.5, 0.999];
+    const loop = new Loop({ name: 't', intervalMs: 1000, jitter: 0.2, run: async () => undefined, log, random: () => draws.shift()! });
+    expect(loop.nextDelay()).toBeCloseTo(800);
+    expect(loop.nextDelay()).toBeCloseTo(1000);
+    expect(loop.nextDelay()).toBeCloseTo(1199.6);
+  });
+
+  it('keeps every delay inside the envelope and the mean near the interval', () => {
+    const loop = new Loop({ name: 't', intervalMs: 1000, jitter: 0.1, run: async () => undefined, log });
+    const delays = Array.from({ length: 10_000 }, () => loop.nextDelay());
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(900);
+    expect(Math.max(...delays)).toBeLessThan(1100);
+    expect(Math.abs(delays.reduce((a, b) => a + b, 0) / delays.length - 1000)).toBeLessThan(5);
+  });
+
+  it('rejects zero intervals and out-of-range jitter', () => {
+    expect(() => new Loop({ name: 't', intervalMs: 0, run: async () => undefined, log })).toThrow(/intervalMs/);
+    expect(() => new Loop({ name: 't', intervalMs: 10, jitter: 0.6, run: async () => undefined, log })).toThrow(/jitter/);
+  });
+
+  it('never overlaps a slow tick, survives failures, and stops', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let calls = 0;
+    const loop = new Loop({
+      name: 't',
+      intervalMs: 100,
+      jitter: 0,
+      log,
+      run: async () => {
+        calls++;
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((r) => setTimeout(r, 250)); // slower than the interval
+        active--;
+        if (calls === 2) throw new Error('boom');
+      },
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(maxActive).toBe(1);
+    expect(calls).toBeGreaterThanOrEqual(5);
+    expect(loop.failures).toBe(1);
+    expect(lines.some((l) => l.includes('loop tick failed'))).toBe(true);
+    const stopping = loop.stop();
+    await vi.advanceTimersByTimeAsync(300);
+    await stopping;
+    const after = calls;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toBe(after);
+  });
+
+  it('aborts a tick that exceeds its budget', async () => {
+    let aborted = false;
+    const loop = new Loop({
+      name: 't',
+      intervalMs: 100,
+      budgetMs: 50,
+      jitter: 0,
+      log,
+      run: (signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => ((aborted = true), resolve()))),
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(160);
+    expect(aborted).toBe(true);
+    await loop.stop();
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * A periodic loop: jittered interval, never overlapping itself (the next tick is scheduled when
+ * the previous one ends), a per-tick time budget through an AbortSignal, errors logged and the
+ * loop kept alive, and a stop() that waits for the running tick up to a bound.
+ * Time and randomness are injected so tests can pin them.
+ */
+import type { Logger } from '../observability/logger.ts';
+
+export interface LoopOptions {
+  name: string;
+  /** Mean interval between the end of one tick and the start of the next; > 0. */
+  intervalMs: number;
+  /** Relative jitter in [0, 0.5]: each wait is intervalMs * (1 ± jitter). Default 0.1. */
+  jitter?: number;
+  /** Abort a tick after this long (its signal fires); default the interval. */
+  budgetMs?: number;
+  run: (signal: AbortSignal) => Promise<void>;
+  log: Logger;
+  /** Uniform [0, 1); default Math.random. */
+  random?: () => number;
+}
+
+export class Loop {
+  readonly #o: Required<Omit<LoopOptions, 'random'>> & { random: () => number };
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = true;
+  runs = 0;
+  failures = 0;
+
+  constructor(options: LoopOptions) {
+    if (!(options.intervalMs > 0)) throw new Error(`loop ${options.name}: intervalMs must be > 0`);
+    const jitter = options.jitter ?? 0.1;
+    if (!(jitter >= 0 && jitter <= 0.5)) throw new Error(`loop ${options.name}: jitter must be in [0, 0.5]`);
+    this.#o = { jitter, budgetMs: options.intervalMs, random: Math.random, ...options };
+  }
+
+  /** The next wait: intervalMs scaled by a factor drawn uniformly from [1 - jitter, 1 + jitter). */
+  nextDelay(): number {
+    return this.#o.intervalMs * (1 + this.#o.jitter * (2 * this.#o.random() - 1));
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#running = this.#tick().finally(() => {
+        this.#running = undefined;
+        this.#schedule();
+      });
+    }, this.nextDelay());
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    const controller = new AbortController();
+    const budget = setTimeout(() => controller.abort(new Error(`loop ${this.#o.name} exceeded its ${this.#o.budgetMs} ms budget`)), this.#o.budgetMs);
+    try {
+      await this.#o.run(controller.signal);
+      this.runs += 1;
+    } catch (err) {
+      this.failures += 1;
+      this.#o.log.error({ err, loop: this.#o.name }, 'loop tick failed');
+    } finally {
+      clearTimeout(budget);
+    }
+  }
+
+  /** Stops scheduling and waits for a running tick, at most `timeoutMs`. */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    if (this.#running) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#running, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
+    }
+  }
+}
