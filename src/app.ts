@@ -11,6 +11,7 @@ import { createCertificateRepository } from './db/certificates.ts';
 import { createCaKeyRepository } from './db/ca-keys.ts';
 import { loadInstanceSecret } from './db/instance-secrets.ts';
 import { createIssuanceRepository } from './db/issuance.ts';
+import { createJobRepository } from './db/jobs.ts';
 import { createRevocationRepository } from './db/revocations.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { pingDatabase } from './db/health.ts';
@@ -27,6 +28,7 @@ import { CertificateService } from './services/certificates/certificates.ts';
 import { CursorCodec } from './services/cursor.ts';
 import { AgentService } from './services/fleet/agents.ts';
 import { HeartbeatBatcher } from './services/fleet/heartbeats.ts';
+import { JobService } from './services/jobs.ts';
 import { seedDemo } from './services/demo.ts';
 import { resolveEncryptionKey } from './services/pki/encryption-key.ts';
 import { CrlService } from './services/pki/crl.ts';
@@ -152,6 +154,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         crls,
         agents,
         cursors,
+        jobs: new JobService(createJobRepository(pool), audit, cursors),
       }),
     );
     const address = await server.listen(config.host, config.port);

@@ -80,6 +80,12 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
           [certificateId, v.notAfter],
         );
         if (!rows[0]) return undefined;
+        // The certificate's open issuance/renewal job, if any, is done.
+        await client.query(
+          `UPDATE jobs SET status = 'Completed', attempts = attempts + 1, completed_at = now(), updated_at = now()
+            WHERE certificate_id = $1 AND type IN ('Issuance', 'Renewal') AND status IN ('Pending', 'AwaitingCSR', 'Running')`,
+          [certificateId],
+        );
         await client.query(
           `INSERT INTO certificate_versions (id, certificate_id, serial_number, not_before, not_after, fingerprint_sha256,
                                              pem_chain, csr_pem, key_algorithm, key_size)

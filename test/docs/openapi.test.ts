@@ -58,7 +58,9 @@ describe('documented response schemas', () => {
         body: JSON.stringify(certificateBody(inv, `doc-${inv.suffix}`, { target_ids: [inv.targetId] })),
       })
     ).json()) as { id: string };
+    const job = (await (await server.request(`/api/v1/certificates/${cert.id}/renew`, { method: 'POST' })).json()) as { job_id: string };
     const ids: Record<string, string> = {
+      '/api/v1/jobs': job.job_id,
       '/api/v1/teams': inv.teamId,
       '/api/v1/owners': inv.ownerId,
       '/api/v1/issuers': inv.issuerId,

@@ -21,6 +21,7 @@ export function documentedRoutes(): RouteDefinition[] {
     crls: inert,
     agents: inert,
     cursors: inert,
+    jobs: inert,
   };
   return buildRoutes(deps);
 }

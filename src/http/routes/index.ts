@@ -10,6 +10,7 @@ import type { ApiKeyService } from '../../services/auth/api-keys.ts';
 import type { CertificateService } from '../../services/certificates/certificates.ts';
 import type { CursorCodec } from '../../services/cursor.ts';
 import type { AgentService } from '../../services/fleet/agents.ts';
+import type { JobService } from '../../services/jobs.ts';
 import type { CrlService } from '../../services/pki/crl.ts';
 import type { IssuanceService } from '../../services/pki/issuance.ts';
 import type { RevocationService } from '../../services/pki/revocation.ts';
@@ -20,6 +21,7 @@ import { authKeyRoutes } from './auth-keys/routes.ts';
 import { certificateRoutes } from './certificates/routes.ts';
 import { inventoryRoutes } from './common/inventory-routes.ts';
 import { healthRoutes, type HealthDeps } from './health/routes.ts';
+import { jobRoutes } from './jobs/routes.ts';
 import { metricsRoutes } from './metrics/routes.ts';
 import { pkiRoutes } from './pki/routes.ts';
 import { revocationRoutes } from './revocation/routes.ts';
@@ -38,6 +40,7 @@ export interface RouteDeps {
   crls: CrlService;
   agents: AgentService;
   cursors: CursorCodec;
+  jobs: JobService;
 }
 
 export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
@@ -51,5 +54,6 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...auditRoutes({ auditLog: deps.auditLog, audit: deps.audit }),
     ...pkiRoutes({ crls: deps.crls }),
     ...agentRoutes({ agents: deps.agents, cursors: deps.cursors }),
+    ...jobRoutes({ jobs: deps.jobs }),
   ];
 }

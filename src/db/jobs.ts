@@ -1,0 +1,107 @@
+/** Repository for jobs. */
+import { isUniqueViolation } from './pool.ts';
+import type { Pool } from './pool.ts';
+import { Conditions, withTransaction } from './sql.ts';
+
+export const jobTypes = ['Issuance', 'Renewal', 'Deployment'] as const;
+export const jobStatuses = ['Pending', 'AwaitingCSR', 'Running', 'Completed', 'Failed', 'Cancelled'] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+
+export interface JobRow {
+  id: string;
+  type: (typeof jobTypes)[number];
+  certificate_id: string;
+  target_id: string | null;
+  agent_id: string | null;
+  status: JobStatus;
+  attempts: number;
+  max_attempts: number;
+  last_error: string | null;
+  scheduled_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface JobFilter {
+  status?: JobStatus | undefined;
+  type?: JobRow['type'] | undefined;
+  certificate_id?: string | undefined;
+  agent_id?: string | undefined;
+}
+
+export type RenewOutcome = { result: 'enqueued'; job: JobRow } | { result: 'missing' | 'open' | 'Archived' | 'Revoked' | 'Expired' };
+
+const columns = `id, type, certificate_id, target_id, agent_id, status, attempts, max_attempts, last_error,
+  scheduled_at, started_at, completed_at, created_at, updated_at`;
+
+export interface JobRepository {
+  /** Creates the certificate's renewal (or first issuance) job, AwaitingCSR, and marks it RenewalInProgress. */
+  enqueueRenewal(certificateId: string, jobId: string): Promise<RenewOutcome>;
+  get(id: string): Promise<JobRow | undefined>;
+  list(filter: JobFilter, limit: number, afterId: string | undefined): Promise<JobRow[]>;
+  /** Cancels from Pending, AwaitingCSR or Running; undefined when missing, the row otherwise. */
+  cancel(id: string): Promise<{ job: JobRow; cancelled: boolean } | undefined>;
+}
+
+export function createJobRepository(pool: Pool): JobRepository {
+  const get = async (id: string) => (await pool.query<JobRow>(`SELECT ${columns} FROM jobs WHERE id = $1`, [id])).rows[0];
+  return {
+    get,
+
+    async enqueueRenewal(certificateId, jobId) {
+      try {
+        return await withTransaction(pool, async (client) => {
+          const cert = await client.query<{ status: string; expires_at: Date | number }>(
+            'SELECT status, expires_at FROM certificates WHERE id = $1 FOR UPDATE',
+            [certificateId],
+          );
+          const row = cert.rows[0];
+          if (!row) return { result: 'missing' } as const;
+          if (row.status === 'Archived' || row.status === 'Revoked' || row.status === 'Expired') return { result: row.status };
+          const neverIssued = !(row.expires_at instanceof Date) || !Number.isFinite(row.expires_at.getTime());
+          const { rows } = await client.query<JobRow>(
+            `INSERT INTO jobs (id, type, certificate_id, status) VALUES ($1, $2, $3, 'AwaitingCSR') RETURNING ${columns}`,
+            [jobId, neverIssued ? 'Issuance' : 'Renewal', certificateId],
+          );
+          await client.query(`UPDATE certificates SET status = 'RenewalInProgress', updated_at = now() WHERE id = $1`, [certificateId]);
+          return { result: 'enqueued', job: rows[0]! } as const;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err, 'jobs_one_open_issuance')) return { result: 'open' };
+        throw err;
+      }
+    },
+
+    async list(filter, limit, afterId) {
+      const c = new Conditions();
+      if (filter.status) c.add('status = ?', filter.status);
+      if (filter.type) c.add('type = ?', filter.type);
+      if (filter.certificate_id) c.add('certificate_id = ?', filter.certificate_id);
+      if (filter.agent_id) c.add('agent_id = ?', filter.agent_id);
+      if (afterId) c.add('id > ?', afterId);
+      const { rows } = await pool.query<JobRow>(`SELECT ${columns} FROM jobs ${c.where} ORDER BY id LIMIT ${c.param(limit)}`, c.params);
+      return rows;
+    },
+
+    async cancel(id) {
+      // A cancelled issuance/renewal hands the certificate back: Active if it was ever issued.
+      const { rows } = await pool.query<JobRow>(
+        `WITH cancelled AS (
+           UPDATE jobs SET status = 'Cancelled', completed_at = now(), updated_at = now()
+            WHERE id = $1 AND status IN ('Pending', 'AwaitingCSR', 'Running') RETURNING *
+         ), restored AS (
+           UPDATE certificates c SET status = CASE WHEN isfinite(c.expires_at) THEN 'Active' ELSE 'Pending' END, updated_at = now()
+             FROM cancelled j
+            WHERE c.id = j.certificate_id AND j.type IN ('Issuance', 'Renewal') AND c.status = 'RenewalInProgress'
+         )
+         SELECT ${columns} FROM cancelled`,
+        [id],
+      );
+      if (rows[0]) return { job: rows[0], cancelled: true };
+      const job = await get(id);
+      return job ? { job, cancelled: false } : undefined;
+    },
+  };
+}

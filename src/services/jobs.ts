@@ -1,0 +1,75 @@
+/** Renewal requests and the jobs API: enqueue, read, cancel. Every change is audited. */
+import { createHash } from 'node:crypto';
+import type { JobFilter, JobRepository, JobRow } from '../db/jobs.ts';
+import { Errors } from '../errors.ts';
+import { canonicalJson } from './audit/chain.ts';
+import type { AuditWriter } from './audit/writer.ts';
+import type { Principal } from './auth/permissions.ts';
+import type { CursorCodec } from './cursor.ts';
+import { newId } from './ids.ts';
+
+export class JobService {
+  constructor(
+    private readonly repo: JobRepository,
+    private readonly audit: AuditWriter,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  /** Enqueues the certificate's renewal (AwaitingCSR): at most one open per certificate. */
+  async renew(principal: Principal | undefined, certificateId: string): Promise<JobRow> {
+    const outcome = await this.repo.enqueueRenewal(certificateId, newId('job'));
+    switch (outcome.result) {
+      case 'missing':
+        throw Errors.notFound(`certificate ${certificateId} not found`);
+      case 'open':
+        throw Errors.conflict(`certificate ${certificateId} already has an open issuance or renewal job`);
+      case 'enqueued':
+        await this.audit.record(principal, {
+          action: 'renewal_requested',
+          resourceType: 'certificate',
+          resourceId: certificateId,
+          category: 'cert_lifecycle',
+          details: { job_id: outcome.job.id, type: outcome.job.type },
+        });
+        return outcome.job;
+      default:
+        throw Errors.conflict(`certificate ${certificateId} is ${outcome.result} and cannot be renewed`);
+    }
+  }
+
+  async get(id: string): Promise<JobRow> {
+    const job = await this.repo.get(id);
+    if (!job) throw Errors.notFound(`job ${id} not found`);
+    return job;
+  }
+
+  async list(filter: JobFilter, perPage: number, cursor: string | undefined): Promise<{ rows: JobRow[]; nextCursor: string | undefined }> {
+    const filterKey = createHash('sha256').update(canonicalJson(filter)).digest('base64url').slice(0, 16);
+    let after: string | undefined;
+    if (cursor !== undefined) {
+      const c = this.cursors.decode(cursor);
+      if (c.s !== 'jobs:id' || c.f !== filterKey) throw Errors.badRequest('cursor: it was issued for different filters; start again without it');
+      after = c.id;
+    }
+    const rows = await this.repo.list(filter, perPage + 1, after);
+    const more = rows.length > perPage;
+    if (more) rows.pop();
+    const last = rows[rows.length - 1];
+    return { rows, nextCursor: more && last ? this.cursors.encode({ s: 'jobs:id', f: filterKey, v: null, id: last.id }) : undefined };
+  }
+
+  /** Only Pending, AwaitingCSR and Running jobs can be cancelled (409 otherwise). */
+  async cancel(principal: Principal | undefined, id: string): Promise<JobRow> {
+    const result = await this.repo.cancel(id);
+    if (!result) throw Errors.notFound(`job ${id} not found`);
+    if (!result.cancelled) throw Errors.conflict(`job ${id} is ${result.job.status} and can no longer be cancelled`);
+    await this.audit.record(principal, {
+      action: 'job_cancelled',
+      resourceType: 'job',
+      resourceId: id,
+      category: 'cert_lifecycle',
+      details: { certificate_id: result.job.certificate_id, type: result.job.type },
+    });
+    return result.job;
+  }
+}
