@@ -5,6 +5,7 @@
  */
 import type { Config } from './config/schema.ts';
 import { createApiKeyRepository } from './db/api-keys.ts';
+import { createAgentWorkRepository } from './db/agent-work.ts';
 import { createAgentRepository } from './db/agents.ts';
 import { createAuditRepository } from './db/audit.ts';
 import { createCertificateRepository } from './db/certificates.ts';
@@ -28,6 +29,7 @@ import { CertificateService } from './services/certificates/certificates.ts';
 import { CursorCodec } from './services/cursor.ts';
 import { AgentService } from './services/fleet/agents.ts';
 import { HeartbeatBatcher } from './services/fleet/heartbeats.ts';
+import { AgentWorkService } from './services/fleet/work.ts';
 import { JobService } from './services/jobs.ts';
 import { seedDemo } from './services/demo.ts';
 import { resolveEncryptionKey } from './services/pki/encryption-key.ts';
@@ -155,6 +157,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         agents,
         cursors,
         jobs: new JobService(createJobRepository(pool), audit, cursors),
+        agentWork: new AgentWorkService(createAgentWorkRepository(pool), issuance, audit),
       }),
     );
     const address = await server.listen(config.host, config.port);

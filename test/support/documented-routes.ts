@@ -22,6 +22,7 @@ export function documentedRoutes(): RouteDefinition[] {
     agents: inert,
     cursors: inert,
     jobs: inert,
+    agentWork: inert,
   };
   return buildRoutes(deps);
 }

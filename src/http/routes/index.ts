@@ -10,6 +10,7 @@ import type { ApiKeyService } from '../../services/auth/api-keys.ts';
 import type { CertificateService } from '../../services/certificates/certificates.ts';
 import type { CursorCodec } from '../../services/cursor.ts';
 import type { AgentService } from '../../services/fleet/agents.ts';
+import type { AgentWorkService } from '../../services/fleet/work.ts';
 import type { JobService } from '../../services/jobs.ts';
 import type { CrlService } from '../../services/pki/crl.ts';
 import type { IssuanceService } from '../../services/pki/issuance.ts';
@@ -41,6 +42,7 @@ export interface RouteDeps {
   agents: AgentService;
   cursors: CursorCodec;
   jobs: JobService;
+  agentWork: AgentWorkService;
 }
 
 export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
@@ -53,7 +55,7 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...revocationRoutes({ revocation: deps.revocation }),
     ...auditRoutes({ auditLog: deps.auditLog, audit: deps.audit }),
     ...pkiRoutes({ crls: deps.crls }),
-    ...agentRoutes({ agents: deps.agents, cursors: deps.cursors }),
+    ...agentRoutes({ agents: deps.agents, work: deps.agentWork, cursors: deps.cursors }),
     ...jobRoutes({ jobs: deps.jobs }),
   ];
 }

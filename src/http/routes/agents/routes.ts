@@ -7,11 +7,15 @@ import type { AgentRow } from '../../../db/agents.ts';
 import { Errors } from '../../../errors.ts';
 import type { CursorCodec } from '../../../services/cursor.ts';
 import type { AgentService } from '../../../services/fleet/agents.ts';
+import type { AgentWorkService } from '../../../services/fleet/work.ts';
 import { bearerToken } from '../../auth.ts';
 import { pick } from '../../presenters/row.ts';
 import type { RouteDefinition } from '../../router.ts';
 import { listEnvelope } from '../common/responses.ts';
 import {
+  AgentCsrSchema,
+  JobStatusSchema,
+  WorkSchema,
   AgentRegisteredSchema,
   AgentSchema,
   AgentsListSchema,
@@ -27,8 +31,8 @@ const fields = ['id', 'name', 'hostname', 'status', 'os', 'architecture', 'ip_ad
 const present = (a: AgentRow) => pick(a, fields);
 const heartbeatOk = JSON.stringify({ status: 'ok' });
 
-export function agentRoutes(deps: { agents: AgentService; cursors: CursorCodec }): RouteDefinition[] {
-  const { agents, cursors } = deps;
+export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService; cursors: CursorCodec }): RouteDefinition[] {
+  const { agents, work, cursors } = deps;
   return [
     {
       method: 'POST',
@@ -103,6 +107,51 @@ export function agentRoutes(deps: { agents: AgentService; cursors: CursorCodec }
       handler: async (ctx) => {
         await agents.heartbeat(ctx.param('id'), ctx.body as HeartbeatReq | undefined);
         return { status: 200, raw: { contentType: 'application/json; charset=utf-8', payload: heartbeatOk } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/agents/:id/work',
+      summary: "The agent's work: CSRs to generate (AwaitingCSR jobs of its certificates) and claimed deployment jobs (now Running)",
+      response: { schema: WorkSchema },
+      access: 'agent.self',
+      handler: async (ctx) => ({ status: 200, json: await work.work(ctx.param('id')) }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/agents/:id/csr',
+      summary: 'Submit a CSR for a certificate this agent serves: issued, stored, and one deployment job per mapped target',
+      response: { status: 201, schema: z.object({ certificate_id: z.string(), serial_number: z.string(), not_after: z.string(), deployments: z.number().int() }) },
+      access: 'agent.self',
+      body: AgentCsrSchema,
+      handler: async (ctx) => {
+        const body = ctx.body as z.infer<typeof AgentCsrSchema>;
+        const { issued, deployments } = await work.submitCsr(ctx.principal, ctx.param('id'), body.certificate_id, body.csr_pem);
+        return {
+          status: 201,
+          json: { certificate_id: issued.certificateId, serial_number: issued.serialNumber, not_after: issued.notAfter.toISOString(), deployments },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/agents/:id/certificates/:cert_id',
+      summary: 'The latest PEM chain (leaf + CA) of a certificate this agent serves',
+      response: { schema: z.object({ certificate_pem: z.string() }) },
+      access: 'agent.self',
+      handler: async (ctx) => ({ status: 200, json: { certificate_pem: await work.pemChain(ctx.param('id'), ctx.param('cert_id')) } }),
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/agents/:id/jobs/:job_id/status',
+      summary: 'Report a Running deployment job: Completed, or Failed (retried with backoff while attempts remain)',
+      response: { schema: z.object({ id: z.string(), status: z.string(), attempts: z.number().int() }) },
+      access: 'agent.self',
+      body: JobStatusSchema,
+      handler: async (ctx) => {
+        const body = ctx.body as z.infer<typeof JobStatusSchema>;
+        const job = await work.report(ctx.principal, ctx.param('id'), ctx.param('job_id'), body);
+        return { status: 200, json: pick(job, ['id', 'type', 'certificate_id', 'target_id', 'status', 'attempts', 'max_attempts', 'last_error', 'scheduled_at', 'completed_at']) };
       },
     },
   ];

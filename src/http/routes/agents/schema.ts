@@ -41,3 +41,37 @@ export const AgentSchema = z.object({
   retired_reason: z.string().nullable(),
 });
 export const AgentRegisteredSchema = AgentSchema.extend({ api_key: z.string().describe('shown once; bound to this agent') });
+
+export const AgentCsrSchema = z.strictObject({
+  certificate_id: z.string().min(1).max(64),
+  csr_pem: z.string().min(1).max(65_536),
+});
+
+export const JobStatusSchema = z.strictObject({
+  status: z.enum(['Completed', 'Failed']),
+  /** Why a deployment failed (stored and audited, truncated to 500 characters in the audit). */
+  error: z.string().max(4000).optional(),
+});
+
+export const WorkSchema = z.object({
+  csr: z.array(
+    z.object({
+      job_id: z.string(),
+      type: z.enum(['Issuance', 'Renewal']),
+      certificate_id: z.string(),
+      common_name: z.string(),
+      sans: z.array(z.string()),
+      allowed_key_algorithms: z.array(z.object({ algorithm: z.string(), min_size: z.number().optional() })).nullable(),
+    }),
+  ),
+  deployments: z.array(
+    z.object({
+      job_id: z.string(),
+      certificate_id: z.string(),
+      target_id: z.string(),
+      target_type: z.string(),
+      target_config: z.record(z.string(), z.unknown()),
+      attempts: z.number().int(),
+    }),
+  ),
+});

@@ -1,0 +1,138 @@
+/**
+ * What an agent works on: issuance/renewal jobs AwaitingCSR for certificates mapped to its
+ * targets, deployment jobs assigned to it (claimed with FOR UPDATE SKIP LOCKED so replicas
+ * serving the same agent never hand out a job twice), and status reports.
+ */
+import type { JobRow } from './jobs.ts';
+import type { Pool } from './pool.ts';
+import { withTransaction } from './sql.ts';
+
+export interface CsrWork {
+  job_id: string;
+  type: 'Issuance' | 'Renewal';
+  certificate_id: string;
+  common_name: string;
+  sans: string[];
+  allowed_key_algorithms: Array<{ algorithm: string; min_size?: number }> | null;
+}
+
+export interface DeploymentWork {
+  job_id: string;
+  certificate_id: string;
+  target_id: string;
+  target_type: string;
+  target_config: Record<string, unknown>;
+  attempts: number;
+}
+
+export interface AgentWorkRepository {
+  isRetired(agentId: string): Promise<boolean | undefined>;
+  csrWork(agentId: string): Promise<CsrWork[]>;
+  claimDeployments(agentId: string, limit: number): Promise<DeploymentWork[]>;
+  /** Whether the certificate is mapped to one of the agent's targets. */
+  servesCertificate(agentId: string, certificateId: string): Promise<boolean>;
+  /** One Pending deployment job per enabled target of the certificate. */
+  createDeployments(certificateId: string, ids: () => string): Promise<number>;
+  latestPemChain(certificateId: string): Promise<string | undefined>;
+  /** Running -> Completed, or Running -> Failed: back to Pending with backoff while attempts < max_attempts. */
+  report(agentId: string, jobId: string, outcome: { status: 'Completed' | 'Failed'; error?: string | undefined }): Promise<JobRow | 'missing' | 'not-running'>;
+}
+
+export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
+  return {
+    async isRetired(agentId) {
+      const { rows } = await pool.query<{ retired: boolean }>('SELECT retired_at IS NOT NULL AS retired FROM agents WHERE id = $1', [agentId]);
+      return rows[0]?.retired;
+    },
+
+    async csrWork(agentId) {
+      const { rows } = await pool.query<CsrWork>(
+        `SELECT DISTINCT ON (j.id) j.id AS job_id, j.type, c.id AS certificate_id, c.common_name, c.sans, p.allowed_key_algorithms
+           FROM jobs j
+           JOIN certificates c ON c.id = j.certificate_id
+           JOIN certificate_target_mappings m ON m.certificate_id = c.id
+           JOIN deployment_targets t ON t.id = m.target_id AND t.agent_id = $1 AND t.enabled
+           LEFT JOIN certificate_profiles p ON p.id = c.certificate_profile_id
+          WHERE j.type IN ('Issuance', 'Renewal') AND j.status = 'AwaitingCSR'
+          ORDER BY j.id`,
+        [agentId],
+      );
+      return rows;
+    },
+
+    claimDeployments(agentId, limit) {
+      return withTransaction(pool, async (client) => {
+        const { rows } = await client.query<DeploymentWork>(
+          `WITH claimable AS (
+             SELECT j.id FROM jobs j
+              WHERE j.agent_id = $1 AND j.type = 'Deployment' AND j.status = 'Pending' AND j.scheduled_at <= now()
+              ORDER BY j.scheduled_at, j.id
+              LIMIT $2
+              FOR UPDATE SKIP LOCKED
+           )
+           UPDATE jobs j SET status = 'Running', started_at = now(), attempts = j.attempts + 1, updated_at = now()
+             FROM claimable, deployment_targets t
+            WHERE j.id = claimable.id AND t.id = j.target_id
+           RETURNING j.id AS job_id, j.certificate_id, j.target_id, t.type AS target_type, t.config AS target_config, j.attempts`,
+          [agentId, limit],
+        );
+        return rows;
+      });
+    },
+
+    async servesCertificate(agentId, certificateId) {
+      const { rowCount } = await pool.query(
+        `SELECT 1 FROM certificate_target_mappings m JOIN deployment_targets t ON t.id = m.target_id
+          WHERE m.certificate_id = $2 AND t.agent_id = $1 LIMIT 1`,
+        [agentId, certificateId],
+      );
+      return (rowCount ?? 0) > 0;
+    },
+
+    async createDeployments(certificateId, ids) {
+      const { rows } = await pool.query<{ target_id: string; agent_id: string }>(
+        `SELECT t.id AS target_id, t.agent_id FROM certificate_target_mappings m JOIN deployment_targets t ON t.id = m.target_id
+          WHERE m.certificate_id = $1 AND t.enabled ORDER BY t.id`,
+        [certificateId],
+      );
+      if (rows.length === 0) return 0;
+      await pool.query(
+        `INSERT INTO jobs (id, type, certificate_id, target_id, agent_id, status)
+         SELECT unnest($1::text[]), 'Deployment', $2, unnest($3::text[]), unnest($4::text[]), 'Pending'`,
+        [rows.map(() => ids()), certificateId, rows.map((r) => r.target_id), rows.map((r) => r.agent_id)],
+      );
+      return rows.length;
+    },
+
+    async latestPemChain(certificateId) {
+      const { rows } = await pool.query<{ pem_chain: string }>(
+        'SELECT pem_chain FROM certificate_versions WHERE certificate_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1',
+        [certificateId],
+      );
+      return rows[0]?.pem_chain;
+    },
+
+    async report(agentId, jobId, outcome) {
+      const { rows } = await pool.query<JobRow & { was_running: boolean }>(
+        `WITH target AS (SELECT id, status, attempts, max_attempts FROM jobs WHERE id = $1 AND agent_id = $2 FOR UPDATE)
+         UPDATE jobs j SET
+             status = CASE WHEN $3 = 'Completed' THEN 'Completed'
+                           WHEN target.attempts < target.max_attempts THEN 'Pending' ELSE 'Failed' END,
+             last_error = CASE WHEN $3 = 'Failed' THEN $4 ELSE j.last_error END,
+             -- Retry backoff: 30 s, 60 s, 120 s ... capped at one hour.
+             scheduled_at = CASE WHEN $3 = 'Failed'
+                                 THEN now() + make_interval(secs => least(3600, $5 * power(2, greatest(target.attempts - 1, 0))))
+                                 ELSE j.scheduled_at END,
+             completed_at = CASE WHEN $3 = 'Completed' OR target.attempts >= target.max_attempts THEN now() ELSE NULL END,
+             updated_at = now()
+           FROM target
+          WHERE j.id = target.id AND target.status = 'Running'
+         RETURNING j.*`,
+        [jobId, agentId, outcome.status, outcome.error ?? null, 30],
+      );
+      if (rows[0]) return rows[0];
+      const exists = await pool.query('SELECT 1 FROM jobs WHERE id = $1 AND agent_id = $2', [jobId, agentId]);
+      return (exists.rowCount ?? 0) > 0 ? 'not-running' : 'missing';
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The agent work protocol: poll for work, submit a CSR for a certificate it serves (issued by
+ * the same path as REST and ACME; deployment jobs fan out to every mapped target), fetch the
+ * PEM chain, report a deployment's outcome. Every call is for the calling agent only; a retired
+ * agent gets 410.
+ */
+import type { AgentWorkRepository, CsrWork, DeploymentWork } from '../../db/agent-work.ts';
+import type { JobRow } from '../../db/jobs.ts';
+import { Errors } from '../../errors.ts';
+import type { AuditWriter } from '../audit/writer.ts';
+import type { Principal } from '../auth/permissions.ts';
+import { newId } from '../ids.ts';
+import type { IssuanceService, IssuedCertificate } from '../pki/issuance.ts';
+
+export class AgentWorkService {
+  constructor(
+    private readonly repo: AgentWorkRepository,
+    private readonly issuance: IssuanceService,
+    private readonly audit: AuditWriter,
+  ) {}
+
+  async #live(agentId: string): Promise<void> {
+    const retired = await this.repo.isRetired(agentId);
+    if (retired === undefined) throw Errors.notFound(`agent ${agentId} not found`);
+    if (retired) throw Errors.gone(`agent ${agentId} is retired`);
+  }
+
+  async #serves(agentId: string, certificateId: string): Promise<void> {
+    if (!(await this.repo.servesCertificate(agentId, certificateId))) {
+      throw Errors.forbidden(`certificate ${certificateId} is not mapped to any target of agent ${agentId}`);
+    }
+  }
+
+  async work(agentId: string): Promise<{ csr: CsrWork[]; deployments: DeploymentWork[] }> {
+    await this.#live(agentId);
+    const [csr, deployments] = await Promise.all([this.repo.csrWork(agentId), this.repo.claimDeployments(agentId, 50)]);
+    return { csr, deployments };
+  }
+
+  async submitCsr(principal: Principal | undefined, agentId: string, certificateId: string, csrPem: string): Promise<{ issued: IssuedCertificate; deployments: number }> {
+    await this.#live(agentId);
+    await this.#serves(agentId, certificateId);
+    const issued = await this.issuance.issueFromCsr(principal, certificateId, csrPem);
+    const deployments = await this.repo.createDeployments(certificateId, () => newId('job'));
+    return { issued, deployments };
+  }
+
+  async pemChain(agentId: string, certificateId: string): Promise<string> {
+    await this.#live(agentId);
+    await this.#serves(agentId, certificateId);
+    const pem = await this.repo.latestPemChain(certificateId);
+    if (!pem) throw Errors.notFound(`certificate ${certificateId} has not been issued yet`);
+    return pem;
+  }
+
+  async report(principal: Principal | undefined, agentId: string, jobId: string, outcome: { status: 'Completed' | 'Failed'; error?: string | undefined }): Promise<JobRow> {
+    await this.#live(agentId);
+    const result = await this.repo.report(agentId, jobId, outcome);
+    if (result === 'missing') throw Errors.notFound(`job ${jobId} is not a job of agent ${agentId}`);
+    if (result === 'not-running') throw Errors.conflict(`job ${jobId} is not Running: only Running jobs can be reported`);
+    await this.audit.record(principal, {
+      action: outcome.status === 'Completed' ? 'deployment_completed' : 'deployment_failed',
+      resourceType: 'job',
+      resourceId: jobId,
+      category: 'cert_lifecycle',
+      details: { certificate_id: result.certificate_id, target_id: result.target_id, status: result.status, ...(outcome.error ? { error: outcome.error.slice(0, 500) } : {}) },
+    });
+    return result;
+  }
+}

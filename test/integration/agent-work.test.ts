@@ -1,0 +1,107 @@
+/**
+ * The agent work protocol over HTTP: CSR work only for certificates an agent serves, issuance
+ * fanning out one deployment job per mapped target, claims that never hand a job out twice
+ * (parallel polls), PEM fetch, status reports with retry backoff, and 410 once retired.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkSchema } from '../../src/http/routes/agents/schema.ts';
+import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+const bootstrap = 'bootstrap-token-0123456789abcdef';
+let server: TestServer;
+let inv: Inventory;
+let a: { id: string; api_key: string };
+let b: { id: string; api_key: string };
+let shared: string; // certificate mapped to A (2 targets) and B (1 target)
+let bOnly: string; // certificate mapped to B only
+
+const csr = () => execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
+const json = (method: string, body?: unknown) => ({ method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+const as = (agent: { api_key: string }, p: string, init: RequestInit = {}) =>
+  fetch(`${server.url}${p}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}` } });
+
+interface Work {
+  csr: Array<{ job_id: string; certificate_id: string; common_name: string }>;
+  deployments: Array<{ job_id: string; target_id: string; attempts: number }>;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
+  inv = await seedInventory(server.db.url);
+  const register = async (name: string) =>
+    (await (await fetch(`${server.url}/api/v1/agents`, { method: 'POST', headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' }, body: JSON.stringify({ name }) })).json()) as { id: string; api_key: string };
+  a = await register('work-a');
+  b = await register('work-b');
+  const target = async (name: string, agentId: string) =>
+    ((await (await server.request('/api/v1/targets', json('POST', { name, type: 'File', agent_id: agentId, config: { cert_path: `/tmp/${name}.pem` } }))).json()) as { id: string }).id;
+  const [ta1, ta2, tb] = [await target('a-1', a.id), await target('a-2', a.id), await target('b-1', b.id)];
+  shared = ((await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `shared-${inv.suffix}`, { target_ids: [ta1, ta2, tb] })))).json()) as { id: string }).id;
+  bOnly = ((await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `b-only-${inv.suffix}`, { target_ids: [tb] })))).json()) as { id: string }).id;
+  await server.request(`/api/v1/certificates/${shared}/renew`, { method: 'POST' });
+  await server.request(`/api/v1/certificates/${bOnly}/renew`, { method: 'POST' });
+});
+afterAll(() => server.close());
+
+describe('agent work protocol', () => {
+  it('shows each agent the CSRs of the certificates it serves', async () => {
+    const workA = (await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work;
+    const workB = (await (await as(b, `/api/v1/agents/${b.id}/work`)).json()) as Work;
+    expect(workA.csr.map((w) => w.certificate_id)).toEqual([shared]);
+    expect(workA.csr[0]!.common_name).toBe(`shared-${inv.suffix}.example.test`);
+    expect(workB.csr.map((w) => w.certificate_id).sort()).toEqual([shared, bOnly].sort());
+    expect(workA.deployments).toEqual([]);
+    expect(WorkSchema.safeParse(workA).success).toBe(true); // the documented response schema
+    expect((await as(a, `/api/v1/agents/${b.id}/work`)).status).toBe(403);
+  });
+
+  it('issues from an agent CSR, fans out deployments, and never hands a job out twice', async () => {
+    expect((await as(a, `/api/v1/agents/${a.id}/csr`, json('POST', { certificate_id: bOnly, csr_pem: csr() }))).status).toBe(403);
+    const res = await as(a, `/api/v1/agents/${a.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
+    expect(res.status, await res.clone().text()).toBe(201);
+    expect(((await res.json()) as { deployments: number }).deployments).toBe(3);
+    const afterCsr = (await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work;
+    expect(afterCsr.csr).toEqual([]); // the renewal job is completed
+
+    // The poll above already claimed A's two jobs; parallel polls must not return them again.
+    expect(afterCsr.deployments).toHaveLength(2);
+    expect(afterCsr.deployments.every((d) => d.attempts === 1)).toBe(true);
+    const parallel = await Promise.all(Array.from({ length: 5 }, async () => ((await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work).deployments));
+    expect(parallel.flat()).toEqual([]);
+    const workB = (await (await as(b, `/api/v1/agents/${b.id}/work`)).json()) as Work;
+    expect(workB.deployments).toHaveLength(1);
+
+    expect(WorkSchema.safeParse(afterCsr).success).toBe(true);
+    const pem = ((await (await as(a, `/api/v1/agents/${a.id}/certificates/${shared}`)).json()) as { certificate_pem: string }).certificate_pem;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-work-'));
+    const [leaf, ca] = pem.split(/(?<=-----END CERTIFICATE-----\n)/);
+    fs.writeFileSync(path.join(dir, 'leaf.pem'), leaf!);
+    fs.writeFileSync(path.join(dir, 'ca.pem'), ca!);
+    expect(execFileSync('openssl', ['verify', '-CAfile', path.join(dir, 'ca.pem'), path.join(dir, 'leaf.pem')], { encoding: 'utf8' })).toMatch(/: OK/);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect((await as(a, `/api/v1/agents/${a.id}/certificates/${bOnly}`)).status).toBe(403);
+
+    // Reports: Completed once; Failed goes back to Pending with backoff; others' jobs are not found.
+    const [first, second] = afterCsr.deployments as [Work['deployments'][0], Work['deployments'][0]];
+    const done = await as(a, `/api/v1/agents/${a.id}/jobs/${first.job_id}/status`, json('POST', { status: 'Completed' }));
+    expect(((await done.json()) as { status: string }).status).toBe('Completed');
+    expect((await as(a, `/api/v1/agents/${a.id}/jobs/${first.job_id}/status`, json('POST', { status: 'Completed' }))).status).toBe(409);
+    expect((await as(a, `/api/v1/agents/${a.id}/jobs/${workB.deployments[0]!.job_id}/status`, json('POST', { status: 'Completed' }))).status).toBe(404);
+    const failed = (await (await as(a, `/api/v1/agents/${a.id}/jobs/${second.job_id}/status`, json('POST', { status: 'Failed', error: 'nginx -t failed' }))).json()) as { status: string; last_error: string; scheduled_at: string };
+    expect(failed.status).toBe('Pending');
+    expect(failed.last_error).toBe('nginx -t failed');
+    expect(new Date(failed.scheduled_at).getTime() - Date.now()).toBeGreaterThan(20_000); // ~30 s backoff
+    expect(((await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work).deployments).toEqual([]);
+    expect((await as(a, `/api/v1/agents/${a.id}/jobs/${second.job_id}/status`, json('POST', { status: 'Bogus' }))).status).toBe(400);
+  });
+
+  it('answers 410 on work routes once the agent is retired', async () => {
+    await server.request(`/api/v1/agents/${b.id}`, { method: 'DELETE' });
+    expect((await as(b, `/api/v1/agents/${b.id}/work`)).status).toBe(410);
+    expect((await as(b, `/api/v1/agents/${b.id}/csr`, json('POST', { certificate_id: bOnly, csr_pem: csr() }))).status).toBe(410);
+  });
+});
