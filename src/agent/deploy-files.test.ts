@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deployFiles } from './deploy-files.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-deploy-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const f = (name: string) => path.join(dir, name);
+const read = (name: string) => fs.readFileSync(f(name), 'utf8');
+
+describe('deployFiles', () => {
+  it('writes files atomically with their modes, then validates and reloads', async () => {
+    const marker = f('reloaded');
+    const result = await deployFiles({
+      files: [
+        { path: f('cert.pem'), content: 'CERT-1' },
+        { path: f('key.pem'), content: 'KEY-1', mode: 0o600 },
+      ],
+      validateCommand: ['test', '-s', f('cert.pem')],
+      reloadCommand: ['touch', marker],
+    });
+    expect(result).toEqual({ status: 'deployed' });
+    expect(read('cert.pem')).toBe('CERT-1');
+    expect(fs.statSync(f('key.pem')).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(marker)).toBe(true);
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('skips unchanged content without running commands', async () => {
+    fs.writeFileSync(f('cert.pem'), 'SAME');
+    const marker = f('reloaded');
+    const result = await deployFiles({ files: [{ path: f('cert.pem'), content: 'SAME' }], reloadCommand: ['touch', marker] });
+    expect(result).toEqual({ status: 'unchanged' });
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('restores the previous files when validation fails, and says why', async () => {
+    fs.writeFileSync(f('cert.pem'), 'OLD-CERT');
+    const marker = f('reloaded');
+    const result = await deployFiles({
+      files: [
+        { path: f('cert.pem'), content: 'NEW-CERT' },
+        { path: f('chain.pem'), content: 'NEW-CHAIN' },
+      ],
+      validateCommand: ['sh', '-c', 'echo "emerg: bad certificate" >&2; exit 1'],
+      reloadCommand: ['touch', marker],
+    });
+    expect(result.status).toBe('failed');
+    expect(result.status === 'failed' && result.reason).toMatch(/emerg: bad certificate/);
+    expect(read('cert.pem')).toBe('OLD-CERT');
+    expect(fs.existsSync(f('chain.pem'))).toBe(false); // did not exist before: removed
+    expect(fs.existsSync(marker)).toBe(false); // never reloaded a broken config
+  });
+
+  it('never interprets values through a shell', async () => {
+    const literal = 'a; touch pwned $(touch pwned2)';
+    const result = await deployFiles({
+      files: [{ path: f('cert.pem'), content: 'X' }],
+      reloadCommand: ['touch', f(literal)],
+    });
+    expect(result.status).toBe('deployed');
+    expect(fs.existsSync(f(literal))).toBe(true); // one argument, taken literally
+    expect(fs.existsSync(f('pwned'))).toBe(false);
+    expect(fs.existsSync(f('pwned2'))).toBe(false);
+  });
+
+  it('reports a missing command as a failure and restores', async () => {
+    fs.writeFileSync(f('cert.pem'), 'OLD');
+    const result = await deployFiles({ files: [{ path: f('cert.pem'), content: 'NEW' }], reloadCommand: ['/nonexistent/reload'] });
+    expect(result.status).toBe('failed');
+    expect(read('cert.pem')).toBe('OLD');
+  });
+});
