@@ -4,7 +4,8 @@
  * edit into a 400 instead of a silently wrong page. The payload binds the cursor to the sort and
  * the filters it was made for: reusing it with different ones is a 400 too.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { canonicalJson } from './audit/chain.ts';
 import { Errors } from '../errors.ts';
 
 /** 128-bit tag: forging one is out of reach, and cursors stay short. */
@@ -46,5 +47,35 @@ export class CursorCodec {
 
   #tag(body: string): Buffer {
     return createHmac('sha256', this.#key).update(body).digest().subarray(0, tagBytes);
+  }
+}
+
+/**
+ * One list's cursors: bound to its sort key and to a hash of its filters, so a cursor reused
+ * with another sort or other filters is a 400 rather than a wrong page.
+ */
+export class Keyset {
+  readonly #codec: CursorCodec;
+  readonly #sort: string;
+  readonly #filterKey: string;
+
+  constructor(codec: CursorCodec, sort: string, filter: unknown) {
+    this.#codec = codec;
+    this.#sort = sort;
+    this.#filterKey = createHash('sha256').update(canonicalJson(filter)).digest('base64url').slice(0, 16);
+  }
+
+  /** The position a cursor continues after; undefined without a cursor. */
+  after(token: string | undefined): { v: string | number | null; id: string } | undefined {
+    if (token === undefined) return undefined;
+    const c = this.#codec.decode(token);
+    if (c.s !== this.#sort || c.f !== this.#filterKey) {
+      throw Errors.badRequest('cursor: it was issued for a different sort or different filters; start again without it');
+    }
+    return { v: c.v, id: c.id };
+  }
+
+  next(v: string | number | null, id: string): string {
+    return this.#codec.encode({ s: this.#sort, f: this.#filterKey, v, id });
   }
 }

@@ -1,11 +1,9 @@
 /** Renewal requests and the jobs API: enqueue, read, cancel. Every change is audited. */
-import { createHash } from 'node:crypto';
 import type { JobFilter, JobRepository, JobRow } from '../db/jobs.ts';
 import { Errors } from '../errors.ts';
-import { canonicalJson } from './audit/chain.ts';
 import type { AuditWriter } from './audit/writer.ts';
 import type { Principal } from './auth/permissions.ts';
-import type { CursorCodec } from './cursor.ts';
+import { Keyset, type CursorCodec } from './cursor.ts';
 import { newId } from './ids.ts';
 
 export class JobService {
@@ -44,18 +42,12 @@ export class JobService {
   }
 
   async list(filter: JobFilter, perPage: number, cursor: string | undefined): Promise<{ rows: JobRow[]; nextCursor: string | undefined }> {
-    const filterKey = createHash('sha256').update(canonicalJson(filter)).digest('base64url').slice(0, 16);
-    let after: string | undefined;
-    if (cursor !== undefined) {
-      const c = this.cursors.decode(cursor);
-      if (c.s !== 'jobs:id' || c.f !== filterKey) throw Errors.badRequest('cursor: it was issued for different filters; start again without it');
-      after = c.id;
-    }
-    const rows = await this.repo.list(filter, perPage + 1, after);
+    const keyset = new Keyset(this.cursors, 'jobs:id', filter);
+    const rows = await this.repo.list(filter, perPage + 1, keyset.after(cursor)?.id);
     const more = rows.length > perPage;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
-    return { rows, nextCursor: more && last ? this.cursors.encode({ s: 'jobs:id', f: filterKey, v: null, id: last.id }) : undefined };
+    return { rows, nextCursor: more && last ? keyset.next(null, last.id) : undefined };
   }
 
   /** Only Pending, AwaitingCSR and Running jobs can be cancelled (409 otherwise). */

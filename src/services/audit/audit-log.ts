@@ -4,9 +4,8 @@
  */
 import type { AuditFilter, AuditRawRow, AuditRepository } from '../../db/audit.ts';
 import { Errors } from '../../errors.ts';
-import { createHash } from 'node:crypto';
-import type { CursorCodec } from '../cursor.ts';
-import { auditRowHash, canonicalJson, genesisHash, type AuditEvent } from './chain.ts';
+import { Keyset, type CursorCodec } from '../cursor.ts';
+import { auditRowHash, genesisHash, type AuditEvent } from './chain.ts';
 
 export interface VerifyResult {
   ok: boolean;
@@ -22,15 +21,10 @@ export class AuditLog {
   ) {}
 
   async list(filter: AuditFilter, perPage: number, cursor: string | undefined) {
-    const filterKey = createHash('sha256').update(canonicalJson(filter)).digest('base64url').slice(0, 16);
-    let beforeSeq: number | undefined;
-    if (cursor !== undefined) {
-      const c = this.cursors.decode(cursor);
-      if (c.s !== 'seq:desc' || c.f !== filterKey || typeof c.v !== 'number') {
-        throw Errors.badRequest('cursor: it was issued for different filters; start again without it');
-      }
-      beforeSeq = c.v;
-    }
+    const keyset = new Keyset(this.cursors, 'seq:desc', filter);
+    const position = keyset.after(cursor);
+    if (position && typeof position.v !== 'number') throw Errors.badRequest('cursor: not an audit cursor');
+    const beforeSeq = position?.v as number | undefined;
     const [rows, total] = await Promise.all([
       this.repo.list(filter, { limit: perPage + 1, beforeSeq }),
       this.repo.count(filter),
@@ -38,7 +32,7 @@ export class AuditLog {
     const more = rows.length > perPage;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
-    const nextCursor = more && last ? this.cursors.encode({ s: 'seq:desc', f: filterKey, v: last.seq, id: last.id }) : undefined;
+    const nextCursor = more && last ? keyset.next(last.seq, last.id) : undefined;
     return { rows, total, nextCursor };
   }
 

@@ -2,7 +2,6 @@
  * Managed certificates: create, read, partial update (including renewal_policy_id and the
  * target mapping), archive, and the keyset-paginated list. Every change is audited.
  */
-import { createHash } from 'node:crypto';
 import type {
   CertificateFilter,
   CertificateRepository,
@@ -12,9 +11,8 @@ import type {
 } from '../../db/certificates.ts';
 import { Errors } from '../../errors.ts';
 import type { AuditWriter } from '../audit/writer.ts';
-import { canonicalJson } from '../audit/chain.ts';
 import type { Principal } from '../auth/permissions.ts';
-import type { CursorCodec } from '../cursor.ts';
+import { Keyset, type CursorCodec } from '../cursor.ts';
 import { newId } from '../ids.ts';
 import { violationToAppError } from '../inventory/violations.ts';
 
@@ -106,16 +104,9 @@ export class CertificateService {
   }
 
   async list(req: ListRequest): Promise<ListResult> {
-    const sortKey = `${req.sort}:${req.descending ? 'desc' : 'asc'}`;
-    const filterKey = createHash('sha256').update(canonicalJson(req.filter)).digest('base64url').slice(0, 16);
-    let after: { value: string; id: string } | undefined;
-    if (req.cursor !== undefined) {
-      const c = this.cursors.decode(req.cursor);
-      if (c.s !== sortKey || c.f !== filterKey) {
-        throw Errors.badRequest('cursor: it was issued for a different sort or different filters; start again without it');
-      }
-      after = { value: String(c.v), id: c.id };
-    }
+    const keyset = new Keyset(this.cursors, `${req.sort}:${req.descending ? 'desc' : 'asc'}`, req.filter);
+    const position = keyset.after(req.cursor);
+    const after = position ? { value: String(position.v), id: position.id } : undefined;
     // One extra row tells whether another page follows, without a second query.
     const rows = await this.repo.list({
       filter: req.filter,
@@ -128,8 +119,7 @@ export class CertificateService {
     const more = rows.length > req.perPage;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
-    const nextCursor =
-      more && last ? this.cursors.encode({ s: sortKey, f: filterKey, v: last.cursor_value, id: last.id }) : undefined;
+    const nextCursor = more && last ? keyset.next(last.cursor_value, last.id) : undefined;
     const total = req.withTotal ? await this.repo.count(req.filter) : null;
     return { rows, total, nextCursor };
   }

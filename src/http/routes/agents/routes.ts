@@ -4,8 +4,7 @@
  */
 import { z } from 'zod';
 import type { AgentRow } from '../../../db/agents.ts';
-import { Errors } from '../../../errors.ts';
-import type { CursorCodec } from '../../../services/cursor.ts';
+import { Keyset, type CursorCodec } from '../../../services/cursor.ts';
 import type { AgentService } from '../../../services/fleet/agents.ts';
 import type { AgentWorkService } from '../../../services/fleet/work.ts';
 import { bearerToken } from '../../auth.ts';
@@ -58,18 +57,13 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       handler: async (ctx) => {
         const q = ctx.queryParams as AgentsListReq;
         const perPage = q.per_page ?? 50;
-        let after: string | undefined;
-        if (q.cursor) {
-          const c = cursors.decode(q.cursor);
-          if (c.s !== 'id:asc' || c.f !== 'agents') throw Errors.badRequest('cursor: it was issued for another list');
-          after = c.id;
-        }
-        const rows = await agents.list(perPage + 1, after);
+        const keyset = new Keyset(cursors, 'agents:id', {});
+        const rows = await agents.list(perPage + 1, keyset.after(q.cursor)?.id);
         const more = rows.length > perPage;
         if (more) rows.pop();
         const body: Record<string, unknown> = { data: rows.map(present), per_page: perPage };
         const last = rows[rows.length - 1];
-        if (more && last) body.next_cursor = cursors.encode({ s: 'id:asc', f: 'agents', v: null, id: last.id });
+        if (more && last) body.next_cursor = keyset.next(null, last.id);
         return { status: 200, json: body };
       },
     },
