@@ -5,6 +5,7 @@
 import { ConfigError, loadConfig, type Config } from '../config/schema.ts';
 import { createLogger, flushLogger, type Logger } from '../observability/logger.ts';
 import { version } from '../version.ts';
+import { agentCommand } from './agent.ts';
 import { auditCommand } from './audit.ts';
 import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
@@ -21,6 +22,7 @@ Usage:
                                                prints the key once
   certfleet audit verify                       check the audit log's hash chain; names the first broken event
   certfleet seed --demo                        add a small demo inventory (idempotent)
+  certfleet agent --server URL [--once]        run the host agent (registers with CERTFLEET_AGENT_BOOTSTRAP_TOKEN)
   certfleet --version | --help
 
 Configuration comes from the environment: see docs/environment.md.
@@ -44,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  const run = { serve: serveCommand, migrate: migrateCommand, keys: keysCommand, audit: auditCommand, seed: seedCommand }[command];
+  const run = { serve: serveCommand, migrate: migrateCommand, keys: keysCommand, audit: auditCommand, seed: seedCommand, agent: agentCommand }[command];
   if (!run) {
     process.stderr.write(`certfleet: unknown command ${JSON.stringify(command)}\n\n${usage}`);
     return 2;
@@ -63,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   const log =
     command === 'serve'
       ? createLogger({ level: config.logLevel })
-      : createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: process.stderr });
+      : createLogger({ level: config.logLevel === 'info' && command !== 'agent' ? 'warn' : config.logLevel, destination: process.stderr });
   try {
     return await run({ config, log, args: rest });
   } catch (err) {

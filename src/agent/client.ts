@@ -1,0 +1,64 @@
+/** The agent's HTTP client for the certfleet API. 410 (retired) surfaces as AgentGone. */
+
+export class AgentGone extends Error {}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Work {
+  csr: Array<{ job_id: string; certificate_id: string; common_name: string; allowed_key_algorithms: Array<{ algorithm: string }> | null }>;
+  deployments: Array<{ job_id: string; certificate_id: string; target_id: string; target_config: Record<string, unknown> }>;
+}
+
+export class AgentClient {
+  constructor(
+    private readonly server: string,
+    private readonly credentials: { agentId: string; apiKey: string } | undefined,
+  ) {}
+
+  static async register(server: string, bootstrapToken: string, body: Record<string, string>): Promise<{ id: string; api_key: string }> {
+    const res = await fetch(`${server}/api/v1/agents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bootstrapToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (res.status !== 201) throw new ApiError(res.status, `registration failed (${res.status}): ${await res.text()}`);
+    return (await res.json()) as { id: string; api_key: string };
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { agentId, apiKey } = this.credentials!;
+    const res = await fetch(`${this.server}/api/v1/agents/${agentId}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (res.status === 410) throw new AgentGone(`agent ${agentId} is retired`);
+    if (!res.ok) throw new ApiError(res.status, `${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  heartbeat(metadata: Record<string, string>) {
+    return this.#call<{ status: string }>('POST', '/heartbeat', metadata);
+  }
+  work() {
+    return this.#call<Work>('GET', '/work');
+  }
+  submitCsr(certificateId: string, csrPem: string) {
+    return this.#call<{ serial_number: string; deployments: number }>('POST', '/csr', { certificate_id: certificateId, csr_pem: csrPem });
+  }
+  certificate(certificateId: string) {
+    return this.#call<{ certificate_pem: string }>('GET', `/certificates/${encodeURIComponent(certificateId)}`);
+  }
+  report(jobId: string, status: 'Completed' | 'Failed', error?: string) {
+    return this.#call<{ status: string }>('POST', `/jobs/${encodeURIComponent(jobId)}/status`, error ? { status, error } : { status });
+  }
+}

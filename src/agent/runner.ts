@@ -1,0 +1,156 @@
+/**
+ * The agent: registers once (id and key kept in a 0600 state file), heartbeats, polls for work,
+ * generates keys locally (the private key never leaves the host), submits CSRs, and deploys
+ * certificates to its file targets. Loops are jittered (±10%) and start after a random delay,
+ * so a fleet restarted together does not arrive in lockstep.
+ */
+import { generateKeyPairSync, createPrivateKey, createPublicKey } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../observability/logger.ts';
+import { buildCsr } from '../pki/csr-builder.ts';
+import { toPem } from '../pki/certificate.ts';
+import { Loop } from '../scheduler/loop.ts';
+import { AgentClient, AgentGone, type Work } from './client.ts';
+import { deployFiles, type DeployFile } from './deploy-files.ts';
+
+export interface AgentOptions {
+  server: string;
+  stateFile: string;
+  name: string;
+  bootstrapToken: string | undefined;
+  heartbeatSeconds: number;
+  pollSeconds: number;
+  log: Logger;
+}
+
+interface AgentState {
+  server: string;
+  agent_id: string;
+  api_key: string;
+}
+
+async function writePrivate(file: string, content: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temp = `${file}.tmp`;
+  await fs.writeFile(temp, content, { mode: 0o600 });
+  await fs.rename(temp, file);
+}
+
+export class AgentRunner {
+  readonly #o: AgentOptions;
+  #client!: AgentClient;
+  #gone = false;
+
+  constructor(options: AgentOptions) {
+    this.#o = options;
+  }
+
+  get keysDir(): string {
+    return path.join(path.dirname(this.#o.stateFile), 'keys');
+  }
+
+  /** Loads the state file or registers (once) and writes it. */
+  async connect(): Promise<string> {
+    let state: AgentState | undefined;
+    try {
+      state = JSON.parse(await fs.readFile(this.#o.stateFile, 'utf8')) as AgentState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (!state) {
+      if (!this.#o.bootstrapToken) throw new Error('not registered yet: set CERTFLEET_AGENT_BOOTSTRAP_TOKEN for the first start');
+      const agent = await AgentClient.register(this.#o.server, this.#o.bootstrapToken, { name: this.#o.name, ...this.#metadata() });
+      state = { server: this.#o.server, agent_id: agent.id, api_key: agent.api_key };
+      await writePrivate(this.#o.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+      this.#o.log.info({ agentId: agent.id }, 'registered');
+    }
+    this.#client = new AgentClient(this.#o.server, { agentId: state.agent_id, apiKey: state.api_key });
+    return state.agent_id;
+  }
+
+  #metadata(): Record<string, string> {
+    return { hostname: os.hostname(), os: process.platform, architecture: process.arch, version: '0.1.0' };
+  }
+
+  heartbeat(): Promise<unknown> {
+    return this.#client.heartbeat(this.#metadata());
+  }
+
+  /** One poll: handle every CSR and deployment item; returns what was done. */
+  async pollOnce(): Promise<{ csrs: number; deployments: number }> {
+    const work = await this.#client.work();
+    for (const item of work.csr) await this.#issue(item);
+    for (const item of work.deployments) await this.#deploy(item);
+    return { csrs: work.csr.length, deployments: work.deployments.length };
+  }
+
+  async #issue(item: Work['csr'][number]): Promise<void> {
+    const allowed = item.allowed_key_algorithms?.map((a) => a.algorithm) ?? [];
+    const ecdsa = allowed.length === 0 || allowed.includes('ECDSA');
+    const pair = ecdsa ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    // The key is on disk (0600) before the CSR leaves, so a crash never orphans an issued certificate.
+    await writePrivate(path.join(this.keysDir, `${item.certificate_id}.pem`), toPem(pair.privateKey.export({ format: 'der', type: 'pkcs8' }), 'PRIVATE KEY'));
+    const issued = await this.#client.submitCsr(item.certificate_id, buildCsr(pair.privateKey, pair.publicKey, item.common_name));
+    this.#o.log.info({ certificateId: item.certificate_id, serial: issued.serial_number, deployments: issued.deployments }, 'certificate issued');
+  }
+
+  async #deploy(item: Work['deployments'][number]): Promise<void> {
+    const config = item.target_config as { cert_path?: string; key_path?: string; chain_path?: string; validate_command?: string[]; reload_command?: string[] };
+    try {
+      if (!config.cert_path) throw new Error(`target ${item.target_id} has no cert_path`);
+      const keyPem = await fs.readFile(path.join(this.keysDir, `${item.certificate_id}.pem`), 'utf8').catch(() => {
+        throw new Error(`the private key of certificate ${item.certificate_id} is not on this host`);
+      });
+      const chain = (await this.#client.certificate(item.certificate_id)).certificate_pem;
+      const [leaf = '', ...rest] = chain.split(/(?<=-----END CERTIFICATE-----\n)/);
+      // Refuse to deploy a certificate that does not belong to the key we hold.
+      const certKey = createPublicKey(leaf).export({ format: 'der', type: 'spki' });
+      if (!certKey.equals(createPublicKey(createPrivateKey(keyPem)).export({ format: 'der', type: 'spki' }))) {
+        throw new Error(`certificate ${item.certificate_id} does not match the private key on this host`);
+      }
+      const files: DeployFile[] = config.chain_path
+        ? [{ path: config.cert_path, content: leaf }, { path: config.chain_path, content: rest.join('') }]
+        : [{ path: config.cert_path, content: chain }];
+      if (config.key_path) files.push({ path: config.key_path, content: keyPem, mode: 0o600 });
+      const result = await deployFiles({ files, validateCommand: config.validate_command, reloadCommand: config.reload_command });
+      if (result.status === 'failed') throw new Error(result.reason);
+      await this.#client.report(item.job_id, 'Completed');
+      this.#o.log.info({ jobId: item.job_id, target: item.target_id, result: result.status }, 'deployed');
+    } catch (err) {
+      if (err instanceof AgentGone) throw err;
+      this.#o.log.warn({ jobId: item.job_id, err: (err as Error).message }, 'deployment failed');
+      await this.#client.report(item.job_id, 'Failed', (err as Error).message);
+    }
+  }
+
+  /** Runs until stopped or retired (410). */
+  async run(signal: AbortSignal): Promise<void> {
+    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    const guard = (step: () => Promise<unknown>) => async () => {
+      try {
+        await step();
+      } catch (err) {
+        if (err instanceof AgentGone) {
+          this.#gone = true;
+          this.#o.log.warn('this agent was retired: stopping');
+          return;
+        }
+        throw err;
+      }
+    };
+    const loops = [
+      new Loop({ name: 'heartbeat', intervalMs: this.#o.heartbeatSeconds * 1000, log: this.#o.log, run: guard(() => this.heartbeat()) }),
+      new Loop({ name: 'poll', intervalMs: this.#o.pollSeconds * 1000, log: this.#o.log, run: guard(() => this.pollOnce()) }),
+    ];
+    for (const loop of loops) loop.start();
+    const gone = new Promise<void>((resolve) => {
+      const check = setInterval(() => this.#gone && (clearInterval(check), resolve()), 200);
+      check.unref();
+      signal.addEventListener('abort', () => clearInterval(check), { once: true });
+    });
+    await Promise.race([stopped, gone]);
+    await Promise.all(loops.map((l) => l.stop()));
+  }
+}

@@ -1,0 +1,66 @@
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { AgentGone } from '../agent/client.ts';
+import { AgentRunner } from '../agent/runner.ts';
+import { UsageError, type CommandContext } from './main.ts';
+
+/**
+ * `certfleet agent --server URL [--name N] [--state-file F] [--heartbeat-interval S]
+ * [--poll-interval S] [--once]`: runs the agent (first start registers with
+ * CERTFLEET_AGENT_BOOTSTRAP_TOKEN). --once does one heartbeat and two work polls, then exits.
+ */
+export async function agentCommand({ config, log, args }: CommandContext): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        server: { type: 'string' },
+        name: { type: 'string' },
+        'state-file': { type: 'string' },
+        'heartbeat-interval': { type: 'string' },
+        'poll-interval': { type: 'string' },
+        once: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (!values.server || !/^https?:\/\//.test(values.server)) throw new UsageError('--server http(s)://host:port is required');
+  const seconds = (v: string | undefined, fallback: number) => {
+    const n = v === undefined ? fallback : Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError('intervals must be positive numbers of seconds');
+    return n;
+  };
+  const runner = new AgentRunner({
+    server: values.server.replace(/\/+$/, ''),
+    stateFile: path.resolve(values['state-file'] ?? path.join(config.dataDir, 'agent', 'state.json')),
+    name: values.name ?? os.hostname(),
+    bootstrapToken: config.agentBootstrapToken,
+    heartbeatSeconds: seconds(values['heartbeat-interval'], 60),
+    pollSeconds: seconds(values['poll-interval'], 30),
+    log,
+  });
+  try {
+    await runner.connect();
+    if (values.once) {
+      await runner.heartbeat();
+      const first = await runner.pollOnce();
+      const second = await runner.pollOnce(); // deployments created by this run's CSRs
+      process.stdout.write(`${JSON.stringify({ csrs: first.csrs + second.csrs, deployments: first.deployments + second.deployments })}\n`);
+      return 0;
+    }
+    const controller = new AbortController();
+    process.once('SIGTERM', () => controller.abort());
+    process.once('SIGINT', () => controller.abort());
+    await runner.run(controller.signal);
+    return 0;
+  } catch (err) {
+    if (err instanceof AgentGone) {
+      process.stderr.write('certfleet agent: this agent was retired; exiting\n');
+      return 0;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The real `certfleet agent` process end to end: it registers with the bootstrap token (state
+ * file 0600), generates its key locally, submits a CSR for its certificate, deploys cert, chain
+ * and key to its file targets (the reload command runs), reports the jobs Completed; the
+ * deployed chain passes `openssl verify` and matches the key. A retired agent exits cleanly.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
+import { runCertfleet } from '../support/process.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+const bootstrap = 'bootstrap-token-0123456789abcdef';
+let server: TestServer;
+let inv: Inventory;
+let dir: string;
+
+beforeAll(async () => {
+  server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
+  inv = await seedInventory(server.db.url);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-agent-'));
+});
+afterAll(async () => {
+  await server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const json = (method: string, body: unknown) => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+async function agentOnce(name: string) {
+  const proc = runCertfleet(['agent', '--server', server.url, '--name', name, '--state-file', path.join(dir, name, 'state.json'), '--once'], {
+    CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
+    CERTFLEET_DATA_DIR: path.join(dir, name),
+  });
+  const code = await proc.exited;
+  return { code, stdout: proc.stdout.join('\n'), stderr: proc.stderr() };
+}
+
+describe('certfleet agent', () => {
+  it('registers, issues with a local key, deploys to its targets and reports', async () => {
+    // First run: registers (nothing mapped to it yet).
+    const first = await agentOnce('host-1');
+    expect(first.code, first.stderr).toBe(0);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'host-1', 'state.json'), 'utf8')) as { agent_id: string };
+    expect(fs.statSync(path.join(dir, 'host-1', 'state.json')).mode & 0o777).toBe(0o600);
+
+    const files = path.join(dir, 'host-1', 'tls');
+    fs.mkdirSync(files, { recursive: true });
+    const target = (await (
+      await server.request(
+        '/api/v1/targets',
+        json('POST', {
+          name: 'site',
+          type: 'File',
+          agent_id: state.agent_id,
+          config: {
+            cert_path: path.join(files, 'cert.pem'),
+            chain_path: path.join(files, 'chain.pem'),
+            key_path: path.join(files, 'key.pem'),
+            validate_command: ['test', '-s', path.join(files, 'cert.pem')],
+            reload_command: ['touch', path.join(files, 'reloaded')],
+          },
+        }),
+      )
+    ).json()) as { id: string };
+    const cert = (await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `agent-${inv.suffix}`, { target_ids: [target.id] })))).json()) as { id: string };
+    expect((await server.request(`/api/v1/certificates/${cert.id}/renew`, { method: 'POST' })).status).toBe(202);
+
+    // Second run: CSR with a local key, then the deployment it created.
+    const second = await agentOnce('host-1');
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout.split('\n').filter((l) => l.startsWith('{"csrs"')).pop()!)).toEqual({ csrs: 1, deployments: 1 });
+
+    expect(fs.existsSync(path.join(files, 'reloaded'))).toBe(true);
+    expect(fs.statSync(path.join(files, 'key.pem')).mode & 0o777).toBe(0o600);
+    const verify = execFileSync('openssl', ['verify', '-CAfile', path.join(files, 'chain.pem'), path.join(files, 'cert.pem')], { encoding: 'utf8' });
+    expect(verify).toMatch(/: OK/);
+    const certKey = execFileSync('openssl', ['x509', '-noout', '-pubkey', '-in', path.join(files, 'cert.pem')], { encoding: 'utf8' });
+    const ownKey = execFileSync('openssl', ['pkey', '-pubout', '-in', path.join(files, 'key.pem')], { encoding: 'utf8' });
+    expect(certKey).toBe(ownKey);
+
+    const jobs = (await (await server.request(`/api/v1/jobs?certificate_id=${cert.id}`)).json()) as { data: Array<{ type: string; status: string }> };
+    expect(jobs.data.map((j) => `${j.type}:${j.status}`).sort()).toEqual(['Deployment:Completed', 'Issuance:Completed']);
+    expect(((await (await server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string }).status).toBe('Active');
+    const agent = (await (await server.request(`/api/v1/agents/${state.agent_id}`)).json()) as { status: string };
+    expect(agent.status).toBe('Online');
+
+    // Retired: the agent exits cleanly.
+    await server.request(`/api/v1/agents/${state.agent_id}`, { method: 'DELETE' });
+    const third = await agentOnce('host-1');
+    expect(third.code).toBe(0);
+    expect(third.stderr).toMatch(/retired/);
+  }, 60_000);
+
+  it('refuses to start unregistered without a bootstrap token', async () => {
+    const proc = runCertfleet(['agent', '--server', server.url, '--state-file', path.join(dir, 'none', 'state.json'), '--once'], { CERTFLEET_DATA_DIR: path.join(dir, 'none') });
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr()).toMatch(/CERTFLEET_AGENT_BOOTSTRAP_TOKEN/);
+  });
+});
