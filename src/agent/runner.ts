@@ -141,8 +141,9 @@ export class AgentRunner {
       }
     };
     const loops = [
-      new Loop({ name: 'heartbeat', intervalMs: this.#o.heartbeatSeconds * 1000, log: this.#o.log, run: guard(() => this.heartbeat()) }),
-      new Loop({ name: 'poll', intervalMs: this.#o.pollSeconds * 1000, log: this.#o.log, run: guard(() => this.pollOnce()) }),
+      // ±10% jitter, a random start, and exponential backoff (up to 10 intervals) while the server is unreachable.
+      new Loop({ name: 'heartbeat', intervalMs: this.#o.heartbeatSeconds * 1000, randomStart: true, maxBackoffMs: this.#o.heartbeatSeconds * 10_000, log: this.#o.log, run: guard(() => this.heartbeat()) }),
+      new Loop({ name: 'poll', intervalMs: this.#o.pollSeconds * 1000, randomStart: true, maxBackoffMs: this.#o.pollSeconds * 10_000, log: this.#o.log, run: guard(() => this.pollOnce()) }),
     ];
     for (const loop of loops) loop.start();
     const gone = new Promise<void>((resolve) => {

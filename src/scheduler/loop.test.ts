@@ -61,6 +61,30 @@ describe('Loop', () => {
     expect(calls).toBe(after);
   });
 
+  it('starts after a random delay and backs off exponentially after failures', async () => {
+    const starts: number[] = [];
+    let fail = 3;
+    const loop = new Loop({
+      name: 't',
+      intervalMs: 1000,
+      jitter: 0,
+      randomStart: true,
+      maxBackoffMs: 5000,
+      log,
+      random: () => 0.25,
+      run: async () => {
+        starts.push(Date.now());
+        if (fail-- > 0) throw new Error('down');
+      },
+    });
+    const t0 = Date.now();
+    loop.start();
+    await vi.advanceTimersByTimeAsync(20_000);
+    await loop.stop();
+    // 250 ms random start; then 2 s, 4 s, 5 s (capped) after three failures; then 1 s again.
+    expect(starts.slice(0, 6).map((t) => t - t0)).toEqual([250, 2250, 6250, 11250, 12250, 13250]);
+  });
+
   it('aborts a tick that exceeds its budget', async () => {
     let aborted = false;
     const loop = new Loop({

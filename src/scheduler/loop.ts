@@ -18,13 +18,20 @@ export interface LoopOptions {
   log: Logger;
   /** Uniform [0, 1); default Math.random. */
   random?: () => number;
+  /** First tick after a random delay in [0, intervalMs) instead of one interval: a fleet started together spreads out. */
+  randomStart?: boolean;
+  /** After consecutive failures wait interval * 2^failures (jittered), at most this long; default: no backoff. */
+  maxBackoffMs?: number;
 }
 
 export class Loop {
-  readonly #o: Required<Omit<LoopOptions, 'random'>> & { random: () => number };
+  readonly #o: Required<Omit<LoopOptions, 'random' | 'randomStart' | 'maxBackoffMs'>> & { random: () => number; randomStart: boolean; maxBackoffMs: number };
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
+  #firstTick = true;
+  /** Failures in a row (reset by a success); drives the backoff. */
+  #streak = 0;
   runs = 0;
   failures = 0;
 
@@ -32,12 +39,17 @@ export class Loop {
     if (!(options.intervalMs > 0)) throw new Error(`loop ${options.name}: intervalMs must be > 0`);
     const jitter = options.jitter ?? 0.1;
     if (!(jitter >= 0 && jitter <= 0.5)) throw new Error(`loop ${options.name}: jitter must be in [0, 0.5]`);
-    this.#o = { jitter, budgetMs: options.intervalMs, random: Math.random, ...options };
+    this.#o = { jitter, budgetMs: options.intervalMs, random: Math.random, randomStart: false, maxBackoffMs: 0, ...options };
   }
 
-  /** The next wait: intervalMs scaled by a factor drawn uniformly from [1 - jitter, 1 + jitter). */
+  /**
+   * The next wait: intervalMs (times 2^failures-in-a-row, capped by maxBackoffMs, when backing
+   * off) scaled by a factor drawn uniformly from [1 - jitter, 1 + jitter).
+   */
   nextDelay(): number {
-    return this.#o.intervalMs * (1 + this.#o.jitter * (2 * this.#o.random() - 1));
+    let base = this.#o.intervalMs;
+    if (this.#streak > 0 && this.#o.maxBackoffMs > 0) base = Math.min(this.#o.maxBackoffMs, base * 2 ** this.#streak);
+    return base * (1 + this.#o.jitter * (2 * this.#o.random() - 1));
   }
 
   start(): void {
@@ -48,12 +60,15 @@ export class Loop {
 
   #schedule(): void {
     if (this.#stopped) return;
+    const first = this.#firstTick;
+    this.#firstTick = false;
+    const delay = first && this.#o.randomStart ? this.#o.random() * this.#o.intervalMs : this.nextDelay();
     this.#timer = setTimeout(() => {
       this.#running = this.#tick().finally(() => {
         this.#running = undefined;
         this.#schedule();
       });
-    }, this.nextDelay());
+    }, delay);
     this.#timer.unref();
   }
 
@@ -63,8 +78,10 @@ export class Loop {
     try {
       await this.#o.run(controller.signal);
       this.runs += 1;
+      this.#streak = 0;
     } catch (err) {
       this.failures += 1;
+      this.#streak += 1;
       this.#o.log.error({ err, loop: this.#o.name }, 'loop tick failed');
     } finally {
       clearTimeout(budget);
