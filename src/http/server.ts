@@ -233,6 +233,11 @@ export class HttpServer {
     state.duration.observe(seconds);
     this.#options.metrics.httpRequests.inc({ route: state.def.path, method: ctx.method, status });
     const { log } = this.#options;
+    this.#inflight--;
+    if (this.#inflight === 0) this.#idle?.();
+    // Quiet routes (heartbeats, probes) at the usual level log nothing: skip building the line,
+    // which would cost an object and a regex per request on the hottest paths.
+    if (!problem && state.def.quiet && !log.isLevelEnabled('debug')) return;
     const line = {
       req_id: ctx.requestId,
       method: scrubForLog(ctx.method, 16),
@@ -252,8 +257,6 @@ export class HttpServer {
     } else {
       log.info(line, 'request');
     }
-    this.#inflight--;
-    if (this.#inflight === 0) this.#idle?.();
   }
 
   /** No route matched: 405 with Allow when the path exists under other methods, else 404. */
