@@ -8,8 +8,9 @@ import type { Pool } from './pool.ts';
 import { withTransaction } from './sql.ts';
 
 export interface CsrWork {
-  job_id: string;
-  type: 'Issuance' | 'Renewal';
+  /** The issuance/renewal job; null for an Enrollment (an issued certificate newly mapped to this agent). */
+  job_id: string | null;
+  type: 'Issuance' | 'Renewal' | 'Enrollment';
   certificate_id: string;
   common_name: string;
   sans: string[];
@@ -31,9 +32,10 @@ export interface AgentWorkRepository {
   claimDeployments(agentId: string, limit: number): Promise<DeploymentWork[]>;
   /** Whether the certificate is mapped to one of the agent's targets. */
   servesCertificate(agentId: string, certificateId: string): Promise<boolean>;
-  /** One Pending deployment job per enabled target of the certificate. */
-  createDeployments(certificateId: string, ids: () => string): Promise<number>;
-  latestPemChain(certificateId: string): Promise<string | undefined>;
+  /** One Pending deployment job per enabled target of the certificate on this agent. */
+  createDeployments(certificateId: string, agentId: string, ids: () => string): Promise<number>;
+  /** The newest chain issued to this agent (the leaf that matches its key). */
+  latestPemChain(certificateId: string, agentId: string): Promise<string | undefined>;
   /** Running -> Completed, or Running -> Failed: back to Pending with backoff while attempts < max_attempts. */
   report(agentId: string, jobId: string, outcome: { status: 'Completed' | 'Failed'; error?: string | undefined }): Promise<JobRow | 'missing' | 'not-running'>;
 }
@@ -46,17 +48,30 @@ export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
     },
 
     async csrWork(agentId) {
+      // Certificates this agent serves through an enabled target that need a CSR from it: an open
+      // issuance/renewal job it has not answered yet, or (Enrollment) an issued certificate for
+      // which it holds no key, e.g. one newly mapped to a target of this agent.
       const { rows } = await pool.query<CsrWork>(
-        `SELECT DISTINCT ON (j.id) j.id AS job_id, j.type, c.id AS certificate_id, c.common_name, c.sans, p.allowed_key_algorithms
-           FROM jobs j
-           JOIN certificates c ON c.id = j.certificate_id
-           JOIN certificate_target_mappings m ON m.certificate_id = c.id
-           JOIN deployment_targets t ON t.id = m.target_id AND t.agent_id = $1 AND t.enabled
+        `WITH served AS (
+           SELECT DISTINCT m.certificate_id FROM deployment_targets t
+             JOIN certificate_target_mappings m ON m.target_id = t.id
+            WHERE t.agent_id = $1 AND t.enabled
+         )
+         SELECT j.id AS job_id, j.type, c.id AS certificate_id, c.common_name, c.sans, p.allowed_key_algorithms
+           FROM served s
+           JOIN certificates c ON c.id = s.certificate_id
+           LEFT JOIN jobs j ON j.certificate_id = c.id AND j.type IN ('Issuance', 'Renewal') AND j.status = 'AwaitingCSR'
            LEFT JOIN certificate_profiles p ON p.id = c.certificate_profile_id
-          WHERE j.type IN ('Issuance', 'Renewal') AND j.status = 'AwaitingCSR'
-          ORDER BY j.id`,
+          WHERE (j.id IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM certificate_versions v WHERE v.job_id = j.id AND v.agent_id = $1))
+             OR (j.id IS NULL AND c.status IN ('Active', 'Expiring')
+                 AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.certificate_id = c.id AND o.type IN ('Issuance', 'Renewal')
+                                    AND o.status IN ('Pending', 'Running'))
+                 AND NOT EXISTS (SELECT 1 FROM certificate_versions v WHERE v.certificate_id = c.id AND v.agent_id = $1))
+          ORDER BY c.id`,
         [agentId],
       );
+      for (const row of rows) row.type ??= 'Enrollment';
       return rows;
     },
 
@@ -89,25 +104,26 @@ export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
       return (rowCount ?? 0) > 0;
     },
 
-    async createDeployments(certificateId, ids) {
-      const { rows } = await pool.query<{ target_id: string; agent_id: string }>(
-        `SELECT t.id AS target_id, t.agent_id FROM certificate_target_mappings m JOIN deployment_targets t ON t.id = m.target_id
-          WHERE m.certificate_id = $1 AND t.enabled ORDER BY t.id`,
-        [certificateId],
+    async createDeployments(certificateId, agentId, ids) {
+      const { rows } = await pool.query<{ target_id: string }>(
+        `SELECT t.id AS target_id FROM certificate_target_mappings m JOIN deployment_targets t ON t.id = m.target_id
+          WHERE m.certificate_id = $1 AND t.agent_id = $2 AND t.enabled ORDER BY t.id`,
+        [certificateId, agentId],
       );
       if (rows.length === 0) return 0;
       await pool.query(
         `INSERT INTO jobs (id, type, certificate_id, target_id, agent_id, status)
-         SELECT unnest($1::text[]), 'Deployment', $2, unnest($3::text[]), unnest($4::text[]), 'Pending'`,
-        [rows.map(() => ids()), certificateId, rows.map((r) => r.target_id), rows.map((r) => r.agent_id)],
+         SELECT unnest($1::text[]), 'Deployment', $2, unnest($3::text[]), $4, 'Pending'`,
+        [rows.map(() => ids()), certificateId, rows.map((r) => r.target_id), agentId],
       );
       return rows.length;
     },
 
-    async latestPemChain(certificateId) {
+    async latestPemChain(certificateId, agentId) {
       const { rows } = await pool.query<{ pem_chain: string }>(
-        'SELECT pem_chain FROM certificate_versions WHERE certificate_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1',
-        [certificateId],
+        `SELECT pem_chain FROM certificate_versions WHERE certificate_id = $1 AND agent_id = $2
+          ORDER BY created_at DESC, id DESC LIMIT 1`,
+        [certificateId, agentId],
       );
       return rows[0]?.pem_chain;
     },

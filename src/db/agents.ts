@@ -3,6 +3,7 @@
  * and the batched heartbeat write.
  */
 import { translateConstraintError } from './constraint-errors.ts';
+import { completeCoveredJobsSql } from './issuance.ts';
 import type { Pool } from './pool.ts';
 import { withTransaction } from './sql.ts';
 
@@ -107,14 +108,21 @@ export function createAgentRepository(pool: Pool): AgentRepository {
     },
 
     async retire(id, reason) {
-      return withTransaction(pool, async (client) => {
+      await withTransaction(pool, async (client) => {
         await client.query(
           `UPDATE agents SET retired_at = coalesce(retired_at, now()), retired_reason = coalesce(retired_reason, $2), status = 'Offline'
             WHERE id = $1`,
           [id, reason],
         );
-        return undefined;
-      }).then(() => get(id));
+        // Renewals that waited only for this agent's CSR are complete now.
+        await client.query(
+          completeCoveredJobsSql(
+            'ARRAY(SELECT m.certificate_id FROM deployment_targets t JOIN certificate_target_mappings m ON m.target_id = t.id WHERE t.agent_id = $1)',
+          ),
+          [id],
+        );
+      });
+      return get(id);
     },
 
     async writeHeartbeats(entries) {

@@ -37,15 +37,49 @@ export interface NewVersion {
   csrPem: string;
   keyAlgorithm: string;
   keySize: number;
+  /** Set when an agent's CSR produced this version: only that agent holds the key. */
+  agentId?: string | undefined;
 }
 
 export interface IssuanceRepository {
   context(certificateId: string): Promise<IssuanceContext | undefined>;
   /** The issuer's config when it is a local issuer; undefined otherwise. */
   localIssuer(issuerId: string): Promise<LocalIssuerConfig | undefined>;
-  /** Stores the version and makes the certificate Active; undefined if it became Archived/Revoked meanwhile. */
+  /**
+   * Stores the version and, unless other agents serving the certificate still owe a CSR for its
+   * open job, completes the job and makes the certificate Active. Undefined if the certificate
+   * became Archived/Revoked meanwhile.
+   */
   recordIssued(certificateId: string, version: NewVersion): Promise<CertificateRow['status'] | undefined>;
 }
+
+/**
+ * Completes the open issuance/renewal jobs of these certificates that have at least one version
+ * and no live agent serving the certificate still without one, and activates their certificates
+ * (expires_at = the earliest notAfter among the job's leaves). `certificateIds` is an SQL text[]
+ * expression. A job with a REST-submitted
+ * (agent-less) version is complete at once: no agent is owed anything.
+ */
+export const completeCoveredJobsSql = (certificateIds: string) => `
+  WITH done AS (
+    UPDATE jobs j SET status = 'Completed', attempts = j.attempts + 1, completed_at = now(), updated_at = now()
+     WHERE j.certificate_id = ANY(${certificateIds}) AND j.type IN ('Issuance', 'Renewal')
+       AND j.status IN ('Pending', 'AwaitingCSR', 'Running')
+       AND EXISTS (SELECT 1 FROM certificate_versions v WHERE v.job_id = j.id)
+       AND (EXISTS (SELECT 1 FROM certificate_versions v WHERE v.job_id = j.id AND v.agent_id IS NULL)
+            OR NOT EXISTS (
+              SELECT 1 FROM certificate_target_mappings m
+                JOIN deployment_targets t ON t.id = m.target_id AND t.enabled
+                JOIN agents a ON a.id = t.agent_id AND a.retired_at IS NULL
+               WHERE m.certificate_id = j.certificate_id
+                 AND NOT EXISTS (SELECT 1 FROM certificate_versions v WHERE v.job_id = j.id AND v.agent_id = a.id)))
+    RETURNING j.id, j.certificate_id
+  )
+  UPDATE certificates c SET status = 'Active', last_renewal_at = now(), updated_at = now(),
+         expires_at = (SELECT min(v.not_after) FROM certificate_versions v WHERE v.job_id = done.id)
+    FROM done
+   WHERE c.id = done.certificate_id AND c.status NOT IN ('Archived', 'Revoked')`;
+
 
 export function createIssuanceRepository(pool: Pool): IssuanceRepository {
   return {
@@ -74,25 +108,34 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
 
     recordIssued(certificateId, v) {
       return withTransaction(pool, async (client) => {
-        const { rows } = await client.query<{ status: CertificateRow['status'] }>(
-          `UPDATE certificates SET status = 'Active', expires_at = $2, last_renewal_at = now(), updated_at = now()
-            WHERE id = $1 AND status NOT IN ('Archived', 'Revoked') RETURNING status`,
-          [certificateId, v.notAfter],
-        );
-        if (!rows[0]) return undefined;
-        // The certificate's open issuance/renewal job, if any, is done.
-        await client.query(
-          `UPDATE jobs SET status = 'Completed', attempts = attempts + 1, completed_at = now(), updated_at = now()
-            WHERE certificate_id = $1 AND type IN ('Issuance', 'Renewal') AND status IN ('Pending', 'AwaitingCSR', 'Running')`,
+        // Step 1: lock the certificate. Concurrent CSRs from agents sharing it serialise here, so
+        // the coverage check in step 3 sees every version committed before it.
+        const { rows } = await client.query<{ status: CertificateRow['status']; job_id: string | null }>(
+          `SELECT c.status, (SELECT j.id FROM jobs j WHERE j.certificate_id = c.id AND j.type IN ('Issuance', 'Renewal')
+                                AND j.status IN ('Pending', 'AwaitingCSR', 'Running')) AS job_id
+             FROM certificates c WHERE c.id = $1 AND c.status NOT IN ('Archived', 'Revoked') FOR UPDATE`,
           [certificateId],
         );
+        const cert = rows[0];
+        if (!cert) return undefined;
+        // Step 2: the version, tied to the job it answers and the agent holding its key.
         await client.query(
           `INSERT INTO certificate_versions (id, certificate_id, serial_number, not_before, not_after, fingerprint_sha256,
-                                             pem_chain, csr_pem, key_algorithm, key_size)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [v.id, certificateId, v.serialNumber, v.notBefore, v.notAfter, v.fingerprint, v.pemChain, v.csrPem, v.keyAlgorithm, v.keySize],
+                                             pem_chain, csr_pem, key_algorithm, key_size, agent_id, job_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+          [v.id, certificateId, v.serialNumber, v.notBefore, v.notAfter, v.fingerprint, v.pemChain, v.csrPem, v.keyAlgorithm, v.keySize, v.agentId ?? null, cert.job_id],
         );
-        return rows[0].status;
+        // Step 3: done when no live agent serving the certificate still owes a CSR for the job.
+        if (cert.job_id) {
+          await client.query(completeCoveredJobsSql('$1::text[]'), [[certificateId]]);
+        } else {
+          await client.query(
+            `UPDATE certificates SET status = 'Active', expires_at = $2, last_renewal_at = now(), updated_at = now() WHERE id = $1`,
+            [certificateId, v.notAfter],
+          );
+        }
+        const after = await client.query<{ status: CertificateRow['status'] }>('SELECT status FROM certificates WHERE id = $1', [certificateId]);
+        return after.rows[0]!.status;
       });
     },
   };

@@ -1,6 +1,8 @@
 /**
  * The agent work protocol over HTTP: CSR work only for certificates an agent serves, issuance
- * fanning out one deployment job per mapped target, claims that never hand a job out twice
+ * per agent (each agent serving a certificate gets its own leaf for its own key, deployed to its
+ * own targets; the job completes once every serving agent answered), enrollment of a newly mapped
+ * agent, claims that never hand a job out twice
  * (parallel polls), PEM fetch, status reports with retry backoff, and 410 once retired.
  */
 import { execFileSync } from 'node:child_process';
@@ -30,16 +32,19 @@ interface Work {
   deployments: Array<{ job_id: string; target_id: string; attempts: number }>;
 }
 
+const register = async (name: string) =>
+  (await (await fetch(`${server.url}/api/v1/agents`, { method: 'POST', headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' }, body: JSON.stringify({ name }) })).json()) as { id: string; api_key: string };
+const target = async (name: string, agentId: string) =>
+  ((await (await server.request('/api/v1/targets', json('POST', { name, type: 'File', agent_id: agentId, config: { cert_path: `/tmp/${name}.pem` } }))).json()) as { id: string }).id;
+let sharedTargets: string[];
+
 beforeAll(async () => {
   server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
   inv = await seedInventory(server.db.url);
-  const register = async (name: string) =>
-    (await (await fetch(`${server.url}/api/v1/agents`, { method: 'POST', headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' }, body: JSON.stringify({ name }) })).json()) as { id: string; api_key: string };
   a = await register('work-a');
   b = await register('work-b');
-  const target = async (name: string, agentId: string) =>
-    ((await (await server.request('/api/v1/targets', json('POST', { name, type: 'File', agent_id: agentId, config: { cert_path: `/tmp/${name}.pem` } }))).json()) as { id: string }).id;
   const [ta1, ta2, tb] = [await target('a-1', a.id), await target('a-2', a.id), await target('b-1', b.id)];
+  sharedTargets = [ta1, ta2, tb];
   shared = ((await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `shared-${inv.suffix}`, { target_ids: [ta1, ta2, tb] })))).json()) as { id: string }).id;
   bOnly = ((await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `b-only-${inv.suffix}`, { target_ids: [tb] })))).json()) as { id: string }).id;
   await server.request(`/api/v1/certificates/${shared}/renew`, { method: 'POST' });
@@ -63,17 +68,31 @@ describe('agent work protocol', () => {
     expect((await as(a, `/api/v1/agents/${a.id}/csr`, json('POST', { certificate_id: bOnly, csr_pem: csr() }))).status).toBe(403);
     const res = await as(a, `/api/v1/agents/${a.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
     expect(res.status, await res.clone().text()).toBe(201);
-    expect(((await res.json()) as { deployments: number }).deployments).toBe(3);
+    // A's leaf holds A's key: it deploys to A's two targets only.
+    expect(((await res.json()) as { deployments: number }).deployments).toBe(2);
     const afterCsr = (await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work;
-    expect(afterCsr.csr).toEqual([]); // the renewal job is completed
+    expect(afterCsr.csr).toEqual([]); // A has answered; the job still waits for B
+    const job = async () => ((await (await server.request(`/api/v1/jobs?certificate_id=${shared}&type=Issuance`)).json()) as { data: Array<{ status: string }> }).data[0]!.status;
+    expect(await job()).toBe('AwaitingCSR');
 
     // The poll above already claimed A's two jobs; parallel polls must not return them again.
     expect(afterCsr.deployments).toHaveLength(2);
     expect(afterCsr.deployments.every((d) => d.attempts === 1)).toBe(true);
     const parallel = await Promise.all(Array.from({ length: 5 }, async () => ((await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work).deployments));
     expect(parallel.flat()).toEqual([]);
-    const workB = (await (await as(b, `/api/v1/agents/${b.id}/work`)).json()) as Work;
+    let workB = (await (await as(b, `/api/v1/agents/${b.id}/work`)).json()) as Work;
+    expect(workB.csr.map((w) => w.certificate_id).sort()).toEqual([shared, bOnly].sort());
+    expect(workB.deployments).toEqual([]);
+    const resB = await as(b, `/api/v1/agents/${b.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
+    expect(((await resB.json()) as { deployments: number }).deployments).toBe(1);
+    expect(await job()).toBe('Completed'); // every agent serving it has its own leaf now
+    expect(((await (await server.request(`/api/v1/certificates/${shared}`)).json()) as { status: string }).status).toBe('Active');
+    workB = (await (await as(b, `/api/v1/agents/${b.id}/work`)).json()) as Work;
+    expect(workB.csr.map((w) => w.certificate_id)).toEqual([bOnly]);
     expect(workB.deployments).toHaveLength(1);
+    const leafOf = async (agent: { id: string; api_key: string }) =>
+      ((await (await as(agent, `/api/v1/agents/${agent.id}/certificates/${shared}`)).json()) as { certificate_pem: string }).certificate_pem.split('-----END CERTIFICATE-----')[0];
+    expect(await leafOf(a)).not.toBe(await leafOf(b));
 
     expect(WorkSchema.safeParse(afterCsr).success).toBe(true);
     const pem = ((await (await as(a, `/api/v1/agents/${a.id}/certificates/${shared}`)).json()) as { certificate_pem: string }).certificate_pem;
@@ -97,6 +116,27 @@ describe('agent work protocol', () => {
     expect(new Date(failed.scheduled_at).getTime() - Date.now()).toBeGreaterThan(20_000); // ~30 s backoff
     expect(((await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work).deployments).toEqual([]);
     expect((await as(a, `/api/v1/agents/${a.id}/jobs/${second.job_id}/status`, json('POST', { status: 'Bogus' }))).status).toBe(400);
+  });
+
+  it('enrolls an agent newly mapped to an issued certificate, and completes a renewal when the last owing agent retires', async () => {
+    const c = await register('work-c');
+    const tc = await target('c-1', c.id);
+    expect((await server.request(`/api/v1/certificates/${shared}`, json('PATCH', { target_ids: [...sharedTargets, tc] }))).status).toBe(200);
+    const workC = (await (await as(c, `/api/v1/agents/${c.id}/work`)).json()) as Work & { csr: Array<{ type: string; job_id: string | null }> };
+    expect(workC.csr.map((w) => [w.certificate_id, w.type, w.job_id])).toEqual([[shared, 'Enrollment', null]]);
+    expect(WorkSchema.safeParse(workC).success).toBe(true);
+    const enrolled = await as(c, `/api/v1/agents/${c.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
+    expect(((await enrolled.json()) as { deployments: number }).deployments).toBe(1);
+    expect(((await (await as(c, `/api/v1/agents/${c.id}/work`)).json()) as Work).csr).toEqual([]);
+
+    // A renewal that A and B answer but C never does completes once C is retired.
+    expect((await server.request(`/api/v1/certificates/${shared}/renew`, { method: 'POST' })).status).toBe(202);
+    await as(a, `/api/v1/agents/${a.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
+    await as(b, `/api/v1/agents/${b.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
+    const renewal = async () => ((await (await server.request(`/api/v1/jobs?certificate_id=${shared}&type=Renewal`)).json()) as { data: Array<{ status: string }> }).data[0]!.status;
+    expect(await renewal()).toBe('AwaitingCSR');
+    await server.request(`/api/v1/agents/${c.id}`, { method: 'DELETE' });
+    expect(await renewal()).toBe('Completed');
   });
 
   it('answers 410 on work routes once the agent is retired', async () => {

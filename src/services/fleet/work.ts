@@ -40,16 +40,17 @@ export class AgentWorkService {
   async submitCsr(principal: Principal | undefined, agentId: string, certificateId: string, csrPem: string): Promise<{ issued: IssuedCertificate; deployments: number }> {
     await this.#live(agentId);
     await this.#serves(agentId, certificateId);
-    const issued = await this.issuance.issueFromCsr(principal, certificateId, csrPem);
-    const deployments = await this.repo.createDeployments(certificateId, () => newId('job'));
+    const issued = await this.issuance.issueFromCsr(principal, certificateId, csrPem, agentId);
+    // Only this agent holds the key of this leaf, so only its own targets deploy it.
+    const deployments = await this.repo.createDeployments(certificateId, agentId, () => newId('job'));
     return { issued, deployments };
   }
 
   async pemChain(agentId: string, certificateId: string): Promise<string> {
     await this.#live(agentId);
     await this.#serves(agentId, certificateId);
-    const pem = await this.repo.latestPemChain(certificateId);
-    if (!pem) throw Errors.notFound(`certificate ${certificateId} has not been issued yet`);
+    const pem = await this.repo.latestPemChain(certificateId, agentId);
+    if (!pem) throw Errors.notFound(`certificate ${certificateId} has not been issued to agent ${agentId} yet`);
     return pem;
   }
 

@@ -48,7 +48,8 @@ export class IssuanceService {
     this.#o = options;
   }
 
-  async issueFromCsr(principal: Principal | undefined, certificateId: string, csr: string): Promise<IssuedCertificate> {
+  /** `agentId`: the agent whose CSR this is (its own leaf; see migrations/0007_agent_versions.sql). */
+  async issueFromCsr(principal: Principal | undefined, certificateId: string, csr: string, agentId?: string): Promise<IssuedCertificate> {
     // Step 1
     const ctx = await this.#o.repo.context(certificateId);
     if (!ctx) throw Errors.notFound(`certificate ${certificateId} not found`);
@@ -109,6 +110,7 @@ export class IssuanceService {
       csrPem: toPem(Buffer.from(result.csrDer), 'CERTIFICATE REQUEST'),
       keyAlgorithm: result.keyAlgorithm,
       keySize: result.keySize,
+      agentId,
     });
     if (!status) throw Errors.conflict(`certificate ${certificateId} was archived or revoked while it was being issued`);
     await this.#o.audit.record(principal, {
@@ -116,7 +118,13 @@ export class IssuanceService {
       resourceType: 'certificate',
       resourceId: certificateId,
       category: 'cert_lifecycle',
-      details: { serial_number: issued.serialNumber, not_after: issued.notAfter.toISOString(), issuer_id: ctx.issuer_id, key_algorithm: result.keyAlgorithm },
+      details: {
+        serial_number: issued.serialNumber,
+        not_after: issued.notAfter.toISOString(),
+        issuer_id: ctx.issuer_id,
+        key_algorithm: result.keyAlgorithm,
+        ...(agentId ? { agent_id: agentId } : {}),
+      },
     });
     return issued;
   }

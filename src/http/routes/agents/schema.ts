@@ -56,8 +56,8 @@ export const JobStatusSchema = z.strictObject({
 export const WorkSchema = z.object({
   csr: z.array(
     z.object({
-      job_id: z.string(),
-      type: z.enum(['Issuance', 'Renewal']),
+      job_id: z.string().nullable().describe('null for an Enrollment: an issued certificate newly mapped to this agent, which holds no key for it yet'),
+      type: z.enum(['Issuance', 'Renewal', 'Enrollment']),
       certificate_id: z.string(),
       common_name: z.string(),
       sans: z.array(z.string()),
