@@ -43,12 +43,30 @@ export function requireJsonContentType(ctx: RequestContext): void {
   if (!jsonContentType.test(ctx.contentType)) throw Errors.unsupportedMediaType('application/json');
 }
 
-/** Parses a JSON body; an empty body is `undefined` (schemas decide whether that is allowed). */
+/**
+ * Parses a JSON body; an empty body is `undefined` (schemas decide whether that is allowed).
+ * PostgreSQL text and jsonb cannot hold U+0000, so a string or key containing it is refused here
+ * (400) rather than failing in the database. Only a body whose text contains the escape pays
+ * for the exact check.
+ */
 export function parseJson(body: Buffer): unknown {
   if (body.length === 0) return undefined;
+  const text = body.toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(body.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     throw new AppError('invalidJson', `request body is not valid JSON: ${(err as Error).message}`);
   }
+  if (text.includes('\\u0000') && containsNul(value)) {
+    throw Errors.badRequest('request body: strings may not contain the NUL character (U+0000)');
+  }
+  return value;
+}
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (value === null || typeof value !== 'object') return false;
+  for (const [key, inner] of Object.entries(value)) if (key.includes('\0') || containsNul(inner)) return true;
+  return false;
 }

@@ -72,15 +72,27 @@ export class RequestContext {
   /** A path parameter, percent-decoded; a malformed escape is the client's 400. */
   param(name: string): string {
     const raw = this.params[name] ?? '';
+    let value: string;
     try {
-      return decodeURIComponent(raw);
+      value = decodeURIComponent(raw);
     } catch {
       throw Errors.badRequest(`path parameter ${name} is not valid percent-encoding`);
     }
+    // PostgreSQL text cannot hold U+0000 (it would fail in the database as a 5xx).
+    if (value.includes('\0')) throw Errors.badRequest(`path parameter ${name} may not contain the NUL character (%00)`);
+    return value;
   }
 
   get query(): URLSearchParams {
-    this.#query ??= new URLSearchParams(this.rawQuery);
+    if (!this.#query) {
+      const query = new URLSearchParams(this.rawQuery);
+      if (this.rawQuery.includes('%00')) {
+        for (const [key, value] of query) {
+          if (key.includes('\0') || value.includes('\0')) throw Errors.badRequest(`query parameter ${key.replaceAll('\0', '')} may not contain the NUL character (%00)`);
+        }
+      }
+      this.#query = query;
+    }
     return this.#query;
   }
 }
