@@ -6,6 +6,7 @@
 import type { Config } from './config/schema.ts';
 import { createApiKeyRepository } from './db/api-keys.ts';
 import { createAgentWorkRepository } from './db/agent-work.ts';
+import { createDiscoveryRepository } from './db/discovery.ts';
 import { createAgentRepository } from './db/agents.ts';
 import { createAuditRepository } from './db/audit.ts';
 import { createCertificateRepository } from './db/certificates.ts';
@@ -29,6 +30,7 @@ import { CertificateService } from './services/certificates/certificates.ts';
 import { CursorCodec } from './services/cursor.ts';
 import { AgentService } from './services/fleet/agents.ts';
 import { HeartbeatBatcher } from './services/fleet/heartbeats.ts';
+import { DiscoveryService } from './services/fleet/discovery.ts';
 import { AgentWorkService } from './services/fleet/work.ts';
 import { JobService } from './services/jobs.ts';
 import { seedDemo } from './services/demo.ts';
@@ -158,6 +160,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         cursors,
         jobs: new JobService(createJobRepository(pool), audit, cursors),
         agentWork: new AgentWorkService(createAgentWorkRepository(pool), issuance, audit),
+        discovery: new DiscoveryService(createDiscoveryRepository(pool), workerPool, audit, cursors),
       }),
     );
     const address = await server.listen(config.host, config.port);

@@ -78,4 +78,15 @@ export class Keyset {
   next(v: string | number | null, id: string): string {
     return this.#codec.encode({ s: this.#sort, f: this.#filterKey, v, id });
   }
+
+  /**
+   * One page of an id-ordered list fetched with `perPage + 1` rows: the extra row only says that
+   * another page exists (it is dropped), and the cursor continues after the last row kept.
+   */
+  page<T extends { id: string }>(rows: T[], perPage: number): { rows: T[]; nextCursor: string | undefined } {
+    const more = rows.length > perPage;
+    if (more) rows.pop();
+    const last = rows[rows.length - 1];
+    return { rows, nextCursor: more && last ? this.next(null, last.id) : undefined };
+  }
 }

@@ -43,11 +43,7 @@ export class JobService {
 
   async list(filter: JobFilter, perPage: number, cursor: string | undefined): Promise<{ rows: JobRow[]; nextCursor: string | undefined }> {
     const keyset = new Keyset(this.cursors, 'jobs:id', filter);
-    const rows = await this.repo.list(filter, perPage + 1, keyset.after(cursor)?.id);
-    const more = rows.length > perPage;
-    if (more) rows.pop();
-    const last = rows[rows.length - 1];
-    return { rows, nextCursor: more && last ? keyset.next(null, last.id) : undefined };
+    return keyset.page(await this.repo.list(filter, perPage + 1, keyset.after(cursor)?.id), perPage);
   }
 
   /** Only Pending, AwaitingCSR and Running jobs can be cancelled (409 otherwise). */

@@ -7,11 +7,13 @@ import { Piscina } from 'piscina';
 import { Errors } from '../errors.ts';
 import type { BuildCrlTask } from './build-crl.task.ts';
 import type { IssueCertificateResult, IssueCertificateTask } from './issue-certificate.task.ts';
+import type { ReadCertificatesResult } from './read-certificates.task.ts';
 
 /** Every task: its name (the worker's export) with its input and result types. */
 export interface Tasks {
   issueCertificate: { input: IssueCertificateTask; result: IssueCertificateResult };
   buildCrl: { input: BuildCrlTask; result: Uint8Array };
+  readCertificates: { input: string[]; result: ReadCertificatesResult };
 }
 
 export interface WorkerPoolOptions {
@@ -38,13 +40,13 @@ export class WorkerPool {
 
   async run<K extends keyof Tasks>(name: K, input: Tasks[K]['input']): Promise<Tasks[K]['result']> {
     if (this.#piscina.queueSize >= this.#maxQueue) {
-      throw Errors.unavailable('the signing queue is full; retry shortly', 1);
+      throw Errors.unavailable('the worker queue is full; retry shortly', 1);
     }
     const started = performance.now();
     try {
       return (await this.#piscina.run(input, { name })) as Tasks[K]['result'];
     } catch (err) {
-      if (/queue is at limit/i.test((err as Error).message)) throw Errors.unavailable('the signing queue is full; retry shortly', 1);
+      if (/queue is at limit/i.test((err as Error).message)) throw Errors.unavailable('the worker queue is full; retry shortly', 1);
       throw err;
     } finally {
       this.completed += 1;

@@ -28,7 +28,7 @@ const as = (agent: { api_key: string }, p: string, init: RequestInit = {}) =>
   fetch(`${server.url}${p}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}` } });
 
 interface Work {
-  csr: Array<{ job_id: string; certificate_id: string; common_name: string }>;
+  csr: Array<{ job_id: string | null; type: string; certificate_id: string; common_name: string }>;
   deployments: Array<{ job_id: string; target_id: string; attempts: number }>;
 }
 
@@ -122,7 +122,7 @@ describe('agent work protocol', () => {
     const c = await register('work-c');
     const tc = await target('c-1', c.id);
     expect((await server.request(`/api/v1/certificates/${shared}`, json('PATCH', { target_ids: [...sharedTargets, tc] }))).status).toBe(200);
-    const workC = (await (await as(c, `/api/v1/agents/${c.id}/work`)).json()) as Work & { csr: Array<{ type: string; job_id: string | null }> };
+    const workC = (await (await as(c, `/api/v1/agents/${c.id}/work`)).json()) as Work;
     expect(workC.csr.map((w) => [w.certificate_id, w.type, w.job_id])).toEqual([[shared, 'Enrollment', null]]);
     expect(WorkSchema.safeParse(workC).success).toBe(true);
     const enrolled = await as(c, `/api/v1/agents/${c.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));

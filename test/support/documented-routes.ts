@@ -23,6 +23,7 @@ export function documentedRoutes(): RouteDefinition[] {
     cursors: inert,
     jobs: inert,
     agentWork: inert,
+    discovery: inert,
   };
   return buildRoutes(deps);
 }

@@ -10,6 +10,7 @@ import type { ApiKeyService } from '../../services/auth/api-keys.ts';
 import type { CertificateService } from '../../services/certificates/certificates.ts';
 import type { CursorCodec } from '../../services/cursor.ts';
 import type { AgentService } from '../../services/fleet/agents.ts';
+import type { DiscoveryService } from '../../services/fleet/discovery.ts';
 import type { AgentWorkService } from '../../services/fleet/work.ts';
 import type { JobService } from '../../services/jobs.ts';
 import type { CrlService } from '../../services/pki/crl.ts';
@@ -20,6 +21,7 @@ import { agentRoutes } from './agents/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { authKeyRoutes } from './auth-keys/routes.ts';
 import { certificateRoutes } from './certificates/routes.ts';
+import { discoveryRoutes } from './discovery/routes.ts';
 import { inventoryRoutes } from './common/inventory-routes.ts';
 import { healthRoutes, type HealthDeps } from './health/routes.ts';
 import { jobRoutes } from './jobs/routes.ts';
@@ -43,6 +45,7 @@ export interface RouteDeps {
   cursors: CursorCodec;
   jobs: JobService;
   agentWork: AgentWorkService;
+  discovery: DiscoveryService;
 }
 
 export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
@@ -57,5 +60,6 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...pkiRoutes({ crls: deps.crls }),
     ...agentRoutes({ agents: deps.agents, work: deps.agentWork, cursors: deps.cursors }),
     ...jobRoutes({ jobs: deps.jobs }),
+    ...discoveryRoutes({ discovery: deps.discovery }),
   ];
 }

@@ -58,13 +58,8 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
         const q = ctx.queryParams as AgentsListReq;
         const perPage = q.per_page ?? 50;
         const keyset = new Keyset(cursors, 'agents:id', {});
-        const rows = await agents.list(perPage + 1, keyset.after(q.cursor)?.id);
-        const more = rows.length > perPage;
-        if (more) rows.pop();
-        const body: Record<string, unknown> = { data: rows.map(present), per_page: perPage };
-        const last = rows[rows.length - 1];
-        if (more && last) body.next_cursor = keyset.next(null, last.id);
-        return { status: 200, json: body };
+        const { rows, nextCursor } = keyset.page(await agents.list(perPage + 1, keyset.after(q.cursor)?.id), perPage);
+        return { status: 200, json: { data: rows.map(present), per_page: perPage, ...(nextCursor ? { next_cursor: nextCursor } : {}) } };
       },
     },
     {
