@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { renderOpenApiYaml } from '../../src/http/openapi.ts';
 import { version } from '../../src/version.ts';
 import { documentedRoutes } from '../support/documented-routes.ts';
-import { certificateBody, seedInventory } from '../support/fixtures.ts';
+import { certificateBody, seedInventory, withClient } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const file = new URL('../../docs/openapi.yaml', import.meta.url);
@@ -59,6 +59,15 @@ describe('documented response schemas', () => {
       })
     ).json()) as { id: string };
     const job = (await (await server.request(`/api/v1/certificates/${cert.id}/renew`, { method: 'POST' })).json()) as { job_id: string };
+    const discovered = `dcert-${inv.suffix}`;
+    await withClient(server.db.url, (c) =>
+      c.query(
+        `INSERT INTO discovered_certificates (id, fingerprint_sha256, common_name, serial_number, issuer_dn, subject_dn, not_before,
+                not_after, key_algorithm, key_size, is_ca, pem_data, source_path, source_format, agent_id)
+         VALUES ($1, 'ff', 'doc.example.test', '1', 'CN=ca', 'CN=doc', now(), now() + interval '1 day', 'ECDSA', 256, false, '', '/x.pem', 'PEM', $2)`,
+        [discovered, inv.agentId],
+      ),
+    );
     const ids: Record<string, string> = {
       '/api/v1/jobs': job.job_id,
       '/api/v1/teams': inv.teamId,
@@ -69,6 +78,7 @@ describe('documented response schemas', () => {
       '/api/v1/targets': inv.targetId,
       '/api/v1/certificates': cert.id,
       '/api/v1/agents': inv.agentId,
+      '/api/v1/discovered-certificates': discovered,
     };
     const auditId = ((await (await server.request('/api/v1/audit?per_page=1')).json()) as { data: Array<{ id: string }> }).data[0]!.id;
     const keyId = ((await (await server.request('/api/v1/auth/keys')).json()) as { data: Array<{ id: string }> }).data[0]!.id;

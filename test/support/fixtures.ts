@@ -26,9 +26,7 @@ export async function seedInventory(databaseUrl: string): Promise<Inventory> {
     agentId: `agent-${s}`,
     targetId: `target-${s}`,
   };
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  await withClient(databaseUrl, async (client) => {
     await client.query('INSERT INTO teams (id, name) VALUES ($1, $1)', [inv.teamId]);
     await client.query("INSERT INTO owners (id, name, email, team_id) VALUES ($1, $1, 'o@example.com', $2)", [inv.ownerId, inv.teamId]);
     await client.query("INSERT INTO issuers (id, name, type) VALUES ($1, $1, 'local')", [inv.issuerId]);
@@ -37,10 +35,19 @@ export async function seedInventory(databaseUrl: string): Promise<Inventory> {
     await client.query("INSERT INTO agents (id, name, hostname) VALUES ($1, $1, 'host.example.test')", [inv.agentId]);
     await client.query('INSERT INTO agent_liveness (agent_id) VALUES ($1)', [inv.agentId]);
     await client.query("INSERT INTO deployment_targets (id, name, type, agent_id) VALUES ($1, $1, 'NGINX', $2)", [inv.targetId, inv.agentId]);
+  });
+  return inv;
+}
+
+/** Runs `work` on a short-lived client of the test database. */
+export async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await work(client);
   } finally {
     await client.end();
   }
-  return inv;
 }
 
 /** A valid certificate body over `inv`. */
