@@ -1,4 +1,5 @@
 /** The agent's HTTP client for the certfleet API. 410 (retired) surfaces as AgentGone. */
+import type { ScanResult } from './discovery-scan.ts';
 
 export class AgentGone extends Error {}
 
@@ -57,6 +58,9 @@ export class AgentClient {
   }
   certificate(certificateId: string) {
     return this.#call<{ certificate_pem: string }>('GET', `/certificates/${encodeURIComponent(certificateId)}`);
+  }
+  reportDiscovery(report: ScanResult) {
+    return this.#call<{ id: string; certificates_found: number; certificates_new: number }>('POST', '/discoveries', report);
   }
   report(jobId: string, status: 'Completed' | 'Failed', error?: string) {
     return this.#call<{ status: string }>('POST', `/jobs/${encodeURIComponent(jobId)}/status`, error ? { status, error } : { status });

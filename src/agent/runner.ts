@@ -13,6 +13,7 @@ import { buildCsr } from '../pki/csr-builder.ts';
 import { toPem } from '../pki/certificate.ts';
 import { Loop } from '../scheduler/loop.ts';
 import { AgentClient, AgentGone, type Work } from './client.ts';
+import { reportChunks, scanDirectories } from './discovery-scan.ts';
 import { deployFiles, type DeployFile } from './deploy-files.ts';
 
 export interface AgentOptions {
@@ -22,6 +23,9 @@ export interface AgentOptions {
   bootstrapToken: string | undefined;
   heartbeatSeconds: number;
   pollSeconds: number;
+  /** Directories scanned for existing certificates (none: no discovery). */
+  discoveryDirs: string[];
+  discoverySeconds: number;
   log: Logger;
 }
 
@@ -86,6 +90,17 @@ export class AgentRunner {
     return { csrs: work.csr.length, deployments: work.deployments.length };
   }
 
+  /** One discovery scan of the configured directories, reported in chunks the server accepts. */
+  async discoverOnce(): Promise<{ found: number; new: number; errors: number }> {
+    const scan = await scanDirectories(this.#o.discoveryDirs);
+    let created = 0;
+    for (const chunk of reportChunks(scan)) {
+      created += (await this.#client.reportDiscovery(chunk)).certificates_new;
+    }
+    this.#o.log.info({ found: scan.certificates.length, new: created, errors: scan.errors.length, ms: scan.scan_duration_ms }, 'discovery scan reported');
+    return { found: scan.certificates.length, new: created, errors: scan.errors.length };
+  }
+
   async #issue(item: Work['csr'][number]): Promise<void> {
     const allowed = item.allowed_key_algorithms?.map((a) => a.algorithm) ?? [];
     const ecdsa = allowed.length === 0 || allowed.includes('ECDSA');
@@ -145,6 +160,11 @@ export class AgentRunner {
       new Loop({ name: 'heartbeat', intervalMs: this.#o.heartbeatSeconds * 1000, randomStart: true, maxBackoffMs: this.#o.heartbeatSeconds * 10_000, log: this.#o.log, run: guard(() => this.heartbeat()) }),
       new Loop({ name: 'poll', intervalMs: this.#o.pollSeconds * 1000, randomStart: true, maxBackoffMs: this.#o.pollSeconds * 10_000, log: this.#o.log, run: guard(() => this.pollOnce()) }),
     ];
+    if (this.#o.discoveryDirs.length > 0) {
+      // The first scan runs within a minute of start (spread across a fleet), then every interval.
+      const intervalMs = this.#o.discoverySeconds * 1000;
+      loops.push(new Loop({ name: 'discovery', intervalMs, randomStart: true, randomStartMs: Math.min(intervalMs, 60_000), log: this.#o.log, run: guard(() => this.discoverOnce()) }));
+    }
     for (const loop of loops) loop.start();
     const gone = new Promise<void>((resolve) => {
       const check = setInterval(() => this.#gone && (clearInterval(check), resolve()), 200);

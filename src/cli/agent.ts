@@ -7,8 +7,10 @@ import { UsageError, type CommandContext } from './main.ts';
 
 /**
  * `certfleet agent --server URL [--name N] [--state-file F] [--heartbeat-interval S]
- * [--poll-interval S] [--once]`: runs the agent (first start registers with
- * CERTFLEET_AGENT_BOOTSTRAP_TOKEN). --once does one heartbeat and two work polls, then exits.
+ * [--poll-interval S] [--discovery-dir D ...] [--discovery-interval S] [--once]`: runs the agent
+ * (first start registers with CERTFLEET_AGENT_BOOTSTRAP_TOKEN). Discovery scans each
+ * --discovery-dir soon after start, then every 6 h by default. --once does one heartbeat, a
+ * discovery scan (if directories are given) and two work polls, then exits.
  */
 export async function agentCommand({ config, log, args }: CommandContext): Promise<number> {
   let values;
@@ -21,6 +23,8 @@ export async function agentCommand({ config, log, args }: CommandContext): Promi
         'state-file': { type: 'string' },
         'heartbeat-interval': { type: 'string' },
         'poll-interval': { type: 'string' },
+        'discovery-dir': { type: 'string', multiple: true },
+        'discovery-interval': { type: 'string' },
         once: { type: 'boolean' },
       },
     }));
@@ -40,15 +44,18 @@ export async function agentCommand({ config, log, args }: CommandContext): Promi
     bootstrapToken: config.agentBootstrapToken,
     heartbeatSeconds: seconds(values['heartbeat-interval'], 60),
     pollSeconds: seconds(values['poll-interval'], 30),
+    discoveryDirs: values['discovery-dir'] ?? [],
+    discoverySeconds: seconds(values['discovery-interval'], 6 * 3600),
     log,
   });
   try {
     await runner.connect();
     if (values.once) {
       await runner.heartbeat();
+      const discovered = values['discovery-dir']?.length ? await runner.discoverOnce() : undefined;
       const first = await runner.pollOnce();
       const second = await runner.pollOnce(); // deployments created by this run's CSRs
-      process.stdout.write(`${JSON.stringify({ csrs: first.csrs + second.csrs, deployments: first.deployments + second.deployments })}\n`);
+      process.stdout.write(`${JSON.stringify({ csrs: first.csrs + second.csrs, deployments: first.deployments + second.deployments, ...(discovered ? { discovered } : {}) })}\n`);
       return 0;
     }
     const controller = new AbortController();

@@ -85,6 +85,16 @@ describe('Loop', () => {
     expect(starts.slice(0, 6).map((t) => t - t0)).toEqual([250, 2250, 6250, 11250, 12250, 13250]);
   });
 
+  it('draws the first delay from randomStartMs when given (a long loop that should first run soon)', async () => {
+    const starts: number[] = [];
+    const loop = new Loop({ name: 't', intervalMs: 3_600_000, jitter: 0, randomStart: true, randomStartMs: 60_000, log, random: () => 0.5, run: async () => void starts.push(Date.now()) });
+    const t0 = Date.now();
+    loop.start();
+    await vi.advanceTimersByTimeAsync(3_700_000);
+    await loop.stop();
+    expect(starts.map((t) => t - t0)).toEqual([30_000, 3_630_000]);
+  });
+
   it('aborts a tick that exceeds its budget', async () => {
     let aborted = false;
     const loop = new Loop({

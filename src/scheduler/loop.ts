@@ -20,12 +20,19 @@ export interface LoopOptions {
   random?: () => number;
   /** First tick after a random delay in [0, intervalMs) instead of one interval: a fleet started together spreads out. */
   randomStart?: boolean;
+  /** With randomStart: draw the first delay from [0, randomStartMs) instead (e.g. a 6 h loop that should first run soon). */
+  randomStartMs?: number;
   /** After consecutive failures wait interval * 2^failures (jittered), at most this long; default: no backoff. */
   maxBackoffMs?: number;
 }
 
 export class Loop {
-  readonly #o: Required<Omit<LoopOptions, 'random' | 'randomStart' | 'maxBackoffMs'>> & { random: () => number; randomStart: boolean; maxBackoffMs: number };
+  readonly #o: Required<Omit<LoopOptions, 'random' | 'randomStart' | 'randomStartMs' | 'maxBackoffMs'>> & {
+    random: () => number;
+    randomStart: boolean;
+    randomStartMs: number;
+    maxBackoffMs: number;
+  };
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
@@ -39,7 +46,7 @@ export class Loop {
     if (!(options.intervalMs > 0)) throw new Error(`loop ${options.name}: intervalMs must be > 0`);
     const jitter = options.jitter ?? 0.1;
     if (!(jitter >= 0 && jitter <= 0.5)) throw new Error(`loop ${options.name}: jitter must be in [0, 0.5]`);
-    this.#o = { jitter, budgetMs: options.intervalMs, random: Math.random, randomStart: false, maxBackoffMs: 0, ...options };
+    this.#o = { jitter, budgetMs: options.intervalMs, random: Math.random, randomStart: false, randomStartMs: options.intervalMs, maxBackoffMs: 0, ...options };
   }
 
   /**
@@ -62,7 +69,7 @@ export class Loop {
     if (this.#stopped) return;
     const first = this.#firstTick;
     this.#firstTick = false;
-    const delay = first && this.#o.randomStart ? this.#o.random() * this.#o.intervalMs : this.nextDelay();
+    const delay = first && this.#o.randomStart ? this.#o.random() * this.#o.randomStartMs : this.nextDelay();
     this.#timer = setTimeout(() => {
       this.#running = this.#tick().finally(() => {
         this.#running = undefined;

@@ -30,8 +30,8 @@ afterAll(async () => {
 
 const json = (method: string, body: unknown) => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-async function agentOnce(name: string) {
-  const proc = runCertfleet(['agent', '--server', server.url, '--name', name, '--state-file', path.join(dir, name, 'state.json'), '--once'], {
+async function agentOnce(name: string, extra: string[] = []) {
+  const proc = runCertfleet(['agent', '--server', server.url, '--name', name, '--state-file', path.join(dir, name, 'state.json'), '--once', ...extra], {
     CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
     CERTFLEET_DATA_DIR: path.join(dir, name),
   });
@@ -87,6 +87,20 @@ describe('certfleet agent', () => {
     expect(((await (await server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string }).status).toBe('Active');
     const agent = (await (await server.request(`/api/v1/agents/${state.agent_id}`)).json()) as { status: string };
     expect(agent.status).toBe('Online');
+
+    // Discovery: a scan of the deployed files finds the certificate certfleet issued (Managed)
+    // and one it did not (Unmanaged).
+    fs.mkdirSync(path.join(files, 'old'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=old.example.test', '-keyout', '/dev/null', '-out', path.join(files, 'old', 'old.crt')], { stdio: 'ignore' });
+    const scanned = await agentOnce('host-1', ['--discovery-dir', files]);
+    expect(scanned.code, scanned.stderr).toBe(0);
+    expect(JSON.parse(scanned.stdout.split('\n').filter((l) => l.startsWith('{"csrs"')).pop()!).discovered).toMatchObject({ found: 3, new: 3, errors: 0 });
+    const discovered = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${state.agent_id}`)).json()) as { data: Array<{ source_path: string; status: string; managed_certificate_id: string | null }> };
+    expect(discovered.data.map((d) => `${path.relative(files, d.source_path)}:${d.status}:${d.managed_certificate_id}`).sort()).toEqual([
+      `cert.pem:Managed:${cert.id}`,
+      'chain.pem:Unmanaged:null', // the CA certificate
+      'old/old.crt:Unmanaged:null',
+    ]);
 
     // Retired: the agent exits cleanly.
     await server.request(`/api/v1/agents/${state.agent_id}`, { method: 'DELETE' });
