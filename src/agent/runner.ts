@@ -166,9 +166,10 @@ export class AgentRunner {
       loops.push(new Loop({ name: 'discovery', intervalMs, randomStart: true, randomStartMs: Math.min(intervalMs, 60_000), log: this.#o.log, run: guard(() => this.discoverOnce()) }));
     }
     for (const loop of loops) loop.start();
+    // This interval is deliberately not unref'd: the loops' timers are, so it is what keeps the
+    // agent process alive between ticks (without it Node exits 13 at the first idle moment).
     const gone = new Promise<void>((resolve) => {
       const check = setInterval(() => this.#gone && (clearInterval(check), resolve()), 200);
-      check.unref();
       signal.addEventListener('abort', () => clearInterval(check), { once: true });
     });
     await Promise.race([stopped, gone]);

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the system tools the test suite drives for real: Debian's nginx (a deployment target
+# reloaded by the agent) and openssl (the certificate oracle). Runs before `npm test` (pretest);
+# does nothing when both are present. Needs root and apt-get; elsewhere it says what to install.
+set -eu
+missing=""
+[ -x /usr/sbin/nginx ] || [ -x /usr/bin/nginx ] || missing="$missing nginx-light"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "install-test-deps: installing$missing (apt-get)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # Tests run their own nginx on a free loopback port, whatever the package itself starts.
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  exit 0
+fi
+echo "install-test-deps: please install$missing (Debian: sudo apt-get install$missing); the nginx deployment test fails without it" >&2
