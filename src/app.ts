@@ -79,7 +79,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const auditRepo = createAuditRepository(pool);
     const audit = new AuditWriter({ repo: auditRepo });
     const cursors = new CursorCodec(await loadInstanceSecret(pool, 'cursor-hmac'));
-    const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit });
+    const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit, cacheEntries: config.authCacheEntries });
     const certificates = new CertificateService(createCertificateRepository(pool), audit, cursors);
     workers = new WorkerPool({ threads: config.workerThreads, maxQueue: config.workerQueueMax });
     const workerPool = workers;

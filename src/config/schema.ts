@@ -80,6 +80,8 @@ export const environmentSchema = z.object({
   CERTFLEET_HEARTBEAT_FLUSH_MS: withDefault(integer(0, 1000), '2'),
   /** Heartbeats written per batch at most; default 5000. */
   CERTFLEET_HEARTBEAT_BATCH_MAX: withDefault(integer(1, 100_000), '5000'),
+  /** API keys kept in the authentication cache (about 400 bytes each); default 1,000,000. */
+  CERTFLEET_AUTH_CACHE_ENTRIES: withDefault(integer(1_000, 50_000_000), '1000000'),
   /** Seconds without a heartbeat after which an agent is marked Offline; default 300. */
   CERTFLEET_AGENT_OFFLINE_AFTER: withDefault(integer(10, 86_400), '300'),
   /** Seconds between agent-health checks; default 30. */
@@ -115,6 +117,7 @@ export interface Config {
   agentBootstrapToken: string | undefined;
   heartbeatFlushMs: number;
   heartbeatBatchMax: number;
+  authCacheEntries: number;
   agentOfflineAfterSeconds: number;
   agentHealthIntervalSeconds: number;
 }
@@ -185,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     agentBootstrapToken: e.CERTFLEET_AGENT_BOOTSTRAP_TOKEN,
     heartbeatFlushMs: e.CERTFLEET_HEARTBEAT_FLUSH_MS,
     heartbeatBatchMax: e.CERTFLEET_HEARTBEAT_BATCH_MAX,
+    authCacheEntries: e.CERTFLEET_AUTH_CACHE_ENTRIES,
     agentOfflineAfterSeconds: e.CERTFLEET_AGENT_OFFLINE_AFTER,
     agentHealthIntervalSeconds: e.CERTFLEET_AGENT_HEALTH_INTERVAL,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),

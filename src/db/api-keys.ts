@@ -27,6 +27,8 @@ const columns = 'id, name, role, key_hash, created_at, last_used_at, expires_at,
 
 export interface ApiKeyReader {
   findByHash(keyHash: string): Promise<ApiKeyRow | undefined>;
+  /** One query for a batch of hashes (the authentication cache's misses and refreshes). */
+  findByHashes(keyHashes: readonly string[]): Promise<ApiKeyRow[]>;
   getById(id: string): Promise<ApiKeyRow | undefined>;
   findActiveByName(name: string): Promise<ApiKeyRow | undefined>;
   list(options: { includeRevoked: boolean }): Promise<ApiKeyRow[]>;
@@ -47,6 +49,10 @@ export function createApiKeyRepository(pool: Pool): ApiKeyRepository {
     async findByHash(keyHash) {
       const { rows } = await pool.query<ApiKeyRow>(`SELECT ${columns} FROM api_keys WHERE key_hash = $1`, [keyHash]);
       return rows[0];
+    },
+    async findByHashes(keyHashes) {
+      const { rows } = await pool.query<ApiKeyRow>(`SELECT ${columns} FROM api_keys WHERE key_hash = ANY($1::text[])`, [keyHashes]);
+      return rows;
     },
     async getById(id) {
       const { rows } = await pool.query<ApiKeyRow>(`SELECT ${columns} FROM api_keys WHERE id = $1`, [id]);

@@ -7,8 +7,14 @@
  * stored hash is still compared with timingSafeEqual before a principal is returned.
  *
  * Cache: entries (hits and misses) live `cacheTtlMs`; revocation on this replica evicts at once,
- * and on other replicas within the TTL. `last_used_at` is recorded in memory and written in one
- * batched UPDATE every `lastUsedFlushMs`, so authentication never writes per request.
+ * and on other replicas within the TTL. A fleet of 100,000 agents is 100,000 keys: lookups are
+ * batched (the misses and refreshes of one event-loop turn share one `= ANY($1)` query), an
+ * entry used after half its TTL is refreshed in the background so steady traffic never waits on
+ * the database, and a full cache drops its oldest entries, never everything. Measured with
+ * 100,000 agents heartbeating (docs/operator/scale.md): one query per key per TTL used to be
+ * ~3,000 single-row queries/s on the request path.
+ * `last_used_at` is recorded in memory and written in one batched UPDATE every
+ * `lastUsedFlushMs`, so authentication never writes per request.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyRepository, ApiKeyRow } from '../../db/api-keys.ts';
@@ -22,7 +28,6 @@ import { rolePermissions, type Principal, type Role } from './permissions.ts';
 export const bootstrapAdminKeyName = 'bootstrap-admin';
 /** Tokens longer than this are rejected before hashing: no key we issue comes close. */
 const maxTokenLength = 512;
-const maxCacheEntries = 100_000;
 
 export function hashApiKey(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
@@ -47,6 +52,8 @@ export interface ApiKeyServiceOptions {
   /** Milliseconds since the epoch; injected for tests. */
   now?: () => number;
   cacheTtlMs?: number;
+  /** Keys kept in memory; default 1,000,000 (about 400 bytes each). */
+  cacheEntries?: number;
   lastUsedFlushMs?: number;
 }
 
@@ -56,9 +63,13 @@ export class ApiKeyService {
   readonly #audit: AuditWriter | undefined;
   readonly #now: () => number;
   readonly #cacheTtlMs: number;
+  readonly #cacheEntries: number;
+  /** Insertion order is fetch order: the first entry is the oldest (evicted first). */
   readonly #cache = new Map<string, CacheEntry>();
-  /** Concurrent misses for one hash share one query. */
-  readonly #inflight = new Map<string, Promise<CacheEntry>>();
+  /** Lookups waiting for the next batched query; concurrent lookups of one hash share one. */
+  #batch = new Map<string, Promise<CacheEntry>>();
+  #batchResolvers = new Map<string, (entry: CacheEntry) => void>();
+  #batchRejecters: Array<(err: unknown) => void> = [];
   readonly #used = new Set<string>();
   readonly #flushTimer: NodeJS.Timeout;
 
@@ -68,6 +79,7 @@ export class ApiKeyService {
     this.#audit = options.audit;
     this.#now = options.now ?? Date.now;
     this.#cacheTtlMs = options.cacheTtlMs ?? 30_000;
+    this.#cacheEntries = options.cacheEntries ?? 1_000_000;
     this.#flushTimer = setInterval(() => void this.flushLastUsed(), options.lastUsedFlushMs ?? 60_000);
     this.#flushTimer.unref();
   }
@@ -136,7 +148,8 @@ export class ApiKeyService {
     const hash = hashApiKey(token);
     const now = this.#now();
     let entry = this.#cache.get(hash);
-    if (!entry || now - entry.fetchedAt > this.#cacheTtlMs) entry = await this.#load(hash, now);
+    if (!entry || now - entry.fetchedAt > this.#cacheTtlMs) entry = await this.#load(hash);
+    else if (now - entry.fetchedAt > this.#cacheTtlMs / 2) this.#load(hash).catch(() => undefined); // refresh ahead
     const row = entry.row;
     if (!row || !entry.principal) return undefined;
     if (!timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
@@ -193,25 +206,50 @@ export class ApiKeyService {
     await this.flushLastUsed();
   }
 
-  #load(hash: string, now: number): Promise<CacheEntry> {
-    const pending = this.#inflight.get(hash);
+  /** Queues `hash` for the next batched lookup (one query per event-loop turn). */
+  #load(hash: string): Promise<CacheEntry> {
+    const pending = this.#batch.get(hash);
     if (pending) return pending;
-    const promise = this.#repo
-      .findByHash(hash)
-      .then((row) => {
-        const entry: CacheEntry = {
-          row,
-          principal: row
-            ? { keyId: row.id, name: row.name, role: row.role, permissions: rolePermissions[row.role], agentId: row.agent_id ?? undefined }
-            : undefined,
-          fetchedAt: now,
-        };
-        if (this.#cache.size >= maxCacheEntries) this.#cache.clear(); // crude bound; refills from the DB
-        this.#cache.set(hash, entry);
-        return entry;
-      })
-      .finally(() => this.#inflight.delete(hash));
-    this.#inflight.set(hash, promise);
+    if (this.#batch.size === 0) setImmediate(() => void this.#runBatch());
+    const promise = new Promise<CacheEntry>((resolve, reject) => {
+      this.#batchResolvers.set(hash, resolve);
+      this.#batchRejecters.push(reject);
+    });
+    this.#batch.set(hash, promise);
     return promise;
+  }
+
+  async #runBatch(): Promise<void> {
+    const resolvers = this.#batchResolvers;
+    const rejecters = this.#batchRejecters;
+    this.#batch = new Map();
+    this.#batchResolvers = new Map();
+    this.#batchRejecters = [];
+    let rows: ApiKeyRow[];
+    try {
+      // At most 5,000 hashes a query (a cold cache under a storm asks for all keys at once).
+      const hashes = [...resolvers.keys()];
+      const chunks = Array.from({ length: Math.ceil(hashes.length / 5000) }, (_, i) => hashes.slice(i * 5000, (i + 1) * 5000));
+      rows = (await Promise.all(chunks.map((chunk) => this.#repo.findByHashes(chunk)))).flat();
+    } catch (err) {
+      for (const reject of rejecters) reject(err);
+      return;
+    }
+    const found = new Map(rows.map((row) => [row.key_hash, row]));
+    const fetchedAt = this.#now();
+    for (const [hash, resolve] of resolvers) {
+      const row = found.get(hash);
+      const entry: CacheEntry = {
+        row,
+        principal: row
+          ? { keyId: row.id, name: row.name, role: row.role, permissions: rolePermissions[row.role], agentId: row.agent_id ?? undefined }
+          : undefined,
+        fetchedAt,
+      };
+      this.#cache.delete(hash); // re-inserted at the end: the order stays fetch order
+      while (this.#cache.size >= this.#cacheEntries) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(hash, entry);
+      resolve(entry);
+    }
   }
 }

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import type { ApiKeyRepository, ApiKeyRow } from '../../db/api-keys.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { ApiKeyService, hashApiKey } from './api-keys.ts';
+
+/** An in-memory repository that records every batched lookup. */
+function memoryRepo(secrets: string[]) {
+  const rows = new Map<string, ApiKeyRow>(
+    secrets.map((s, i) => [
+      hashApiKey(s),
+      { id: `ak-${i}`, name: `k${i}`, role: 'agent', key_hash: hashApiKey(s), created_at: new Date(0), last_used_at: null, expires_at: null, revoked_at: null, agent_id: `agent-${i}` },
+    ]),
+  );
+  const lookups: number[] = [];
+  const repo = {
+    findByHashes: async (hashes: readonly string[]) => {
+      lookups.push(hashes.length);
+      return hashes.flatMap((h) => (rows.has(h) ? [{ ...rows.get(h)! }] : []));
+    },
+    touchLastUsed: async () => undefined,
+  } as unknown as ApiKeyRepository;
+  return { repo, rows, lookups };
+}
+
+const log = createLogger({ level: 'silent' });
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('API key authentication cache', () => {
+  it('answers concurrent misses with one batched query', async () => {
+    const secrets = Array.from({ length: 300 }, (_, i) => `cfk_secret-${i}`);
+    const { repo, lookups } = memoryRepo(secrets);
+    const service = new ApiKeyService({ repo, log });
+    const principals = await Promise.all([...secrets, ...secrets, 'cfk_unknown'].map((s) => service.authenticate(s)));
+    expect(lookups).toEqual([301]);
+    expect(principals.slice(0, 300).map((p) => p?.agentId)).toEqual(secrets.map((_, i) => `agent-${i}`));
+    expect(principals[600]).toBeUndefined();
+    await service.close();
+  });
+
+  it('refreshes in the background after half the TTL, and waits only after the full TTL', async () => {
+    let now = 0;
+    const { repo, rows, lookups } = memoryRepo(['cfk_a']);
+    const service = new ApiKeyService({ repo, log, now: () => now, cacheTtlMs: 30_000 });
+    expect(await service.authenticate('cfk_a')).toBeDefined();
+    now = 10_000;
+    await service.authenticate('cfk_a');
+    expect(lookups).toHaveLength(1); // fresh: no query
+    now = 20_000;
+    rows.get(hashApiKey('cfk_a'))!.revoked_at = new Date(now); // revoked on another replica
+    expect(await service.authenticate('cfk_a')).toBeDefined(); // served from cache, refresh queued
+    await tick();
+    await tick();
+    expect(lookups).toHaveLength(2);
+    expect(await service.authenticate('cfk_a')).toBeUndefined(); // the refresh saw the revocation
+    now = 100_000;
+    await service.authenticate('cfk_a');
+    expect(lookups).toHaveLength(3); // expired: a blocking lookup
+    await service.close();
+  });
+
+  it('drops the oldest entries when full, never the whole cache', async () => {
+    const secrets = Array.from({ length: 5 }, (_, i) => `cfk_s${i}`);
+    const { repo, lookups } = memoryRepo(secrets);
+    const service = new ApiKeyService({ repo, log, cacheEntries: 3 });
+    for (const s of secrets) await service.authenticate(s); // s0, s1 evicted
+    lookups.length = 0;
+    await service.authenticate('cfk_s4');
+    await service.authenticate('cfk_s3');
+    await service.authenticate('cfk_s2');
+    expect(lookups).toEqual([]);
+    await service.authenticate('cfk_s0');
+    expect(lookups).toEqual([1]);
+    await service.close();
+  });
+});
