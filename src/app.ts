@@ -112,6 +112,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       repo: agentRepo,
       flushMs: config.heartbeatFlushMs,
       batchMax: config.heartbeatBatchMax,
+      lanes: config.heartbeatLanes,
       onBatch: (outcome) => {
         // Transitions and metadata changes are audited; plain heartbeats are not.
         for (const id of outcome.cameOnline) {

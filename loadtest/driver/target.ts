@@ -24,6 +24,8 @@ export interface StartTargetOptions {
   dataDir: string;
   /** Extra environment for the server (tuning knobs under test). */
   env?: Record<string, string>;
+  /** Extra node flags for the server, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] (NODE_OPTIONS refuses those). */
+  nodeArgs?: string[];
 }
 
 export async function startTarget(options: StartTargetOptions): Promise<Target> {
@@ -36,7 +38,7 @@ export async function startTarget(options: StartTargetOptions): Promise<Target> 
   const adminKey = `load-admin-${randomBytes(16).toString('hex')}`;
   let child: ChildProcess | undefined;
   try {
-    child = spawn(process.execPath, [bin, 'serve'], {
+    child = spawn(process.execPath, [...(options.nodeArgs ?? []), bin, 'serve'], {
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '/',

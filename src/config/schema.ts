@@ -80,6 +80,8 @@ export const environmentSchema = z.object({
   CERTFLEET_HEARTBEAT_FLUSH_MS: withDefault(integer(0, 1000), '2'),
   /** Heartbeats written per batch at most; default 5000. */
   CERTFLEET_HEARTBEAT_BATCH_MAX: withDefault(integer(1, 100_000), '5000'),
+  /** Heartbeat batches in flight at once (agents partitioned among them); default 1. */
+  CERTFLEET_HEARTBEAT_LANES: withDefault(integer(1, 64), '1'),
   /** API keys kept in the authentication cache (about 400 bytes each); default 1,000,000. */
   CERTFLEET_AUTH_CACHE_ENTRIES: withDefault(integer(1_000, 50_000_000), '1000000'),
   /** Seconds without a heartbeat after which an agent is marked Offline; default 300. */
@@ -118,6 +120,7 @@ export interface Config {
   heartbeatFlushMs: number;
   heartbeatBatchMax: number;
   authCacheEntries: number;
+  heartbeatLanes: number;
   agentOfflineAfterSeconds: number;
   agentHealthIntervalSeconds: number;
 }
@@ -189,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     heartbeatFlushMs: e.CERTFLEET_HEARTBEAT_FLUSH_MS,
     heartbeatBatchMax: e.CERTFLEET_HEARTBEAT_BATCH_MAX,
     authCacheEntries: e.CERTFLEET_AUTH_CACHE_ENTRIES,
+    heartbeatLanes: e.CERTFLEET_HEARTBEAT_LANES,
     agentOfflineAfterSeconds: e.CERTFLEET_AGENT_OFFLINE_AFTER,
     agentHealthIntervalSeconds: e.CERTFLEET_AGENT_HEALTH_INTERVAL,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
