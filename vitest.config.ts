@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'loadtest/**/*.test.ts'],
     // One embedded PostgreSQL for the whole run; each test file gets a fresh database cloned
     // from a migrated template (test/support/database.ts), so files run in parallel.
     globalSetup: ['test/global-setup.ts'],

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { EmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/db/migrate.ts';
@@ -26,6 +27,8 @@ export interface StartTargetOptions {
   env?: Record<string, string>;
   /** Extra node flags for the server, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] (NODE_OPTIONS refuses those). */
   nodeArgs?: string[];
+  /** Keep the server's stdout (its log) in this file. */
+  logFile?: string;
 }
 
 export async function startTarget(options: StartTargetOptions): Promise<Target> {
@@ -51,6 +54,7 @@ export async function startTarget(options: StartTargetOptions): Promise<Target> 
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    if (options.logFile) child.stdout!.pipe(fs.createWriteStream(options.logFile));
     const url = await listeningUrl(child);
     return {
       url,

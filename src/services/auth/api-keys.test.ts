@@ -37,15 +37,15 @@ describe('API key authentication cache', () => {
     await service.close();
   });
 
-  it('refreshes in the background after 80% of the TTL, and waits only after the full TTL', async () => {
+  it('refreshes in the background after its drawn share of the TTL (50-90%), and waits only after the full TTL', async () => {
     let now = 0;
     const { repo, rows, lookups } = memoryRepo(['cfk_a']);
-    const service = new ApiKeyService({ repo, log, now: () => now, cacheTtlMs: 30_000 });
+    const service = new ApiKeyService({ repo, log, now: () => now, random: () => 0.5, cacheTtlMs: 30_000 }); // refresh after 70%
     expect(await service.authenticate('cfk_a')).toBeDefined();
     now = 20_000;
     await service.authenticate('cfk_a');
     expect(lookups).toHaveLength(1); // fresh: no query
-    now = 25_000;
+    now = 22_000;
     rows.get(hashApiKey('cfk_a'))!.revoked_at = new Date(now); // revoked on another replica
     expect(await service.authenticate('cfk_a')).toBeDefined(); // served from cache, refresh queued
     await tick();

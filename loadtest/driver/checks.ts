@@ -1,0 +1,38 @@
+/**
+ * Checks a scenario names in `verify`, run against the database before and after the load:
+ * what the server acknowledged must be what it stored.
+ */
+import pg from 'pg';
+import type { Summary } from './stats.ts';
+
+export interface Check {
+  before(databaseUrl: string): Promise<unknown>;
+  after(databaseUrl: string, before: unknown, summary: Summary): Promise<Record<string, number | boolean>>;
+}
+
+async function scalar(databaseUrl: string, sql: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>(sql)).rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+const recordedHeartbeats = (url: string) => scalar(url, "SELECT coalesce(sum(heartbeats), 0) AS n FROM agent_liveness WHERE agent_id LIKE 'load-agent-%'");
+
+export const checks: Record<string, Check> = {
+  /** Every heartbeat answered 200 is counted in agent_liveness (none lost). */
+  heartbeats_durable: {
+    before: recordedHeartbeats,
+    async after(url, before, summary) {
+      const recorded = (await recordedHeartbeats(url)) - (before as number);
+      const acknowledged = summary.status['200'] ?? 0;
+      // A heartbeat written but never answered (the run ended first) may be recorded without an
+      // acknowledgement; an acknowledged one that is missing is lost.
+      const lost = Math.max(0, acknowledged - recorded);
+      return { acknowledged, recorded, lost, ok: lost === 0 };
+    },
+  },
+};

@@ -1,0 +1,228 @@
+/**
+ * npm run loadtest -- <scenario> [--rate R] [--duration 60s] [--connections C]
+ *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--seed-secret S]
+ *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
+ *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR]
+ *
+ * Runs one scenario of loadtest/scenarios: starts `certfleet serve` on an embedded PostgreSQL
+ * (or targets --url, loopback only unless --allow-remote-target), seeds it, drives it with a
+ * live progress line, prints a summary, writes loadtest/results/<scenario>-<time>.{json,html},
+ * and exits 1 when a threshold or a check fails.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { prepareRequest, runLoad, type PreparedRequest } from './engine.ts';
+import { renderHtml, type Report } from './report.ts';
+import { loadScenario, parseDuration, scenarioContext } from './scenario.ts';
+import { runSeed } from './seed.ts';
+import { evaluateThresholds, summarize } from './stats.ts';
+import { startTarget, type Target } from './target.ts';
+import { checks } from './checks.ts';
+
+const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+function fail(message: string): never {
+  process.stderr.write(`loadtest: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      executor: { type: 'string' },
+      agents: { type: 'string' },
+      'seed-secret': { type: 'string' },
+      url: { type: 'string' },
+      'database-url': { type: 'string' },
+      'admin-key': { type: 'string' },
+      out: { type: 'string' },
+      'server-env': { type: 'string', multiple: true },
+      profile: { type: 'string' },
+      'server-log': { type: 'string' },
+      'server-node-arg': { type: 'string', multiple: true },
+      'allow-remote-target': { type: 'boolean' },
+    },
+  });
+  const name = positionals[0];
+  if (!name) fail('usage: npm run loadtest -- <scenario> [options]; scenarios: ' + fs.readdirSync(path.resolve(import.meta.dirname, '../scenarios')).map((f) => f.replace(/\.js$/, '')).join(', '));
+  const scenario = await loadScenario(name);
+  const positive = (v: string | undefined, fallback: number, what: string) => {
+    const n = v === undefined ? fallback : Number(v);
+    if (!Number.isFinite(n) || n <= 0) fail(`${what} must be a positive number`);
+    return n;
+  };
+  const rate = positive(values.rate, scenario.rate, '--rate');
+  const durationMs = parseDuration(values.duration ?? scenario.duration);
+  const warmupMs = parseDuration(values.warmup ?? scenario.warmup ?? '0s');
+  const connections = Math.floor(positive(values.connections, scenario.connections, '--connections'));
+  const executor = (values.executor ?? scenario.executor) as 'constant-arrival-rate' | 'max-throughput';
+  if (executor !== 'constant-arrival-rate' && executor !== 'max-throughput') fail('--executor must be constant-arrival-rate or max-throughput');
+  const seedCounts = { ...scenario.seed, ...(values.agents ? { agents: Math.floor(positive(values.agents, 1, '--agents')) } : {}) };
+  const seedSecret = values['seed-secret'] ?? 'certfleet-load';
+
+  // Step 1: the target.
+  let target: Target;
+  let ownData: string | undefined;
+  if (values.url) {
+    const url = new URL(values.url);
+    if (!loopback.test(url.hostname) && !values['allow-remote-target']) {
+      fail(`refusing to load ${url.hostname}: only loopback targets (127.0.0.0/8, ::1, localhost) unless --allow-remote-target`);
+    }
+    if (!values['database-url']) fail('--url needs --database-url (to seed and to verify durability)');
+    target = { url: values.url.replace(/\/+$/, ''), databaseUrl: values['database-url'], adminKey: values['admin-key'] ?? '', stop: async () => undefined };
+  } else {
+    ownData = fs.mkdtempSync(path.join(os.tmpdir(), `certfleet-load-${scenario.name}-`));
+    fs.chmodSync(ownData, 0o755); // as root, the embedded PostgreSQL runs as the postgres user
+    const serverEnv = Object.fromEntries((values['server-env'] ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
+    process.stderr.write(`starting certfleet serve on an embedded PostgreSQL in ${ownData}\n`);
+    target = await startTarget({
+      dataDir: ownData,
+      env: serverEnv,
+      nodeArgs: [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : []), ...(values['server-node-arg'] ?? [])],
+      ...(values['server-log'] ? { logFile: path.resolve(values['server-log']) } : {}),
+    });
+  }
+  try {
+    // Step 2: seed.
+    if (seedCounts.agents) {
+      const started = Date.now();
+      await runSeed(target.databaseUrl, 'agents.sql', seedCounts.agents, seedSecret, (done, total) => process.stderr.write(`\rseeding agents ${done}/${total}`));
+      process.stderr.write(` (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    }
+    const ctx = scenarioContext(target, seedCounts, seedSecret);
+    const check = scenario.verify ? checks[scenario.verify] : undefined;
+    if (scenario.verify && !check) fail(`scenario ${scenario.name}: unknown check ${scenario.verify}`);
+
+    // Step 3: warm up, then run.
+    const host = new URL(target.url);
+    const cycle = scenario.cycle?.(ctx);
+    const prepared: PreparedRequest[] = [];
+    const request = (k: number): PreparedRequest => {
+      if (cycle === undefined) return prepareRequest(host.host, scenario.request(k, ctx));
+      const i = k % cycle;
+      return (prepared[i] ??= prepareRequest(host.host, scenario.request(i, ctx)));
+    };
+    const load = (ms: number) =>
+      runLoad({
+        host: host.hostname.replace(/^\[|\]$/g, ''),
+        port: Number(host.port),
+        connections,
+        executor,
+        rate,
+        durationMs: ms,
+        request,
+        onTick: (p) => process.stderr.write(`\r  ${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s  sent ${p.scheduled}  done ${p.completed}  errors ${p.errors}   `),
+      });
+    let warmup: Report['warmup'];
+    if (warmupMs > 0) {
+      process.stderr.write(`warm-up: ${warmupMs / 1000} s (not measured)\n`);
+      const w = summarize(await load(warmupMs));
+      warmup = { duration_s: warmupMs / 1000, achieved_rate: w.achieved_rate, dropped: w.dropped, failed: w.failed, p50_ms: w.latency_ms.p50, p99_ms: w.latency_ms.p99 };
+      process.stderr.write('\n');
+    }
+    const before = await check?.before(target.databaseUrl);
+    await serverLag(target.url); // prom-client resets the lag histogram on each scrape
+    process.stderr.write(`${scenario.name}: ${executor} ${executor === 'constant-arrival-rate' ? `${rate}/s ` : ''}for ${durationMs / 1000} s on ${connections} connections -> ${target.url}\n`);
+    const result = await load(durationMs);
+    const lag = await serverLag(target.url);
+    process.stderr.write('\n');
+
+    // Step 4: summarise, check, report.
+    const summary = summarize(result);
+    const checkResults = { ...(check ? await check.after(target.databaseUrl, before, summary) : {}), ...lag };
+    const thresholds = evaluateThresholds(scenario.thresholds, summary);
+    // An open-loop run that could not send its requests on time did not sustain the rate.
+    const ok = thresholds.every((t) => t.ok) && checkResults.ok !== false && summary.dropped === 0;
+    const report: Report = {
+      scenario: scenario.name,
+      description: scenario.description,
+      started_at: new Date(result.startedAt).toISOString(),
+      environment: await environment(target.databaseUrl),
+      options: { executor, rate, duration_s: durationMs / 1000, connections, agents: seedCounts.agents ?? 0, target: values.url ? 'external' : 'embedded (fsync on)' },
+      ...(warmup ? { warmup } : {}),
+      summary,
+      thresholds,
+      checks: checkResults,
+      ok,
+    };
+    const outDir = path.resolve(values.out ?? path.resolve(import.meta.dirname, '../results'));
+    fs.mkdirSync(outDir, { recursive: true });
+    const base = path.join(outDir, `${scenario.name}-${report.started_at.replace(/[:.]/g, '-')}`);
+    fs.writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    fs.writeFileSync(`${base}.html`, renderHtml(report));
+    printSummary(report);
+    process.stderr.write(`report: ${base}.json and .html\n`);
+    return ok ? 0 : 1;
+  } finally {
+    await target.stop();
+    if (ownData) fs.rmSync(ownData, { recursive: true, force: true });
+  }
+}
+
+function printSummary(report: Report): void {
+  const s = report.summary;
+  const l = s.latency_ms;
+  const lines = [
+    `requests ${s.requests}  completed ${s.completed}  achieved ${s.achieved_rate}/s  failed ${s.failed}  dropped ${s.dropped}${s.dropped ? ' (rate not sustained)' : ''}`,
+    `latency ms  p50 ${l.p50}  p90 ${l.p90}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max}  (driver event-loop lag p99 ${s.generator_lag_ms.p99} max ${s.generator_lag_ms.max})`,
+    `status ${JSON.stringify(s.status)}${Object.keys(s.failures).length ? `  failures ${JSON.stringify(s.failures)}` : ''}`,
+    ...(report.warmup ? [`warm-up (not measured) ${JSON.stringify(report.warmup)}`] : []),
+    ...Object.entries(report.checks).map(([k, v]) => `check ${k}: ${v}`),
+    ...report.thresholds.map((t) => `threshold ${t.metric} ${t.expression}: ${t.actual} ${t.ok ? 'ok' : 'FAILED'}`),
+    report.ok ? 'PASSED' : 'FAILED',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The server's event-loop delay since the previous scrape (/metrics; empty if unavailable). */
+async function serverLag(url: string): Promise<Record<string, number>> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const read = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
+    const out = { server_event_loop_lag_p99_ms: read('nodejs_eventloop_lag_p99_seconds'), server_event_loop_lag_max_ms: read('nodejs_eventloop_lag_max_seconds') };
+    return Object.fromEntries(Object.entries(out).filter(([, v]) => Number.isFinite(v)).map(([k, v]) => [k, Math.round(v * 100) / 100]));
+  } catch {
+    return {};
+  }
+}
+
+async function environment(databaseUrl: string): Promise<Record<string, string | number>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const pgVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+  await client.end();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    openssl: process.versions.openssl ?? '',
+    postgres: pgVersion,
+    os: `${os.type()} ${os.release()}`,
+    commit,
+    load_generator: 'same machine (loadtest/driver, one Node process)',
+  };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`loadtest: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,74 @@
+/**
+ * Scenario definitions (loadtest/scenarios/*.js) as the Node driver sees them, and the request
+ * context their request(i, ctx) functions use: the same shape loadtest/k6/common.js builds.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadAgentId, loadAgentKey } from './seed.ts';
+
+export interface ScenarioRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | null;
+  expect?: number;
+}
+
+export interface ScenarioContext {
+  baseUrl: string;
+  adminKey: string;
+  seed: Record<string, number>;
+  agentId(n: number): string;
+  agentKey(id: string): string;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  executor: 'constant-arrival-rate' | 'max-throughput';
+  rate: number;
+  duration: string;
+  /** Run first at the same rate and left out of the results (caches, JIT, connection setup). */
+  warmup?: string;
+  connections: number;
+  thresholds: Record<string, string[]>;
+  seed: Record<string, number>;
+  verify?: string;
+  /** When request(i) repeats every n requests: the driver encodes each distinct request once. */
+  cycle?: (ctx: ScenarioContext) => number;
+  request(i: number, ctx: ScenarioContext): ScenarioRequest;
+}
+
+export async function loadScenario(name: string): Promise<Scenario> {
+  if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`not a scenario name: ${name}`);
+  const file = path.resolve(import.meta.dirname, '../scenarios', `${name}.js`);
+  try {
+    return ((await import(pathToFileURL(file).href)) as { default: Scenario }).default;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') throw new Error(`no scenario ${name} in loadtest/scenarios`);
+    throw err;
+  }
+}
+
+/** "60s", "2m", "500ms" or a number of seconds -> milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(String(text).trim());
+  if (!m) throw new Error(`not a duration: ${text} (use e.g. 60s, 2m, 500ms)`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+export function scenarioContext(target: { url: string; adminKey: string }, seed: Record<string, number>, seedSecret: string): ScenarioContext {
+  const keys = new Map<string, string>();
+  return {
+    baseUrl: target.url,
+    adminKey: target.adminKey,
+    seed,
+    agentId: loadAgentId,
+    agentKey(id) {
+      let key = keys.get(id);
+      if (key === undefined) keys.set(id, (key = loadAgentKey(seedSecret, id)));
+      return key;
+    },
+  };
+}
