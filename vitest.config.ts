@@ -1,6 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // The k6 scripts' modules, for loadtest/k6/k6-scripts.test.ts (nothing else imports them).
+    alias: {
+      'k6/http': new URL('./loadtest/k6/double/http.ts', import.meta.url).pathname,
+      'k6/crypto': new URL('./loadtest/k6/double/crypto.ts', import.meta.url).pathname,
+      'k6/execution': new URL('./loadtest/k6/double/execution.ts', import.meta.url).pathname,
+    },
+  },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'loadtest/**/*.test.ts'],
     // One embedded PostgreSQL for the whole run; each test file gets a fresh database cloned

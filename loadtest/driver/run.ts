@@ -2,12 +2,13 @@
  * npm run loadtest -- <scenario> [--rate R] [--duration 60s] [--connections C]
  *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--seed-secret S]
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
- *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR]
+ *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR] [--smoke]
  *
  * Runs one scenario of loadtest/scenarios: starts `certfleet serve` on an embedded PostgreSQL
  * (or targets --url, loopback only unless --allow-remote-target), seeds it, drives it with a
  * live progress line, prints a summary, writes loadtest/results/<scenario>-<time>.{json,html},
- * and exits 1 when a threshold or a check fails.
+ * and exits 1 when a threshold or a check fails. --smoke (CI): a short run where only errors,
+ * drops and failed checks fail; latency thresholds are reported (machines under test are noisy).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -50,6 +51,7 @@ async function main(): Promise<number> {
       'server-log': { type: 'string' },
       'server-node-arg': { type: 'string', multiple: true },
       'allow-remote-target': { type: 'boolean' },
+      smoke: { type: 'boolean' },
     },
   });
   const name = positionals[0];
@@ -141,13 +143,15 @@ async function main(): Promise<number> {
     const checkResults = { ...(check ? await check.after(target.databaseUrl, before, summary) : {}), ...lag };
     const thresholds = evaluateThresholds(scenario.thresholds, summary);
     // An open-loop run that could not send its requests on time did not sustain the rate.
-    const ok = thresholds.every((t) => t.ok) && checkResults.ok !== false && summary.dropped === 0;
+    // --smoke (CI): latency thresholds are reported but do not decide; errors and losses do.
+    const ok =
+      (values.smoke ? summary.failed === 0 : thresholds.every((t) => t.ok)) && checkResults.ok !== false && summary.dropped === 0;
     const report: Report = {
       scenario: scenario.name,
       description: scenario.description,
       started_at: new Date(result.startedAt).toISOString(),
       environment: await environment(target.databaseUrl),
-      options: { executor, rate, duration_s: durationMs / 1000, connections, agents: seedCounts.agents ?? 0, target: values.url ? 'external' : 'embedded (fsync on)' },
+      options: { executor, rate, ...(values.smoke ? { mode: 'smoke (latency thresholds not enforced)' } : {}), duration_s: durationMs / 1000, connections, agents: seedCounts.agents ?? 0, target: values.url ? 'external' : 'embedded (fsync on)' },
       ...(warmup ? { warmup } : {}),
       summary,
       thresholds,
@@ -198,7 +202,7 @@ async function serverLag(url: string): Promise<Record<string, number>> {
 async function environment(databaseUrl: string): Promise<Record<string, string | number>> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
-  const pgVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+  const pgVersion = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
   await client.end();
   let commit = 'unknown';
   try {

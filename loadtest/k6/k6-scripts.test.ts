@@ -1,0 +1,48 @@
+/**
+ * Every k6 script, run here without k6 (it cannot be installed on these machines): its options
+ * come from its scenario definition, and its default function, run a few times through test
+ * doubles of the k6 modules, produces requests that the real server answers with the statuses
+ * the script expects. A wrong path, header or payload fails here rather than in a user's run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../test/support/server.ts';
+import { runSeed } from '../driver/seed.ts';
+import exec from './double/execution.ts';
+import { recorded } from './double/http.ts';
+
+const seed = 'k6-test-seed';
+let server: TestServer;
+const scripts = fs.readdirSync(import.meta.dirname).filter((f) => f.endsWith('.js') && f !== 'common.js');
+
+beforeAll(async () => {
+  server = await startTestServer();
+  await runSeed(server.db.url, 'agents.sql', 20, seed);
+  (globalThis as { __ENV?: Record<string, string> }).__ENV = { BASE_URL: server.url, SEED: seed };
+});
+afterAll(() => server.close());
+
+describe.each(scripts)('loadtest/k6/%s', (file) => {
+  it('builds k6 options from its scenario, with thresholds', async () => {
+    const mod = (await import(path.join(import.meta.dirname, file))) as { options: { scenarios: Record<string, { executor: string }>; thresholds: Record<string, string[]> } };
+    const scenario = (await import(path.join(import.meta.dirname, '../scenarios', file))) as { default: { name: string; thresholds: Record<string, string[]> } };
+    expect(Object.keys(mod.options.scenarios)).toContain(scenario.default.name);
+    expect(Object.values(mod.options.thresholds).flat()).toEqual(Object.values(scenario.default.thresholds).flat());
+  });
+
+  it('sends requests the real server answers as the script expects', async () => {
+    const mod = (await import(path.join(import.meta.dirname, file))) as { default: () => void };
+    recorded.length = 0;
+    for (let i = 0; i < 5; i++) {
+      exec.scenario.iterationInTest = i;
+      mod.default();
+    }
+    expect(recorded.length).toBeGreaterThanOrEqual(5);
+    for (const r of recorded) {
+      expect(r.url.startsWith(server.url)).toBe(true);
+      const res = await fetch(r.url, { method: r.method, headers: r.headers, ...(r.body ? { body: r.body } : {}) });
+      expect(r.expected, `${r.method} ${r.url}: ${res.status} ${await res.clone().text()}`).toContain(res.status);
+    }
+  });
+});
