@@ -1,6 +1,6 @@
 /**
  * npm run loadtest -- <scenario> [--rate R] [--duration 60s] [--connections C]
- *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--seed-secret S]
+ *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--certificates N] [--seed-secret S]
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
  *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR] [--smoke]
  *
@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { prepareRequest, runLoad, type PreparedRequest } from './engine.ts';
 import { renderHtml, type Report } from './report.ts';
-import { loadScenario, parseDuration, scenarioContext } from './scenario.ts';
+import { loadScenario, parseDuration, runSetup, scenarioContext } from './scenario.ts';
 import { runSeed } from './seed.ts';
 import { evaluateThresholds, summarize } from './stats.ts';
 import { startTarget, type Target } from './target.ts';
@@ -41,6 +41,7 @@ async function main(): Promise<number> {
       connections: { type: 'string' },
       executor: { type: 'string' },
       agents: { type: 'string' },
+      certificates: { type: 'string' },
       'seed-secret': { type: 'string' },
       url: { type: 'string' },
       'database-url': { type: 'string' },
@@ -68,7 +69,10 @@ async function main(): Promise<number> {
   const connections = Math.floor(positive(values.connections, scenario.connections, '--connections'));
   const executor = (values.executor ?? scenario.executor) as 'constant-arrival-rate' | 'max-throughput';
   if (executor !== 'constant-arrival-rate' && executor !== 'max-throughput') fail('--executor must be constant-arrival-rate or max-throughput');
-  const seedCounts = { ...scenario.seed, ...(values.agents ? { agents: Math.floor(positive(values.agents, 1, '--agents')) } : {}) };
+  const seedCounts: Record<string, number> = { ...scenario.seed };
+  for (const kind of ['agents', 'certificates'] as const) {
+    if (values[kind] !== undefined && kind in seedCounts) seedCounts[kind] = Math.floor(positive(values[kind], 1, `--${kind}`));
+  }
   const seedSecret = values['seed-secret'] ?? 'certfleet-load';
 
   // Step 1: the target.
@@ -94,13 +98,14 @@ async function main(): Promise<number> {
     });
   }
   try {
-    // Step 2: seed.
-    if (seedCounts.agents) {
+    // Step 2: seed (loadtest/seed/<kind>.sql for each count the scenario names).
+    for (const [kind, count] of Object.entries(seedCounts)) {
       const started = Date.now();
-      await runSeed(target.databaseUrl, 'agents.sql', seedCounts.agents, seedSecret, (done, total) => process.stderr.write(`\rseeding agents ${done}/${total}`));
+      await runSeed(target.databaseUrl, `${kind}.sql`, count, seedSecret, (done, total) => process.stderr.write(`\rseeding ${kind} ${done}/${total}`));
       process.stderr.write(` (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
     }
     const ctx = scenarioContext(target, seedCounts, seedSecret);
+    await runSetup(scenario, ctx);
     const check = scenario.verify ? checks[scenario.verify] : undefined;
     if (scenario.verify && !check) fail(`scenario ${scenario.name}: unknown check ${scenario.verify}`);
 
@@ -113,6 +118,9 @@ async function main(): Promise<number> {
       const i = k % cycle;
       return (prepared[i] ??= prepareRequest(host.host, scenario.request(i, ctx)));
     };
+    // The measured run continues the warm-up's request numbers (requests that create things,
+    // like api_tier's POSTs, must never repeat).
+    let offset = 0;
     const load = (ms: number) =>
       runLoad({
         host: host.hostname.replace(/^\[|\]$/g, ''),
@@ -121,13 +129,15 @@ async function main(): Promise<number> {
         executor,
         rate,
         durationMs: ms,
-        request,
+        request: (k) => request(k + offset),
         onTick: (p) => process.stderr.write(`\r  ${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s  sent ${p.scheduled}  done ${p.completed}  errors ${p.errors}   `),
       });
     let warmup: Report['warmup'];
     if (warmupMs > 0) {
       process.stderr.write(`warm-up: ${warmupMs / 1000} s (not measured)\n`);
-      const w = summarize(await load(warmupMs));
+      const warm = await load(warmupMs);
+      offset = warm.scheduled;
+      const w = summarize(warm);
       warmup = { duration_s: warmupMs / 1000, achieved_rate: w.achieved_rate, dropped: w.dropped, failed: w.failed, p50_ms: w.latency_ms.p50, p99_ms: w.latency_ms.p99 };
       process.stderr.write('\n');
     }
@@ -151,7 +161,7 @@ async function main(): Promise<number> {
       description: scenario.description,
       started_at: new Date(result.startedAt).toISOString(),
       environment: await environment(target.databaseUrl),
-      options: { executor, rate, ...(values.smoke ? { mode: 'smoke (latency thresholds not enforced)' } : {}), duration_s: durationMs / 1000, connections, agents: seedCounts.agents ?? 0, target: values.url ? 'external' : 'embedded (fsync on)' },
+      options: { executor, rate, ...(values.smoke ? { mode: 'smoke (latency thresholds not enforced)' } : {}), duration_s: durationMs / 1000, connections, ...seedCounts, target: values.url ? 'external' : 'embedded (fsync on)' },
       ...(warmup ? { warmup } : {}),
       summary,
       thresholds,

@@ -15,6 +15,10 @@ export interface ScenarioRequest {
 }
 
 export interface ScenarioContext {
+  /** Distinct per run: names created by a scenario never collide with an earlier run's. */
+  runId: string;
+  /** Values fetched by the scenario's setup steps before the run. */
+  setup: Record<string, string>;
   baseUrl: string;
   adminKey: string;
   seed: Record<string, number>;
@@ -34,6 +38,8 @@ export interface Scenario {
   thresholds: Record<string, string[]>;
   seed: Record<string, number>;
   verify?: string;
+  /** Fetched once before the run with the admin key: ctx.setup[name] = the response header's value. */
+  setup?: Record<string, { path: string; header: string }>;
   /** When request(i) repeats every n requests: the driver encodes each distinct request once. */
   cycle?: (ctx: ScenarioContext) => number;
   request(i: number, ctx: ScenarioContext): ScenarioRequest;
@@ -61,6 +67,8 @@ export function parseDuration(text: string): number {
 export function scenarioContext(target: { url: string; adminKey: string }, seed: Record<string, number>, seedSecret: string): ScenarioContext {
   const keys = new Map<string, string>();
   return {
+    runId: Date.now().toString(36),
+    setup: {},
     baseUrl: target.url,
     adminKey: target.adminKey,
     seed,
@@ -71,4 +79,14 @@ export function scenarioContext(target: { url: string; adminKey: string }, seed:
       return key;
     },
   };
+}
+
+/** Runs the scenario's setup steps (same semantics as runSetup in loadtest/k6/common.js). */
+export async function runSetup(scenario: Scenario, ctx: ScenarioContext): Promise<void> {
+  for (const [name, step] of Object.entries(scenario.setup ?? {})) {
+    const res = await fetch(`${ctx.baseUrl}${step.path}`, { headers: { authorization: `Bearer ${ctx.adminKey}` } });
+    const value = res.headers.get(step.header);
+    if (!res.ok || value === null) throw new Error(`setup ${name}: GET ${step.path} answered ${res.status} without ${step.header}`);
+    ctx.setup[name] = value;
+  }
 }

@@ -38,12 +38,13 @@ export interface SeedProgress {
 /** Seeds rows 1..count of `file` in chunks (each chunk one transaction per statement, idempotent). */
 export async function runSeed(
   databaseUrl: string,
-  file: 'agents.sql' | 'certificates.sql',
+  file: string,
   count: number,
   seed: string,
   progress: SeedProgress = () => undefined,
   chunk = 20_000,
 ): Promise<void> {
+  if (!/^[a-z_]+\.sql$/.test(file) || !fs.existsSync(path.join(seedDir, file))) throw new Error(`no seed file loadtest/seed/${file}`);
   const statements = fs
     .readFileSync(path.join(seedDir, file), 'utf8')
     .split(/;\s*$/m)

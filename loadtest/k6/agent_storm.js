@@ -1,20 +1,19 @@
 // k6 run -e BASE_URL=http://127.0.0.1:8080 -e SEED=<seed secret> loadtest/k6/agent_storm.js
 // Seed first: psql -v from=1 -v to=100000 -v seed=<seed secret> -f loadtest/seed/agents.sql
 // (or let `npm run loadtest -- agent_storm` start, seed and drive a server on this machine).
+// Rate, duration, VUs, warm-up and thresholds come from loadtest/scenarios/agent_storm.js
+// (override with -e RATE=, -e DURATION=, -e VUS=, -e WARMUP=; seed sizes with -e AGENTS=, -e CERTIFICATES=).
 import { sha256 } from 'k6/crypto';
 import exec from 'k6/execution';
 import http from 'k6/http';
 import scenario from '../scenarios/agent_storm.js';
-import { k6Options, requestContext } from './common.js';
+import { k6Script } from './common.js';
 
-export const options = k6Options(scenario);
-const ctx = requestContext(scenario, (text) => sha256(text, 'base64rawurl'));
-
-export default function () {
-  const req = scenario.request(exec.scenario.iterationInTest, ctx);
-  http.request(req.method, `${ctx.baseUrl}${req.path}`, req.body, {
-    headers: req.headers,
-    responseCallback: http.expectedStatuses(req.expect),
-    tags: { name: scenario.name },
-  });
+const script = k6Script(scenario, { http, exec, sha256 });
+export const options = script.options;
+export function setup() {
+  return script.setup();
+}
+export default function (data) {
+  script.iteration(data);
 }

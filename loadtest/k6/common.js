@@ -24,13 +24,53 @@ export function k6Options(scenario) {
   };
 }
 
+/**
+ * Everything a k6 script exports, from its scenario definition and the k6 modules (passed in so
+ * this file imports nothing k6-specific):
+ *   const script = k6Script(scenario, { http, exec, sha256 });
+ *   export const options = script.options;
+ *   export function setup() { return script.setup(); }
+ *   export default function (data) { script.iteration(data); }
+ */
+export function k6Script(scenario, { http, exec, sha256 }) {
+  const ctx = requestContext(scenario, (text) => sha256(text, 'base64rawurl'));
+  return {
+    options: k6Options(scenario),
+    setup: () => runSetup(scenario, ctx, http),
+    iteration(data) {
+      // iterationInTest restarts in each k6 scenario: the warm-up gets its own run id, so names a
+      // scenario creates (api_tier POSTs) never repeat.
+      const runId = exec.scenario.name === scenario.name ? ctx.runId : `${ctx.runId}w`;
+      const req = scenario.request(exec.scenario.iterationInTest, { ...ctx, runId, setup: data || {} });
+      http.request(req.method, `${ctx.baseUrl}${req.path}`, req.body, {
+        headers: req.headers,
+        responseCallback: http.expectedStatuses(req.expect),
+        tags: { name: scenario.name },
+      });
+    },
+  };
+}
+
 export function requestContext(scenario, sha256base64url) {
   const seed = __ENV.SEED || 'certfleet-load';
   return {
+    runId: Date.now().toString(36),
+    setup: {},
     baseUrl: (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, ''),
     adminKey: __ENV.ADMIN_KEY || '',
-    seed: scenario.seed || {},
+    // Seed sizes as seeded (override with -e AGENTS=, -e CERTIFICATES=).
+    seed: Object.fromEntries(Object.entries(scenario.seed || {}).map(([kind, n]) => [kind, Number(__ENV[kind.toUpperCase()] || n)])),
     agentId: (n) => `load-agent-${String(n).padStart(7, '0')}`,
     agentKey: (id) => `cfk_${sha256base64url(`${seed}:${id}`)}`,
   };
+}
+
+/** The scenario's setup fetches (e.g. an ETag to revalidate), run once in k6's setup(). */
+export function runSetup(scenario, ctx, http) {
+  const data = {};
+  for (const [name, step] of Object.entries(scenario.setup || {})) {
+    const res = http.get(`${ctx.baseUrl}${step.path}`, { headers: { Authorization: `Bearer ${ctx.adminKey}` } });
+    data[name] = res.headers[step.header.replace(/(^|-)([a-z])/g, (m, dash, c) => dash + c.toUpperCase())];
+  }
+  return data;
 }

@@ -1,0 +1,19 @@
+// k6 run -e BASE_URL=http://127.0.0.1:8080 -e ADMIN_KEY=<admin key> loadtest/k6/api_tier.js
+// Seed first: psql -v from=1 -v to=10000 -f loadtest/seed/certificates.sql
+// (or let `npm run loadtest -- api_tier` start, seed and drive a server on this machine).
+// Rate, duration, VUs, warm-up and thresholds come from loadtest/scenarios/api_tier.js
+// (override with -e RATE=, -e DURATION=, -e VUS=, -e WARMUP=; seed sizes with -e AGENTS=, -e CERTIFICATES=).
+import { sha256 } from 'k6/crypto';
+import exec from 'k6/execution';
+import http from 'k6/http';
+import scenario from '../scenarios/api_tier.js';
+import { k6Script } from './common.js';
+
+const script = k6Script(scenario, { http, exec, sha256 });
+export const options = script.options;
+export function setup() {
+  return script.setup();
+}
+export default function (data) {
+  script.iteration(data);
+}
