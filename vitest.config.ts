@@ -7,6 +7,7 @@ export default defineConfig({
       'k6/http': new URL('./loadtest/k6/double/http.ts', import.meta.url).pathname,
       'k6/crypto': new URL('./loadtest/k6/double/crypto.ts', import.meta.url).pathname,
       'k6/execution': new URL('./loadtest/k6/double/execution.ts', import.meta.url).pathname,
+      'k6/metrics': new URL('./loadtest/k6/double/metrics.ts', import.meta.url).pathname,
     },
   },
   test: {

@@ -239,8 +239,7 @@ export async function runLoad(options: EngineOptions): Promise<EngineResult> {
     c.socket.once('error', reject);
   })));
   free.push(...connections);
-  const lag = monitorEventLoopDelay({ resolution: 5 });
-  lag.enable();
+  const lag = lagMonitor();
   const startedAt = Date.now();
   t0 = performance.now();
   // A 1 ms timer paces the open loop between completions; completions dispatch at once.
@@ -255,9 +254,8 @@ export async function runLoad(options: EngineOptions): Promise<EngineResult> {
   const timedOut = outstanding();
   if (timedOut > 0) failures.set('timeout', (failures.get('timeout') ?? 0) + timedOut);
   for (const c of connections) c.close();
-  lag.disable();
   return {
-    generatorLagMs: { p99: Math.round(lag.percentile(99) / 1e4) / 100, max: Math.round(lag.max / 1e4) / 100 },
+    generatorLagMs: lag(),
     startedAt,
     dropped: openLoop ? total - scheduled : 0,
     elapsedMs,
@@ -268,6 +266,16 @@ export async function runLoad(options: EngineOptions): Promise<EngineResult> {
     statuses,
     unexpected,
     failures,
+  };
+}
+
+/** Watches this process's event-loop delay; the returned function stops and reads it (ms). */
+export function lagMonitor(): () => { p99: number; max: number } {
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
+  return () => {
+    lag.disable();
+    return { p99: Math.round(lag.percentile(99) / 1e4) / 100, max: Math.round(lag.max / 1e4) / 100 };
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * npm run loadtest -- <scenario> [--rate R] [--duration 60s] [--connections C]
- *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--certificates N] [--seed-secret S]
+ *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--certificates N] [--fleet N] [--seed-secret S]
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
  *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR] [--smoke]
  *
@@ -16,7 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { prepareRequest, runLoad, type PreparedRequest } from './engine.ts';
+import { prepareRequest, runLoad, type PreparedRequest, type Progress } from './engine.ts';
+import { runFlows } from './flows.ts';
 import { renderHtml, type Report } from './report.ts';
 import { loadScenario, parseDuration, runSetup, scenarioContext } from './scenario.ts';
 import { runSeed } from './seed.ts';
@@ -42,6 +43,7 @@ async function main(): Promise<number> {
       executor: { type: 'string' },
       agents: { type: 'string' },
       certificates: { type: 'string' },
+      fleet: { type: 'string' },
       'seed-secret': { type: 'string' },
       url: { type: 'string' },
       'database-url': { type: 'string' },
@@ -70,7 +72,7 @@ async function main(): Promise<number> {
   const executor = (values.executor ?? scenario.executor) as 'constant-arrival-rate' | 'max-throughput';
   if (executor !== 'constant-arrival-rate' && executor !== 'max-throughput') fail('--executor must be constant-arrival-rate or max-throughput');
   const seedCounts: Record<string, number> = { ...scenario.seed };
-  for (const kind of ['agents', 'certificates'] as const) {
+  for (const kind of ['agents', 'certificates', 'fleet'] as const) {
     if (values[kind] !== undefined && kind in seedCounts) seedCounts[kind] = Math.floor(positive(values[kind], 1, `--${kind}`));
   }
   const seedSecret = values['seed-secret'] ?? 'certfleet-load';
@@ -113,25 +115,33 @@ async function main(): Promise<number> {
     const host = new URL(target.url);
     const cycle = scenario.cycle?.(ctx);
     const prepared: PreparedRequest[] = [];
-    const request = (k: number): PreparedRequest => {
-      if (cycle === undefined) return prepareRequest(host.host, scenario.request(k, ctx));
-      const i = k % cycle;
-      return (prepared[i] ??= prepareRequest(host.host, scenario.request(i, ctx)));
+    const requestOf = (k: number) => {
+      if (!scenario.request) throw new Error(`scenario ${scenario.name} has neither request nor flow`);
+      return prepareRequest(host.host, scenario.request(k, ctx));
     };
+    const request = (k: number): PreparedRequest => {
+      if (cycle === undefined) return requestOf(k);
+      const i = k % cycle;
+      return (prepared[i] ??= requestOf(i));
+    };
+    if (scenario.flow && executor !== 'constant-arrival-rate') fail(`scenario ${scenario.name} is a flow: only constant-arrival-rate`);
     // The measured run continues the warm-up's request numbers (requests that create things,
     // like api_tier's POSTs, must never repeat).
     let offset = 0;
+    const onTick = (p: Progress) => process.stderr.write(`\r  ${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s  sent ${p.scheduled}  done ${p.completed}  errors ${p.errors}   `);
     const load = (ms: number) =>
-      runLoad({
-        host: host.hostname.replace(/^\[|\]$/g, ''),
-        port: Number(host.port),
-        connections,
-        executor,
-        rate,
-        durationMs: ms,
-        request: (k) => request(k + offset),
-        onTick: (p) => process.stderr.write(`\r  ${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s  sent ${p.scheduled}  done ${p.completed}  errors ${p.errors}   `),
-      });
+      scenario.flow
+        ? runFlows({ baseUrl: target.url, flow: scenario.flow, ctx, rate, concurrency: connections, durationMs: ms, offset, onTick })
+        : runLoad({
+            host: host.hostname.replace(/^\[|\]$/g, ''),
+            port: Number(host.port),
+            connections,
+            executor,
+            rate,
+            durationMs: ms,
+            request: (k) => request(k + offset),
+            onTick,
+          });
     let warmup: Report['warmup'];
     if (warmupMs > 0) {
       process.stderr.write(`warm-up: ${warmupMs / 1000} s (not measured)\n`);

@@ -12,6 +12,14 @@ export interface ScenarioRequest {
   headers?: Record<string, string>;
   body?: string | null;
   expect?: number;
+  /** Flows: reads the JSON response into the flow's state; throwing fails the flow. */
+  then?: (state: Record<string, unknown>, body: unknown) => void;
+}
+
+/** A scenario whose iteration is several dependent requests (fleet_rotation). */
+export interface ScenarioFlow {
+  begin(i: number, ctx: ScenarioContext): Record<string, unknown>;
+  steps: Array<(state: Record<string, unknown>, ctx: ScenarioContext) => ScenarioRequest>;
 }
 
 export interface ScenarioContext {
@@ -42,7 +50,10 @@ export interface Scenario {
   setup?: Record<string, { path: string; header: string }>;
   /** When request(i) repeats every n requests: the driver encodes each distinct request once. */
   cycle?: (ctx: ScenarioContext) => number;
-  request(i: number, ctx: ScenarioContext): ScenarioRequest;
+  /** One request per iteration... */
+  request?(i: number, ctx: ScenarioContext): ScenarioRequest;
+  /** ...or a flow of dependent requests (rate is then flows per second). */
+  flow?: ScenarioFlow;
 }
 
 export async function loadScenario(name: string): Promise<Scenario> {

@@ -22,7 +22,7 @@ describe.each(scenarios)('npm run loadtest -- %s --smoke', (name) => {
     const dir = path.join(out, name);
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', path.resolve(import.meta.dirname, 'run.ts'), name, '--smoke', '--rate', '100', '--duration', '2s', '--warmup', '1s', '--connections', '4', '--agents', '300', '--certificates', '300', '--out', dir],
+      ['--import', 'tsx', path.resolve(import.meta.dirname, 'run.ts'), name, '--smoke', '--rate', '100', '--duration', '2s', '--warmup', '1s', '--connections', '4', '--agents', '300', '--certificates', '300', '--fleet', '300', '--out', dir],
       { encoding: 'utf8', timeout: 90_000 },
     );
     expect(stdout).toMatch(/PASSED/);

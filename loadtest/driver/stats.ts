@@ -105,8 +105,8 @@ export interface ThresholdResult {
 }
 
 /**
- * Evaluates k6 threshold expressions: http_req_duration `p(N)<X`, `avg<X`, `max<X`, `med<X`
- * (milliseconds) and http_req_failed `rate<X` / `rate==X`.
+ * Evaluates k6 threshold expressions: http_req_duration (flow_duration for flow scenarios)
+ * `p(N)<X`, `avg<X`, `max<X`, `med<X` (milliseconds) and http_req_failed `rate<X` / `rate==X`.
  */
 export function evaluateThresholds(thresholds: Record<string, string[]>, summary: Summary): ThresholdResult[] {
   const out: ThresholdResult[] = [];
@@ -118,7 +118,7 @@ export function evaluateThresholds(thresholds: Record<string, string[]>, summary
       const limit = Number(limitText);
       let actual: number;
       if (metric === 'http_req_failed' && stat === 'rate') actual = summary.failed_rate;
-      else if (metric === 'http_req_duration') {
+      else if (metric === 'http_req_duration' || metric === 'flow_duration') {
         const l = summary.latency_ms;
         actual = stat === 'avg' ? l.mean : stat === 'med' ? l.p50 : stat === 'max' ? l.max : p === '50' ? l.p50 : p === '90' ? l.p90 : p === '95' ? l.p95 : p === '99' ? l.p99 : Number.NaN;
         if (Number.isNaN(actual)) throw new Error(`threshold ${metric}: percentile p(${p}) is not recorded (50, 90, 95, 99)`);

@@ -27,13 +27,21 @@ export function k6Options(scenario) {
 /**
  * Everything a k6 script exports, from its scenario definition and the k6 modules (passed in so
  * this file imports nothing k6-specific):
- *   const script = k6Script(scenario, { http, exec, sha256 });
+ *   const script = k6Script(scenario, { http, exec, sha256, Trend });
  *   export const options = script.options;
  *   export function setup() { return script.setup(); }
  *   export default function (data) { script.iteration(data); }
  */
-export function k6Script(scenario, { http, exec, sha256 }) {
+export function k6Script(scenario, { http, exec, sha256, Trend }) {
   const ctx = requestContext(scenario, (text) => sha256(text, 'base64rawurl'));
+  // Flows: one iteration is several dependent requests; its duration is its own metric.
+  const flowDuration = scenario.flow ? new Trend('flow_duration', true) : undefined;
+  const send = (req) =>
+    http.request(req.method, `${ctx.baseUrl}${req.path}`, req.body, {
+      headers: req.headers,
+      responseCallback: http.expectedStatuses(req.expect),
+      tags: { name: `${scenario.name} ${req.method}` },
+    });
   return {
     options: k6Options(scenario),
     setup: () => runSetup(scenario, ctx, http),
@@ -41,12 +49,21 @@ export function k6Script(scenario, { http, exec, sha256 }) {
       // iterationInTest restarts in each k6 scenario: the warm-up gets its own run id, so names a
       // scenario creates (api_tier POSTs) never repeat.
       const runId = exec.scenario.name === scenario.name ? ctx.runId : `${ctx.runId}w`;
-      const req = scenario.request(exec.scenario.iterationInTest, { ...ctx, runId, setup: data || {} });
-      http.request(req.method, `${ctx.baseUrl}${req.path}`, req.body, {
-        headers: req.headers,
-        responseCallback: http.expectedStatuses(req.expect),
-        tags: { name: scenario.name },
-      });
+      const iterationCtx = { ...ctx, runId, setup: data || {} };
+      const i = exec.scenario.iterationInTest;
+      if (!scenario.flow) {
+        send(scenario.request(i, iterationCtx));
+        return;
+      }
+      const started = Date.now();
+      const state = scenario.flow.begin(i, iterationCtx);
+      for (const step of scenario.flow.steps) {
+        const req = step(state, iterationCtx);
+        const res = send(req);
+        if (res.status !== req.expect) return; // counted by http_req_failed
+        if (req.then) req.then(state, res.json());
+      }
+      flowDuration.add(Date.now() - started);
     },
   };
 }

@@ -6,10 +6,11 @@
 import { sha256 } from 'k6/crypto';
 import exec from 'k6/execution';
 import http from 'k6/http';
+import { Trend } from 'k6/metrics';
 import scenario from '../scenarios/issuance.js';
 import { k6Script } from './common.js';
 
-const script = k6Script(scenario, { http, exec, sha256 });
+const script = k6Script(scenario, { http, exec, sha256, Trend });
 export const options = script.options;
 export function setup() {
   return script.setup();

@@ -1,0 +1,21 @@
+// k6 run -e BASE_URL=http://127.0.0.1:8080 -e ADMIN_KEY=<admin key> -e SEED=<seed secret> loadtest/k6/fleet_rotation.js
+// Seed first, with the same range: loadtest/seed/agents.sql (-v seed=...), certificates.sql, fleet.sql
+// (or let `npm run loadtest -- fleet_rotation` start, seed and drive a server on this machine).
+// Rate, duration, VUs, warm-up and thresholds come from loadtest/scenarios/fleet_rotation.js
+// (override with -e RATE=, -e DURATION=, -e VUS=, -e WARMUP=; seed sizes with -e AGENTS=, -e CERTIFICATES=).
+import { sha256 } from 'k6/crypto';
+import exec from 'k6/execution';
+import http from 'k6/http';
+import { Trend } from 'k6/metrics';
+import { Trend } from 'k6/metrics';
+import scenario from '../scenarios/fleet_rotation.js';
+import { k6Script } from './common.js';
+
+const script = k6Script(scenario, { http, exec, sha256, Trend });
+export const options = script.options;
+export function setup() {
+  return script.setup();
+}
+export default function (data) {
+  script.iteration(data);
+}
