@@ -1,11 +1,14 @@
 #!/bin/sh
 # Installs the system tools the test suite drives for real: Debian's nginx (a deployment target
-# reloaded by the agent) and openssl (the certificate oracle). Runs before `npm test` (pretest);
+# reloaded by the agent), openssl (the certificate oracle), curl (the k6 double's synchronous
+# HTTP) and chromium (renders the load-test report). Runs before `npm test` (pretest);
 # does nothing when both are present. Needs root and apt-get; elsewhere it says what to install.
 set -eu
 missing=""
 [ -x /usr/sbin/nginx ] || [ -x /usr/bin/nginx ] || missing="$missing nginx-light"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "install-test-deps: installing$missing (apt-get)" >&2
@@ -15,4 +18,4 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
   exit 0
 fi
-echo "install-test-deps: please install$missing (Debian: sudo apt-get install$missing); the nginx deployment test fails without it" >&2
+echo "install-test-deps: please install$missing (Debian: sudo apt-get install$missing); the tests that drive them fail without them" >&2

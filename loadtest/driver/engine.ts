@@ -222,7 +222,9 @@ export async function runLoad(options: EngineOptions): Promise<EngineResult> {
       const due = openLoop ? scheduled * intervalMs : t;
       if (due > t) break;
       if (due >= options.durationMs) break;
-      const conn = free.pop()!;
+      // FIFO: every connection stays in use. LIFO would leave some idle past the server's HTTP
+      // idle timeout (uWS: about 10 s), and reusing one just as it closes fails with EPIPE.
+      const conn = free.shift()!;
       conn.send(options.request(scheduled), due);
       scheduled++;
     }

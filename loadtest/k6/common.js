@@ -29,8 +29,8 @@ export function k6Options(scenario) {
  * this file imports nothing k6-specific):
  *   const script = k6Script(scenario, { http, exec, sha256, Trend });
  *   export const options = script.options;
- *   export function setup() { return script.setup(); }
- *   export default function (data) { script.iteration(data); }
+ *   export const setup = script.setup;
+ *   export default script.iteration;
  */
 export function k6Script(scenario, { http, exec, sha256, Trend }) {
   const ctx = requestContext(scenario, (text) => sha256(text, 'base64rawurl'));

@@ -13,9 +13,5 @@ import { k6Script } from './common.js';
 
 const script = k6Script(scenario, { http, exec, sha256, Trend });
 export const options = script.options;
-export function setup() {
-  return script.setup();
-}
-export default function (data) {
-  script.iteration(data);
-}
+export const setup = script.setup;
+export default script.iteration;

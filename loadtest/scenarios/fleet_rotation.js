@@ -5,6 +5,8 @@
 // One fixed P-256 CSR stands in for the agent's locally generated key.
 const csrPem = '-----BEGIN CERTIFICATE REQUEST-----\nMIHVMHwCAQAwGjEYMBYGA1UEAwwPbG9hZC5mbGVldC50ZXN0MFkwEwYHKoZIzj0C\nAQYIKoZIzj0DAQcDQgAEVAAK8NFZeyOp2VJutI/EGZB4M+jV1M88qY2GQQ9lah1p\n946j9rcHcOjfHRmC8bdxFR9RrV7NbBITLA1w80f66qAAMAoGCCqGSM49BAMCA0kA\nMEYCIQDVh0ItRw2QTdKk0ccOWlJMPBVzs5yv0VW7+dkAv0VmmgIhANnoV4dJQRDR\nkimuCAiB/DguHO9ym7wLwK3tWsXsu4iJ\n-----END CERTIFICATE REQUEST-----\n';
 const pad = (n) => String(n).padStart(7, '0');
+/** The agent's work poll; `then` reads the item this flow waits for into the state. */
+const pollWork = (s, then) => ({ method: 'GET', path: `/api/v1/agents/${s.agent}/work`, headers: s.auth, body: null, expect: 200, then });
 
 export default {
   name: 'fleet_rotation',
@@ -28,16 +30,10 @@ export default {
     },
     steps: [
       (s, ctx) => ({ method: 'POST', path: `/api/v1/certificates/${s.cert}/renew`, headers: { Authorization: `Bearer ${ctx.adminKey}` }, body: null, expect: 202 }),
-      (s) => ({
-        method: 'GET',
-        path: `/api/v1/agents/${s.agent}/work`,
-        headers: s.auth,
-        body: null,
-        expect: 200,
-        then(state, body) {
+      (s) =>
+        pollWork(s, (state, body) => {
           if (!body.csr.some((w) => w.certificate_id === state.cert && w.type === 'Renewal')) throw new Error('no renewal CSR work');
-        },
-      }),
+        }),
       (s) => ({
         method: 'POST',
         path: `/api/v1/agents/${s.agent}/csr`,
@@ -45,18 +41,12 @@ export default {
         body: JSON.stringify({ certificate_id: s.cert, csr_pem: csrPem }),
         expect: 201,
       }),
-      (s) => ({
-        method: 'GET',
-        path: `/api/v1/agents/${s.agent}/work`,
-        headers: s.auth,
-        body: null,
-        expect: 200,
-        then(state, body) {
+      (s) =>
+        pollWork(s, (state, body) => {
           const job = body.deployments.find((d) => d.certificate_id === state.cert);
           if (!job) throw new Error('no deployment work');
           state.job = job.job_id;
-        },
-      }),
+        }),
       (s) => ({
         method: 'POST',
         path: `/api/v1/agents/${s.agent}/jobs/${s.job}/status`,

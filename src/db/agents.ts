@@ -60,6 +60,17 @@ export interface AgentRepository {
   markStaleOffline(seconds: number): Promise<string[]>;
 }
 
+/**
+ * The batch statement's parameters: ids, counts and each metadata field as parallel arrays,
+ * sorted by agent id (the batcher merges per agent, so ids are unique): concurrent batches from
+ * several replicas then take row locks in one order. bench/fleet/heartbeat-batch.bench.ts.
+ */
+export function heartbeatBatchParams(entries: readonly HeartbeatEntry[]): unknown[] {
+  const sorted = [...entries].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+  const m = (f: keyof AgentMetadata) => sorted.map((e) => e.metadata?.[f] ?? null);
+  return [sorted.map((e) => e.agentId), sorted.map((e) => e.count), m('hostname'), m('os'), m('architecture'), m('ip_address'), m('version')];
+}
+
 export function createAgentRepository(pool: Pool): AgentRepository {
   const get = async (id: string) =>
     (await pool.query<AgentRow>(`SELECT ${columns} FROM agents a LEFT JOIN agent_liveness l ON l.agent_id = a.id WHERE a.id = $1`, [id])).rows[0];
@@ -126,11 +137,6 @@ export function createAgentRepository(pool: Pool): AgentRepository {
     },
 
     async writeHeartbeats(entries) {
-      // Sorted and de-duplicated (the batcher merges per agent): concurrent batches from several
-      // replicas lock rows in the same order and cannot deadlock.
-      const sorted = [...entries].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
-      const ids = sorted.map((e) => e.agentId);
-      const m = (f: keyof AgentMetadata) => sorted.map((e) => e.metadata?.[f] ?? null);
       // One statement, atomic on its own: one round trip per batch instead of BEGIN, two
       // UPDATEs and COMMIT (batch latency is what bounds heartbeat throughput: docs/operator/scale.md).
       // The agents row is read once, in the join that checks retirement; its status and metadata
@@ -160,7 +166,7 @@ export function createAgentRepository(pool: Pool): AgentRepository {
             WHERE a.id = r.id AND (NOT r.was_online OR r.meta_changed)
          )
          SELECT id, was_online, meta_changed FROM recorded`,
-        values: [ids, sorted.map((e) => e.count), m('hostname'), m('os'), m('architecture'), m('ip_address'), m('version')],
+        values: heartbeatBatchParams(entries),
       });
       const recorded = new Set<string>();
       const cameOnline: string[] = [];

@@ -10,19 +10,11 @@ import { Conditions, withTransaction } from './sql.ts';
 export const discoveryStatuses = ['Unmanaged', 'Managed', 'Dismissed'] as const;
 export type DiscoveryStatus = (typeof discoveryStatuses)[number];
 
-export interface DiscoveredCertificateRow {
+/** A row: the fields read from the certificate (dates as Date, the PEM as pem_data) and the sighting. */
+export interface DiscoveredCertificateRow extends Omit<CertificateInfo, 'not_before' | 'not_after' | 'pem'> {
   id: string;
-  fingerprint_sha256: string;
-  common_name: string;
-  sans: string[];
-  serial_number: string;
-  issuer_dn: string;
-  subject_dn: string;
   not_before: Date;
   not_after: Date;
-  key_algorithm: string;
-  key_size: number;
-  is_ca: boolean;
   pem_data: string;
   source_path: string;
   source_format: 'PEM' | 'DER';
