@@ -42,6 +42,15 @@ describe('seeded load agents', () => {
     expect(other.status).toBe(403); // bound to its own agent
   });
 
+  it('seeds a large table with its plain indexes rebuilt, leaving the same indexes', async () => {
+    const indexes = () => withClient(server.db.url, async (c) => (await c.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'certificates' ORDER BY indexname")).rows.map((r) => r.indexdef as string));
+    const before = await indexes();
+    await runSeed(server.db.url, 'certificates.sql', 100_000, seed);
+    expect(await indexes()).toEqual(before);
+    const n = await withClient(server.db.url, async (c) => Number((await c.query("SELECT count(*) AS n FROM certificates WHERE id LIKE 'load-cert-%'")).rows[0].n));
+    expect(n).toBe(100_000);
+  }, 60_000);
+
   it('binds psql variables by first use, leaving string literals and casts alone', () => {
     expect(bindPsqlVariables("SELECT :from::int, :'seed' || ':x', 'it''s :to', :to, :from", { from: 1, to: 2, seed: 's' })).toEqual({
       text: "SELECT $1::int, $2 || ':x', 'it''s :to', $3, $1",

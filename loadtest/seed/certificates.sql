@@ -2,6 +2,7 @@
 -- inventory they reference. Idempotent (ON CONFLICT DO NOTHING).
 --   id = name = 'load-cert-' || lpad(i, 7, '0'), common_name = <id> || '.fleet.test'
 --   psql -v from=1 -v to=10000 -f loadtest/seed/certificates.sql
+-- bulk-table: certificates
 INSERT INTO teams (id, name) VALUES ('load-team', 'load-team') ON CONFLICT DO NOTHING;
 INSERT INTO owners (id, name, email, team_id) VALUES ('load-owner', 'load-owner', 'load@fleet.test', 'load-team') ON CONFLICT DO NOTHING;
 INSERT INTO issuers (id, name, type) VALUES ('load-issuer', 'load-issuer', 'local') ON CONFLICT DO NOTHING;
