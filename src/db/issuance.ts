@@ -78,7 +78,8 @@ export const completeCoveredJobsSql = (certificateIds: string) => `
   UPDATE certificates c SET status = 'Active', last_renewal_at = now(), updated_at = now(),
          expires_at = (SELECT min(v.not_after) FROM certificate_versions v WHERE v.job_id = done.id)
     FROM done
-   WHERE c.id = done.certificate_id AND c.status NOT IN ('Archived', 'Revoked')`;
+   WHERE c.id = done.certificate_id AND c.status NOT IN ('Archived', 'Revoked')
+  RETURNING c.id, c.status`;
 
 
 export function createIssuanceRepository(pool: Pool): IssuanceRepository {
@@ -153,17 +154,15 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
           [v.id, certificateId, v.serialNumber, v.notBefore, v.notAfter, v.fingerprint, v.pemChain, v.csrPem, v.keyAlgorithm, v.keySize, v.agentId ?? null, cert.job_id],
         );
-        // Step 3: done when no live agent serving the certificate still owes a CSR for the job.
-        if (cert.job_id) {
-          await client.query(completeCoveredJobsSql('$1::text[]'), [[certificateId]]);
-        } else {
-          await client.query(
-            `UPDATE certificates SET status = 'Active', expires_at = $2, last_renewal_at = now(), updated_at = now() WHERE id = $1`,
-            [certificateId, v.notAfter],
-          );
-        }
-        const after = await client.query<{ status: CertificateRow['status'] }>('SELECT status FROM certificates WHERE id = $1', [certificateId]);
-        return after.rows[0]!.status;
+        // Step 3: done when no live agent serving the certificate still owes a CSR for the job
+        // (otherwise the certificate keeps its status, e.g. RenewalInProgress).
+        const activated = cert.job_id
+          ? await client.query<{ status: CertificateRow['status'] }>(completeCoveredJobsSql('$1::text[]'), [[certificateId]])
+          : await client.query<{ status: CertificateRow['status'] }>(
+              `UPDATE certificates SET status = 'Active', expires_at = $2, last_renewal_at = now(), updated_at = now() WHERE id = $1 RETURNING status`,
+              [certificateId, v.notAfter],
+            );
+        return activated.rows[0]?.status ?? cert.status;
       });
     },
   };
