@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- filter]`: runs every bench/**\/*.bench.ts (or those whose path contains the
- * filter) with benchmark.js, prints ops/s and the relative margin of error, and writes
- * bench/results.json with the machine, Node and OpenSSL versions and the commit.
+ * `npm run bench [-- filter] [--record]`: runs every bench/**\/*.bench.ts (or those whose path
+ * contains the filter) with benchmark.js, prints ops/s and the relative margin of error, and
+ * writes bench/results.json with the machine, Node and OpenSSL versions and the commit.
+ * `--record` also writes bench/results/<date>-<host>.md, the table to commit.
  */
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +12,8 @@ import Benchmark from 'benchmark';
 import type { BenchFile } from './harness.ts';
 
 const root = import.meta.dirname;
-const filter = process.argv[2] ?? '';
+const record = process.argv.includes('--record');
+const filter = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? '';
 
 function findBenchFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -78,3 +80,21 @@ const environment = {
 };
 fs.writeFileSync(path.join(root, 'results.json'), `${JSON.stringify({ environment, results: all }, null, 2)}\n`);
 console.log(`\n${JSON.stringify(environment)}\nwrote bench/results.json`);
+
+if (record) {
+  const file = path.join(root, 'results', `${environment.date.slice(0, 10)}-${os.hostname()}.md`);
+  const lines = [
+    `# Microbenchmarks, ${environment.date.slice(0, 10)}`,
+    '',
+    `\`npm run bench${filter ? ` -- ${filter}` : ''}\` at commit ${commit}: Node ${environment.node}, OpenSSL ${environment.openssl}, ${environment.cpu} (${environment.cores} cores), ${environment.platform}.`,
+    'One run; the cases of one file ran side by side, so their ratios compare.',
+    '',
+    '| File | Case | ops/s | ±% | runs |',
+    '|---|---|---:|---:|---:|',
+    ...all.map((r) => `| ${r.file} | ${r.name.replaceAll('|', '\\|')} | ${Math.round(r.hz).toLocaleString('en-US')} | ${r.rme.toFixed(2)} | ${r.samples} |`),
+    '',
+  ];
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, lines.join('\n'));
+  console.log(`wrote ${path.relative(path.dirname(root), file)}`);
+}

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { withClient } from '../../test/support/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
 import { serve, type CertfleetProcess } from '../../test/support/process.ts';
 import { adminKey, testEncryptionKey } from '../../test/support/server.ts';
@@ -38,6 +39,14 @@ afterAll(async () => {
   await db.drop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
+
+// Every script starts from the seeded state: no renewal left open by the one before.
+beforeEach(() =>
+  withClient(db.url, async (c) => {
+    await c.query("UPDATE jobs SET status = 'Cancelled' WHERE status IN ('Pending', 'AwaitingCSR', 'Running')");
+    await c.query("UPDATE certificates SET status = 'Active' WHERE status = 'RenewalInProgress'");
+  }),
+);
 
 describe.each(scripts)('loadtest/k6/%s', (file) => {
   it('builds k6 options from its scenario, with thresholds', async () => {

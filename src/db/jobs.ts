@@ -1,6 +1,7 @@
 /** Repository for jobs. */
 import { isUniqueViolation } from './pool.ts';
 import type { Pool } from './pool.ts';
+import { criteriaConditions, type CertificateCriteria } from './certificate-criteria.ts';
 import { Conditions, withTransaction } from './sql.ts';
 
 export const jobTypes = ['Issuance', 'Renewal', 'Deployment'] as const;
@@ -36,7 +37,17 @@ export type RenewOutcome = { result: 'enqueued'; job: JobRow } | { result: 'miss
 const columns = `id, type, certificate_id, target_id, agent_id, status, attempts, max_attempts, last_error,
   scheduled_at, started_at, completed_at, created_at, updated_at`;
 
+export interface BulkRenewOutcome {
+  matched: number;
+  enqueued: number;
+}
+
 export interface JobRepository {
+  /**
+   * One renewal job (AwaitingCSR) for every matching certificate that can be renewed and has no
+   * open issuance/renewal job; those certificates become RenewalInProgress.
+   */
+  bulkRenew(criteria: CertificateCriteria): Promise<BulkRenewOutcome>;
   /** Creates the certificate's renewal (or first issuance) job, AwaitingCSR, and marks it RenewalInProgress. */
   enqueueRenewal(certificateId: string, jobId: string): Promise<RenewOutcome>;
   get(id: string): Promise<JobRow | undefined>;
@@ -72,6 +83,36 @@ export function createJobRepository(pool: Pool): JobRepository {
         if (isUniqueViolation(err, 'jobs_one_open_issuance')) return { result: 'open' };
         throw err;
       }
+    },
+
+    async bulkRenew(criteria) {
+      const c = criteriaConditions(criteria);
+      // One statement. Concurrent identical requests (or replicas) cannot enqueue twice: the
+      // partial unique index jobs_one_open_issuance turns the loser's insert into DO NOTHING, and
+      // only certificates whose job was inserted change status. Ids have newId's shape (time-
+      // ordered prefix, random suffix) from gen_random_uuid().
+      const { rows } = await pool.query<{ matched: number; enqueued: number }>(
+        `WITH matched AS (
+           SELECT c.id, c.status, c.expires_at FROM certificates c ${c.where}
+         ), created AS (
+           INSERT INTO jobs (id, type, certificate_id, status)
+           SELECT 'job-' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
+                         || substr(replace(gen_random_uuid()::text, '-', ''), 1, 12),
+                  CASE WHEN isfinite(m.expires_at) THEN 'Renewal' ELSE 'Issuance' END, m.id, 'AwaitingCSR'
+             FROM matched m
+            WHERE m.status NOT IN ('Archived', 'Revoked', 'Expired', 'RenewalInProgress')
+            ORDER BY m.id
+           ON CONFLICT (certificate_id) WHERE type IN ('Issuance', 'Renewal') AND status IN ('Pending', 'AwaitingCSR', 'Running')
+           DO NOTHING
+           RETURNING certificate_id
+         ), marked AS (
+           UPDATE certificates c SET status = 'RenewalInProgress', updated_at = now()
+             FROM created WHERE c.id = created.certificate_id
+         )
+         SELECT (SELECT count(*)::int FROM matched) AS matched, (SELECT count(*)::int FROM created) AS enqueued`,
+        c.params,
+      );
+      return rows[0]!;
     },
 
     async list(filter, limit, afterId) {

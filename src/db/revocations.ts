@@ -3,18 +3,12 @@
  * stored CRL per issuer. Bulk revocation is one set-based statement: no row cap, no N+1.
  */
 import type { RevocationReason } from '../pki/crl.ts';
-import { onAgentCondition } from './certificates.ts';
+import { criteriaConditions, type CertificateCriteria } from './certificate-criteria.ts';
 import type { Pool } from './pool.ts';
-import { Conditions, withTransaction } from './sql.ts';
+import { withTransaction } from './sql.ts';
 
-export interface RevocationCriteria {
-  profile_id?: string | undefined;
-  owner_id?: string | undefined;
-  agent_id?: string | undefined;
-  issuer_id?: string | undefined;
-  team_id?: string | undefined;
-  certificate_ids?: string[] | undefined;
-}
+/** The certificates a bulk revocation selects. */
+export type RevocationCriteria = CertificateCriteria;
 
 export type RevokeOutcome =
   | { result: 'revoked'; issuerId: string; serials: number }
@@ -34,17 +28,6 @@ export interface RevocationRepository {
   storedCrl(issuerId: string): Promise<StoredCrl | undefined>;
   /** Stores a CRL unless a newer one (higher crl_number) is stored already. */
   storeCrl(issuerId: string, crl: StoredCrl & { revoked: number }): Promise<void>;
-}
-
-function criteriaConditions(criteria: RevocationCriteria): Conditions {
-  const c = new Conditions();
-  if (criteria.profile_id) c.add('c.certificate_profile_id = ?', criteria.profile_id);
-  if (criteria.owner_id) c.add('c.owner_id = ?', criteria.owner_id);
-  if (criteria.issuer_id) c.add('c.issuer_id = ?', criteria.issuer_id);
-  if (criteria.team_id) c.add('c.team_id = ?', criteria.team_id);
-  if (criteria.certificate_ids) c.add('c.id = ANY(?::text[])', criteria.certificate_ids);
-  if (criteria.agent_id) c.add(onAgentCondition, criteria.agent_id);
-  return c;
 }
 
 export function createRevocationRepository(pool: Pool): RevocationRepository {

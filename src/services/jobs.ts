@@ -1,4 +1,5 @@
 /** Renewal requests and the jobs API: enqueue, read, cancel. Every change is audited. */
+import type { CertificateCriteria } from '../db/certificate-criteria.ts';
 import type { JobFilter, JobRepository, JobRow } from '../db/jobs.ts';
 import { Errors } from '../errors.ts';
 import type { AuditWriter } from './audit/writer.ts';
@@ -33,6 +34,20 @@ export class JobService {
       default:
         throw Errors.conflict(`certificate ${certificateId} is ${outcome.result} and cannot be renewed`);
     }
+  }
+
+  /** Renewal of every certificate matching the criteria, set-based (no row cap); audited once. */
+  async bulkRenew(principal: Principal | undefined, criteria: CertificateCriteria) {
+    const { matched, enqueued } = await this.repo.bulkRenew(criteria);
+    const totals = { total_matched: matched, total_enqueued: enqueued, total_skipped: matched - enqueued, total_failed: 0 };
+    await this.audit.record(principal, {
+      action: 'bulk_renewal_initiated',
+      resourceType: 'certificate',
+      resourceId: 'bulk',
+      category: 'cert_lifecycle',
+      details: { criteria, ...totals },
+    });
+    return totals;
   }
 
   async get(id: string): Promise<JobRow> {

@@ -4,6 +4,7 @@ import { jobStatuses, jobTypes, type JobRow } from '../../../db/jobs.ts';
 import type { JobService } from '../../../services/jobs.ts';
 import { pick } from '../../presenters/row.ts';
 import type { RouteDefinition } from '../../router.ts';
+import { criteriaFields, criterionRequired, hasCriterion } from '../common/criteria.ts';
 import { refId } from '../common/fields.ts';
 import { listEnvelope } from '../common/responses.ts';
 
@@ -38,9 +39,28 @@ export const JobsListSchema = z.strictObject({
 });
 type JobsListReq = z.infer<typeof JobsListSchema>;
 
+export const BulkRenewSchema = z.strictObject(criteriaFields).refine(hasCriterion, criterionRequired);
+type BulkRenewReq = z.infer<typeof BulkRenewSchema>;
+
 export function jobRoutes(deps: { jobs: JobService }): RouteDefinition[] {
   const { jobs } = deps;
   return [
+    {
+      method: 'POST',
+      path: '/api/v1/certificates/bulk-renew',
+      summary: 'Renew every certificate matching the criteria (set-based, no row cap): one AwaitingCSR job each; Archived, Revoked, Expired and RenewalInProgress ones (and those with an open job) are skipped',
+      response: {
+        schema: z.object({
+          total_matched: z.number().int(),
+          total_enqueued: z.number().int(),
+          total_skipped: z.number().int().describe('not renewable, or a renewal is already open'),
+          total_failed: z.number().int(),
+        }),
+      },
+      access: 'certificates.issue',
+      body: BulkRenewSchema,
+      handler: async (ctx) => ({ status: 200, json: await jobs.bulkRenew(ctx.principal, ctx.body as BulkRenewReq) }),
+    },
     {
       method: 'POST',
       path: '/api/v1/certificates/:id/renew',
