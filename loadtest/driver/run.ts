@@ -76,6 +76,11 @@ async function main(): Promise<number> {
     if (values[kind] !== undefined && kind in seedCounts) seedCounts[kind] = Math.floor(positive(values[kind], 1, `--${kind}`));
   }
   const seedSecret = values['seed-secret'] ?? 'certfleet-load';
+  // Everything that can refuse the run is checked before a server starts (fail() exits).
+  const check = scenario.verify ? checks[scenario.verify] : undefined;
+  if (scenario.verify && !check) fail(`scenario ${scenario.name}: unknown check ${scenario.verify}`);
+  if (scenario.flow && executor !== 'constant-arrival-rate') fail(`scenario ${scenario.name} is a flow: only constant-arrival-rate`);
+  if (!scenario.flow && !scenario.request) fail(`scenario ${scenario.name} has neither request nor flow`);
 
   // Step 1: the target.
   let target: Target;
@@ -99,6 +104,16 @@ async function main(): Promise<number> {
       ...(values['server-log'] ? { logFile: path.resolve(values['server-log']) } : {}),
     });
   }
+  // Ctrl-C (or SIGTERM) mid-run still stops the server and its embedded PostgreSQL.
+  const interrupted = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\nloadtest: ${signal}, stopping the server\n`);
+    void target.stop().finally(() => {
+      if (ownData) fs.rmSync(ownData, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     // Step 2: seed (loadtest/seed/<kind>.sql for each count the scenario names).
     for (const [kind, count] of Object.entries(seedCounts)) {
@@ -108,23 +123,17 @@ async function main(): Promise<number> {
     }
     const ctx = scenarioContext(target, seedCounts, seedSecret);
     await runSetup(scenario, ctx);
-    const check = scenario.verify ? checks[scenario.verify] : undefined;
-    if (scenario.verify && !check) fail(`scenario ${scenario.name}: unknown check ${scenario.verify}`);
 
     // Step 3: warm up, then run.
     const host = new URL(target.url);
     const cycle = scenario.cycle?.(ctx);
     const prepared: PreparedRequest[] = [];
-    const requestOf = (k: number) => {
-      if (!scenario.request) throw new Error(`scenario ${scenario.name} has neither request nor flow`);
-      return prepareRequest(host.host, scenario.request(k, ctx));
-    };
+    const requestOf = (k: number) => prepareRequest(host.host, scenario.request!(k, ctx));
     const request = (k: number): PreparedRequest => {
       if (cycle === undefined) return requestOf(k);
       const i = k % cycle;
       return (prepared[i] ??= requestOf(i));
     };
-    if (scenario.flow && executor !== 'constant-arrival-rate') fail(`scenario ${scenario.name} is a flow: only constant-arrival-rate`);
     // The measured run continues the warm-up's request numbers (requests that create things,
     // like api_tier's POSTs, must never repeat).
     let offset = 0;
