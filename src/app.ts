@@ -40,6 +40,7 @@ import { IssuanceService } from './services/pki/issuance.ts';
 import { RevocationService } from './services/pki/revocation.ts';
 import { caSpec, LocalCaRegistry } from './services/pki/local-ca.ts';
 import { agentHealthLoop } from './scheduler/agent-health.ts';
+import { LeaderLock } from './scheduler/leader.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
 
@@ -133,6 +134,14 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       intervalSeconds: config.agentHealthIntervalSeconds,
       log,
     });
+    // Singleton loops run only on the replica holding the leader lock.
+    const leader = new LeaderLock({
+      connectionString: database.url,
+      retryMs: config.leaderRetryMs,
+      log,
+      onChange: (leading) => (leading ? healthLoop.start() : void healthLoop.stop(1_000)),
+    });
+    metrics.gauge('certfleet_leader', 'Whether this replica holds the leader lock and runs the singleton loops', () => (leader.leading ? 1 : 0));
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
     if (config.demoSeed) log.info({ certificates: await seedDemo(pool, audit) }, 'demo inventory seeded');
 
@@ -146,7 +155,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     });
     server.register(
       buildRoutes({
-        health: { version, engine, startedAt, pingDatabase: () => pingDatabase(pool, readyTimeoutMs) },
+        health: { version, engine, startedAt, pingDatabase: () => pingDatabase(pool, readyTimeoutMs), isLeader: () => leader.leading },
         metrics,
         metricsToken: config.metricsToken,
         apiKeys,
@@ -165,7 +174,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       }),
     );
     const address = await server.listen(config.host, config.port);
-    healthLoop.start();
+    leader.start();
     const hostInUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
     const url = `${address.scheme}://${hostInUrl}:${address.port}`;
     log.info({ url, http_engine: engine.name, database: database.kind, version }, 'certfleet listening');
@@ -185,6 +194,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       close() {
         closing ??= (async () => {
           // Leave part of the shutdown budget for flushing and stopping the database.
+          await leader.stop();
           await healthLoop.stop(1_000);
           const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');

@@ -11,6 +11,8 @@ export interface Database {
   pool: Pool;
   /** 'external' (DATABASE_URL) or 'embedded'. */
   kind: 'external' | 'embedded';
+  /** The connection string (for the few dedicated connections outside the pool: the leader lock). */
+  url: string;
   /** Closes the pool, then stops the embedded server if there is one. */
   close(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function openDatabase(
   return {
     pool,
     kind: embedded ? 'embedded' : 'external',
+    url: connectionString,
     async close() {
       await pool.end().catch((err: Error) => log.warn({ err: err.message }, 'closing the pool failed'));
       await embedded?.stop();

@@ -10,6 +10,8 @@ export interface HealthDeps {
   startedAt: number;
   /** Resolves when the database answers; rejects with the reason otherwise. */
   pingDatabase: () => Promise<void>;
+  /** Whether this replica holds the leader lock (runs the singleton loops). */
+  isLeader: () => boolean;
 }
 
 export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
@@ -25,6 +27,7 @@ export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
           version: z.string(),
           http_engine: z.object({ name: z.string(), version: z.string() }),
           uptime_seconds: z.number().int(),
+          leader: z.boolean().describe('this replica runs the singleton loops'),
         }),
       },
       access: 'public',
@@ -36,6 +39,7 @@ export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
           version: deps.version,
           http_engine: engine,
           uptime_seconds: Math.round((Date.now() - deps.startedAt) / 1000),
+          leader: deps.isLeader(),
         },
       }),
     },

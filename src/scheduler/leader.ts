@@ -1,0 +1,108 @@
+/**
+ * Leader election for singleton loops, through PostgreSQL: the replica holding a session-level
+ * advisory lock on its own dedicated connection leads. No home-made consensus: PostgreSQL
+ * releases the lock when that session ends (a crashed or killed replica's connection closes).
+ *
+ * - Not leading: try `pg_try_advisory_lock` every `retryMs`.
+ * - Leading: check the connection every `retryMs` (`SELECT 1`); if it fails or closes, leadership
+ *   is lost at once (`onChange(false)`: the singleton loops stop) and the replica retries. So a
+ *   replica whose session was cut stops leading within one interval, and another takes over at
+ *   its next attempt: failover within two intervals.
+ */
+import pg from 'pg';
+import type { Logger } from '../observability/logger.ts';
+
+/** 'certfleet' in ASCII, as a bigint key no other application is likely to use. */
+export const leaderLockKey = '0x6365727466';
+
+export interface LeaderLockOptions {
+  connectionString: string;
+  retryMs: number;
+  log: Logger;
+  onChange: (leading: boolean) => void;
+}
+
+export class LeaderLock {
+  readonly #o: LeaderLockOptions;
+  #client: pg.Client | undefined;
+  #leading = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = true;
+
+  constructor(options: LeaderLockOptions) {
+    this.#o = options;
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    void this.#tick();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      const client = await this.#connection();
+      if (this.#leading) {
+        await client.query('SELECT 1');
+      } else {
+        const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${leaderLockKey}) AS ok`);
+        if (rows[0]?.ok) this.#set(true);
+      }
+    } catch (err) {
+      this.#o.log.warn({ err: (err as Error).message }, 'leader lock connection failed');
+      this.#drop();
+    }
+    if (!this.#stopped) {
+      this.#timer = setTimeout(() => void this.#tick(), this.#o.retryMs);
+      this.#timer.unref();
+    }
+  }
+
+  async #connection(): Promise<pg.Client> {
+    if (this.#client) return this.#client;
+    const client = new pg.Client({ connectionString: this.#o.connectionString, keepAlive: true, application_name: 'certfleet-leader' });
+    client.on('error', () => this.#drop());
+    client.on('end', () => this.#drop());
+    this.#client = client;
+    await client.connect();
+    return client;
+  }
+
+  /** The session is gone (or unusable): so is the lock. */
+  #drop(): void {
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) {
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      void client.end().catch(() => undefined);
+    }
+    this.#set(false);
+  }
+
+  #set(leading: boolean): void {
+    if (leading === this.#leading) return;
+    this.#leading = leading;
+    this.#o.log.info({ leading }, leading ? 'became the leader: singleton loops start' : 'no longer the leader: singleton loops stop');
+    this.#o.onChange(leading);
+  }
+
+  /** Stops trying; ending the session releases the lock for another replica. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    const client = this.#client;
+    this.#client = undefined;
+    this.#set(false);
+    if (client) {
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      await client.end().catch(() => undefined);
+    }
+  }
+}
