@@ -7,6 +7,7 @@ import type { Config } from './config/schema.ts';
 import { createApiKeyRepository } from './db/api-keys.ts';
 import { createAgentWorkRepository } from './db/agent-work.ts';
 import { createDiscoveryRepository } from './db/discovery.ts';
+import { createRenewalSweepRepository } from './db/renewal-sweep.ts';
 import { createAgentRepository } from './db/agents.ts';
 import { createAuditRepository } from './db/audit.ts';
 import { createCertificateRepository } from './db/certificates.ts';
@@ -41,6 +42,7 @@ import { RevocationService } from './services/pki/revocation.ts';
 import { caSpec, LocalCaRegistry } from './services/pki/local-ca.ts';
 import { agentHealthLoop } from './scheduler/agent-health.ts';
 import { LeaderLock } from './scheduler/leader.ts';
+import { renewalSweepLoop } from './scheduler/renewal-sweep.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
 
@@ -134,12 +136,26 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       intervalSeconds: config.agentHealthIntervalSeconds,
       log,
     });
+    const jobRepo = createJobRepository(pool);
+    const sweepLoop = renewalSweepLoop({
+      sweep: createRenewalSweepRepository(pool),
+      jobs: jobRepo,
+      audit,
+      intervalSeconds: config.renewalSweepIntervalSeconds,
+      log,
+    });
     // Singleton loops run only on the replica holding the leader lock.
+    const singletons = [healthLoop, sweepLoop];
     const leader = new LeaderLock({
       connectionString: database.url,
       retryMs: config.leaderRetryMs,
       log,
-      onChange: (leading) => (leading ? healthLoop.start() : void healthLoop.stop(1_000)),
+      onChange: (leading) => {
+        for (const loop of singletons) {
+          if (leading) loop.start();
+          else void loop.stop(1_000);
+        }
+      },
     });
     metrics.gauge('certfleet_leader', 'Whether this replica holds the leader lock and runs the singleton loops', () => (leader.leading ? 1 : 0));
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
@@ -168,7 +184,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         crls,
         agents,
         cursors,
-        jobs: new JobService(createJobRepository(pool), audit, cursors),
+        jobs: new JobService(jobRepo, audit, cursors),
         agentWork: new AgentWorkService(createAgentWorkRepository(pool), issuance, audit),
         discovery: new DiscoveryService(createDiscoveryRepository(pool), workerPool, audit, cursors),
       }),
@@ -195,7 +211,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         closing ??= (async () => {
           // Leave part of the shutdown budget for flushing and stopping the database.
           await leader.stop();
-          await healthLoop.stop(1_000);
+          await Promise.all(singletons.map((loop) => loop.stop(1_000)));
           const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();

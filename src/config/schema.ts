@@ -86,6 +86,8 @@ export const environmentSchema = z.object({
   CERTFLEET_AUTH_CACHE_ENTRIES: withDefault(integer(1_000, 50_000_000), '1000000'),
   /** Seconds without a heartbeat after which an agent is marked Offline; default 300. */
   CERTFLEET_AGENT_OFFLINE_AFTER: withDefault(integer(10, 86_400), '300'),
+  /** Seconds between renewal sweeps (leader only); default 3600. */
+  CERTFLEET_RENEWAL_SWEEP_INTERVAL: withDefault(integer(10, 86_400), '3600'),
   /** Milliseconds between leader-lock attempts (and checks while leading); failover within two; default 5000. */
   CERTFLEET_LEADER_RETRY_MS: withDefault(integer(100, 60_000), '5000'),
   /** Seconds between agent-health checks; default 30. */
@@ -126,6 +128,7 @@ export interface Config {
   agentOfflineAfterSeconds: number;
   agentHealthIntervalSeconds: number;
   leaderRetryMs: number;
+  renewalSweepIntervalSeconds: number;
 }
 
 /** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
@@ -199,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     agentOfflineAfterSeconds: e.CERTFLEET_AGENT_OFFLINE_AFTER,
     agentHealthIntervalSeconds: e.CERTFLEET_AGENT_HEALTH_INTERVAL,
     leaderRetryMs: e.CERTFLEET_LEADER_RETRY_MS,
+    renewalSweepIntervalSeconds: e.CERTFLEET_RENEWAL_SWEEP_INTERVAL,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
   };
 }

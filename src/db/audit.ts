@@ -3,11 +3,10 @@
  * holding the chain head row for the duration (so the lock is taken once per batch, not per
  * event), numbering and chaining the events, and inserting them with one unnest INSERT.
  */
-import Cursor from 'pg-cursor';
 import { auditRowHash, type AuditEvent, type AuditEventInput, type AuditCategory } from '../services/audit/chain.ts';
 import { newId } from '../services/ids.ts';
 import type { Pool } from './pool.ts';
-import { Conditions, withTransaction } from './sql.ts';
+import { Conditions, streamRows, withTransaction } from './sql.ts';
 
 interface AuditRow {
   seq: string;
@@ -171,31 +170,14 @@ export function createAuditRepository(pool: Pool): AuditRepository {
 }
 
 /** Reads matching rows in seq order through one server-side cursor, `batchSize` rows at a time. */
-async function readWithCursor<R>(
+function readWithCursor<R>(
   pool: Pool,
   select: string,
   filter: AuditFilter,
   batchSize: number,
   onBatch: (rows: R[]) => Promise<void>,
-  cursorOptions?: ConstructorParameters<typeof Cursor>[2],
+  cursorOptions?: Parameters<typeof streamRows>[5],
 ): Promise<number> {
   const c = conditionsFor(filter);
-  const client = await pool.connect();
-  let total = 0;
-  try {
-    const cursor = client.query(new Cursor<R>(`SELECT ${select} FROM audit_events ${c.where} ORDER BY seq`, c.params, cursorOptions));
-    try {
-      for (;;) {
-        const rows = await cursor.read(batchSize);
-        if (rows.length === 0) break;
-        total += rows.length;
-        await onBatch(rows);
-      }
-    } finally {
-      await cursor.close();
-    }
-  } finally {
-    client.release();
-  }
-  return total;
+  return streamRows<R>(pool, `SELECT ${select} FROM audit_events ${c.where} ORDER BY seq`, c.params, batchSize, onBatch, cursorOptions);
 }

@@ -1,4 +1,5 @@
 /** Small SQL helpers shared by repositories. */
+import Cursor from 'pg-cursor';
 import type { Pool, PoolClient } from './pool.ts';
 
 /** Runs `work` in one transaction on one connection: COMMIT on success, ROLLBACK on any error. */
@@ -45,4 +46,37 @@ export class Conditions {
     this.params.push(value);
     return `$${this.params.length}`;
   }
+}
+
+/**
+ * Reads a query's rows through one server-side cursor (pg-cursor), `batchSize` at a time, so
+ * memory stays bounded for any result size; `onBatch` returning false stops early. Returns the
+ * rows read.
+ */
+export async function streamRows<R>(
+  pool: Pool,
+  text: string,
+  params: unknown[],
+  batchSize: number,
+  onBatch: (rows: R[]) => Promise<void | false>,
+  cursorOptions?: ConstructorParameters<typeof Cursor>[2],
+): Promise<number> {
+  const client = await pool.connect();
+  let total = 0;
+  try {
+    const cursor = client.query(new Cursor<R>(text, params, cursorOptions));
+    try {
+      for (;;) {
+        const rows = await cursor.read(batchSize);
+        if (rows.length === 0) break;
+        total += rows.length;
+        if ((await onBatch(rows)) === false) break;
+      }
+    } finally {
+      await cursor.close();
+    }
+  } finally {
+    client.release();
+  }
+  return total;
 }

@@ -1,7 +1,7 @@
 /**
  * Agent health: Online agents whose last heartbeat is older than the offline threshold become
  * Offline, in one set-based UPDATE per tick (certctl loaded every agent and updated them one by
- * one). Idempotent, so every replica may run it until leader election arrives with the scheduler.
+ * one). Runs on the leader only (src/scheduler/leader.ts); idempotent all the same.
  */
 import type { AgentRepository } from '../db/agents.ts';
 import type { Logger } from '../observability/logger.ts';
