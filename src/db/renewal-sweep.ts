@@ -16,14 +16,21 @@ export function createRenewalSweepRepository(pool: Pool): RenewalSweepRepository
     streamDue(batchSize, onBatch) {
       return streamRows<[string]>(
         pool,
-        // The first expires_at bound (the longest window a policy may have) lets the planner
-        // use certificates_expires_idx; the join then applies each certificate's own window.
-        `SELECT c.id FROM certificates c JOIN renewal_policies p ON p.id = c.renewal_policy_id
-          WHERE c.expires_at <= now() + interval '365 days'
-            AND c.expires_at <= now() + make_interval(days => p.renewal_window_days)
-            AND p.auto_renew AND c.status IN ('Active', 'Expiring')
-            AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.certificate_id = c.id AND j.type IN ('Issuance', 'Renewal')
-                              AND j.status IN ('Pending', 'AwaitingCSR', 'Running'))`,
+        // The due set (ids only, ~6 MB per 100,000) is computed whole at the first fetch
+        // (materialised and sorted), then streamed in batches. A lazily evaluated cursor kept
+        // scanning certificates while the batches rewrote them: 60.7 s for 82,199 due among
+        // 1,000,000 certificates, of which only ~9 s was enqueueing. Sorted ids also give the
+        // batches one lock order. The first expires_at bound (the longest window a policy may
+        // have) can use certificates_expires_idx; the join applies each certificate's window.
+        `WITH due AS MATERIALIZED (
+           SELECT c.id FROM certificates c JOIN renewal_policies p ON p.id = c.renewal_policy_id
+            WHERE c.expires_at <= now() + interval '365 days'
+              AND c.expires_at <= now() + make_interval(days => p.renewal_window_days)
+              AND p.auto_renew AND c.status IN ('Active', 'Expiring')
+              AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.certificate_id = c.id AND j.type IN ('Issuance', 'Renewal')
+                                AND j.status IN ('Pending', 'AwaitingCSR', 'Running'))
+         )
+         SELECT id FROM due ORDER BY id`,
         [],
         batchSize,
         (rows) => onBatch(rows.map((r) => r[0])),
