@@ -146,6 +146,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     });
     // Singleton loops run only on the replica holding the leader lock.
     const singletons = [healthLoop, sweepLoop];
+    metrics.watchLoops(() => singletons);
     const leader = new LeaderLock({
       connectionString: database.url,
       retryMs: config.leaderRetryMs,

@@ -13,6 +13,15 @@ export interface PoolStats {
   waitingCount: number;
 }
 
+/** What /metrics reads from a scheduler loop (src/scheduler/loop.ts satisfies it). */
+export interface LoopStats {
+  readonly name: string;
+  readonly runs: number;
+  readonly failures: number;
+  readonly lastDurationMs: number;
+  readonly running: boolean;
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
   readonly httpRequests: client.Counter<'route' | 'method' | 'status'>;
@@ -59,6 +68,27 @@ export class Metrics {
 
   watchPool(source: () => PoolStats): void {
     this.#poolSources.push(source);
+  }
+
+  /**
+   * Per-loop metrics, read at scrape time: runs, failures, last tick duration, running. (Ticks
+   * never overlap, so there are no skipped ticks to count: the next is scheduled when one ends.)
+   */
+  watchLoops(loops: () => readonly LoopStats[]): void {
+    const perLoop = (name: string, help: string, read: (l: LoopStats) => number) =>
+      new client.Gauge({
+        name,
+        help,
+        labelNames: ['loop'],
+        registers: [this.registry],
+        collect() {
+          for (const loop of loops()) this.set({ loop: loop.name }, read(loop));
+        },
+      });
+    perLoop('certfleet_loop_runs_total', 'Scheduler loop ticks that finished', (l) => l.runs);
+    perLoop('certfleet_loop_failures_total', 'Scheduler loop ticks that failed', (l) => l.failures);
+    perLoop('certfleet_loop_last_duration_seconds', 'Duration of the last finished tick', (l) => l.lastDurationMs / 1000);
+    perLoop('certfleet_loop_running', 'Whether a tick is running now (singleton loops: leader only)', (l) => (l.running ? 1 : 0));
   }
 
   /** A gauge whose value is read at scrape time. */

@@ -41,6 +41,8 @@ export class Loop {
   #streak = 0;
   runs = 0;
   failures = 0;
+  /** Duration of the last finished tick, ms (for /metrics). */
+  lastDurationMs = 0;
 
   constructor(options: LoopOptions) {
     if (!(options.intervalMs > 0)) throw new Error(`loop ${options.name}: intervalMs must be > 0`);
@@ -79,7 +81,17 @@ export class Loop {
     this.#timer.unref();
   }
 
+  get name(): string {
+    return this.#o.name;
+  }
+
+  /** A tick is running now. */
+  get running(): boolean {
+    return this.#running !== undefined;
+  }
+
   async #tick(): Promise<void> {
+    const started = performance.now();
     const controller = new AbortController();
     const budget = setTimeout(() => controller.abort(new Error(`loop ${this.#o.name} exceeded its ${this.#o.budgetMs} ms budget`)), this.#o.budgetMs);
     try {
@@ -92,6 +104,7 @@ export class Loop {
       this.#o.log.error({ err, loop: this.#o.name }, 'loop tick failed');
     } finally {
       clearTimeout(budget);
+      this.lastDurationMs = performance.now() - started;
     }
   }
 

@@ -29,6 +29,24 @@ describe('/metrics', () => {
     expect(text).toMatch(/process_resident_memory_bytes \d/);
   });
 
+  it('exposes each scheduler loop: runs, failures, last duration, running', async () => {
+    const server = await startTestServer({ CERTFLEET_AGENT_HEALTH_INTERVAL: '1' });
+    try {
+      let text = '';
+      for (let i = 0; i < 50 && !/certfleet_loop_runs_total\{loop="agent-health"\} [1-9]/.test(text); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        text = await (await server.request('/metrics', { auth: null })).text();
+      }
+      expect(text).toMatch(/certfleet_loop_runs_total\{loop="agent-health"\} [1-9]/);
+      expect(text).toMatch(/certfleet_loop_failures_total\{loop="agent-health"\} 0/);
+      expect(text).toMatch(/certfleet_loop_last_duration_seconds\{loop="agent-health"\} \d/);
+      expect(text).toMatch(/certfleet_loop_running\{loop="renewal-sweep"\} [01]/);
+      expect(text).toMatch(/^certfleet_leader 1$/m);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('requires the token when CERTFLEET_METRICS_TOKEN is set', async () => {
     expect((await guarded.request('/metrics', { auth: null })).status).toBe(401);
     expect((await guarded.request('/metrics', { auth: 'wrong-token-0123456789' })).status).toBe(401);
