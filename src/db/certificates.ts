@@ -155,10 +155,31 @@ export interface CertificateRepository {
   archive(id: string): Promise<{ row: CertificateRow; changed: boolean } | undefined>;
   versions(id: string, limit: number, offset: number): Promise<{ rows: CertificateVersionRow[]; total: number }>;
   deployments(id: string): Promise<DeploymentTargetRow[]>;
+  /** New owner (and team) for these certificates, except Archived ones; one statement. */
+  bulkReassign(ids: readonly string[], ownerId: string, teamId: string | undefined): Promise<{ matched: number; reassigned: number }>;
 }
 
 export function createCertificateRepository(pool: Pool): CertificateRepository {
   const fail = (err: unknown): never => translateConstraintError(err, constraints, 'certificate');
+
+  async function bulkReassign(ids: readonly string[], ownerId: string, teamId: string | undefined) {
+    try {
+      const { rows } = await pool.query<{ matched: number; reassigned: number }>(
+        `WITH changed AS (
+           UPDATE certificates c SET owner_id = $2, team_id = coalesce($3, c.team_id), updated_at = now()
+            WHERE c.id = ANY($1::text[]) AND c.status <> 'Archived'
+              AND (c.owner_id <> $2 OR ($3::text IS NOT NULL AND c.team_id <> $3))
+           RETURNING c.id
+         )
+         SELECT (SELECT count(*)::int FROM certificates WHERE id = ANY($1::text[])) AS matched,
+                (SELECT count(*)::int FROM changed) AS reassigned`,
+        [ids, ownerId, teamId ?? null],
+      );
+      return rows[0]!;
+    } catch (err) {
+      return fail(err);
+    }
+  }
 
   async function getWith(client: Pool | PoolClient, id: string): Promise<CertificateRow | undefined> {
     const { rows } = await client.query<CertificateRow>(`SELECT ${selectColumns} FROM certificates c WHERE c.id = $1`, [id]);
@@ -181,6 +202,7 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
   }
 
   return {
+    bulkReassign,
     get: (id) => getWith(pool, id),
 
     async list(q) {

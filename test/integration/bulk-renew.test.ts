@@ -47,6 +47,26 @@ describe('POST /api/v1/certificates/bulk-renew', () => {
     expect(audit.data.map((e) => e.details.total_enqueued).sort()).toEqual([0, 0, 2]);
   });
 
+  it('bulk-reassign: new owner and team for the listed certificates, skipping archived and unchanged ones', async () => {
+    const other = await seedInventory(server.db.url);
+    const create = async (name: string) => ((await (await server.request('/api/v1/certificates', json(certificateBody(inv, `${name}-${inv.suffix}`)))).json()) as { id: string }).id;
+    const [x, y, gone] = [await create('rx'), await create('ry'), await create('rgone')];
+    await server.request(`/api/v1/certificates/${gone}`, { method: 'DELETE' });
+    const reassign = async (body: unknown) => {
+      const res = await server.request('/api/v1/certificates/bulk-reassign', json(body));
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const body = { certificate_ids: [x, y, gone, 'missing'], owner_id: other.ownerId, team_id: other.teamId };
+    expect((await reassign(body)).body).toEqual({ total_matched: 3, total_reassigned: 2, total_skipped: 1, total_failed: 0 });
+    expect((await reassign(body)).body).toMatchObject({ total_reassigned: 0, total_skipped: 3 });
+    const cert = (await (await server.request(`/api/v1/certificates/${x}`)).json()) as { owner_id: string; team_id: string };
+    expect(cert).toMatchObject({ owner_id: other.ownerId, team_id: other.teamId });
+    const unknown = await reassign({ certificate_ids: [x], owner_id: 'nobody' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.message).toMatch(/owner_id/);
+    expect((await reassign({ certificate_ids: [], owner_id: other.ownerId })).status).toBe(400);
+  });
+
   it('creates 100,000 jobs exactly once when two identical requests race', async () => {
     await runSeed(server.db.url, 'certificates.sql', 100_000, 'bulk');
     const started = performance.now();

@@ -124,6 +124,25 @@ export class CertificateService {
     return { rows, total, nextCursor };
   }
 
+  /** Reassigns owner (and team) of the given certificates, set-based; audited once. */
+  async bulkReassign(principal: Principal | undefined, input: { certificate_ids: string[]; owner_id: string; team_id?: string | undefined }) {
+    let result: { matched: number; reassigned: number };
+    try {
+      result = await this.repo.bulkReassign([...new Set(input.certificate_ids)], input.owner_id, input.team_id);
+    } catch (err) {
+      throw violationToAppError(err, input);
+    }
+    const totals = { total_matched: result.matched, total_reassigned: result.reassigned, total_skipped: result.matched - result.reassigned, total_failed: 0 };
+    await this.audit.record(principal, {
+      action: 'bulk_reassign',
+      resourceType: 'certificate',
+      resourceId: 'bulk',
+      category: 'cert_lifecycle',
+      details: { owner_id: input.owner_id, ...(input.team_id ? { team_id: input.team_id } : {}), certificates: input.certificate_ids.length, ...totals },
+    });
+    return totals;
+  }
+
   async versions(id: string, perPage: number, page: number) {
     await this.get(id);
     return this.repo.versions(id, perPage, (page - 1) * perPage);

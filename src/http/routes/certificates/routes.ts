@@ -13,6 +13,8 @@ import type { RouteDefinition } from '../../router.ts';
 import { pageParams, pageQuery } from '../common/pagination.ts';
 import { listEnvelope } from '../common/responses.ts';
 import {
+  BulkReassignSchema,
+  type BulkReassignReq,
   CertificateSchema,
   CertificatesCreateSchema,
   CertificatesCsrSchema,
@@ -134,6 +136,22 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
         await certificates.archive(ctx.principal, ctx.param('id'));
         return { status: 204 };
       },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/certificates/bulk-reassign',
+      summary: 'Give the listed certificates a new owner (and team), set-based; Archived ones and those already assigned are skipped',
+      response: {
+        schema: z.object({
+          total_matched: z.number().int(),
+          total_reassigned: z.number().int(),
+          total_skipped: z.number().int().describe('Archived, or already with this owner and team'),
+          total_failed: z.number().int(),
+        }),
+      },
+      access: 'certificates.write',
+      body: BulkReassignSchema,
+      handler: async (ctx) => ({ status: 200, json: await certificates.bulkReassign(ctx.principal, ctx.body as BulkReassignReq) }),
     },
     {
       method: 'POST',

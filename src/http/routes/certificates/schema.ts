@@ -158,3 +158,11 @@ export const IssuedCertificateSchema = z.object({
   chain_pem: z.string().describe('the issuing CA certificate'),
   pem_chain: z.string().describe('certificate_pem followed by chain_pem'),
 });
+
+/** Bulk reassignment: the certificates listed get this owner (and team, if given). */
+export const BulkReassignSchema = z.strictObject({
+  certificate_ids: z.array(refId).min(1).max(100_000),
+  owner_id: refId,
+  team_id: refId.optional(),
+});
+export type BulkReassignReq = z.infer<typeof BulkReassignSchema>;
