@@ -8,6 +8,7 @@ import { createApiKeyRepository } from './db/api-keys.ts';
 import { createAgentWorkRepository } from './db/agent-work.ts';
 import { createDiscoveryRepository } from './db/discovery.ts';
 import { createRenewalSweepRepository } from './db/renewal-sweep.ts';
+import { createNotificationRepository } from './db/notifications.ts';
 import { createAgentRepository } from './db/agents.ts';
 import { createAuditRepository } from './db/audit.ts';
 import { createCertificateRepository } from './db/certificates.ts';
@@ -43,6 +44,7 @@ import { caSpec, LocalCaRegistry } from './services/pki/local-ca.ts';
 import { agentHealthLoop } from './scheduler/agent-health.ts';
 import { LeaderLock } from './scheduler/leader.ts';
 import { renewalSweepLoop } from './scheduler/renewal-sweep.ts';
+import { expiryAlertsLoop } from './scheduler/expiry-alerts.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
 
@@ -144,8 +146,16 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       intervalSeconds: config.renewalSweepIntervalSeconds,
       log,
     });
+    const notifications = createNotificationRepository(pool);
+    const alertsLoop = expiryAlertsLoop({
+      repo: notifications,
+      webhookUrl: config.alertWebhookUrl,
+      maxAttempts: config.alertMaxAttempts,
+      intervalSeconds: config.expiryAlertsIntervalSeconds,
+      log,
+    });
     // Singleton loops run only on the replica holding the leader lock.
-    const singletons = [healthLoop, sweepLoop];
+    const singletons = [healthLoop, sweepLoop, alertsLoop];
     metrics.watchLoops(() => singletons);
     const leader = new LeaderLock({
       connectionString: database.url,
@@ -188,6 +198,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         jobs: new JobService(jobRepo, audit, cursors),
         agentWork: new AgentWorkService(createAgentWorkRepository(pool), issuance, audit),
         discovery: new DiscoveryService(createDiscoveryRepository(pool), workerPool, audit, cursors),
+        notifications,
       }),
     );
     const address = await server.listen(config.host, config.port);

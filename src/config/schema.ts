@@ -88,6 +88,12 @@ export const environmentSchema = z.object({
   CERTFLEET_AGENT_OFFLINE_AFTER: withDefault(integer(10, 86_400), '300'),
   /** Seconds between renewal sweeps (leader only); default 3600. */
   CERTFLEET_RENEWAL_SWEEP_INTERVAL: withDefault(integer(10, 86_400), '3600'),
+  /** Where expiry alerts are POSTed (JSON); unset = notifications are only listed by the API. */
+  CERTFLEET_ALERT_WEBHOOK_URL: optionalNonEmpty(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  /** Delivery attempts before an alert is dead-lettered; default 5. */
+  CERTFLEET_ALERT_MAX_ATTEMPTS: withDefault(integer(1, 20), '5'),
+  /** Seconds between expiry-alert runs (leader only); default 300. */
+  CERTFLEET_EXPIRY_ALERTS_INTERVAL: withDefault(integer(5, 86_400), '300'),
   /** Milliseconds between leader-lock attempts (and checks while leading); failover within two; default 5000. */
   CERTFLEET_LEADER_RETRY_MS: withDefault(integer(100, 60_000), '5000'),
   /** Seconds between agent-health checks; default 30. */
@@ -129,6 +135,9 @@ export interface Config {
   agentHealthIntervalSeconds: number;
   leaderRetryMs: number;
   renewalSweepIntervalSeconds: number;
+  alertWebhookUrl: string | undefined;
+  alertMaxAttempts: number;
+  expiryAlertsIntervalSeconds: number;
 }
 
 /** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
@@ -203,6 +212,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     agentHealthIntervalSeconds: e.CERTFLEET_AGENT_HEALTH_INTERVAL,
     leaderRetryMs: e.CERTFLEET_LEADER_RETRY_MS,
     renewalSweepIntervalSeconds: e.CERTFLEET_RENEWAL_SWEEP_INTERVAL,
+    alertWebhookUrl: e.CERTFLEET_ALERT_WEBHOOK_URL,
+    alertMaxAttempts: e.CERTFLEET_ALERT_MAX_ATTEMPTS,
+    expiryAlertsIntervalSeconds: e.CERTFLEET_EXPIRY_ALERTS_INTERVAL,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
   };
 }

@@ -24,6 +24,7 @@ export function documentedRoutes(): RouteDefinition[] {
     jobs: inert,
     agentWork: inert,
     discovery: inert,
+    notifications: inert,
   };
   return buildRoutes(deps);
 }

@@ -2,6 +2,7 @@
  * Every route certfleet serves, in one list: app.ts registers it, and the OpenAPI generator
  * (src/http/openapi.ts) documents it, so the two cannot disagree.
  */
+import type { NotificationRepository } from '../../db/notifications.ts';
 import type { Pool } from '../../db/pool.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { AuditLog } from '../../services/audit/audit-log.ts';
@@ -26,6 +27,7 @@ import { inventoryRoutes } from './common/inventory-routes.ts';
 import { healthRoutes, type HealthDeps } from './health/routes.ts';
 import { jobRoutes } from './jobs/routes.ts';
 import { metricsRoutes } from './metrics/routes.ts';
+import { notificationRoutes } from './notifications/routes.ts';
 import { pkiRoutes } from './pki/routes.ts';
 import { revocationRoutes } from './revocation/routes.ts';
 
@@ -46,6 +48,7 @@ export interface RouteDeps {
   jobs: JobService;
   agentWork: AgentWorkService;
   discovery: DiscoveryService;
+  notifications: NotificationRepository;
 }
 
 export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
@@ -61,5 +64,6 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...agentRoutes({ agents: deps.agents, work: deps.agentWork, cursors: deps.cursors }),
     ...jobRoutes({ jobs: deps.jobs }),
     ...discoveryRoutes({ discovery: deps.discovery }),
+    ...notificationRoutes({ notifications: deps.notifications, cursors: deps.cursors }),
   ];
 }

@@ -1,0 +1,54 @@
+/** GET /api/v1/notifications: expiry alerts and their delivery state, keyset by id. */
+import { z } from 'zod';
+import { notificationStatuses, type NotificationFilter, type NotificationRepository, type NotificationRow } from '../../../db/notifications.ts';
+import { Keyset, type CursorCodec } from '../../../services/cursor.ts';
+import { pick } from '../../presenters/row.ts';
+import type { RouteDefinition } from '../../router.ts';
+import { refId } from '../common/fields.ts';
+import { listEnvelope } from '../common/responses.ts';
+
+const at = z.iso.datetime({ offset: true });
+export const NotificationSchema = z.object({
+  id: z.string(),
+  certificate_id: z.string(),
+  threshold_days: z.number().int(),
+  expires_at: at,
+  channel: z.literal('webhook'),
+  status: z.enum(notificationStatuses),
+  attempts: z.number().int(),
+  next_attempt_at: at,
+  last_error: z.string().nullable(),
+  created_at: at,
+  delivered_at: at.nullable(),
+});
+const fields = Object.keys(NotificationSchema.shape);
+const present = (n: NotificationRow) => pick(n, fields);
+
+export const NotificationsListSchema = z.strictObject({
+  status: z.enum(notificationStatuses).optional(),
+  certificate_id: refId.optional(),
+  per_page: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(1024).optional(),
+});
+type NotificationsListReq = z.infer<typeof NotificationsListSchema>;
+
+export function notificationRoutes(deps: { notifications: NotificationRepository; cursors: CursorCodec }): RouteDefinition[] {
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/notifications',
+      summary: 'Expiry alerts (one per certificate, threshold and expiry) with their delivery state: filters status, certificate_id; keyset cursor',
+      query: NotificationsListSchema,
+      response: { schema: listEnvelope(NotificationSchema, { cursor: true, page: false }).omit({ total: true }) },
+      access: 'certificates.read',
+      etag: true,
+      handler: async (ctx) => {
+        const { per_page, cursor, ...filter } = ctx.queryParams as NotificationsListReq;
+        const perPage = per_page ?? 50;
+        const keyset = new Keyset(deps.cursors, 'notifications:id', filter);
+        const { rows, nextCursor } = keyset.page(await deps.notifications.list(filter as NotificationFilter, perPage + 1, keyset.after(cursor)?.id), perPage);
+        return { status: 200, json: { data: rows.map(present), per_page: perPage, ...(nextCursor ? { next_cursor: nextCursor } : {}) } };
+      },
+    },
+  ];
+}
