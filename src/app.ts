@@ -45,6 +45,7 @@ import { agentHealthLoop } from './scheduler/agent-health.ts';
 import { LeaderLock } from './scheduler/leader.ts';
 import { renewalSweepLoop } from './scheduler/renewal-sweep.ts';
 import { expiryAlertsLoop } from './scheduler/expiry-alerts.ts';
+import { jobTimeoutLoop } from './scheduler/job-timeouts.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
 
@@ -155,7 +156,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       log,
     });
     // Singleton loops run only on the replica holding the leader lock.
-    const singletons = [healthLoop, sweepLoop, alertsLoop];
+    const timeoutLoop = jobTimeoutLoop({ jobs: jobRepo, audit, timeoutSeconds: config.jobRunningTimeoutSeconds, log });
+    const singletons = [healthLoop, sweepLoop, alertsLoop, timeoutLoop];
     metrics.watchLoops(() => singletons);
     const leader = new LeaderLock({
       connectionString: database.url,

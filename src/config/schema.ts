@@ -94,6 +94,8 @@ export const environmentSchema = z.object({
   CERTFLEET_ALERT_MAX_ATTEMPTS: withDefault(integer(1, 20), '5'),
   /** Seconds between expiry-alert runs (leader only); default 300. */
   CERTFLEET_EXPIRY_ALERTS_INTERVAL: withDefault(integer(5, 86_400), '300'),
+  /** Seconds a deployment job may stay Running without a report before it is requeued; default 600. */
+  CERTFLEET_JOB_RUNNING_TIMEOUT: withDefault(integer(30, 86_400), '600'),
   /** Milliseconds between leader-lock attempts (and checks while leading); failover within two; default 5000. */
   CERTFLEET_LEADER_RETRY_MS: withDefault(integer(100, 60_000), '5000'),
   /** Seconds between agent-health checks; default 30. */
@@ -136,6 +138,7 @@ export interface Config {
   leaderRetryMs: number;
   renewalSweepIntervalSeconds: number;
   alertWebhookUrl: string | undefined;
+  jobRunningTimeoutSeconds: number;
   alertMaxAttempts: number;
   expiryAlertsIntervalSeconds: number;
 }
@@ -213,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     leaderRetryMs: e.CERTFLEET_LEADER_RETRY_MS,
     renewalSweepIntervalSeconds: e.CERTFLEET_RENEWAL_SWEEP_INTERVAL,
     alertWebhookUrl: e.CERTFLEET_ALERT_WEBHOOK_URL,
+    jobRunningTimeoutSeconds: e.CERTFLEET_JOB_RUNNING_TIMEOUT,
     alertMaxAttempts: e.CERTFLEET_ALERT_MAX_ATTEMPTS,
     expiryAlertsIntervalSeconds: e.CERTFLEET_EXPIRY_ALERTS_INTERVAL,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),

@@ -48,6 +48,11 @@ export interface JobRepository {
    * open issuance/renewal job; those certificates become RenewalInProgress.
    */
   bulkRenew(criteria: CertificateCriteria): Promise<BulkRenewOutcome>;
+  /**
+   * Deployment jobs Running for longer than `timeoutSeconds` (their agent claimed them and went
+   * silent) go back to Pending, or to Failed once they used max_attempts.
+   */
+  timeOutRunning(timeoutSeconds: number): Promise<{ requeued: number; failed: number }>;
   /** Creates the certificate's renewal (or first issuance) job, AwaitingCSR, and marks it RenewalInProgress. */
   enqueueRenewal(certificateId: string, jobId: string): Promise<RenewOutcome>;
   get(id: string): Promise<JobRow | undefined>;
@@ -111,6 +116,23 @@ export function createJobRepository(pool: Pool): JobRepository {
          )
          SELECT (SELECT count(*)::int FROM matched) AS matched, (SELECT count(*)::int FROM created) AS enqueued`,
         c.params,
+      );
+      return rows[0]!;
+    },
+
+    async timeOutRunning(timeoutSeconds) {
+      const { rows } = await pool.query<{ requeued: number; failed: number }>(
+        `WITH timed_out AS (
+           UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'Failed' ELSE 'Pending' END,
+                  last_error = 'timed out: Running for more than ' || $1 || ' s without a report',
+                  scheduled_at = now(), updated_at = now(),
+                  completed_at = CASE WHEN attempts >= max_attempts THEN now() END
+            WHERE status = 'Running' AND type = 'Deployment' AND started_at < now() - make_interval(secs => $1)
+           RETURNING status
+         )
+         SELECT count(*) FILTER (WHERE status = 'Pending')::int AS requeued, count(*) FILTER (WHERE status = 'Failed')::int AS failed
+           FROM timed_out`,
+        [timeoutSeconds],
       );
       return rows[0]!;
     },
