@@ -8,6 +8,7 @@
  */
 import { translateConstraintError, type ConstraintMap } from './constraint-errors.ts';
 import type { Pool, PoolClient } from './pool.ts';
+import { inProgressCondition, presentedStatus, storedStatusCondition } from './open-jobs.ts';
 import { Conditions, withTransaction } from './sql.ts';
 
 export const certificateStatuses = [
@@ -90,7 +91,7 @@ const constraints: ConstraintMap = {
 const targetIds = `coalesce((SELECT array_agg(m.target_id ORDER BY m.target_id) FROM certificate_target_mappings m
   WHERE m.certificate_id = c.id), '{}') AS target_ids`;
 const selectColumns = `c.id, c.name, c.common_name, c.sans, c.environment, c.owner_id, c.team_id, c.issuer_id,
-  c.renewal_policy_id, c.certificate_profile_id, c.status, c.expires_at, c.tags, c.last_renewal_at,
+  c.renewal_policy_id, c.certificate_profile_id, ${presentedStatus} AS status, c.expires_at, c.tags, c.last_renewal_at,
   c.last_deployment_at, c.revoked_at, c.revocation_reason, c.source, c.created_at, c.updated_at, ${targetIds}`;
 
 function cursorExpression(sort: SortColumn): string {
@@ -105,7 +106,8 @@ export const onAgentCondition = `c.id IN (SELECT m.certificate_id FROM certifica
 
 function conditionsFor(filter: CertificateFilter): Conditions {
   const c = new Conditions();
-  if (filter.status) c.add('c.status = ?', filter.status);
+  if (filter.status === 'RenewalInProgress') c.raw(inProgressCondition);
+  else if (filter.status) c.add(storedStatusCondition(filter.status), filter.status);
   if (filter.environment !== undefined) c.add('c.environment = ?', filter.environment);
   if (filter.owner_id) c.add('c.owner_id = ?', filter.owner_id);
   if (filter.team_id) c.add('c.team_id = ?', filter.team_id);

@@ -1,4 +1,5 @@
 /** What issuance reads (one round trip) and writes (one transaction). */
+import { openIssuanceJob } from './open-jobs.ts';
 import type { CertificateRow } from './certificates.ts';
 import type { Pool } from './pool.ts';
 import { withTransaction } from './sql.ts';
@@ -63,8 +64,7 @@ export interface IssuanceRepository {
 export const completeCoveredJobsSql = (certificateIds: string) => `
   WITH done AS (
     UPDATE jobs j SET status = 'Completed', attempts = j.attempts + 1, completed_at = now(), updated_at = now()
-     WHERE j.certificate_id = ANY(${certificateIds}) AND j.type IN ('Issuance', 'Renewal')
-       AND j.status IN ('Pending', 'AwaitingCSR', 'Running')
+     WHERE j.certificate_id = ANY(${certificateIds}) AND ${openIssuanceJob('j')}
        AND EXISTS (SELECT 1 FROM certificate_versions v WHERE v.job_id = j.id)
        AND (EXISTS (SELECT 1 FROM certificate_versions v WHERE v.job_id = j.id AND v.agent_id IS NULL)
             OR NOT EXISTS (
@@ -115,8 +115,7 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
         const { rows } = await pool.query<{ status: CertificateRow['status'] }>({
           name: 'record-issued',
           text: `WITH cert AS (
-                   SELECT c.id, (SELECT j.id FROM jobs j WHERE j.certificate_id = c.id AND j.type IN ('Issuance', 'Renewal')
-                                    AND j.status IN ('Pending', 'AwaitingCSR', 'Running')) AS job_id
+                   SELECT c.id, (SELECT j.id FROM jobs j WHERE j.certificate_id = c.id AND ${openIssuanceJob('j')}) AS job_id
                      FROM certificates c WHERE c.id = $1 AND c.status NOT IN ('Archived', 'Revoked') FOR UPDATE
                  ), version AS (
                    INSERT INTO certificate_versions (id, certificate_id, serial_number, not_before, not_after, fingerprint_sha256,
@@ -140,8 +139,7 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
         // Step 1: lock the certificate. Concurrent CSRs from agents sharing it serialise here, so
         // the coverage check in step 3 sees every version committed before it.
         const { rows } = await client.query<{ status: CertificateRow['status']; job_id: string | null }>(
-          `SELECT c.status, (SELECT j.id FROM jobs j WHERE j.certificate_id = c.id AND j.type IN ('Issuance', 'Renewal')
-                                AND j.status IN ('Pending', 'AwaitingCSR', 'Running')) AS job_id
+          `SELECT c.status, (SELECT j.id FROM jobs j WHERE j.certificate_id = c.id AND ${openIssuanceJob('j')}) AS job_id
              FROM certificates c WHERE c.id = $1 AND c.status NOT IN ('Archived', 'Revoked') FOR UPDATE`,
           [certificateId],
         );
@@ -155,7 +153,7 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
           [v.id, certificateId, v.serialNumber, v.notBefore, v.notAfter, v.fingerprint, v.pemChain, v.csrPem, v.keyAlgorithm, v.keySize, v.agentId ?? null, cert.job_id],
         );
         // Step 3: done when no live agent serving the certificate still owes a CSR for the job
-        // (otherwise the certificate keeps its status, e.g. RenewalInProgress).
+        // (otherwise the job stays open, and the certificate RenewalInProgress).
         const activated = cert.job_id
           ? await client.query<{ status: CertificateRow['status'] }>(completeCoveredJobsSql('$1::text[]'), [[certificateId]])
           : await client.query<{ status: CertificateRow['status'] }>(

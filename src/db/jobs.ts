@@ -2,6 +2,7 @@
 import { isUniqueViolation } from './pool.ts';
 import type { Pool } from './pool.ts';
 import { criteriaConditions, type CertificateCriteria } from './certificate-criteria.ts';
+import { hasOpenIssuanceJob } from './open-jobs.ts';
 import { Conditions, withTransaction } from './sql.ts';
 
 export const jobTypes = ['Issuance', 'Renewal', 'Deployment'] as const;
@@ -45,7 +46,7 @@ export interface BulkRenewOutcome {
 export interface JobRepository {
   /**
    * One renewal job (AwaitingCSR) for every matching certificate that can be renewed and has no
-   * open issuance/renewal job; those certificates become RenewalInProgress.
+   * open issuance/renewal job (which makes it RenewalInProgress).
    */
   bulkRenew(criteria: CertificateCriteria): Promise<BulkRenewOutcome>;
   /**
@@ -53,7 +54,7 @@ export interface JobRepository {
    * silent) go back to Pending, or to Failed once they used max_attempts.
    */
   timeOutRunning(timeoutSeconds: number): Promise<{ requeued: number; failed: number }>;
-  /** Creates the certificate's renewal (or first issuance) job, AwaitingCSR, and marks it RenewalInProgress. */
+  /** Creates the certificate's renewal (or first issuance) job, AwaitingCSR (so it is RenewalInProgress). */
   enqueueRenewal(certificateId: string, jobId: string): Promise<RenewOutcome>;
   get(id: string): Promise<JobRow | undefined>;
   list(filter: JobFilter, limit: number, afterId: string | undefined): Promise<JobRow[]>;
@@ -77,11 +78,11 @@ export function createJobRepository(pool: Pool): JobRepository {
           if (!row) return { result: 'missing' } as const;
           if (row.status === 'Archived' || row.status === 'Revoked' || row.status === 'Expired') return { result: row.status };
           const neverIssued = !(row.expires_at instanceof Date) || !Number.isFinite(row.expires_at.getTime());
+          // The open job is what makes the certificate RenewalInProgress (src/db/open-jobs.ts).
           const { rows } = await client.query<JobRow>(
             `INSERT INTO jobs (id, type, certificate_id, status) VALUES ($1, $2, $3, 'AwaitingCSR') RETURNING ${columns}`,
             [jobId, neverIssued ? 'Issuance' : 'Renewal', certificateId],
           );
-          await client.query(`UPDATE certificates SET status = 'RenewalInProgress', updated_at = now() WHERE id = $1`, [certificateId]);
           return { result: 'enqueued', job: rows[0]! } as const;
         });
       } catch (err) {
@@ -93,26 +94,26 @@ export function createJobRepository(pool: Pool): JobRepository {
     async bulkRenew(criteria) {
       const c = criteriaConditions(criteria);
       // One statement. Concurrent identical requests (or replicas) cannot enqueue twice: the
-      // partial unique index jobs_one_open_issuance turns the loser's insert into DO NOTHING, and
-      // only certificates whose job was inserted change status. Ids have newId's shape (time-
-      // ordered prefix, random suffix) from gen_random_uuid().
+      // partial unique index jobs_one_open_issuance turns the loser's insert into DO NOTHING.
+      // Certificates already in progress are filtered out first (`open`): a repeated request
+      // over 100,000 of them costs 0.35 s instead of 1.4 s of speculative inserts.
+      // Certificate rows are not written: the open job makes them RenewalInProgress (writing a
+      // status made 100,000 renewals 20.3 s instead of 5.1 s, docs/operator/scale.md). Ids have
+      // newId's shape (time-ordered prefix, random suffix) from gen_random_uuid().
       const { rows } = await pool.query<{ matched: number; enqueued: number }>(
         `WITH matched AS (
-           SELECT c.id, c.status, c.expires_at FROM certificates c ${c.where}
+           SELECT c.id, c.status, c.expires_at, ${hasOpenIssuanceJob} AS open FROM certificates c ${c.where}
          ), created AS (
            INSERT INTO jobs (id, type, certificate_id, status)
            SELECT 'job-' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
                          || substr(replace(gen_random_uuid()::text, '-', ''), 1, 12),
                   CASE WHEN isfinite(m.expires_at) THEN 'Renewal' ELSE 'Issuance' END, m.id, 'AwaitingCSR'
              FROM matched m
-            WHERE m.status NOT IN ('Archived', 'Revoked', 'Expired', 'RenewalInProgress')
+            WHERE m.status NOT IN ('Archived', 'Revoked', 'Expired') AND NOT m.open
             ORDER BY m.id
            ON CONFLICT (certificate_id) WHERE type IN ('Issuance', 'Renewal') AND status IN ('Pending', 'AwaitingCSR', 'Running')
            DO NOTHING
            RETURNING certificate_id
-         ), marked AS (
-           UPDATE certificates c SET status = 'RenewalInProgress', updated_at = now()
-             FROM created WHERE c.id = created.certificate_id
          )
          SELECT (SELECT count(*)::int FROM matched) AS matched, (SELECT count(*)::int FROM created) AS enqueued`,
         c.params,
@@ -149,17 +150,10 @@ export function createJobRepository(pool: Pool): JobRepository {
     },
 
     async cancel(id) {
-      // A cancelled issuance/renewal hands the certificate back: Active if it was ever issued.
+      // Cancelling an issuance/renewal ends RenewalInProgress by itself (the status is derived).
       const { rows } = await pool.query<JobRow>(
-        `WITH cancelled AS (
-           UPDATE jobs SET status = 'Cancelled', completed_at = now(), updated_at = now()
-            WHERE id = $1 AND status IN ('Pending', 'AwaitingCSR', 'Running') RETURNING *
-         ), restored AS (
-           UPDATE certificates c SET status = CASE WHEN isfinite(c.expires_at) THEN 'Active' ELSE 'Pending' END, updated_at = now()
-             FROM cancelled j
-            WHERE c.id = j.certificate_id AND j.type IN ('Issuance', 'Renewal') AND c.status = 'RenewalInProgress'
-         )
-         SELECT ${columns} FROM cancelled`,
+        `UPDATE jobs SET status = 'Cancelled', completed_at = now(), updated_at = now()
+          WHERE id = $1 AND status IN ('Pending', 'AwaitingCSR', 'Running') RETURNING ${columns}`,
         [id],
       );
       if (rows[0]) return { job: rows[0], cancelled: true };

@@ -46,7 +46,7 @@ export function createNotificationRepository(pool: Pool): NotificationRepository
   return {
     async createDue() {
       // Thresholds come from each certificate's renewal policy (alert_thresholds_days). Only
-      // issued, live certificates: Active, Expiring, RenewalInProgress, Expired.
+      // issued, live certificates: Active, Expiring, Expired (a renewal in progress included).
       const { rowCount } = await pool.query(
         `INSERT INTO notifications (id, certificate_id, threshold_days, expires_at)
          SELECT 'ntf-' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
@@ -55,7 +55,7 @@ export function createNotificationRepository(pool: Pool): NotificationRepository
            FROM certificates c
            JOIN renewal_policies p ON p.id = c.renewal_policy_id
            CROSS JOIN LATERAL unnest(p.alert_thresholds_days) AS t(days)
-          WHERE c.status IN ('Active', 'Expiring', 'RenewalInProgress', 'Expired')
+          WHERE c.status IN ('Active', 'Expiring', 'Expired')
             AND isfinite(c.expires_at)
             AND c.expires_at <= now() + make_interval(days => t.days)
             AND c.expires_at <= now() + interval '366 days'

@@ -1,4 +1,5 @@
 /** What the renewal sweep reads: the certificates due for renewal, streamed. */
+import { openIssuanceJob } from './open-jobs.ts';
 import type { Pool } from './pool.ts';
 import { streamRows } from './sql.ts';
 
@@ -27,8 +28,7 @@ export function createRenewalSweepRepository(pool: Pool): RenewalSweepRepository
             WHERE c.expires_at <= now() + interval '365 days'
               AND c.expires_at <= now() + make_interval(days => p.renewal_window_days)
               AND p.auto_renew AND c.status IN ('Active', 'Expiring')
-              AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.certificate_id = c.id AND j.type IN ('Issuance', 'Renewal')
-                                AND j.status IN ('Pending', 'AwaitingCSR', 'Running'))
+              AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.certificate_id = c.id AND ${openIssuanceJob('j')})
          )
          SELECT id FROM due ORDER BY id`,
         [],

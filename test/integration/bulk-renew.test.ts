@@ -1,9 +1,10 @@
 /**
  * Bulk renewal: criteria resolved set-based with no row cap; Archived, Revoked, Expired and
- * RenewalInProgress certificates skipped; one job per certificate even when identical requests
+ * RenewalInProgress certificates (those with an open job) skipped; one job per certificate even when identical requests
  * race (100,000 seeded certificates, two requests at once).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inProgressCondition } from '../../src/db/open-jobs.ts';
 import { runSeed } from '../../loadtest/driver/seed.ts';
 import { certificateBody, seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -77,7 +78,7 @@ describe('POST /api/v1/certificates/bulk-renew', () => {
     expect(first.body.total_matched).toBe(100_000);
     const counts = await withClient(server.db.url, async (c) => (await c.query(
       `SELECT count(*)::int AS jobs, count(DISTINCT certificate_id)::int AS certs,
-              (SELECT count(*)::int FROM certificates WHERE issuer_id = 'load-issuer' AND status = 'RenewalInProgress') AS marked
+              (SELECT count(*)::int FROM certificates c WHERE issuer_id = 'load-issuer' AND ${inProgressCondition}) AS marked
          FROM jobs j JOIN certificates c ON c.id = j.certificate_id WHERE c.issuer_id = 'load-issuer'`,
     )).rows[0] as { jobs: number; certs: number; marked: number });
     expect(counts).toEqual({ jobs: 100_000, certs: 100_000, marked: 100_000 });

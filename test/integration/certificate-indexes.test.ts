@@ -44,6 +44,8 @@ beforeAll(async () => {
     [inv.policyId],
   );
   await q(`INSERT INTO certificate_target_mappings (certificate_id, target_id) SELECT 'c' || g, 'tg' || (g % 1000 + 1) FROM generate_series(1, 20000, 4) g`);
+  // 1% have an open renewal job: RenewalInProgress is derived from it (src/db/open-jobs.ts).
+  await q(`INSERT INTO jobs (id, type, certificate_id, status) SELECT 'job-' || g, 'Renewal', 'c' || g, 'AwaitingCSR' FROM generate_series(6, 20000, 100) g`);
   await q('ANALYZE');
 });
 afterAll(async () => {
@@ -109,6 +111,7 @@ describe('certificate list cost per page', () => {
   const equality = ['created_at', 'expires_at'] as const;
   const filters: Array<[string, CertificateFilter, readonly SortColumn[]]> = [
     ['status', { status: 'Failed' }, equality],
+    ['status (derived)', { status: 'RenewalInProgress' }, equality],
     ['environment', { environment: 'qa' }, equality],
     ['owner_id', { owner_id: 'ow7' }, equality],
     ['team_id', { team_id: 'tm3' }, equality],

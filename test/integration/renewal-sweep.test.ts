@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditRepository } from '../../src/db/audit.ts';
+import { presentedStatus } from '../../src/db/open-jobs.ts';
 import { createJobRepository } from '../../src/db/jobs.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { createRenewalSweepRepository } from '../../src/db/renewal-sweep.ts';
@@ -43,10 +44,12 @@ beforeAll(async () => {
   await cert('manual', 'off', 'Active', 5);
   await cert('revoked', 'p30', 'Revoked', 5);
   await cert('archived', 'p30', 'Archived', 5);
-  await cert('in-progress', 'p30', 'RenewalInProgress', 5);
+  await cert('in-progress', 'p30', 'Active', 5);
   await cert('never-issued', 'p30', 'Pending', null);
   await cert('open-job', 'p30', 'Active', 5);
-  await pool.query(`INSERT INTO jobs (id, type, certificate_id, status) VALUES ('job-open', 'Renewal', 'open-job', 'AwaitingCSR')`);
+  await pool.query(
+    `INSERT INTO jobs (id, type, certificate_id, status) VALUES ('job-open', 'Renewal', 'open-job', 'AwaitingCSR'), ('job-running', 'Renewal', 'in-progress', 'Running')`,
+  );
 });
 afterAll(async () => {
   await audit.flush();
@@ -56,13 +59,13 @@ afterAll(async () => {
 
 const deps = (batchSize = 5_000) => ({ sweep: createRenewalSweepRepository(pool), jobs: createJobRepository(pool), audit, batchSize });
 const renewalJobs = async () =>
-  (await pool.query<{ certificate_id: string }>(`SELECT certificate_id FROM jobs WHERE id <> 'job-open' ORDER BY certificate_id`)).rows.map((r) => r.certificate_id);
+  (await pool.query<{ certificate_id: string }>(`SELECT certificate_id FROM jobs WHERE id NOT IN ('job-open', 'job-running') ORDER BY certificate_id`)).rows.map((r) => r.certificate_id);
 
 describe('renewal sweep', () => {
   it('enqueues exactly the due certificates, once', async () => {
     expect(await sweepRenewals(deps())).toEqual({ due: 2, enqueued: 2 });
     expect(await renewalJobs()).toEqual(['due-10', 'due-30']);
-    const statuses = (await pool.query<{ id: string; status: string }>(`SELECT id, status FROM certificates WHERE id LIKE 'due-%' ORDER BY id`)).rows;
+    const statuses = (await pool.query<{ id: string; status: string }>(`SELECT id, ${presentedStatus} AS status FROM certificates c WHERE id LIKE 'due-%' ORDER BY id`)).rows;
     expect(statuses.map((r) => r.status)).toEqual(['RenewalInProgress', 'RenewalInProgress']);
     expect(await sweepRenewals(deps())).toEqual({ due: 0, enqueued: 0 });
     await audit.flush();

@@ -48,7 +48,7 @@ export function jobRoutes(deps: { jobs: JobService }): RouteDefinition[] {
     {
       method: 'POST',
       path: '/api/v1/certificates/bulk-renew',
-      summary: 'Renew every certificate matching the criteria (set-based, no row cap): one AwaitingCSR job each; Archived, Revoked, Expired and RenewalInProgress ones (and those with an open job) are skipped',
+      summary: 'Renew every certificate matching the criteria (set-based, no row cap): one AwaitingCSR job each; Archived, Revoked and Expired ones, and those already RenewalInProgress (an open job), are skipped',
       response: {
         schema: z.object({
           total_matched: z.number().int(),
