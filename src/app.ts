@@ -19,6 +19,7 @@ import { createJobRepository } from './db/jobs.ts';
 import { createRevocationRepository } from './db/revocations.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { pingDatabase } from './db/health.ts';
+import { notify } from './db/notify.ts';
 import { migrate } from './db/migrate.ts';
 import { buildRoutes } from './http/routes/index.ts';
 import { HttpServer, type ListeningAddress } from './http/server.ts';
@@ -46,6 +47,8 @@ import { LeaderLock } from './scheduler/leader.ts';
 import { renewalSweepLoop } from './scheduler/renewal-sweep.ts';
 import { expiryAlertsLoop } from './scheduler/expiry-alerts.ts';
 import { jobTimeoutLoop } from './scheduler/job-timeouts.ts';
+import { crlRefreshLoop } from './scheduler/crl-refresh.ts';
+import { runNowChannel, SingletonLoops } from './scheduler/singleton-loops.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
 
@@ -155,19 +158,26 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       intervalSeconds: config.expiryAlertsIntervalSeconds,
       log,
     });
-    // Singleton loops run only on the replica holding the leader lock.
-    const timeoutLoop = jobTimeoutLoop({ jobs: jobRepo, audit, timeoutSeconds: config.jobRunningTimeoutSeconds, log });
-    const singletons = [healthLoop, sweepLoop, alertsLoop, timeoutLoop];
-    metrics.watchLoops(() => singletons);
+    // Singleton loops run only on the replica holding the leader lock. The set is sealed before
+    // the lock is tried: the ACME GC loop (expired nonces, authorizations, orders) joins here
+    // with the ACME server.
+    const singletons = new SingletonLoops()
+      .add(healthLoop)
+      .add(sweepLoop)
+      .add(alertsLoop)
+      .add(jobTimeoutLoop({ jobs: jobRepo, audit, timeoutSeconds: config.jobRunningTimeoutSeconds, log }))
+      .add(crlRefreshLoop({ crls, intervalSeconds: config.crlRefreshIntervalSeconds, log }))
+      .seal();
+    metrics.watchLoops(() => singletons.loops);
     const leader = new LeaderLock({
       connectionString: database.url,
       retryMs: config.leaderRetryMs,
       log,
-      onChange: (leading) => {
-        for (const loop of singletons) {
-          if (leading) loop.start();
-          else void loop.stop(1_000);
-        }
+      onChange: (leading) => singletons.lead(leading),
+      channels: [runNowChannel],
+      onNotification: (_channel, name) => {
+        const outcome = singletons.trigger(name);
+        log.info({ loop: name.replace(/[^\w-]/g, '?').slice(0, 64), outcome }, 'run-now request');
       },
     });
     metrics.gauge('certfleet_leader', 'Whether this replica holds the leader lock and runs the singleton loops', () => (leader.leading ? 1 : 0));
@@ -201,6 +211,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         agentWork: new AgentWorkService(createAgentWorkRepository(pool), issuance, audit),
         discovery: new DiscoveryService(createDiscoveryRepository(pool), workerPool, audit, cursors),
         notifications,
+        scheduler: { loops: singletons, isLeader: () => leader.leading, requestRun: (name) => notify(pool, runNowChannel, name), audit },
       }),
     );
     const address = await server.listen(config.host, config.port);
@@ -225,7 +236,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         closing ??= (async () => {
           // Leave part of the shutdown budget for flushing and stopping the database.
           await leader.stop();
-          await Promise.all(singletons.map((loop) => loop.stop(1_000)));
+          await singletons.stop(1_000);
           const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();

@@ -98,6 +98,8 @@ export const environmentSchema = z.object({
   CERTFLEET_JOB_RUNNING_TIMEOUT: withDefault(integer(30, 86_400), '600'),
   /** Milliseconds between leader-lock attempts (and checks while leading); failover within two; default 5000. */
   CERTFLEET_LEADER_RETRY_MS: withDefault(integer(100, 60_000), '5000'),
+  /** Seconds between CRL refresh runs (leader only; stored CRLs are rebuilt at half of their 1 h refresh age); default 600. */
+  CERTFLEET_CRL_REFRESH_INTERVAL: withDefault(integer(10, 86_400), '600'),
   /** Seconds between agent-health checks; default 30. */
   CERTFLEET_AGENT_HEALTH_INTERVAL: withDefault(integer(1, 3_600), '30'),
   /** true: add the demo inventory at serve start (idempotent); default false. */
@@ -141,6 +143,7 @@ export interface Config {
   jobRunningTimeoutSeconds: number;
   alertMaxAttempts: number;
   expiryAlertsIntervalSeconds: number;
+  crlRefreshIntervalSeconds: number;
 }
 
 /** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
@@ -219,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     jobRunningTimeoutSeconds: e.CERTFLEET_JOB_RUNNING_TIMEOUT,
     alertMaxAttempts: e.CERTFLEET_ALERT_MAX_ATTEMPTS,
     expiryAlertsIntervalSeconds: e.CERTFLEET_EXPIRY_ALERTS_INTERVAL,
+    crlRefreshIntervalSeconds: e.CERTFLEET_CRL_REFRESH_INTERVAL,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
   };
 }

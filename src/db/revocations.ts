@@ -26,8 +26,10 @@ export interface RevocationRepository {
   bulkRevoke(criteria: RevocationCriteria, reason: RevocationReason, actor: string): Promise<{ matched: number; revoked: number; issuers: string[] }>;
   forCrl(issuerId: string): Promise<{ serials: string[]; revokedAt: number[]; reasons: RevocationReason[] }>;
   storedCrl(issuerId: string): Promise<StoredCrl | undefined>;
-  /** Stores a CRL unless a newer one (higher crl_number) is stored already. */
-  storeCrl(issuerId: string, crl: StoredCrl & { revoked: number }): Promise<void>;
+  /** Stores a CRL unless one with this or a higher crl_number is stored already; false then. */
+  storeCrl(issuerId: string, crl: StoredCrl & { revoked: number }): Promise<boolean>;
+  /** Issuers whose stored CRL was built before `olderThan` (the leader refreshes them). */
+  staleCrlIssuers(olderThan: Date): Promise<string[]>;
 }
 
 export function createRevocationRepository(pool: Pool): RevocationRepository {
@@ -94,14 +96,20 @@ export function createRevocationRepository(pool: Pool): RevocationRepository {
       return rows[0] ? { ...rows[0], crl_number: Number(rows[0].crl_number) } : undefined;
     },
 
+    async staleCrlIssuers(olderThan) {
+      const { rows } = await pool.query<{ issuer_id: string }>('SELECT issuer_id FROM crls WHERE this_update < $1 ORDER BY issuer_id', [olderThan]);
+      return rows.map((r) => r.issuer_id);
+    },
+
     async storeCrl(issuerId, crl) {
-      await pool.query(
+      const { rowCount } = await pool.query(
         `INSERT INTO crls (issuer_id, crl_number, der, this_update, next_update, revoked) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (issuer_id) DO UPDATE SET crl_number = EXCLUDED.crl_number, der = EXCLUDED.der,
            this_update = EXCLUDED.this_update, next_update = EXCLUDED.next_update, revoked = EXCLUDED.revoked
          WHERE crls.crl_number < EXCLUDED.crl_number`,
         [issuerId, crl.crl_number, crl.der, crl.this_update, crl.next_update, crl.revoked],
       );
+      return (rowCount ?? 0) > 0;
     },
   };
 }

@@ -18,6 +18,7 @@ export interface LoopStats {
   readonly name: string;
   readonly runs: number;
   readonly failures: number;
+  readonly skips: number;
   readonly lastDurationMs: number;
   readonly running: boolean;
 }
@@ -71,8 +72,9 @@ export class Metrics {
   }
 
   /**
-   * Per-loop metrics, read at scrape time: runs, failures, last tick duration, running. (Ticks
-   * never overlap, so there are no skipped ticks to count: the next is scheduled when one ends.)
+   * Per-loop metrics, read at scrape time: runs, failures, skips (triggers that arrived while a
+   * tick ran: scheduled ticks never overlap, the next is timed from the end of the last), last
+   * tick duration, running.
    */
   watchLoops(loops: () => readonly LoopStats[]): void {
     const perLoop = (name: string, help: string, read: (l: LoopStats) => number) =>
@@ -87,6 +89,7 @@ export class Metrics {
       });
     perLoop('certfleet_loop_runs_total', 'Scheduler loop ticks that finished', (l) => l.runs);
     perLoop('certfleet_loop_failures_total', 'Scheduler loop ticks that failed', (l) => l.failures);
+    perLoop('certfleet_loop_skips_total', 'Run-now triggers dropped because a tick was running', (l) => l.skips);
     perLoop('certfleet_loop_last_duration_seconds', 'Duration of the last finished tick', (l) => l.lastDurationMs / 1000);
     perLoop('certfleet_loop_running', 'Whether a tick is running now (singleton loops: leader only)', (l) => (l.running ? 1 : 0));
   }

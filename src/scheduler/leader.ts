@@ -20,6 +20,12 @@ export interface LeaderLockOptions {
   retryMs: number;
   log: Logger;
   onChange: (leading: boolean) => void;
+  /**
+   * NOTIFY channels this connection LISTENs to; payloads reach `onNotification` only while
+   * leading (requests for the leader, e.g. run-now, sent from any replica).
+   */
+  channels?: readonly string[];
+  onNotification?: (channel: string, payload: string) => void;
 }
 
 export class LeaderLock {
@@ -68,8 +74,12 @@ export class LeaderLock {
     const client = new pg.Client({ connectionString: this.#o.connectionString, keepAlive: true, application_name: 'certfleet-leader' });
     client.on('error', () => this.#drop());
     client.on('end', () => this.#drop());
+    client.on('notification', (n) => {
+      if (this.#leading) this.#o.onNotification?.(n.channel, n.payload ?? '');
+    });
     this.#client = client;
     await client.connect();
+    for (const channel of this.#o.channels ?? []) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     return client;
   }
 

@@ -95,6 +95,59 @@ describe('Loop', () => {
     expect(starts.map((t) => t - t0)).toEqual([30_000, 3_630_000]);
   });
 
+  it('does not drift: 200 ticks of a 1 s loop take 200 s plus their run time, within the jitter', async () => {
+    const starts: number[] = [];
+    const loop = new Loop({
+      name: 't',
+      intervalMs: 1000,
+      jitter: 0.1,
+      log,
+      run: async () => {
+        starts.push(Date.now());
+        await new Promise((r) => setTimeout(r, 50)); // each tick runs 50 ms
+      },
+    });
+    const t0 = Date.now();
+    loop.start();
+    await vi.advanceTimersByTimeAsync(250_000);
+    await loop.stop();
+    const gaps = starts.slice(1, 201).map((t, i) => t - starts[i]! - 50); // the waits between ticks
+    expect(gaps.length).toBe(200);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(900);
+    expect(Math.max(...gaps)).toBeLessThan(1100);
+    // The mean wait is the interval: 200 draws of U[0.9, 1.1) s have a standard deviation of
+    // about 4 ms on the mean, so 20 ms is five of them.
+    expect(Math.abs(gaps.reduce((a, b) => a + b, 0) / gaps.length - 1000)).toBeLessThan(20);
+    expect(starts[0]! - t0).toBeGreaterThanOrEqual(900);
+  });
+
+  it('runs at once on trigger(), skips (and counts) a trigger while a tick runs, and restarts the interval', async () => {
+    const starts: number[] = [];
+    const loop = new Loop({
+      name: 't',
+      intervalMs: 10_000,
+      jitter: 0,
+      log,
+      run: async () => {
+        starts.push(Date.now());
+        await new Promise((r) => setTimeout(r, 100));
+      },
+    });
+    const t0 = Date.now();
+    expect(loop.trigger()).toBe(false); // not started
+    loop.start();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(loop.trigger()).toBe(true);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(loop.trigger()).toBe(false); // the triggered tick still runs
+    expect(loop.skips).toBe(1);
+    await vi.advanceTimersByTimeAsync(20_000);
+    await loop.stop();
+    // Triggered at 3 s; the next tick an interval after it ended (3.1 s + 10 s), not at 10 s.
+    expect(starts.map((t) => t - t0)).toEqual([3_000, 13_100]);
+    expect(loop.runs).toBe(2);
+  });
+
   it('aborts a tick that exceeds its budget', async () => {
     let aborted = false;
     const loop = new Loop({

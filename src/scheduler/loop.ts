@@ -1,7 +1,8 @@
 /**
  * A periodic loop: jittered interval, never overlapping itself (the next tick is scheduled when
- * the previous one ends), a per-tick time budget through an AbortSignal, errors logged and the
- * loop kept alive, and a stop() that waits for the running tick up to a bound.
+ * the previous one ends, and a trigger() while one runs is skipped), a per-tick time budget
+ * through an AbortSignal, errors logged and the loop kept alive, and a stop() that waits for the
+ * running tick up to a bound.
  * Time and randomness are injected so tests can pin them.
  */
 import type { Logger } from '../observability/logger.ts';
@@ -41,6 +42,8 @@ export class Loop {
   #streak = 0;
   runs = 0;
   failures = 0;
+  /** Triggers dropped because a tick was running. */
+  skips = 0;
   /** Duration of the last finished tick, ms (for /metrics). */
   lastDurationMs = 0;
 
@@ -72,13 +75,32 @@ export class Loop {
     const first = this.#firstTick;
     this.#firstTick = false;
     const delay = first && this.#o.randomStart ? this.#o.random() * this.#o.randomStartMs : this.nextDelay();
-    this.#timer = setTimeout(() => {
-      this.#running = this.#tick().finally(() => {
-        this.#running = undefined;
-        this.#schedule();
-      });
-    }, delay);
+    this.#timer = setTimeout(() => this.#runNow(), delay);
     this.#timer.unref();
+  }
+
+  #runNow(): void {
+    this.#running = this.#tick().finally(() => {
+      this.#running = undefined;
+      this.#schedule();
+    });
+  }
+
+  /**
+   * Runs a tick now (an operator's "run now", a revocation wanting a fresh CRL) and restarts the
+   * interval after it. Skip-if-running: while a tick runs, the request is counted in `skips` and
+   * dropped, never queued. False when stopped or skipped.
+   */
+  trigger(): boolean {
+    if (this.#stopped) return false;
+    if (this.#running) {
+      this.skips += 1;
+      return false;
+    }
+    clearTimeout(this.#timer);
+    this.#firstTick = false;
+    this.#runNow();
+    return true;
   }
 
   get name(): string {

@@ -1,7 +1,8 @@
 /**
  * Leader election with two real `certfleet serve` processes on one database: exactly one leads
  * (never both, sampled throughout), and after `kill -9` of the leader the other leads within two
- * retry intervals. A graceful stop hands leadership over too.
+ * retry intervals. A graceful stop hands leadership over too. A run-now request sent to the
+ * follower runs the loop on the leader.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { serve, type CertfleetProcess } from '../support/process.ts';
 import { adminKey, testEncryptionKey } from '../support/server.ts';
 
 const retryMs = 1000;
+const auth = { authorization: `Bearer ${adminKey}` };
 let db: TestDatabase;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-leader-'));
 type Server = CertfleetProcess & { url: string };
@@ -64,6 +66,21 @@ describe('leader lock', () => {
     const [leader, follower] = (await leading(a)) ? [a, b] : [b, a];
     const metrics = await (await fetch(`${leader.url}/metrics`)).text();
     expect(metrics).toMatch(/^certfleet_leader 1$/m);
+
+    // Run-now sent to the follower reaches the leader (NOTIFY on its lock connection) and runs
+    // there, once; job-timeouts' first scheduled tick is a minute away, so the run is ours.
+    const runs = async (server: Server, name: string) => {
+      const body = (await (await fetch(`${server.url}/api/v1/scheduler/loops`, { headers: auth })).json()) as { leader: boolean; data: Array<{ name: string; runs: number }> };
+      return body.data.find((l) => l.name === name)!.runs;
+    };
+    expect(await runs(leader, 'job-timeouts')).toBe(0);
+    const requested = await fetch(`${follower.url}/api/v1/scheduler/loops/job-timeouts/run`, { method: 'POST', headers: auth });
+    expect(requested.status).toBe(202);
+    expect(await requested.json()).toEqual({ loop: 'job-timeouts', requested: true });
+    for (let i = 0; i < 100 && (await runs(leader, 'job-timeouts')) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await runs(leader, 'job-timeouts')).toBe(1);
+    expect(await runs(follower, 'job-timeouts')).toBe(0);
+    expect((await fetch(`${follower.url}/api/v1/scheduler/loops/nope/run`, { method: 'POST', headers: auth })).status).toBe(404);
 
     leader.child.kill('SIGKILL');
     await leader.exited;

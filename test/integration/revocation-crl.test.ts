@@ -120,6 +120,31 @@ describe('revocation and CRL', () => {
     expect((await server.request('/.well-known/pki/crl/iss-nope', { auth: null })).status).toBe(404);
   });
 
+  it('the leader re-signs aging stored CRLs (crl-refresh, here through run-now); numbers continue after another replica\'s', async () => {
+    await crl(); // a stored CRL exists
+    const db = new pg.Client({ connectionString: server.db.url });
+    await db.connect();
+    try {
+      const stored = async () => (await db.query<{ n: string; t: Date }>('SELECT crl_number AS n, this_update AS t FROM crls WHERE issuer_id = $1', [inv.issuerId])).rows[0]!;
+      // Aged 40 min: past half of the 1 h refresh age, still servable.
+      await db.query(`UPDATE crls SET this_update = now() - interval '40 minutes' WHERE issuer_id = $1`, [inv.issuerId]);
+      const before = Number((await stored()).n);
+      expect((await server.request('/api/v1/scheduler/loops/crl-refresh/run', { method: 'POST' })).status).toBe(202);
+      for (let i = 0; i < 100 && Number((await stored()).n) === before; i++) await new Promise((r) => setTimeout(r, 50));
+      const after = await stored();
+      expect(Number(after.n)).toBe(before + 1);
+      expect(Date.now() - after.t.getTime()).toBeLessThan(60_000);
+      // Another replica stored a higher number meanwhile: the next rebuild continues after it.
+      await db.query('UPDATE crls SET crl_number = crl_number + 10 WHERE issuer_id = $1', [inv.issuerId]);
+      const revokedNow = await issue(`race-${inv.suffix}`);
+      await post(`/api/v1/certificates/${revokedNow.id}/revoke`, { reason: 'superseded' });
+      const { text } = await crlText((t) => t.toUpperCase().includes(revokedNow.serial_number.toUpperCase()));
+      expect(Number(/X509v3 CRL Number:\s+(\d+)/.exec(text)![1])).toBeGreaterThan(before + 10);
+    } finally {
+      await db.end();
+    }
+  });
+
   it('rejects unknown reasons', async () => {
     const res = await post('/api/v1/certificates/whatever/revoke', { reason: 'removeFromCRL' });
     expect(res.status).toBe(400);

@@ -25,6 +25,7 @@ export function documentedRoutes(): RouteDefinition[] {
     agentWork: inert,
     discovery: inert,
     notifications: inert,
+    scheduler: inert,
   };
   return buildRoutes(deps);
 }

@@ -30,6 +30,7 @@ import { metricsRoutes } from './metrics/routes.ts';
 import { notificationRoutes } from './notifications/routes.ts';
 import { pkiRoutes } from './pki/routes.ts';
 import { revocationRoutes } from './revocation/routes.ts';
+import { schedulerRoutes, type SchedulerRouteDeps } from './scheduler/routes.ts';
 
 export interface RouteDeps {
   health: HealthDeps;
@@ -49,6 +50,7 @@ export interface RouteDeps {
   agentWork: AgentWorkService;
   discovery: DiscoveryService;
   notifications: NotificationRepository;
+  scheduler: SchedulerRouteDeps;
 }
 
 export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
@@ -65,5 +67,6 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...jobRoutes({ jobs: deps.jobs }),
     ...discoveryRoutes({ discovery: deps.discovery }),
     ...notificationRoutes({ notifications: deps.notifications, cursors: deps.cursors }),
+    ...schedulerRoutes(deps.scheduler),
   ];
 }

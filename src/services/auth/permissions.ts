@@ -19,6 +19,8 @@ export const permissions = [
   'jobs.read',
   'jobs.manage',
   'audit.read',
+  /** Run-now for scheduler loops (admin only). */
+  'scheduler.manage',
   /** An agent acting on /api/v1/agents/{its own id}/... only. */
   'agent.self',
 ] as const;

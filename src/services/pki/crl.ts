@@ -1,8 +1,9 @@
 /**
  * CRLs per local issuer: built in a worker, stored in PostgreSQL (so every replica serves the
- * same numbered CRL), cached in memory. Rebuilt when older than `refreshMs` and shortly after
- * revocations (debounced: a burst of revocations costs one rebuild). Other replicas pick up a
- * newer stored CRL within `recheckMs`.
+ * same numbered CRL), cached in memory. The leader's crl-refresh loop rebuilds stored CRLs at
+ * half their refresh age; a request rebuilds one only when it is older than `refreshMs` (no
+ * leader for that long) or missing. Also rebuilt shortly after revocations (debounced: a burst
+ * of revocations costs one rebuild). Other replicas pick up a newer stored CRL within `recheckMs`.
  */
 import { createHash } from 'node:crypto';
 import type { RevocationRepository } from '../../db/revocations.ts';
@@ -104,11 +105,40 @@ export class CrlService {
         ...revoked,
       }),
     );
-    await this.#o.repo.storeCrl(issuerId, { crl_number: crlNumber, der, this_update: new Date(thisUpdate), next_update: new Date(nextUpdate), revoked: revoked.serials.length });
+    const won = await this.#o.repo.storeCrl(issuerId, { crl_number: crlNumber, der, this_update: new Date(thisUpdate), next_update: new Date(nextUpdate), revoked: revoked.serials.length });
+    if (!won) {
+      // Another replica stored this number (or a newer one) first. Two different CRLs must never
+      // share a number (RFC 5280 5.2.3), so serve the stored one, and rebuild once more: the
+      // winner may have read the revocations before the one that triggered this rebuild.
+      this.scheduleRebuild(issuerId);
+      const winner = await this.#o.repo.storedCrl(issuerId);
+      if (winner) {
+        const crl = { der: winner.der, hash: sha256(winner.der), crlNumber: winner.crl_number, nextUpdate: winner.next_update };
+        this.#cache.set(issuerId, { crl, checkedAt: Date.now(), thisUpdate: winner.this_update.getTime() });
+        return crl;
+      }
+    }
     const crl = { der, hash: sha256(der), crlNumber, nextUpdate: new Date(nextUpdate) };
     this.#cache.set(issuerId, { crl, checkedAt: Date.now(), thisUpdate });
     this.#o.log.info({ issuerId, crlNumber, revoked: revoked.serials.length, bytes: der.length }, 'CRL rebuilt');
     return crl;
+  }
+
+  /**
+   * Rebuilds every stored CRL that is older than half the refresh age (the leader's CRL loop), so
+   * requests on any replica find a fresh stored CRL and never pay for a rebuild themselves.
+   * Issuers whose CRL was never asked for are left alone (no CA key is created for them).
+   */
+  async refreshStale(signal?: AbortSignal): Promise<number> {
+    let rebuilt = 0;
+    for (const issuerId of await this.#o.repo.staleCrlIssuers(new Date(Date.now() - this.#o.refreshMs / 2))) {
+      if (signal?.aborted) break;
+      const spec = await this.#o.issuerCaSpec(issuerId);
+      if (spec === undefined) continue;
+      await this.rebuild(issuerId, spec);
+      rebuilt++;
+    }
+    return rebuilt;
   }
 
   close(): void {
