@@ -6,6 +6,9 @@
 import type { Config } from './config/schema.ts';
 import { createApiKeyRepository } from './db/api-keys.ts';
 import { createAgentWorkRepository } from './db/agent-work.ts';
+import { createAcmeChallengeRepository } from './db/acme-challenges.ts';
+import { loadAcmeAccountKey } from './db/acme-accounts.ts';
+import { createSigningJobRepository } from './db/signing-jobs.ts';
 import { createDiscoveryRepository } from './db/discovery.ts';
 import { createRenewalSweepRepository } from './db/renewal-sweep.ts';
 import { createNotificationRepository } from './db/notifications.ts';
@@ -40,6 +43,9 @@ import { seedDemo } from './services/demo.ts';
 import { resolveEncryptionKey } from './services/pki/encryption-key.ts';
 import { CrlService } from './services/pki/crl.ts';
 import { IssuanceService } from './services/pki/issuance.ts';
+import { ExternalIssuanceService } from './services/pki/external-issuance.ts';
+import { AcmeIssuer } from './services/issuers/acme.ts';
+import { JobProcessor } from './scheduler/job-processor.ts';
 import { RevocationService } from './services/pki/revocation.ts';
 import { caSpec, LocalCaRegistry } from './services/pki/local-ca.ts';
 import { agentHealthLoop } from './scheduler/agent-health.ts';
@@ -96,14 +102,40 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     metrics.gauge('certfleet_worker_utilization', 'Share of worker thread time spent running tasks (0..1)', () => workerPool.utilization);
     metrics.gauge('certfleet_worker_tasks_completed', 'Tasks completed by the worker pool', () => workerPool.completed);
     metrics.gauge('certfleet_worker_task_seconds_total', 'Summed task latency (queue + run) in seconds', () => workerPool.totalTaskMs / 1000);
+    const encryptionKey = resolveEncryptionKey(config.encryptionKey, config.dataDir);
     const cas = new LocalCaRegistry({
       repo: createCaKeyRepository(pool),
-      encryptionKey: resolveEncryptionKey(config.encryptionKey, config.dataDir),
+      encryptionKey,
       publicUrl: config.publicUrl,
       caFiles: config.caFiles,
     });
     const issuanceRepo = createIssuanceRepository(pool);
-    const issuance = new IssuanceService({ repo: issuanceRepo, cas, workers: workerPool, audit });
+    const agentWorkRepo = createAgentWorkRepository(pool);
+    const signingJobs = createSigningJobRepository(pool);
+    const acmeChallenges = createAcmeChallengeRepository(pool);
+    // Server-side work: CSRs that external CAs sign, at most CERTFLEET_RENEWAL_CONCURRENCY in
+    // flight on this replica; a CSR queued here is picked up at once.
+    let processor: JobProcessor | undefined;
+    const external = new ExternalIssuanceService({
+      repo: issuanceRepo,
+      signing: signingJobs,
+      deployments: agentWorkRepo,
+      issuers: { acme: new AcmeIssuer({ accountKey: (issuerId, create) => loadAcmeAccountKey(pool, encryptionKey, issuerId, create), challenges: acmeChallenges, log }) },
+      workers: workerPool,
+      audit,
+      maxWaitSeconds: config.asyncPollMaxWaitSeconds,
+      onQueued: () => processor?.loop.trigger(),
+    });
+    processor = new JobProcessor({
+      jobs: signingJobs,
+      run: (job, signal) => external.process(job, signal),
+      concurrency: config.renewalConcurrency,
+      intervalMs: config.jobProcessorIntervalSeconds * 1000,
+      log,
+    });
+    const jobProcessor = processor;
+    metrics.gauge('certfleet_jobs_in_flight', 'Server-side jobs (external CA signing) running on this replica', () => jobProcessor.inFlight);
+    const issuance = new IssuanceService({ repo: issuanceRepo, cas, workers: workerPool, audit, external });
     const revocationRepo = createRevocationRepository(pool);
     const crls = new CrlService({
       repo: revocationRepo,
@@ -168,7 +200,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       .add(jobTimeoutLoop({ jobs: jobRepo, audit, timeoutSeconds: config.jobRunningTimeoutSeconds, log }))
       .add(crlRefreshLoop({ crls, intervalSeconds: config.crlRefreshIntervalSeconds, log }))
       .seal();
-    metrics.watchLoops(() => singletons.loops);
+    metrics.watchLoops(() => [...singletons.loops, jobProcessor.loop]);
     const leader = new LeaderLock({
       connectionString: database.url,
       retryMs: config.leaderRetryMs,
@@ -208,7 +240,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         agents,
         cursors,
         jobs: new JobService(jobRepo, audit, cursors),
-        agentWork: new AgentWorkService(createAgentWorkRepository(pool), issuance, audit),
+        agentWork: new AgentWorkService(agentWorkRepo, issuance, audit),
+        acmeChallenges,
         discovery: new DiscoveryService(createDiscoveryRepository(pool), workerPool, audit, cursors),
         notifications,
         scheduler: { loops: singletons, isLeader: () => leader.leading, requestRun: (name) => notify(pool, runNowChannel, name), audit },
@@ -216,6 +249,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     );
     const address = await server.listen(config.host, config.port);
     leader.start();
+    jobProcessor.start();
     const hostInUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
     const url = `${address.scheme}://${hostInUrl}:${address.port}`;
     log.info({ url, http_engine: engine.name, database: database.kind, version }, 'certfleet listening');
@@ -237,6 +271,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           // Leave part of the shutdown budget for flushing and stopping the database.
           await leader.stop();
           await singletons.stop(1_000);
+          await jobProcessor.stop(1_000);
           const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();

@@ -13,7 +13,7 @@ export class ApiError extends Error {
 }
 
 export interface Work {
-  csr: Array<{ job_id: string; certificate_id: string; common_name: string; allowed_key_algorithms: Array<{ algorithm: string }> | null }>;
+  csr: Array<{ job_id: string; certificate_id: string; common_name: string; sans: string[]; allowed_key_algorithms: Array<{ algorithm: string }> | null }>;
   deployments: Array<{ job_id: string; certificate_id: string; target_id: string; target_config: Record<string, unknown> }>;
 }
 
@@ -53,8 +53,9 @@ export class AgentClient {
   work() {
     return this.#call<Work>('GET', '/work');
   }
+  /** Local CA: issued at once (201). External CA: `status: 'issuing'` (202); deployment work follows. */
   submitCsr(certificateId: string, csrPem: string) {
-    return this.#call<{ serial_number: string; deployments: number }>('POST', '/csr', { certificate_id: certificateId, csr_pem: csrPem });
+    return this.#call<{ serial_number?: string; deployments?: number; status?: string; job_id?: string }>('POST', '/csr', { certificate_id: certificateId, csr_pem: csrPem });
   }
   certificate(certificateId: string) {
     return this.#call<{ certificate_pem: string }>('GET', `/certificates/${encodeURIComponent(certificateId)}`);

@@ -107,8 +107,9 @@ export class AgentRunner {
     const pair = ecdsa ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
     // The key is on disk (0600) before the CSR leaves, so a crash never orphans an issued certificate.
     await writePrivate(path.join(this.keysDir, `${item.certificate_id}.pem`), toPem(pair.privateKey.export({ format: 'der', type: 'pkcs8' }), 'PRIVATE KEY'));
-    const issued = await this.#client.submitCsr(item.certificate_id, buildCsr(pair.privateKey, pair.publicKey, item.common_name));
-    this.#o.log.info({ certificateId: item.certificate_id, serial: issued.serial_number, deployments: issued.deployments }, 'certificate issued');
+    const issued = await this.#client.submitCsr(item.certificate_id, buildCsr(pair.privateKey, pair.publicKey, item.common_name, [...new Set([item.common_name, ...item.sans])]));
+    if (issued.status === 'issuing') this.#o.log.info({ certificateId: item.certificate_id, jobId: issued.job_id }, 'CSR accepted; an external CA is issuing');
+    else this.#o.log.info({ certificateId: item.certificate_id, serial: issued.serial_number, deployments: issued.deployments }, 'certificate issued');
   }
 
   async #deploy(item: Work['deployments'][number]): Promise<void> {

@@ -100,6 +100,12 @@ export const environmentSchema = z.object({
   CERTFLEET_LEADER_RETRY_MS: withDefault(integer(100, 60_000), '5000'),
   /** Seconds between CRL refresh runs (leader only; stored CRLs are rebuilt at half of their 1 h refresh age); default 600. */
   CERTFLEET_CRL_REFRESH_INTERVAL: withDefault(integer(10, 86_400), '600'),
+  /** Server-side jobs (CSRs an external CA signs) in flight at once on each replica; default 25. */
+  CERTFLEET_RENEWAL_CONCURRENCY: withDefault(integer(1, 1_000), '25'),
+  /** Seconds between job-processor ticks (a job queued on this replica starts at once); default 5. */
+  CERTFLEET_JOB_PROCESSOR_INTERVAL: withDefault(integer(1, 3_600), '5'),
+  /** Longest wait for one order at an external CA, seconds, unless its issuer sets async_poll_max_wait_seconds; default 600. */
+  CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS: optionalNonEmpty(integer(1, 86_400)),
   /** Seconds between agent-health checks; default 30. */
   CERTFLEET_AGENT_HEALTH_INTERVAL: withDefault(integer(1, 3_600), '30'),
   /** true: add the demo inventory at serve start (idempotent); default false. */
@@ -144,6 +150,9 @@ export interface Config {
   alertMaxAttempts: number;
   expiryAlertsIntervalSeconds: number;
   crlRefreshIntervalSeconds: number;
+  renewalConcurrency: number;
+  jobProcessorIntervalSeconds: number;
+  asyncPollMaxWaitSeconds: number | undefined;
 }
 
 /** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
@@ -223,6 +232,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     alertMaxAttempts: e.CERTFLEET_ALERT_MAX_ATTEMPTS,
     expiryAlertsIntervalSeconds: e.CERTFLEET_EXPIRY_ALERTS_INTERVAL,
     crlRefreshIntervalSeconds: e.CERTFLEET_CRL_REFRESH_INTERVAL,
+    renewalConcurrency: e.CERTFLEET_RENEWAL_CONCURRENCY,
+    jobProcessorIntervalSeconds: e.CERTFLEET_JOB_PROCESSOR_INTERVAL,
+    asyncPollMaxWaitSeconds: e.CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
   };
 }

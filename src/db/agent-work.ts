@@ -63,7 +63,10 @@ export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
            LEFT JOIN jobs j ON j.certificate_id = c.id AND j.type IN ('Issuance', 'Renewal') AND j.status = 'AwaitingCSR'
            LEFT JOIN certificate_profiles p ON p.id = c.certificate_profile_id
           WHERE (j.id IS NOT NULL
-                 AND NOT EXISTS (SELECT 1 FROM certificate_versions v WHERE v.job_id = j.id AND v.agent_id = $1))
+                 AND NOT EXISTS (SELECT 1 FROM certificate_versions v WHERE v.job_id = j.id AND v.agent_id = $1)
+                 -- answered already: an external CA is signing this agent's CSR
+                 AND NOT EXISTS (SELECT 1 FROM jobs s WHERE s.parent_job_id = j.id AND s.type = 'Signing' AND s.agent_id = $1
+                                    AND s.status IN ('Pending', 'Running')))
              OR (j.id IS NULL AND c.status IN ('Active', 'Expiring')
                  AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.certificate_id = c.id AND o.type IN ('Issuance', 'Renewal')
                                     AND o.status IN ('Pending', 'Running'))

@@ -5,7 +5,7 @@ import { criteriaConditions, type CertificateCriteria } from './certificate-crit
 import { hasOpenIssuanceJob } from './open-jobs.ts';
 import { Conditions, withTransaction } from './sql.ts';
 
-export const jobTypes = ['Issuance', 'Renewal', 'Deployment'] as const;
+export const jobTypes = ['Issuance', 'Renewal', 'Deployment', 'Signing'] as const;
 export const jobStatuses = ['Pending', 'AwaitingCSR', 'Running', 'Completed', 'Failed', 'Cancelled'] as const;
 export type JobStatus = (typeof jobStatuses)[number];
 
@@ -15,6 +15,8 @@ export interface JobRow {
   certificate_id: string;
   target_id: string | null;
   agent_id: string | null;
+  /** Signing jobs: the issuance/renewal job they answer. */
+  parent_job_id: string | null;
   status: JobStatus;
   attempts: number;
   max_attempts: number;
@@ -35,7 +37,7 @@ export interface JobFilter {
 
 export type RenewOutcome = { result: 'enqueued'; job: JobRow } | { result: 'missing' | 'open' | 'Archived' | 'Revoked' | 'Expired' };
 
-const columns = `id, type, certificate_id, target_id, agent_id, status, attempts, max_attempts, last_error,
+const columns = `id, type, certificate_id, target_id, agent_id, parent_job_id, status, attempts, max_attempts, last_error,
   scheduled_at, started_at, completed_at, created_at, updated_at`;
 
 export interface BulkRenewOutcome {
@@ -51,7 +53,8 @@ export interface JobRepository {
   bulkRenew(criteria: CertificateCriteria): Promise<BulkRenewOutcome>;
   /**
    * Deployment jobs Running for longer than `timeoutSeconds` (their agent claimed them and went
-   * silent) go back to Pending, or to Failed once they used max_attempts.
+   * silent), and Signing jobs whose lease was not renewed for that long (their replica died), go
+   * back to Pending, or to Failed once they used max_attempts.
    */
   timeOutRunning(timeoutSeconds: number): Promise<{ requeued: number; failed: number }>;
   /** Creates the certificate's renewal (or first issuance) job, AwaitingCSR (so it is RenewalInProgress). */
@@ -128,7 +131,9 @@ export function createJobRepository(pool: Pool): JobRepository {
                   last_error = 'timed out: Running for more than ' || $1 || ' s without a report',
                   scheduled_at = now(), updated_at = now(),
                   completed_at = CASE WHEN attempts >= max_attempts THEN now() END
-            WHERE status = 'Running' AND type = 'Deployment' AND started_at < now() - make_interval(secs => $1)
+            WHERE status = 'Running' AND ((type = 'Deployment' AND started_at < now() - make_interval(secs => $1))
+                                          -- a Signing job's lease is renewed by its processor while it runs
+                                          OR (type = 'Signing' AND updated_at < now() - make_interval(secs => $1)))
            RETURNING status
          )
          SELECT count(*) FILTER (WHERE status = 'Pending')::int AS requeued, count(*) FILTER (WHERE status = 'Failed')::int AS failed

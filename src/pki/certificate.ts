@@ -180,6 +180,11 @@ function ekuExtension(ekus: readonly string[]): Buffer {
   return ext;
 }
 
+/** The subjectAltName extension for these names (non-critical). */
+export function subjectAltNameExtension(names: readonly string[]): Buffer {
+  return extension('2.5.29.17', false, sequence(...names.map(generalName)));
+}
+
 function generalName(name: string): Buffer {
   const ip = isIP(name);
   if (ip === 4) return tlv(0x87, Buffer.from(name.split('.').map(Number)));

@@ -5,8 +5,9 @@
  */
 import { createHash, createPrivateKey } from 'node:crypto';
 import { caTemplate, issueLeaf, randomSerial, serialHex, type CaTemplate } from '../pki/certificate.ts';
-import { CsrError, parseCsr, verifyCsrSignature, type KeyAlgorithm } from '../pki/csr.ts';
-import { checkKeyAllowed, checkKeySupported, checkNamesAllowed, type ProfileRules } from '../pki/profile-rules.ts';
+import { checkCsr } from '../pki/csr-check.ts';
+import type { KeyAlgorithm } from '../pki/csr.ts';
+import type { ProfileRules } from '../pki/profile-rules.ts';
 
 export interface IssueCertificateTask {
   ca: { id: string; keyPkcs8: Uint8Array; certificateDer: Uint8Array; crlUrl: string };
@@ -42,21 +43,9 @@ function templateFor(ca: IssueCertificateTask['ca']): CaTemplate {
 }
 
 export default function issueCertificate(task: IssueCertificateTask): IssueCertificateResult {
-  let csr;
-  try {
-    csr = parseCsr(typeof task.csr === 'string' ? task.csr : Buffer.from(task.csr));
-  } catch (err) {
-    if (err instanceof CsrError) return { ok: false, field: 'csr_pem', reason: err.message };
-    throw err;
-  }
-  if (!verifyCsrSignature(csr)) return { ok: false, field: 'csr_pem', reason: 'the request signature does not verify with its public key' };
-  const unsupported = checkKeySupported(csr.keyAlgorithm, csr.keySize);
-  if (unsupported) return { ok: false, field: 'csr_pem', reason: unsupported };
-  if (task.rules) {
-    const reason =
-      checkKeyAllowed(task.rules, csr.keyAlgorithm, csr.keySize) ?? checkNamesAllowed(task.rules, task.names);
-    if (reason) return { ok: false, field: 'profile', reason };
-  }
+  const checked = checkCsr(task.csr, task.names, task.rules);
+  if (!checked.ok) return checked;
+  const { csr } = checked;
   const serial = randomSerial();
   const der = issueLeaf(templateFor(task.ca), {
     serial,

@@ -8,12 +8,14 @@ import { Errors } from '../errors.ts';
 import type { BuildCrlTask } from './build-crl.task.ts';
 import type { IssueCertificateResult, IssueCertificateTask } from './issue-certificate.task.ts';
 import type { ReadCertificatesResult } from './read-certificates.task.ts';
+import type { VerifyCsrResult, VerifyCsrTask } from './verify-csr.task.ts';
 
 /** Every task: its name (the worker's export) with its input and result types. */
 export interface Tasks {
   issueCertificate: { input: IssueCertificateTask; result: IssueCertificateResult };
   buildCrl: { input: BuildCrlTask; result: Uint8Array };
   readCertificates: { input: string[]; result: ReadCertificatesResult };
+  verifyCsr: { input: VerifyCsrTask; result: VerifyCsrResult };
 }
 
 export interface WorkerPoolOptions {

@@ -9,3 +9,4 @@ const tasks = await import('./worker.ts');
 export const issueCertificate = tasks.issueCertificate;
 export const buildCrl = tasks.buildCrl;
 export const readCertificates = tasks.readCertificates;
+export const verifyCsr = tasks.verifyCsr;

@@ -2,3 +2,4 @@
 export { default as buildCrl } from './build-crl.task.ts';
 export { default as issueCertificate } from './issue-certificate.task.ts';
 export { default as readCertificates } from './read-certificates.task.ts';
+export { default as verifyCsr } from './verify-csr.task.ts';

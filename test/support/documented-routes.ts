@@ -26,6 +26,7 @@ export function documentedRoutes(): RouteDefinition[] {
     discovery: inert,
     notifications: inert,
     scheduler: inert,
+    acmeChallenges: inert,
   };
   return buildRoutes(deps);
 }

@@ -2,6 +2,7 @@
  * Every route certfleet serves, in one list: app.ts registers it, and the OpenAPI generator
  * (src/http/openapi.ts) documents it, so the two cannot disagree.
  */
+import type { AcmeChallengeRepository } from '../../db/acme-challenges.ts';
 import type { NotificationRepository } from '../../db/notifications.ts';
 import type { Pool } from '../../db/pool.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -50,6 +51,7 @@ export interface RouteDeps {
   agentWork: AgentWorkService;
   discovery: DiscoveryService;
   notifications: NotificationRepository;
+  acmeChallenges: AcmeChallengeRepository;
   scheduler: SchedulerRouteDeps;
 }
 
@@ -62,7 +64,7 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...certificateRoutes({ certificates: deps.certificates, issuance: deps.issuance }),
     ...revocationRoutes({ revocation: deps.revocation }),
     ...auditRoutes({ auditLog: deps.auditLog, audit: deps.audit }),
-    ...pkiRoutes({ crls: deps.crls }),
+    ...pkiRoutes({ crls: deps.crls, acmeChallenges: deps.acmeChallenges }),
     ...agentRoutes({ agents: deps.agents, work: deps.agentWork, cursors: deps.cursors }),
     ...jobRoutes({ jobs: deps.jobs }),
     ...discoveryRoutes({ discovery: deps.discovery }),

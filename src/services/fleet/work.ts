@@ -10,7 +10,8 @@ import { Errors } from '../../errors.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { newId } from '../ids.ts';
-import type { IssuanceService, IssuedCertificate } from '../pki/issuance.ts';
+import type { QueuedIssuance } from '../pki/external-issuance.ts';
+import { isQueued, type IssuanceService, type IssuedCertificate } from '../pki/issuance.ts';
 
 export class AgentWorkService {
   constructor(
@@ -37,10 +38,12 @@ export class AgentWorkService {
     return { csr, deployments };
   }
 
-  async submitCsr(principal: Principal | undefined, agentId: string, certificateId: string, csrPem: string): Promise<{ issued: IssuedCertificate; deployments: number }> {
+  /** Local CA: issued, with its deployments. External CA: queued (deployments follow the signing). */
+  async submitCsr(principal: Principal | undefined, agentId: string, certificateId: string, csrPem: string): Promise<{ issued: IssuedCertificate; deployments: number } | QueuedIssuance> {
     await this.#live(agentId);
     await this.#serves(agentId, certificateId);
     const issued = await this.issuance.issueFromCsr(principal, certificateId, csrPem, agentId);
+    if (isQueued(issued)) return issued;
     // Only this agent holds the key of this leaf, so only its own targets deploy it.
     const deployments = await this.repo.createDeployments(certificateId, agentId, () => newId('job'));
     return { issued, deployments };

@@ -8,8 +8,8 @@
  * Result: `done` with the value, `failed` with the CA's reason, or `timeout` (with the last
  * pending detail). An aborted signal stops it between attempts.
  *
- * Max wait precedence: the issuer's `async_poll_max_wait_seconds`, then the process-wide setting
- * (an environment variable that arrives with the first external connector), then 10 minutes
+ * Max wait precedence: the issuer's `async_poll_max_wait_seconds`, then the process-wide
+ * CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS, then 10 minutes
  * (certctl documented this order but its connectors always used the constant, and documented
  * ±20% jitter but defaulted to none).
  */

@@ -16,7 +16,13 @@ import type { WorkerPool } from '../../workers/pool.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { newId } from '../ids.ts';
+import { externalIssuerTypes } from '../issuers/connector.ts';
+import type { ExternalIssuanceService, QueuedIssuance } from './external-issuance.ts';
 import { caSpec, type LocalCaRegistry } from './local-ca.ts';
+
+export function isQueued(result: IssuedCertificate | QueuedIssuance): result is QueuedIssuance {
+  return 'jobId' in result;
+}
 
 export interface IssuedCertificate {
   certificateId: string;
@@ -34,6 +40,8 @@ export interface IssuanceOptions {
   cas: LocalCaRegistry;
   workers: WorkerPool;
   audit: AuditWriter;
+  /** Issuance through external CAs; without it their certificates answer 503. */
+  external?: ExternalIssuanceService;
   now?: () => number;
 }
 
@@ -49,7 +57,8 @@ export class IssuanceService {
   }
 
   /** `agentId`: the agent whose CSR this is (its own leaf; see migrations/0007_agent_versions.sql). */
-  async issueFromCsr(principal: Principal | undefined, certificateId: string, csr: string, agentId?: string): Promise<IssuedCertificate> {
+  /** An external issuer (ACME) answers `QueuedIssuance`: a Signing job the job processor completes. */
+  async issueFromCsr(principal: Principal | undefined, certificateId: string, csr: string, agentId?: string): Promise<IssuedCertificate | QueuedIssuance> {
     // Step 1
     const ctx = await this.#o.repo.context(certificateId);
     if (!ctx) throw Errors.notFound(`certificate ${certificateId} not found`);
@@ -58,6 +67,10 @@ export class IssuanceService {
     }
     if (!ctx.issuer_enabled) throw Errors.conflict(`issuer ${ctx.issuer_id} is disabled`);
     if (ctx.profile_id && ctx.profile_enabled === false) throw Errors.conflict(`certificate profile ${ctx.profile_id} is disabled`);
+    if (externalIssuerTypes.has(ctx.issuer_type)) {
+      if (!this.#o.external) throw Errors.unavailable(`issuer type ${ctx.issuer_type} is not enabled on this server`);
+      return this.#o.external.submit(principal, ctx, csr, agentId);
+    }
     const ca = await this.#o.cas.get(ctx.issuer_id, caSpec(ctx.issuer_id, ctx.issuer_config));
 
     const now = this.#o.now?.() ?? Date.now();

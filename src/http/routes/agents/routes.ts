@@ -109,13 +109,21 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
     {
       method: 'POST',
       path: '/api/v1/agents/:id/csr',
-      summary: 'Submit a CSR for a certificate this agent serves: issued, stored, and one deployment job per mapped target',
-      response: { status: 201, schema: z.object({ certificate_id: z.string(), serial_number: z.string(), not_after: z.string(), deployments: z.number().int() }) },
+      summary: 'Submit a CSR for a certificate this agent serves: issued, stored, and one deployment job per mapped target (201); with an external issuer (ACME) 202: queued, deployment work follows',
+      response: {
+        status: 201,
+        schema: z.union([
+          z.object({ certificate_id: z.string(), serial_number: z.string(), not_after: z.string(), deployments: z.number().int() }),
+          z.object({ status: z.literal('issuing'), certificate_id: z.string(), job_id: z.string() }),
+        ]),
+      },
       access: 'agent.self',
       body: AgentCsrSchema,
       handler: async (ctx) => {
         const body = ctx.body as z.infer<typeof AgentCsrSchema>;
-        const { issued, deployments } = await work.submitCsr(ctx.principal, ctx.param('id'), body.certificate_id, body.csr_pem);
+        const submitted = await work.submitCsr(ctx.principal, ctx.param('id'), body.certificate_id, body.csr_pem);
+        if ('jobId' in submitted) return { status: 202, json: { status: 'issuing', certificate_id: submitted.certificateId, job_id: submitted.jobId } };
+        const { issued, deployments } = submitted;
         return {
           status: 201,
           json: { certificate_id: issued.certificateId, serial_number: issued.serialNumber, not_after: issued.notAfter.toISOString(), deployments },

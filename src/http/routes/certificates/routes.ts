@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { SortColumn } from '../../../db/certificates.ts';
 import { Errors } from '../../../errors.ts';
 import type { CertificateService } from '../../../services/certificates/certificates.ts';
-import type { IssuanceService } from '../../../services/pki/issuance.ts';
+import { isQueued, type IssuanceService } from '../../../services/pki/issuance.ts';
 import { certificateFields, presentCertificate, presentCertificateVersion } from '../../presenters/certificate.ts';
 import { pick } from '../../presenters/row.ts';
 import type { RouteDefinition } from '../../router.ts';
@@ -20,6 +20,7 @@ import {
   CertificatesCsrSchema,
   CertificatesListSchema,
   IssuedCertificateSchema,
+  IssuingSchema,
   CertificatesUpdateSchema,
   CertificateVersionSchema,
   DeploymentTargetSchema,
@@ -156,12 +157,15 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
     {
       method: 'POST',
       path: '/api/v1/certificates/:id/csr',
-      summary: 'Issue from your own CSR: verifies it, checks the profile, signs, stores a version, activates the certificate',
-      response: { status: 201, schema: IssuedCertificateSchema },
+      summary: 'Issue from your own CSR: verifies it, checks the profile, signs, stores a version, activates the certificate (201); with an external issuer (ACME) 202: queued for the CA',
+      response: { status: 201, schema: z.union([IssuedCertificateSchema, IssuingSchema]) },
       access: 'certificates.issue',
       body: CertificatesCsrSchema,
       handler: async (ctx) => {
         const issued = await issuance.issueFromCsr(ctx.principal, ctx.param('id'), (ctx.body as CertificatesCsrReq).csr_pem);
+        if (isQueued(issued)) {
+          return { status: 202, headers: { Location: `/api/v1/jobs/${issued.jobId}` }, json: { status: 'issuing', certificate_id: issued.certificateId, job_id: issued.jobId } };
+        }
         return {
           status: 201,
           headers: { Location: `/api/v1/certificates/${issued.certificateId}/versions` },

@@ -159,6 +159,13 @@ export const IssuedCertificateSchema = z.object({
   pem_chain: z.string().describe('certificate_pem followed by chain_pem'),
 });
 
+/** 202 for a certificate whose issuer is an external CA (ACME): a Signing job will issue it. */
+export const IssuingSchema = z.object({
+  status: z.literal('issuing'),
+  certificate_id: z.string(),
+  job_id: z.string().describe('the Signing job: GET /api/v1/jobs/{job_id}; the certificate then appears in /versions'),
+});
+
 /** Bulk reassignment: the certificates listed get this owner (and team, if given). */
 export const BulkReassignSchema = z.strictObject({
   certificate_ids: z.array(refId).min(1).max(100_000),

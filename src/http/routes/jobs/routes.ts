@@ -8,7 +8,7 @@ import { criteriaFields, criterionRequired, hasCriterion } from '../common/crite
 import { refId } from '../common/fields.ts';
 import { listEnvelope } from '../common/responses.ts';
 
-const fields = ['id', 'type', 'certificate_id', 'target_id', 'agent_id', 'status', 'attempts', 'max_attempts', 'last_error', 'scheduled_at', 'started_at', 'completed_at', 'created_at', 'updated_at'];
+const fields = ['id', 'type', 'certificate_id', 'target_id', 'agent_id', 'parent_job_id', 'status', 'attempts', 'max_attempts', 'last_error', 'scheduled_at', 'started_at', 'completed_at', 'created_at', 'updated_at'];
 const present = (j: JobRow) => pick(j, fields);
 const at = z.iso.datetime({ offset: true });
 
@@ -18,6 +18,7 @@ export const JobSchema = z.object({
   certificate_id: z.string(),
   target_id: z.string().nullable(),
   agent_id: z.string().nullable(),
+  parent_job_id: z.string().nullable().describe('Signing jobs (a CSR an external CA signs): the issuance/renewal job answered'),
   status: z.enum(jobStatuses),
   attempts: z.number().int(),
   max_attempts: z.number().int(),

@@ -1,10 +1,31 @@
-/** Public PKI endpoints: the CRL of each local issuer (DER, RFC 5280), with ETag and caching. */
+/**
+ * Public PKI endpoints: the CRL of each local issuer (DER, RFC 5280), with ETag and caching; the
+ * HTTP-01 responses of the ACME issuer (RFC 8555 8.3), for CAs validating names whose
+ * /.well-known/acme-challenge/ path reaches certfleet (directly or by redirect).
+ */
+import type { AcmeChallengeRepository } from '../../../db/acme-challenges.ts';
 import { Errors } from '../../../errors.ts';
 import type { CrlService } from '../../../services/pki/crl.ts';
 import type { RouteDefinition } from '../../router.ts';
 
-export function pkiRoutes(deps: { crls: CrlService }): RouteDefinition[] {
+/** base64url tokens (RFC 8555 8.3: at least 128 bits of entropy); anything else is not ours. */
+const tokenPattern = /^[A-Za-z0-9_-]{16,256}$/;
+
+export function pkiRoutes(deps: { crls: CrlService; acmeChallenges: AcmeChallengeRepository }): RouteDefinition[] {
   return [
+    {
+      method: 'GET',
+      path: '/.well-known/acme-challenge/:token',
+      summary: 'HTTP-01 key authorization for a challenge the ACME issuer is answering (404 otherwise)',
+      response: { contentType: 'application/octet-stream', description: 'the key authorization (token.thumbprint)' },
+      access: 'public',
+      handler: async (ctx) => {
+        const token = ctx.param('token');
+        const keyAuthorization = tokenPattern.test(token) ? await deps.acmeChallenges.get(token) : undefined;
+        if (!keyAuthorization) throw Errors.notFound('no such ACME challenge');
+        return { status: 200, headers: { 'Cache-Control': 'no-store' }, raw: { contentType: 'application/octet-stream', payload: keyAuthorization } };
+      },
+    },
     {
       method: 'GET',
       path: '/.well-known/pki/crl/:issuer_id',

@@ -1,0 +1,26 @@
+/**
+ * Worker task: the checks of src/pki/csr-check.ts alone, for CSRs an external CA will sign
+ * (issuer type acme): a bad request is a 400 at once, never an order placed with the CA.
+ */
+import { checkCsr } from '../pki/csr-check.ts';
+import type { KeyAlgorithm } from '../pki/csr.ts';
+import type { ProfileRules } from '../pki/profile-rules.ts';
+
+export interface VerifyCsrTask {
+  csr: string;
+  names: string[];
+  rules: ProfileRules | null;
+}
+
+export type VerifyCsrResult =
+  /** `requested`: the subject CN and the requested SANs, lower-cased, without repeats. */
+  | { ok: true; keyAlgorithm: KeyAlgorithm; keySize: number; requested: string[] }
+  | { ok: false; field: 'csr_pem' | 'profile'; reason: string };
+
+export default function verifyCsr(task: VerifyCsrTask): VerifyCsrResult {
+  const checked = checkCsr(task.csr, task.names, task.rules);
+  if (!checked.ok) return checked;
+  const { csr } = checked;
+  const requested = [...new Set([csr.subjectCommonName, ...csr.requestedNames].filter((n): n is string => !!n).map((n) => n.toLowerCase()))];
+  return { ok: true, keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize, requested };
+}

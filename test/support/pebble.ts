@@ -1,0 +1,124 @@
+/**
+ * Let's Encrypt's pebble (Debian's package; scripts/install-test-deps.sh installs it): a real
+ * ACME CA on loopback that really validates HTTP-01 challenges. Its DNS is
+ * pebble-challtestsrv answering every name with 127.0.0.1, and its HTTP-01 port is the one the
+ * certfleet under test listens on, so pebble fetches /.well-known/acme-challenge/{token} from
+ * certfleet itself. Its HTTPS listener uses a certificate from a throwaway CA made here
+ * (`tlsCaPem`, what an issuer's ca_bundle_pem trusts). Random nonce rejection stays on (5%), as
+ * pebble ships: clients must retry badNonce.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
+
+export const pebbleBin = ['/usr/bin/pebble'].find((p) => fs.existsSync(p));
+
+export interface TestPebble {
+  directoryUrl: string;
+  /** The CA of pebble's own HTTPS certificate. */
+  tlsCaPem: string;
+  /** Pebble's issuing root (made anew at every start), to verify issued chains against. */
+  rootPem(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function get(url: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca, timeout: 2_000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+async function until(what: string, ready: () => Promise<boolean>, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    if (await ready().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not start within 10 s`);
+}
+
+/** `httpPort`: where pebble sends HTTP-01 validation requests (the certfleet under test). */
+export async function startPebble(dir: string, httpPort: number): Promise<TestPebble> {
+  if (!pebbleBin) throw new Error('pebble is not installed: run scripts/install-test-deps.sh (Debian package pebble)');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=pebble test TLS CA', '-days', '2',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-keyout', 'ca.key', '-out', 'ca.pem']);
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-keyout', 'key.pem', '-out', 'tls.csr']);
+  fs.writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'cert.pem']);
+  const tlsCaPem = fs.readFileSync(file('ca.pem'), 'utf8');
+
+  const [acmePort, managementPort, dnsPort, challManagementPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const dns = spawn(
+    '/usr/bin/pebble-challtestsrv',
+    ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${challManagementPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', ''],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  dns.stderr!.resume();
+  const listening = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('connect', () => (socket.destroy(), resolve(true))).on('error', () => resolve(false));
+    });
+  await until('pebble-challtestsrv', () => listening(challManagementPort), dns);
+
+  fs.writeFileSync(
+    file('pebble.json'),
+    JSON.stringify({
+      pebble: {
+        listenAddress: `127.0.0.1:${acmePort}`,
+        managementListenAddress: `127.0.0.1:${managementPort}`,
+        certificate: file('cert.pem'),
+        privateKey: file('key.pem'),
+        httpPort,
+        tlsPort: await freePort(),
+        ocspResponderURL: '',
+        externalAccountBindingRequired: false,
+      },
+    }),
+  );
+  const output: string[] = [];
+  const pebble = spawn(pebbleBin, ['-config', file('pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
+    env: { ...process.env, PEBBLE_VA_NOSLEEP: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [pebble.stdout!, pebble.stderr!]) stream.on('data', (c: Buffer) => output.push(c.toString()));
+  const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
+  await until('pebble', async () => (await get(directoryUrl, tlsCaPem)).status === 200, pebble).catch((err: Error) => {
+    throw new Error(`${err.message}\n${output.join('')}`);
+  });
+
+  const stopChild = (child: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return {
+    directoryUrl,
+    tlsCaPem,
+    rootPem: async () => (await get(`https://127.0.0.1:${managementPort}/roots/0`, tlsCaPem)).body,
+    stop: async () => {
+      await Promise.all([stopChild(pebble), stopChild(dns)]);
+    },
+  };
+}
