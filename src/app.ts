@@ -115,7 +115,6 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const acmeChallenges = createAcmeChallengeRepository(pool);
     // Server-side work: CSRs that external CAs sign, at most CERTFLEET_RENEWAL_CONCURRENCY in
     // flight on this replica; a CSR queued here is picked up at once.
-    let processor: JobProcessor | undefined;
     const external = new ExternalIssuanceService({
       repo: issuanceRepo,
       signing: signingJobs,
@@ -124,16 +123,15 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       workers: workerPool,
       audit,
       maxWaitSeconds: config.asyncPollMaxWaitSeconds,
-      onQueued: () => processor?.loop.trigger(),
+      onQueued: () => jobProcessor.loop.trigger(), // only ever called by requests, after start-up
     });
-    processor = new JobProcessor({
+    const jobProcessor = new JobProcessor({
       jobs: signingJobs,
       run: (job, signal) => external.process(job, signal),
       concurrency: config.renewalConcurrency,
       intervalMs: config.jobProcessorIntervalSeconds * 1000,
       log,
     });
-    const jobProcessor = processor;
     metrics.gauge('certfleet_jobs_in_flight', 'Server-side jobs (external CA signing) running on this replica', () => jobProcessor.inFlight);
     const issuance = new IssuanceService({ repo: issuanceRepo, cas, workers: workerPool, audit, external });
     const revocationRepo = createRevocationRepository(pool);

@@ -28,6 +28,7 @@ export class JobProcessor {
   readonly #o: JobProcessorOptions;
   readonly #inflight = new Map<string, { controller: AbortController; done: Promise<void> }>();
   readonly loop: Loop;
+  #stopping = false;
   /** Most jobs in flight at once since start (tests and /metrics read it). */
   peakInFlight = 0;
   completed = 0;
@@ -80,8 +81,6 @@ export class JobProcessor {
     this.#inflight.set(job.id, { controller, done });
     this.peakInFlight = Math.max(this.peakInFlight, this.#inflight.size);
   }
-
-  #stopping = false;
 
   /** Stops claiming, aborts the jobs in flight and hands them back to the queue. */
   async stop(timeoutMs: number): Promise<void> {
