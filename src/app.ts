@@ -195,7 +195,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       .add(healthLoop)
       .add(sweepLoop)
       .add(alertsLoop)
-      .add(jobTimeoutLoop({ jobs: jobRepo, audit, timeoutSeconds: config.jobRunningTimeoutSeconds, log }))
+      .add(jobTimeoutLoop({ jobs: jobRepo, audit, timeoutSeconds: config.jobRunningTimeoutSeconds, intervalSeconds: config.jobTimeoutIntervalSeconds, log }))
       .add(crlRefreshLoop({ crls, intervalSeconds: config.crlRefreshIntervalSeconds, log }))
       .seal();
     metrics.watchLoops(() => [...singletons.loops, jobProcessor.loop]);

@@ -96,6 +96,8 @@ export const environmentSchema = z.object({
   CERTFLEET_EXPIRY_ALERTS_INTERVAL: withDefault(integer(5, 86_400), '300'),
   /** Seconds a deployment job may stay Running without a report before it is requeued; default 600. */
   CERTFLEET_JOB_RUNNING_TIMEOUT: withDefault(integer(30, 86_400), '600'),
+  /** Seconds between job-timeout checks (leader only); default 60. */
+  CERTFLEET_JOB_TIMEOUT_INTERVAL: withDefault(integer(5, 3_600), '60'),
   /** Milliseconds between leader-lock attempts (and checks while leading); failover within two; default 5000. */
   CERTFLEET_LEADER_RETRY_MS: withDefault(integer(100, 60_000), '5000'),
   /** Seconds between CRL refresh runs (leader only; stored CRLs are rebuilt at half of their 1 h refresh age); default 600. */
@@ -151,6 +153,7 @@ export interface Config {
   expiryAlertsIntervalSeconds: number;
   crlRefreshIntervalSeconds: number;
   renewalConcurrency: number;
+  jobTimeoutIntervalSeconds: number;
   jobProcessorIntervalSeconds: number;
   asyncPollMaxWaitSeconds: number | undefined;
 }
@@ -233,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     expiryAlertsIntervalSeconds: e.CERTFLEET_EXPIRY_ALERTS_INTERVAL,
     crlRefreshIntervalSeconds: e.CERTFLEET_CRL_REFRESH_INTERVAL,
     renewalConcurrency: e.CERTFLEET_RENEWAL_CONCURRENCY,
+    jobTimeoutIntervalSeconds: e.CERTFLEET_JOB_TIMEOUT_INTERVAL,
     jobProcessorIntervalSeconds: e.CERTFLEET_JOB_PROCESSOR_INTERVAL,
     asyncPollMaxWaitSeconds: e.CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),

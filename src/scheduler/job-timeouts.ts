@@ -2,7 +2,8 @@
  * Job timeouts (leader-only loop): a deployment job an agent claimed (Running) and never
  * reported on, because the agent died or lost its network, would otherwise stay Running
  * forever. After `timeoutSeconds` it goes back to Pending (the agent, or its replacement,
- * claims it again) or, once it used max_attempts, to Failed. One set-based UPDATE per tick.
+ * claims it again) or, once it used max_attempts, to Failed. Signing jobs whose replica stopped
+ * renewing their lease (it died) likewise. One set-based UPDATE per tick.
  */
 import type { JobRepository } from '../db/jobs.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -23,10 +24,10 @@ export async function timeOutJobs(deps: { jobs: Pick<JobRepository, 'timeOutRunn
   return result;
 }
 
-export function jobTimeoutLoop(deps: Parameters<typeof timeOutJobs>[0] & { log: Logger }): Loop {
+export function jobTimeoutLoop(deps: Parameters<typeof timeOutJobs>[0] & { intervalSeconds: number; log: Logger }): Loop {
   return new Loop({
     name: 'job-timeouts',
-    intervalMs: 60_000,
+    intervalMs: deps.intervalSeconds * 1000,
     log: deps.log,
     run: async () => {
       const { requeued, failed } = await timeOutJobs(deps);
