@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import { freePort } from './free-port.ts';
 
 export const pebbleBin = ['/usr/bin/pebble'].find((p) => fs.existsSync(p));
 
@@ -22,14 +23,6 @@ export interface TestPebble {
   /** Pebble's issuing root (made anew at every start), to verify issued chains against. */
   rootPem(): Promise<string>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function get(url: string, ca: string): Promise<{ status: number; body: string }> {
