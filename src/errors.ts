@@ -18,6 +18,7 @@ export const errorCatalogue = {
   payloadTooLarge: { code: 'CF_ERR_PAYLOAD_TOO_LARGE', status: 413 },
   unsupportedMediaType: { code: 'CF_ERR_UNSUPPORTED_MEDIA_TYPE', status: 415 },
   unavailable: { code: 'CF_ERR_UNAVAILABLE', status: 503 },
+  databaseUnavailable: { code: 'CF_ERR_DATABASE_UNAVAILABLE', status: 503 },
   internal: { code: 'CF_ERR_INTERNAL', status: 500 },
 } as const satisfies Record<string, { code: `CF_ERR_${string}`; status: number }>;
 
@@ -65,6 +66,9 @@ export const Errors = {
     new AppError('unsupportedMediaType', `Content-Type must be ${expected}`),
   unavailable: (message: string, retryAfterSeconds?: number) =>
     new AppError('unavailable', message, retryAfterSeconds ? { 'Retry-After': String(retryAfterSeconds) } : {}),
+  /** The database cannot be reached or dropped the connection: the client retries, nothing is lost. */
+  databaseUnavailable: (cause: unknown, retryAfterSeconds = 1) =>
+    new AppError('databaseUnavailable', 'the database is unavailable; retry shortly', { 'Retry-After': String(retryAfterSeconds) }, { cause }),
   internal: (cause?: unknown) => new AppError('internal', 'internal server error', {}, { cause }),
 };
 

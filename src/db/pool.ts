@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
+import { translateUnavailable } from './unavailable.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -28,8 +29,30 @@ export function createPool(options: PoolOptions): Pool {
   // An idle client whose server went away emits 'error' on the pool; without a listener the
   // process would crash. The pool already discards that client; log and carry on.
   pool.on('error', (err) => options.log.warn({ err: err.message }, 'idle database connection lost'));
+  // A checked-out client has no pool listener: when PostgreSQL terminates its session (fast
+  // shutdown, 57P01) between two statements of a transaction, or while a cursor waits for its
+  // reader, the client emits 'error' with nobody listening, and Node ends the process. The
+  // statement in flight (if any) still rejects, and pg-pool discards the unqueryable client on
+  // release. test/faults/postgres-restart.test.ts
+  pool.on('connect', (client) => {
+    client.on('error', (err) => options.log.warn({ err: err.message }, 'database connection lost'));
+  });
   keepConnectionsOnStatementErrors(pool);
+  translateConnectFailures(pool);
   return pool;
+}
+
+/** pool.connect() failing (server down, pool wait timed out) is a 503 for whoever asked. */
+function translateConnectFailures(pool: pg.Pool): void {
+  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+  pool.connect = (async (callback?: unknown) => {
+    if (typeof callback === 'function') return (connect as (cb: unknown) => void)(callback);
+    try {
+      return await connect();
+    } catch (err) {
+      throw translateUnavailable(err);
+    }
+  }) as typeof pool.connect;
 }
 
 /**
@@ -51,7 +74,7 @@ function keepConnectionsOnStatementErrors(pool: pg.Pool): void {
       // severity ERROR: the statement failed, the session is fine. FATAL/PANIC (e.g. 57P01,
       // terminated by an administrator) and non-server errors mean the connection is gone.
       if (!(err instanceof pg.DatabaseError && err.severity === 'ERROR')) broken = err as Error;
-      throw err;
+      throw translateUnavailable(err);
     } finally {
       client.release(broken);
     }

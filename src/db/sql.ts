@@ -1,6 +1,7 @@
 /** Small SQL helpers shared by repositories. */
 import Cursor from 'pg-cursor';
 import type { Pool, PoolClient } from './pool.ts';
+import { translateUnavailable } from './unavailable.ts';
 
 /** Runs `work` in one transaction on one connection: COMMIT on success, ROLLBACK on any error. */
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -12,7 +13,7 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    throw translateUnavailable(err);
   } finally {
     client.release();
   }
@@ -73,8 +74,10 @@ export async function streamRows<R>(
         if ((await onBatch(rows)) === false) break;
       }
     } finally {
-      await cursor.close();
+      await cursor.close().catch(() => undefined);
     }
+  } catch (err) {
+    throw translateUnavailable(err);
   } finally {
     client.release();
   }

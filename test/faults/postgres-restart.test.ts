@@ -1,0 +1,108 @@
+/**
+ * Finding 1 of the fault probe: PostgreSQL terminating every connection (fast shutdown, 57P01)
+ * while requests write must not kill the server. A real `certfleet serve` runs on a PostgreSQL
+ * of its own; four writers create teams while the database stops and starts again. The server
+ * keeps running, answers 503 (never 500) while the database is away, and serves writes after.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedPostgres, findFreePort } from '../../src/db/embedded-postgres.ts';
+import { memoryLogger } from '../support/memory-log.ts';
+import { serve, type CertfleetProcess } from '../support/process.ts';
+import { adminKey, testEncryptionKey } from '../support/server.ts';
+
+const { log } = memoryLogger('warn');
+const settings = { fsync: 'off', synchronous_commit: 'off' };
+let rootDir: string;
+let port: number;
+let postgres: EmbeddedPostgres;
+let server: CertfleetProcess & { url: string };
+let databaseUrl: string;
+
+beforeAll(async () => {
+  rootDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cf-pg-restart-'));
+  await fs.chmod(rootDir, 0o711);
+  port = await findFreePort();
+  postgres = new EmbeddedPostgres({ rootDir, port, log, settings });
+  databaseUrl = await postgres.start();
+  server = await serve({
+    DATABASE_URL: databaseUrl,
+    CERTFLEET_ADMIN_API_KEY: adminKey,
+    CERTFLEET_ENCRYPTION_KEY: testEncryptionKey,
+    CERTFLEET_DATABASE_MAX_CONNS: '8',
+    CERTFLEET_LEADER_RETRY_MS: '200',
+    CERTFLEET_WORKER_THREADS: '1',
+  });
+});
+
+afterAll(async () => {
+  server?.child.kill('SIGKILL');
+  await postgres?.stop();
+  await fs.rm(rootDir, { recursive: true, force: true });
+});
+
+const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+
+describe('PostgreSQL restarting under write load', () => {
+  it('keeps the server running, answers 503 while down, and recovers', async () => {
+    const statuses = new Map<number, number>();
+    const acknowledged: string[] = [];
+    let stop = false;
+    let n = 0;
+    const writer = async (w: number) => {
+      const deadline = Date.now() + 20_000;
+      while (!stop && Date.now() < deadline) {
+        const name = `team-${w}-${n++}`;
+        const res = await fetch(`${server.url}/api/v1/teams`, { method: 'POST', headers: auth, body: JSON.stringify({ name }) }).catch(
+          () => undefined,
+        );
+        if (!res) continue;
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status === 201) acknowledged.push(name);
+        await res.arrayBuffer();
+        if (res.status === 503) expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      }
+    };
+    const writers = [0, 1, 2, 3].map(writer);
+    await new Promise((r) => setTimeout(r, 700));
+    await postgres.stop();
+    await new Promise((r) => setTimeout(r, 1_000));
+    postgres = new EmbeddedPostgres({ rootDir, port, log, settings });
+    await postgres.start();
+    // Writes succeed again within a few seconds of the database's return.
+    let recovered = false;
+    for (let i = 0; i < 100 && !recovered; i++) {
+      const res = await fetch(`${server.url}/api/v1/teams`, { method: "POST", headers: auth, body: JSON.stringify({ name: `after-${i}` }) }).catch(() => undefined);
+      if (!res) { await new Promise((r) => setTimeout(r, 100)); continue; }
+      recovered = res.status === 201;
+      if (!recovered) await new Promise((r) => setTimeout(r, 100));
+    }
+    stop = true;
+    await Promise.all(writers);
+    expect(server.child.exitCode, server.stderr().slice(-3000)).toBeNull();
+    expect(recovered).toBe(true);
+    expect(statuses.get(500) ?? 0).toBe(0);
+    expect(statuses.get(201) ?? 0).toBeGreaterThan(0);
+    expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
+
+    // Every acknowledged write is there.
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ name: string }>('SELECT name FROM teams WHERE name = ANY($1)', [acknowledged]);
+      expect(rows.length).toBe(acknowledged.length);
+    } finally {
+      await client.end();
+    }
+    // The leader lock's dedicated connection came back too: this replica leads again.
+    let leading = false;
+    for (let i = 0; i < 50 && !leading; i++) {
+      leading = ((await (await fetch(`${server.url}/health`)).json()) as { leader: boolean }).leader;
+      if (!leading) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(leading).toBe(true);
+  });
+});
