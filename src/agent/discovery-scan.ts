@@ -15,6 +15,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { toPem } from '../pki/certificate.ts';
 import { certificateInfo, pemCertificateDer } from '../pki/certificate-info.ts';
+import { truncate } from '../text.ts';
 
 export interface FoundFile {
   pem_data: string;
@@ -39,7 +40,7 @@ export async function scanDirectories(directories: readonly string[]): Promise<S
   const result: ScanResult = { directories: [...directories], certificates: [], errors: [], scan_duration_ms: 0 };
   for (const dir of directories) await walk(path.resolve(dir), 0, result);
   // The server takes up to 1,000 error lines of up to 1,000 characters each.
-  result.errors = result.errors.slice(0, 1000).map((e) => e.slice(0, 1000));
+  result.errors = result.errors.slice(0, 1000).map((e) => truncate(e, 1000));
   result.scan_duration_ms = Math.round(performance.now() - started);
   return result;
 }

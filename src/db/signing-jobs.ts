@@ -7,6 +7,7 @@
  */
 import { openIssuanceJob } from './open-jobs.ts';
 import type { Pool } from './pool.ts';
+import { truncate } from '../text.ts';
 
 export interface SigningJob {
   id: string;
@@ -115,7 +116,7 @@ export function createSigningJobRepository(pool: Pool): SigningJobRepository {
              FROM failed WHERE failed.status = 'Failed' AND p.id = failed.parent_job_id AND ${openIssuanceJob('p')}
          )
          SELECT status FROM failed`,
-        [id, error.slice(0, 1000), backoffSeconds],
+        [id, truncate(error, 1000), backoffSeconds],
       );
       return rows[0]?.status === 'Pending' ? 'retry' : 'failed';
     },

@@ -4,6 +4,7 @@
  * never a blocking write(2). `flushLogger` drains it at shutdown.
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
+import { truncate } from '../text.ts';
 
 export type { Logger };
 
@@ -46,5 +47,5 @@ export function flushLogger(logger: Logger): void {
 export function scrubForLog(value: string, maxLength = 512): string {
   // eslint-disable-next-line no-control-regex
   const cleaned = value.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return cleaned.length > maxLength ? `${cleaned.slice(0, maxLength)}...` : cleaned;
+  return cleaned.length > maxLength ? `${truncate(cleaned, maxLength)}...` : cleaned;
 }

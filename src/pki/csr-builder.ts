@@ -6,6 +6,7 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { bitString, context, oid, sequence, smallInteger, tlv } from './der.ts';
 import { nameWithCommonName, signatureAlgorithmFor, subjectAltNameExtension, toPem } from './certificate.ts';
+import { truncate } from '../text.ts';
 
 /**
  * `names`: the certificate's names, requested as subjectAltName (an extensionRequest attribute,
@@ -17,7 +18,7 @@ export function buildCsr(privateKey: KeyObject, publicKey: KeyObject, commonName
   const extensionRequest = sequence(oid('1.2.840.113549.1.9.14'), tlv(0x31, sequence(subjectAltNameExtension(names))));
   const info = sequence(
     smallInteger(0),
-    nameWithCommonName(commonName.length <= 64 ? commonName : commonName.slice(0, 64)),
+    nameWithCommonName(truncate(commonName, 64)),
     publicKey.export({ format: 'der', type: 'spki' }),
     context(0, extensionRequest),
   );

@@ -8,6 +8,7 @@
 import type { DueNotification, NotificationRepository } from '../db/notifications.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Loop } from './loop.ts';
+import { truncate } from '../text.ts';
 
 export interface ExpiryAlertDeps {
   repo: NotificationRepository;
@@ -42,7 +43,7 @@ async function post(url: string, n: DueNotification): Promise<string | undefined
     await res.arrayBuffer();
     return res.ok ? undefined : `webhook answered HTTP ${res.status}`;
   } catch (err) {
-    return `webhook failed: ${(err as Error).message}`.slice(0, 500);
+    return truncate(`webhook failed: ${(err as Error).message}`, 500);
   }
 }
 

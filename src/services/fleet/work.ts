@@ -12,6 +12,7 @@ import type { Principal } from '../auth/permissions.ts';
 import { newId } from '../ids.ts';
 import type { QueuedIssuance } from '../pki/external-issuance.ts';
 import { isQueued, type IssuanceService, type IssuedCertificate } from '../pki/issuance.ts';
+import { truncate } from '../../text.ts';
 
 export class AgentWorkService {
   constructor(
@@ -67,7 +68,7 @@ export class AgentWorkService {
       resourceType: 'job',
       resourceId: jobId,
       category: 'cert_lifecycle',
-      details: { certificate_id: result.certificate_id, target_id: result.target_id, status: result.status, ...(outcome.error ? { error: outcome.error.slice(0, 500) } : {}) },
+      details: { certificate_id: result.certificate_id, target_id: result.target_id, status: result.status, ...(outcome.error ? { error: truncate(outcome.error, 500) } : {}) },
     });
     return result;
   }

@@ -23,6 +23,7 @@ import type { AcmeChallengeRepository } from '../../db/acme-challenges.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { pollUntilIssued, type PollCheck } from './async-poll.ts';
 import type { ExternalIssueRequest, ExternalIssuer } from './connector.ts';
+import { truncate } from '../../text.ts';
 
 export interface AcmeIssuerConfig {
   directory_url: string;
@@ -115,7 +116,7 @@ export class AcmeIssuer implements ExternalIssuer {
     try {
       for (const authz of await client.getAuthorizations(order)) {
         const failed = authz.challenges.find((c) => c.error);
-        if (failed?.error) return `${authz.identifier.value}: ${JSON.stringify(failed.error).slice(0, 300)}`;
+        if (failed?.error) return `${authz.identifier.value}: ${truncate(JSON.stringify(failed.error), 300)}`;
       }
     } catch {
       // the order's own status is answer enough
