@@ -24,6 +24,7 @@ import { openDatabase, type Database } from './db/database.ts';
 import { pingDatabase } from './db/health.ts';
 import { notify } from './db/notify.ts';
 import { migrate } from './db/migrate.ts';
+import { createUnitOfWork } from './db/unit-of-work.ts';
 import { buildRoutes } from './http/routes/index.ts';
 import { HttpServer, type ListeningAddress } from './http/server.ts';
 import { loadHttpEngine } from './http/uws.ts';
@@ -54,6 +55,7 @@ import { renewalSweepLoop } from './scheduler/renewal-sweep.ts';
 import { expiryAlertsLoop } from './scheduler/expiry-alerts.ts';
 import { jobTimeoutLoop } from './scheduler/job-timeouts.ts';
 import { crlRefreshLoop } from './scheduler/crl-refresh.ts';
+import { auditChainLoop } from './scheduler/audit-chain.ts';
 import { runNowChannel, SingletonLoops } from './scheduler/singleton-loops.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
@@ -92,7 +94,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     });
     const { pool } = database;
     const auditRepo = createAuditRepository(pool);
-    const audit = new AuditWriter({ repo: auditRepo });
+    const audit = new AuditWriter({ repo: auditRepo, uow: createUnitOfWork(pool, log), log });
     const cursors = new CursorCodec(await loadInstanceSecret(pool, 'cursor-hmac'));
     const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit, cacheEntries: config.authCacheEntries });
     const certificates = new CertificateService(createCertificateRepository(pool), audit, cursors);
@@ -133,7 +135,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       log,
     });
     metrics.gauge('certfleet_jobs_in_flight', 'Server-side jobs (external CA signing) running on this replica', () => jobProcessor.inFlight);
-    const issuance = new IssuanceService({ repo: issuanceRepo, cas, workers: workerPool, audit, external });
+    const issuance = new IssuanceService({ repo: issuanceRepo, cas, workers: workerPool, audit, deployments: agentWorkRepo, external });
     const revocationRepo = createRevocationRepository(pool);
     const crls = new CrlService({
       repo: revocationRepo,
@@ -152,15 +154,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       flushMs: config.heartbeatFlushMs,
       batchMax: config.heartbeatBatchMax,
       lanes: config.heartbeatLanes,
-      onBatch: (outcome) => {
-        // Transitions and metadata changes are audited; plain heartbeats are not.
-        for (const id of outcome.cameOnline) {
-          void audit.record(undefined, { action: 'agent_online', resourceType: 'agent', resourceId: id, category: 'fleet' }).catch((err: unknown) => log.error({ err }, 'audit failed'));
-        }
-        for (const id of outcome.metadataChanged) {
-          void audit.record(undefined, { action: 'agent_metadata_changed', resourceType: 'agent', resourceId: id, category: 'fleet' }).catch((err: unknown) => log.error({ err }, 'audit failed'));
-        }
-      },
+      audit,
     });
     metrics.gauge('certfleet_heartbeats_recorded', 'Heartbeats durably recorded', () => heartbeats.heartbeats);
     metrics.gauge('certfleet_heartbeat_batches', 'Heartbeat batches committed', () => heartbeats.batches);
@@ -191,6 +185,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     // Singleton loops run only on the replica holding the leader lock. The set is sealed before
     // the lock is tried: the ACME GC loop (expired nonces, authorizations, orders) joins here
     // with the ACME server.
+    const auditChain = auditChainLoop({ audit, intervalSeconds: config.auditChainIntervalSeconds, log });
     const singletons = new SingletonLoops()
       .add(healthLoop)
       .add(sweepLoop)
@@ -198,7 +193,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       .add(jobTimeoutLoop({ jobs: jobRepo, audit, timeoutSeconds: config.jobRunningTimeoutSeconds, intervalSeconds: config.jobTimeoutIntervalSeconds, log }))
       .add(crlRefreshLoop({ crls, intervalSeconds: config.crlRefreshIntervalSeconds, log }))
       .seal();
-    metrics.watchLoops(() => [...singletons.loops, jobProcessor.loop]);
+    metrics.watchLoops(() => [...singletons.loops, jobProcessor.loop, auditChain]);
     const leader = new LeaderLock({
       connectionString: database.url,
       retryMs: config.leaderRetryMs,
@@ -248,6 +243,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const address = await server.listen(config.host, config.port);
     leader.start();
     jobProcessor.start();
+    auditChain.start();
     const hostInUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
     const url = `${address.scheme}://${hostInUrl}:${address.port}`;
     log.info({ url, http_engine: engine.name, database: database.kind, version }, 'certfleet listening');
@@ -270,6 +266,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           await leader.stop();
           await singletons.stop(1_000);
           await jobProcessor.stop(1_000);
+          await auditChain.stop(1_000);
           const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();

@@ -2,6 +2,7 @@
  * Bearer authentication on a warm cache: SHA-256 of the token, Map lookup, timingSafeEqual.
  * This runs on every authenticated request, so it must stay in the microseconds.
  */
+import type { AuditWriter } from '../../src/services/audit/writer.ts';
 import { ApiKeyService, generateApiKeySecret, hashApiKey } from '../../src/services/auth/api-keys.ts';
 import type { ApiKeyRepository, ApiKeyRow } from '../../src/db/api-keys.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -20,7 +21,8 @@ const repo = {
   findByHashes: async (hashes: string[]) => hashes.flatMap((h) => (rows.has(h) ? [rows.get(h)!] : [])),
   touchLastUsed: async () => undefined,
 } as unknown as ApiKeyRepository;
-const service = new ApiKeyService({ repo, log: createLogger({ level: 'silent' }) });
+// Only authentication runs here: nothing is created or revoked, so nothing is audited.
+const service = new ApiKeyService({ repo, log: createLogger({ level: 'silent' }), audit: {} as AuditWriter });
 let i = 0;
 
 export default {

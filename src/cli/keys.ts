@@ -1,4 +1,7 @@
 import { createApiKeyRepository } from '../db/api-keys.ts';
+import { createAuditRepository } from '../db/audit.ts';
+import { createUnitOfWork } from '../db/unit-of-work.ts';
+import { AuditWriter } from '../services/audit/writer.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { isAppError } from '../errors.ts';
@@ -30,7 +33,8 @@ export async function keysCommand({ config, log, args }: CommandContext): Promis
   if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires-at must be an RFC 3339 timestamp');
 
   const database = await openDatabase(config, log, { attachToRunning: true });
-  const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(database.pool), log });
+  const audit = new AuditWriter({ repo: createAuditRepository(database.pool), uow: createUnitOfWork(database.pool, log), log });
+  const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(database.pool), log, audit });
   try {
     await migrate(database.pool, log);
     const { key, secret } = await apiKeys.create({ name: name.trim(), role: role as Role, expiresAt });

@@ -110,6 +110,8 @@ export const environmentSchema = z.object({
   CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS: optionalNonEmpty(integer(1, 86_400)),
   /** Seconds between agent-health checks; default 30. */
   CERTFLEET_AGENT_HEALTH_INTERVAL: withDefault(integer(1, 3_600), '30'),
+  /** Seconds between sweeps that chain audit events left in the outbox (every replica); default 5. */
+  CERTFLEET_AUDIT_CHAIN_INTERVAL_SECONDS: withDefault(integer(1, 3_600), '5'),
   /** true: add the demo inventory at serve start (idempotent); default false. */
   CERTFLEET_DEMO_SEED: withDefault(z.enum(['true', 'false'], { error: 'must be true or false' }), 'false'),
   /** Upper bound on graceful shutdown in milliseconds; default 10000. */
@@ -156,6 +158,7 @@ export interface Config {
   jobTimeoutIntervalSeconds: number;
   jobProcessorIntervalSeconds: number;
   asyncPollMaxWaitSeconds: number | undefined;
+  auditChainIntervalSeconds: number;
 }
 
 /** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
@@ -239,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     jobTimeoutIntervalSeconds: e.CERTFLEET_JOB_TIMEOUT_INTERVAL,
     jobProcessorIntervalSeconds: e.CERTFLEET_JOB_PROCESSOR_INTERVAL,
     asyncPollMaxWaitSeconds: e.CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS,
+    auditChainIntervalSeconds: e.CERTFLEET_AUDIT_CHAIN_INTERVAL_SECONDS,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
   };
 }

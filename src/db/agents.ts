@@ -5,7 +5,7 @@
 import { translateConstraintError } from './constraint-errors.ts';
 import { completeCoveredJobsSql } from './issuance.ts';
 import type { Pool } from './pool.ts';
-import { withTransaction } from './sql.ts';
+import { sqlNewId, withTransaction } from './sql.ts';
 
 export interface AgentRow {
   id: string;
@@ -164,6 +164,13 @@ export function createAgentRepository(pool: Pool): AgentRepository {
                   ip_address = coalesce(u.ip_address, a.ip_address), version = coalesce(u.version, a.version)
              FROM recorded r JOIN u ON u.id = r.id
             WHERE a.id = r.id AND (NOT r.was_online OR r.meta_changed)
+         ), audited AS (
+           -- Transitions are audited in the same commit (migrations/0012_audit_outbox.sql).
+           INSERT INTO audit_pending (id, actor, actor_type, action, resource_type, resource_id, category)
+           SELECT ${sqlNewId('audit')}, 'system', 'System', e.action, 'agent', r.id, 'fleet'
+             FROM recorded r
+             CROSS JOIN LATERAL (VALUES ('agent_online', NOT r.was_online), ('agent_metadata_changed', r.meta_changed)) AS e(action, applies)
+            WHERE e.applies
          )
          SELECT id, was_online, meta_changed FROM recorded`,
         values: heartbeatBatchParams(entries),

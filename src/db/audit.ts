@@ -1,10 +1,12 @@
 /**
- * Repository for the audit log. appendBatch is the only writer: one transaction per batch,
- * holding the chain head row for the duration (so the lock is taken once per batch, not per
- * event), numbering and chaining the events, and inserting them with one unnest INSERT.
+ * Repository for the audit log, written in two steps (migrations/0012_audit_outbox.sql):
+ * - `stage` inserts events into audit_pending, inside the caller's unit of work, so they commit
+ *   with the write they describe;
+ * - `chainPending` moves committed events into audit_events: one transaction per batch, holding
+ *   the chain head row (the lock is taken once per batch, not per event), numbering and hashing
+ *   the events in pending order and inserting them with one unnest INSERT.
  */
-import { auditRowHash, type AuditEvent, type AuditEventInput, type AuditCategory } from '../services/audit/chain.ts';
-import { newId } from '../services/ids.ts';
+import type { AuditEvent, AuditEventInput, AuditCategory } from '../services/audit/chain.ts';
 import type { Pool } from './pool.ts';
 import { Conditions, streamRows, withTransaction } from './sql.ts';
 
@@ -74,8 +76,25 @@ function conditionsFor(filter: AuditFilter): Conditions {
   return c;
 }
 
+/** An event ready to stage: numbered and hashed only when chained. */
+export interface StagedAuditEvent extends AuditEventInput {
+  id: string;
+  timestamp: Date;
+}
+
+/** Computes an event's row_hash from the previous hash (src/services/audit/chain.ts). */
+export type AuditHasher = (prevHash: string, event: Omit<AuditEvent, 'prevHash' | 'rowHash'>) => string;
+
 export interface AuditRepository {
-  appendBatch(inputs: readonly AuditEventInput[], now: Date): Promise<AuditEvent[]>;
+  /** Inserts events into the outbox; joins the caller's unit of work when there is one. */
+  stage(events: readonly StagedAuditEvent[]): Promise<void>;
+  /**
+   * Chains up to `limit` committed pending events (oldest first) and returns how many. With
+   * `skipIfEmpty`, a cheap read first spares taking the head lock when nothing waits.
+   */
+  chainPending(limit: number, hash: AuditHasher, skipIfEmpty?: boolean): Promise<number>;
+  /** Events committed but not chained yet. */
+  pendingCount(): Promise<number>;
   /** Newest first; `beforeSeq` continues a keyset walk. */
   list(filter: AuditFilter, options: { limit: number; beforeSeq?: number | undefined }): Promise<AuditEvent[]>;
   count(filter: AuditFilter): Promise<number>;
@@ -92,17 +111,60 @@ export interface AuditRepository {
 
 export function createAuditRepository(pool: Pool): AuditRepository {
   return {
-    appendBatch(inputs, now) {
+    async stage(events) {
+      await pool.query(
+        `INSERT INTO audit_pending (id, actor, actor_type, action, resource_type, resource_id, details, "timestamp", category)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::timestamptz[], $9::text[])`,
+        [
+          events.map((e) => e.id),
+          events.map((e) => e.actor),
+          events.map((e) => e.actorType),
+          events.map((e) => e.action),
+          events.map((e) => e.resourceType),
+          events.map((e) => e.resourceId),
+          events.map((e) => JSON.stringify(e.details)),
+          events.map((e) => e.timestamp),
+          events.map((e) => e.category),
+        ],
+      );
+    },
+
+    async chainPending(limit, hash, skipIfEmpty = false) {
+      if (skipIfEmpty) {
+        const { rows } = await pool.query('SELECT 1 FROM audit_pending LIMIT 1');
+        if (rows.length === 0) return 0;
+      }
       return withTransaction(pool, async (client) => {
         const head = await client.query<{ last_seq: string; last_hash: string }>(
           'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE',
         );
+        // Under the head lock no other chainer runs; rows committed after this statement's
+        // snapshot are chained by the next pass. The event is hashed as jsonb gives it back,
+        // which is exactly what `audit verify` reads later.
+        const taken = await client.query<Omit<AuditRow, 'seq' | 'prev_hash' | 'row_hash'> & { pending_id: string }>(
+          `DELETE FROM audit_pending WHERE pending_id IN (SELECT pending_id FROM audit_pending ORDER BY pending_id LIMIT $1)
+           RETURNING pending_id, id, actor, actor_type, action, resource_type, resource_id, details, "timestamp", category`,
+          [limit],
+        );
+        if (taken.rows.length === 0) return 0;
+        taken.rows.sort((a, b) => Number(a.pending_id) - Number(b.pending_id));
         let seq = Number(head.rows[0]!.last_seq);
         let prevHash = head.rows[0]!.last_hash;
-        const events: AuditEvent[] = inputs.map((input) => {
+        const events: AuditEvent[] = taken.rows.map((r) => {
           seq += 1;
-          const base = { ...input, seq, id: newId('audit', now.getTime()), timestamp: now };
-          const rowHash = auditRowHash(prevHash, base);
+          const base = {
+            seq,
+            id: r.id,
+            actor: r.actor,
+            actorType: r.actor_type,
+            action: r.action,
+            resourceType: r.resource_type,
+            resourceId: r.resource_id,
+            details: r.details,
+            timestamp: r.timestamp,
+            category: r.category,
+          };
+          const rowHash = hash(prevHash, base);
           const event = { ...base, prevHash, rowHash };
           prevHash = rowHash;
           return event;
@@ -127,8 +189,13 @@ export function createAuditRepository(pool: Pool): AuditRepository {
           ],
         );
         await client.query('UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1', [seq, prevHash]);
-        return events;
+        return events.length;
       });
+    },
+
+    async pendingCount() {
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_pending');
+      return rows[0]!.n;
     },
 
     async list(filter, { limit, beforeSeq }) {

@@ -3,7 +3,7 @@ import { isUniqueViolation } from './pool.ts';
 import type { Pool } from './pool.ts';
 import { criteriaConditions, type CertificateCriteria } from './certificate-criteria.ts';
 import { hasOpenIssuanceJob } from './open-jobs.ts';
-import { Conditions, withTransaction } from './sql.ts';
+import { Conditions, sqlNewId, withTransaction } from './sql.ts';
 
 export const jobTypes = ['Issuance', 'Renewal', 'Deployment', 'Signing'] as const;
 export const jobStatuses = ['Pending', 'AwaitingCSR', 'Running', 'Completed', 'Failed', 'Cancelled'] as const;
@@ -108,8 +108,7 @@ export function createJobRepository(pool: Pool): JobRepository {
            SELECT c.id, c.status, c.expires_at, ${hasOpenIssuanceJob} AS open FROM certificates c ${c.where}
          ), created AS (
            INSERT INTO jobs (id, type, certificate_id, status)
-           SELECT 'job-' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
-                         || substr(replace(gen_random_uuid()::text, '-', ''), 1, 12),
+           SELECT ${sqlNewId('job')},
                   CASE WHEN isfinite(m.expires_at) THEN 'Renewal' ELSE 'Issuance' END, m.id, 'AwaitingCSR'
              FROM matched m
             WHERE m.status NOT IN ('Archived', 'Revoked', 'Expired') AND NOT m.open

@@ -4,7 +4,7 @@
  * marked Delivered, retried with backoff, or dead-lettered.
  */
 import type { Pool } from './pool.ts';
-import { Conditions } from './sql.ts';
+import { Conditions, sqlNewId } from './sql.ts';
 
 export const notificationStatuses = ['Pending', 'Delivered', 'DeadLetter'] as const;
 
@@ -49,8 +49,7 @@ export function createNotificationRepository(pool: Pool): NotificationRepository
       // issued, live certificates: Active, Expiring, Expired (a renewal in progress included).
       const { rowCount } = await pool.query(
         `INSERT INTO notifications (id, certificate_id, threshold_days, expires_at)
-         SELECT 'ntf-' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
-                       || substr(replace(gen_random_uuid()::text, '-', ''), 1, 12),
+         SELECT ${sqlNewId('ntf')},
                 c.id, t.days, c.expires_at
            FROM certificates c
            JOIN renewal_policies p ON p.id = c.renewal_policy_id

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
+import { scopedClient } from './transaction-scope.ts';
 import { translateUnavailable } from './unavailable.ts';
 
 export type Pool = pg.Pool;
@@ -66,6 +67,15 @@ function translateConnectFailures(pool: pg.Pool): void {
 function keepConnectionsOnStatementErrors(pool: pg.Pool): void {
   const original = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const promiseQuery = async (text: unknown, values?: unknown) => {
+    // Inside a unit of work (src/db/unit-of-work.ts) the statement joins its transaction.
+    const scoped = scopedClient();
+    if (scoped) {
+      try {
+        return await scoped.query(text as string, values as unknown[]);
+      } catch (err) {
+        throw translateUnavailable(err);
+      }
+    }
     const client = await pool.connect();
     let broken: Error | undefined;
     try {

@@ -1,10 +1,16 @@
 /** Small SQL helpers shared by repositories. */
 import Cursor from 'pg-cursor';
 import type { Pool, PoolClient } from './pool.ts';
+import { savepoint, transactionScopes } from './transaction-scope.ts';
 import { translateUnavailable } from './unavailable.ts';
 
-/** Runs `work` in one transaction on one connection: COMMIT on success, ROLLBACK on any error. */
+/**
+ * Runs `work` in one transaction on one connection: COMMIT on success, ROLLBACK on any error.
+ * Inside a unit of work (unit-of-work.ts) it is a savepoint of that unit's transaction instead.
+ */
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const scope = transactionScopes.getStore();
+  if (scope && !scope.ended) return savepoint(scope, work);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -17,6 +23,15 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
   } finally {
     client.release();
   }
+}
+
+/**
+ * An SQL expression minting an id of newId's shape (src/services/ids.ts) for set-based inserts:
+ * `<prefix>-<12 hex ms timestamp><12 hex random>`. `prefix` is a constant, never input.
+ */
+export function sqlNewId(prefix: string): string {
+  return `'${prefix}-' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
+                || substr(replace(gen_random_uuid()::text, '-', ''), 1, 12)`;
 }
 
 /** Collects `AND`-ed conditions with numbered parameters: add('c.status = ?', 'Active'). */

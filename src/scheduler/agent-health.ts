@@ -13,19 +13,14 @@ export async function markStaleAgentsOffline(deps: {
   audit: AuditWriter;
   offlineAfterSeconds: number;
 }): Promise<string[]> {
-  const ids = await deps.repo.markStaleOffline(deps.offlineAfterSeconds);
-  await Promise.all(
-    ids.map((id) =>
-      deps.audit.record(undefined, {
-        action: 'agent_offline',
-        resourceType: 'agent',
-        resourceId: id,
-        category: 'fleet',
-        details: { offline_after_seconds: deps.offlineAfterSeconds },
-      }),
-    ),
-  );
-  return ids;
+  return deps.audit.atomically(async () => {
+    const ids = await deps.repo.markStaleOffline(deps.offlineAfterSeconds);
+    await deps.audit.recordEach(
+      undefined,
+      ids.map((id) => ({ action: 'agent_offline', resourceType: 'agent', resourceId: id, category: 'fleet', details: { offline_after_seconds: deps.offlineAfterSeconds } })),
+    );
+    return ids;
+  });
 }
 
 export function agentHealthLoop(deps: {

@@ -11,17 +11,19 @@ import type { AuditWriter } from '../services/audit/writer.ts';
 import { Loop } from './loop.ts';
 
 export async function timeOutJobs(deps: { jobs: Pick<JobRepository, 'timeOutRunning'>; audit: AuditWriter; timeoutSeconds: number }) {
-  const result = await deps.jobs.timeOutRunning(deps.timeoutSeconds);
-  if (result.requeued || result.failed) {
-    await deps.audit.record(undefined, {
-      action: 'jobs_timed_out',
-      resourceType: 'job',
-      resourceId: 'timeouts',
-      category: 'cert_lifecycle',
-      details: { ...result, timeout_seconds: deps.timeoutSeconds },
-    });
-  }
-  return result;
+  return deps.audit.atomically(async () => {
+    const result = await deps.jobs.timeOutRunning(deps.timeoutSeconds);
+    if (result.requeued || result.failed) {
+      await deps.audit.record(undefined, {
+        action: 'jobs_timed_out',
+        resourceType: 'job',
+        resourceId: 'timeouts',
+        category: 'cert_lifecycle',
+        details: { ...result, timeout_seconds: deps.timeoutSeconds },
+      });
+    }
+    return result;
+  });
 }
 
 export function jobTimeoutLoop(deps: Parameters<typeof timeOutJobs>[0] & { intervalSeconds: number; log: Logger }): Loop {

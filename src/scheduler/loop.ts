@@ -5,6 +5,7 @@
  * running tick up to a bound.
  * Time and randomness are injected so tests can pin them.
  */
+import { detached } from '../db/transaction-scope.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface LoopOptions {
@@ -52,6 +53,8 @@ export class Loop {
     const jitter = options.jitter ?? 0.1;
     if (!(jitter >= 0 && jitter <= 0.5)) throw new Error(`loop ${options.name}: jitter must be in [0, 0.5]`);
     this.#o = { jitter, budgetMs: options.intervalMs, random: Math.random, randomStart: false, randomStartMs: options.intervalMs, maxBackoffMs: 0, ...options };
+    // A trigger() from a request inside a unit of work must not run the tick in its transaction.
+    this.#runNow = detached(this.#runNow.bind(this));
   }
 
   /**
@@ -79,12 +82,12 @@ export class Loop {
     this.#timer.unref();
   }
 
-  #runNow(): void {
+  #runNow = (): void => {
     this.#running = this.#tick().finally(() => {
       this.#running = undefined;
       this.#schedule();
     });
-  }
+  };
 
   /**
    * Runs a tick now (an operator's "run now", a revocation wanting a fresh CRL) and restarts the

@@ -3,7 +3,8 @@
  * gets a renewal job. Due ids stream through one server-side cursor (bounded memory for any
  * inventory) and are enqueued `batchSize` at a time by the same set-based statement as
  * bulk-renew, which re-checks each certificate and never enqueues twice (so the sweep is safe
- * beside operators' requests). Leader-only; one audit event per sweep that enqueued anything.
+ * beside operators' requests). Leader-only. Each batch that enqueued anything commits with its
+ * own audit event (a sweep can take minutes: one transaction for all of it would hold its locks).
  * The tick's budget signal stops it between batches.
  */
 import type { JobRepository } from '../db/jobs.ts';
@@ -23,18 +24,21 @@ export async function sweepRenewals(deps: RenewalSweepDeps, signal?: AbortSignal
   let enqueued = 0;
   const due = await deps.sweep.streamDue(deps.batchSize ?? 5_000, async (ids) => {
     if (signal?.aborted) return false;
-    enqueued += (await deps.jobs.bulkRenew({ certificate_ids: ids })).enqueued;
+    enqueued += await deps.audit.atomically(async () => {
+      const batch = await deps.jobs.bulkRenew({ certificate_ids: ids });
+      if (batch.enqueued > 0) {
+        await deps.audit.record(undefined, {
+          action: 'renewal_sweep',
+          resourceType: 'certificate',
+          resourceId: 'sweep',
+          category: 'cert_lifecycle',
+          details: { due_in_batch: ids.length, enqueued: batch.enqueued },
+        });
+      }
+      return batch.enqueued;
+    });
     return undefined;
   });
-  if (enqueued > 0) {
-    await deps.audit.record(undefined, {
-      action: 'renewal_sweep',
-      resourceType: 'certificate',
-      resourceId: 'sweep',
-      category: 'cert_lifecycle',
-      details: { due, enqueued, stopped_by_budget: signal?.aborted === true },
-    });
-  }
   return { due, enqueued };
 }
 

@@ -15,39 +15,43 @@ export class JobService {
   ) {}
 
   /** Enqueues the certificate's renewal (AwaitingCSR): at most one open per certificate. */
-  async renew(principal: Principal | undefined, certificateId: string): Promise<JobRow> {
-    const outcome = await this.repo.enqueueRenewal(certificateId, newId('job'));
-    switch (outcome.result) {
-      case 'missing':
-        throw Errors.notFound(`certificate ${certificateId} not found`);
-      case 'open':
-        throw Errors.conflict(`certificate ${certificateId} already has an open issuance or renewal job`);
-      case 'enqueued':
-        await this.audit.record(principal, {
-          action: 'renewal_requested',
-          resourceType: 'certificate',
-          resourceId: certificateId,
-          category: 'cert_lifecycle',
-          details: { job_id: outcome.job.id, type: outcome.job.type },
-        });
-        return outcome.job;
-      default:
-        throw Errors.conflict(`certificate ${certificateId} is ${outcome.result} and cannot be renewed`);
-    }
+  renew(principal: Principal | undefined, certificateId: string): Promise<JobRow> {
+    return this.audit.atomically(async () => {
+      const outcome = await this.repo.enqueueRenewal(certificateId, newId('job'));
+      switch (outcome.result) {
+        case 'missing':
+          throw Errors.notFound(`certificate ${certificateId} not found`);
+        case 'open':
+          throw Errors.conflict(`certificate ${certificateId} already has an open issuance or renewal job`);
+        case 'enqueued':
+          await this.audit.record(principal, {
+            action: 'renewal_requested',
+            resourceType: 'certificate',
+            resourceId: certificateId,
+            category: 'cert_lifecycle',
+            details: { job_id: outcome.job.id, type: outcome.job.type },
+          });
+          return outcome.job;
+        default:
+          throw Errors.conflict(`certificate ${certificateId} is ${outcome.result} and cannot be renewed`);
+      }
+    });
   }
 
   /** Renewal of every certificate matching the criteria, set-based (no row cap); audited once. */
-  async bulkRenew(principal: Principal | undefined, criteria: CertificateCriteria) {
-    const { matched, enqueued } = await this.repo.bulkRenew(criteria);
-    const totals = { total_matched: matched, total_enqueued: enqueued, total_skipped: matched - enqueued, total_failed: 0 };
-    await this.audit.record(principal, {
-      action: 'bulk_renewal_initiated',
-      resourceType: 'certificate',
-      resourceId: 'bulk',
-      category: 'cert_lifecycle',
-      details: { criteria, ...totals },
+  bulkRenew(principal: Principal | undefined, criteria: CertificateCriteria) {
+    return this.audit.atomically(async () => {
+      const { matched, enqueued } = await this.repo.bulkRenew(criteria);
+      const totals = { total_matched: matched, total_enqueued: enqueued, total_skipped: matched - enqueued, total_failed: 0 };
+      await this.audit.record(principal, {
+        action: 'bulk_renewal_initiated',
+        resourceType: 'certificate',
+        resourceId: 'bulk',
+        category: 'cert_lifecycle',
+        details: { criteria, ...totals },
+      });
+      return totals;
     });
-    return totals;
   }
 
   async get(id: string): Promise<JobRow> {
@@ -62,17 +66,19 @@ export class JobService {
   }
 
   /** Only Pending, AwaitingCSR and Running jobs can be cancelled (409 otherwise). */
-  async cancel(principal: Principal | undefined, id: string): Promise<JobRow> {
-    const result = await this.repo.cancel(id);
-    if (!result) throw Errors.notFound(`job ${id} not found`);
-    if (!result.cancelled) throw Errors.conflict(`job ${id} is ${result.job.status} and can no longer be cancelled`);
-    await this.audit.record(principal, {
-      action: 'job_cancelled',
-      resourceType: 'job',
-      resourceId: id,
-      category: 'cert_lifecycle',
-      details: { certificate_id: result.job.certificate_id, type: result.job.type },
+  cancel(principal: Principal | undefined, id: string): Promise<JobRow> {
+    return this.audit.atomically(async () => {
+      const result = await this.repo.cancel(id);
+      if (!result) throw Errors.notFound(`job ${id} not found`);
+      if (!result.cancelled) throw Errors.conflict(`job ${id} is ${result.job.status} and can no longer be cancelled`);
+      await this.audit.record(principal, {
+        action: 'job_cancelled',
+        resourceType: 'job',
+        resourceId: id,
+        category: 'cert_lifecycle',
+        details: { certificate_id: result.job.certificate_id, type: result.job.type },
+      });
+      return result.job;
     });
-    return result.job;
   }
 }

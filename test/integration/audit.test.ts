@@ -5,6 +5,9 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { runCertfleet } from '../support/process.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -42,8 +45,8 @@ async function events(query: string) {
   return (await res.json()) as { data: Event[]; total: number; next_cursor?: string };
 }
 
-async function verify(): Promise<{ code: number; out: string }> {
-  const proc = runCertfleet(['audit', 'verify'], { DATABASE_URL: server.db.url });
+async function verify(...args: string[]): Promise<{ code: number; out: string }> {
+  const proc = runCertfleet(['audit', 'verify', ...args], { DATABASE_URL: server.db.url });
   const code = await proc.exited;
   return { code, out: proc.stdout.join('\n') };
 }
@@ -121,6 +124,34 @@ describe('tamper evidence', () => {
     await expect(db.query("UPDATE audit_events SET actor = 'x' WHERE seq = 1")).rejects.toThrow(/append-only/);
     await expect(db.query('DELETE FROM audit_events WHERE seq = 1')).rejects.toThrow(/append-only/);
     await expect(db.query('TRUNCATE audit_events')).rejects.toThrow(/append-only/);
+  });
+
+  it('detects a deleted tail with the chain head rewound, through a checkpoint kept outside', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cf-checkpoint-'));
+    const file = path.join(dir, 'checkpoints.jsonl');
+    try {
+      await post('/api/v1/teams', { name: 'before-checkpoint' });
+      const exported = await verify('--export-checkpoint', file);
+      expect(exported.code).toBe(0);
+      const checkpoint = JSON.parse((await fs.readFile(file, 'utf8')).trim()) as { seq: number; row_hash: string };
+      // The REST API serves the same head for operators who scrape it instead.
+      expect(await (await server.request('/api/v1/audit/checkpoint')).json()).toEqual({ seq: checkpoint.seq, row_hash: checkpoint.row_hash });
+      expect((await verify('--checkpoint', file)).code).toBe(0);
+
+      // A superuser deletes the newest two events and rewinds the head: the chain alone verifies.
+      const { rows } = await db.query('SELECT seq::int, prev_hash FROM audit_events ORDER BY seq DESC LIMIT 2');
+      const oldest = rows[1] as { seq: number; prev_hash: string };
+      await db.query('SET session_replication_role = replica');
+      await db.query('DELETE FROM audit_events WHERE seq >= $1', [oldest.seq]);
+      await db.query('UPDATE audit_chain_head SET last_seq = $1, last_hash = $2', [oldest.seq - 1, oldest.prev_hash]);
+      await db.query('SET session_replication_role = DEFAULT');
+      expect((await verify()).code).toBe(0);
+      const result = await verify('--checkpoint', file);
+      expect(result.code).toBe(1);
+      expect(result.out).toMatch(new RegExp(`checkpoint saw seq ${checkpoint.seq}.*deleted`));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('names the first event a superuser altered', async () => {

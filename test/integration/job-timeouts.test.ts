@@ -3,6 +3,7 @@
  * Pending, or to Failed once it used its attempts; recent and other jobs are left alone.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createUnitOfWork } from '../../src/db/unit-of-work.ts';
 import { createAuditRepository } from '../../src/db/audit.ts';
 import { createJobRepository } from '../../src/db/jobs.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
@@ -42,7 +43,7 @@ afterAll(async () => {
 });
 
 it('requeues silent Running deployments, fails those out of attempts, leaves the rest', async () => {
-  const audit = new AuditWriter({ repo: createAuditRepository(pool) });
+  const audit = new AuditWriter({ repo: createAuditRepository(pool), uow: createUnitOfWork(pool, createLogger({ level: 'silent' })), log: createLogger({ level: 'silent' }) });
   expect(await timeOutJobs({ jobs: createJobRepository(pool), audit, timeoutSeconds: 600 })).toEqual({ requeued: 1, failed: 1 });
   const rows = (await pool.query<{ id: string; status: string; last_error: string | null }>('SELECT id, status, last_error FROM jobs ORDER BY id')).rows;
   expect(rows.map((r) => `${r.id}:${r.status}`)).toEqual(['recent:Running', 'renewal:Running', 'stuck:Pending', 'stuck-last:Failed']);

@@ -5,6 +5,7 @@
  * the cursor; a spent budget stops between batches.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUnitOfWork } from '../../src/db/unit-of-work.ts';
 import { createAuditRepository } from '../../src/db/audit.ts';
 import { presentedStatus } from '../../src/db/open-jobs.ts';
 import { createJobRepository } from '../../src/db/jobs.ts';
@@ -26,7 +27,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   pool = createPool({ connectionString: db.url, max: 4, log });
   inv = await seedInventory(db.url);
-  audit = new AuditWriter({ repo: createAuditRepository(pool) });
+  audit = new AuditWriter({ repo: createAuditRepository(pool), uow: createUnitOfWork(pool, log), log });
   await pool.query(
     `INSERT INTO renewal_policies (id, name, renewal_window_days, auto_renew) VALUES
        ('p30', 'p30', 30, true), ('p10', 'p10', 10, true), ('off', 'off', 30, false)`,

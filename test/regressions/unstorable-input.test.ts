@@ -54,4 +54,17 @@ describe('bodies PostgreSQL cannot store', () => {
     });
     expect(res.status).toBe(400);
   });
+
+  it('60 team creates beside 5 poisoned agent registrations: 60 x 201 with 60 events, 5 x 400 (the probe saw 57 x 500 and 0 events)', async () => {
+    const teams = Array.from({ length: 60 }, (_, i) => post('/api/v1/teams', JSON.stringify({ name: `concurrent-${i}` })));
+    const agents = Array.from({ length: 5 }, (_, i) =>
+      post('/api/v1/agents', `{"name":"poisoned-${i}","hostname":"h\\ud800"}`, { authorization: 'Bearer bootstrap-token-0123456789abcdef' }),
+    );
+    const [teamResults, agentResults] = await Promise.all([Promise.all(teams), Promise.all(agents)]);
+    expect(teamResults.map((r) => r.status)).toEqual(Array(60).fill(201));
+    expect(agentResults.map((r) => r.status)).toEqual(Array(5).fill(400));
+    const events = (await (await server.request('/api/v1/audit?action=team_created&per_page=500')).json()) as { data: Array<{ resource_id: string }> };
+    const ids = new Set(await Promise.all(teamResults.map(async (r) => ((await r.json()) as { id: string }).id)));
+    expect(events.data.filter((e) => ids.has(e.resource_id))).toHaveLength(60);
+  });
 });

@@ -12,6 +12,20 @@ export interface VerifyResult {
   checked: number;
   /** The first event that does not verify, and why. */
   broken?: { seq: number; id: string; reason: string };
+  /** The chain head verified: the checkpoint to keep outside the database. */
+  head: AuditCheckpoint;
+  /** Events committed with their writes but not chained yet (chained within seconds). */
+  pending: number;
+}
+
+/**
+ * A chain head kept outside the database (a file, a log service, a ticket): the hash chain alone
+ * cannot tell that a superuser deleted its newest events and rewound the head row, but an event
+ * that a checkpoint saw can never disappear or change without `verify` noticing.
+ */
+export interface AuditCheckpoint {
+  seq: number;
+  row_hash: string;
 }
 
 export class AuditLog {
@@ -52,15 +66,23 @@ export class AuditLog {
     return this.repo.streamRaw(filter, 1000, onBatch);
   }
 
+  /** The current chain head, for operators to keep elsewhere (GET /api/v1/audit/checkpoint). */
+  async checkpoint(): Promise<AuditCheckpoint> {
+    const head = await this.repo.head();
+    return { seq: head.lastSeq, row_hash: head.lastHash };
+  }
+
   /**
    * Walks the whole chain in seq order. A changed row fails its own hash; a deleted or
    * reordered row breaks the seq sequence or the next row's prev_hash; a deleted tail no
-   * longer reaches the chain head.
+   * longer reaches the chain head, and (with the head row rewound too) no longer reaches a
+   * checkpoint taken before.
    */
-  async verify(): Promise<VerifyResult> {
+  async verify(checkpoints: readonly AuditCheckpoint[] = []): Promise<VerifyResult> {
     let expectedSeq = 1;
     let prevHash = genesisHash;
     let broken: VerifyResult['broken'];
+    const expected = new Map(checkpoints.map((c) => [c.seq, c.row_hash]));
     const checked = await this.repo.stream({}, 5000, async (events) => {
       for (const e of events) {
         if (broken) return;
@@ -70,20 +92,35 @@ export class AuditLog {
           broken = { seq: e.seq, id: e.id, reason: 'prev_hash does not match the previous event (deleted or reordered events)' };
         } else if (auditRowHash(e.prevHash, e) !== e.rowHash) {
           broken = { seq: e.seq, id: e.id, reason: 'row_hash does not match the event content (the event was altered)' };
+        } else if (expected.has(e.seq) && expected.get(e.seq) !== e.rowHash) {
+          broken = { seq: e.seq, id: e.id, reason: 'row_hash differs from the checkpoint taken at this seq (the chain was rewritten from here)' };
         }
         expectedSeq = e.seq + 1;
         prevHash = e.rowHash;
       }
     });
-    if (broken) return { ok: false, checked, broken };
-    const head = await this.repo.head();
+    const [head, pending] = await Promise.all([this.repo.head(), this.repo.pendingCount()]);
+    const verified = { seq: expectedSeq - 1, row_hash: prevHash };
+    if (broken) return { ok: false, checked, broken, head: verified, pending };
     if (head.lastSeq !== expectedSeq - 1 || head.lastHash !== prevHash) {
       return {
         ok: false,
         checked,
+        pending,
+        head: verified,
         broken: { seq: expectedSeq, id: '', reason: `the chain head records seq ${head.lastSeq}; events after seq ${expectedSeq - 1} are missing` },
       };
     }
-    return { ok: true, checked };
+    const beyond = checkpoints.filter((c) => c.seq > expectedSeq - 1).sort((a, b) => b.seq - a.seq)[0];
+    if (beyond) {
+      return {
+        ok: false,
+        checked,
+        pending,
+        head: verified,
+        broken: { seq: expectedSeq, id: '', reason: `a checkpoint saw seq ${beyond.seq}, but the chain ends at seq ${expectedSeq - 1}: its newest events were deleted` },
+      };
+    }
+    return { ok: true, checked, head: verified, pending };
   }
 }

@@ -1,56 +1,83 @@
 /**
- * Group commit for audit events. append() resolves once the event's batch has committed, so a
- * request that must be audited is acknowledged only after its event is durable. At most one
- * batch is in flight per process: the first event after a quiet spell commits at once, and
- * events that arrive while a batch commits ride in the next one, so under load the number of
- * transactions tracks batches, not requests, and audit never serialises requests.
+ * Audit events that commit with the writes they describe.
+ *
+ * - `atomically(work)` runs `work` in one unit of work; the events `record` stages while it runs
+ *   are inserted into the outbox in the same transaction. A write and its event commit together
+ *   or not at all, and one request's bad event can only fail that request.
+ * - `record` outside a unit of work stages the event on its own (events with no write to pair
+ *   with: an export taken, a run requested).
+ * - After the commit, the chainer moves outbox events into the hash chain, in batches, one pass
+ *   at a time per process (the head row lock serialises replicas). The caller waits for the pass
+ *   that covers its events, so a client that reads the audit log after a write sees the event.
+ *   A pass that fails (the database went away after the commit) is logged, not thrown: the
+ *   events are durable in the outbox, and the next pass (on every replica, every few seconds:
+ *   src/scheduler/audit-chain.ts) chains them.
  */
-import type { AuditRepository } from '../../db/audit.ts';
+import type { AuditRepository, StagedAuditEvent } from '../../db/audit.ts';
+import { detached } from '../../db/transaction-scope.ts';
+import type { UnitOfWork } from '../../db/unit-of-work.ts';
+import type { Logger } from '../../observability/logger.ts';
 import type { Principal } from '../auth/permissions.ts';
-import type { AuditCategory, AuditEvent, AuditEventInput } from './chain.ts';
-
-interface Pending {
-  input: AuditEventInput;
-  resolve: (event: AuditEvent) => void;
-  reject: (err: unknown) => void;
-}
+import { newId } from '../ids.ts';
+import { auditRowHash, type AuditCategory, type AuditEventInput } from './chain.ts';
 
 export interface AuditWriterOptions {
   repo: AuditRepository;
-  /** Largest batch; default 500 events. */
+  uow: UnitOfWork;
+  log: Logger;
+  /** Largest batch chained in one transaction; default 500 events. */
   maxBatch?: number;
   now?: () => Date;
 }
 
+export interface RecordedEvent {
+  action: string;
+  resourceType: string;
+  resourceId: string;
+  category: AuditCategory;
+  details?: Record<string, unknown>;
+}
+
 export class AuditWriter {
-  readonly #repo: AuditRepository;
-  readonly #maxBatch: number;
-  readonly #now: () => Date;
-  #queue: Pending[] = [];
-  #inFlight: Promise<void> | undefined;
-  /** Batches committed and events written, for /metrics and benchmarks. */
+  readonly #o: Required<Omit<AuditWriterOptions, 'now'>> & { now: () => Date };
+  /** The pass running now, and the one queued behind it (it may have read before our commit). */
+  #running: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
+  /** Passes committed and events chained, for /metrics and benchmarks. */
   batches = 0;
   events = 0;
 
   constructor(options: AuditWriterOptions) {
-    this.#repo = options.repo;
-    this.#maxBatch = options.maxBatch ?? 500;
-    this.#now = options.now ?? (() => new Date());
+    this.#o = { maxBatch: 500, now: () => new Date(), ...options };
+    // Chain passes start from request contexts; they must never join a request's transaction.
+    this.chain = detached(this.chain.bind(this));
   }
 
-  append(input: AuditEventInput): Promise<AuditEvent> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ input, resolve, reject });
-      if (!this.#inFlight) this.#inFlight = this.#drain();
-    });
+  /** Runs `work` and commits it together with the events recorded while it runs, or neither. */
+  atomically<T>(work: () => Promise<T>): Promise<T> {
+    return this.#o.uow.run(work);
+  }
+
+  /** Stages one event: in the caller's unit of work if there is one, else on its own. */
+  append(input: AuditEventInput): Promise<void> {
+    const now = this.#o.now();
+    return this.#stage([{ ...input, id: newId('audit', now.getTime()), timestamp: now }]);
   }
 
   /** Records what `principal` did. The common shape of API-driven events. */
-  record(
-    principal: Principal | undefined,
-    event: { action: string; resourceType: string; resourceId: string; category: AuditCategory; details?: Record<string, unknown> },
-  ): Promise<AuditEvent> {
-    return this.append({
+  record(principal: Principal | undefined, event: RecordedEvent): Promise<void> {
+    return this.append(this.#input(principal, event));
+  }
+
+  /** Records several events of one actor in one statement (a set-based change, e.g. agents gone offline). */
+  recordEach(principal: Principal | undefined, events: readonly RecordedEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    const now = this.#o.now();
+    return this.#stage(events.map((event) => ({ ...this.#input(principal, event), id: newId('audit', now.getTime()), timestamp: now })));
+  }
+
+  #input(principal: Principal | undefined, event: RecordedEvent): AuditEventInput {
+    return {
       actor: principal?.keyId ?? 'system',
       actorType: principal ? (principal.role === 'agent' ? 'Agent' : 'APIKey') : 'System',
       action: event.action,
@@ -58,29 +85,60 @@ export class AuditWriter {
       resourceId: event.resourceId,
       category: event.category,
       details: principal ? { actor_name: principal.name, ...event.details } : { ...event.details },
-    });
+    };
   }
 
-  /** Resolves when every event appended so far has been committed (or has failed). */
-  async flush(): Promise<void> {
-    while (this.#inFlight) await this.#inFlight;
+  async #stage(events: StagedAuditEvent[]): Promise<void> {
+    await this.#o.repo.stage(events);
+    // In a unit of work: chain once it commits (the unit awaits it). Alone: chain now.
+    await this.#o.uow.afterCommit(this.chain);
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
-      try {
-        const events = await this.#repo.appendBatch(
-          batch.map((p) => p.input),
-          this.#now(),
-        );
-        this.batches += 1;
-        this.events += events.length;
-        batch.forEach((p, i) => p.resolve(events[i]!));
-      } catch (err) {
-        for (const p of batch) p.reject(err);
-      }
+  /**
+   * Chains every event committed before this call. Resolves when done; a failure is logged and
+   * swallowed (the events wait in the outbox for the next pass).
+   */
+  chain(): Promise<void> {
+    if (this.#queued) return this.#queued;
+    if (this.#running) {
+      // The running pass may have read the outbox before the caller's commit: queue one more.
+      this.#queued = this.#running.then(() => {
+        this.#queued = undefined;
+        return this.#start(false);
+      });
+      return this.#queued;
     }
-    this.#inFlight = undefined;
+    return this.#start(false);
+  }
+
+  /** A pass for the periodic sweep: takes the head lock only when something waits. */
+  sweep(): Promise<void> {
+    return this.#running ?? this.#queued ?? this.#start(true);
+  }
+
+  /** Resolves when every event staged so far by this process has been chained (or failed to). */
+  async flush(): Promise<void> {
+    while (this.#running || this.#queued) await (this.#queued ?? this.#running);
+  }
+
+  #start(skipIfEmpty: boolean): Promise<void> {
+    const pass = (async () => {
+      try {
+        for (;;) {
+          const chained = await this.#o.repo.chainPending(this.#o.maxBatch, auditRowHash, skipIfEmpty);
+          if (chained > 0) {
+            this.batches += 1;
+            this.events += chained;
+          }
+          if (chained < this.#o.maxBatch) break;
+        }
+      } catch (err) {
+        this.#o.log.warn({ err }, 'chaining audit events failed; they stay in the outbox for the next pass');
+      }
+    })();
+    this.#running = pass.finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
   }
 }

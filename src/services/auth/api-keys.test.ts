@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiKeyRepository, ApiKeyRow } from '../../db/api-keys.ts';
 import { createLogger } from '../../observability/logger.ts';
+import type { AuditWriter } from '../audit/writer.ts';
 import { ApiKeyService, hashApiKey } from './api-keys.ts';
 
 /** An in-memory repository that records every batched lookup. */
@@ -23,13 +24,15 @@ function memoryRepo(secrets: string[]) {
 }
 
 const log = createLogger({ level: 'silent' });
+/** These tests only authenticate: nothing is created or revoked, so nothing is audited. */
+const audit = {} as AuditWriter;
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('API key authentication cache', () => {
   it('answers concurrent misses with one batched query', async () => {
     const secrets = Array.from({ length: 300 }, (_, i) => `cfk_secret-${i}`);
     const { repo, lookups } = memoryRepo(secrets);
-    const service = new ApiKeyService({ repo, log });
+    const service = new ApiKeyService({ repo, log, audit });
     const principals = await Promise.all([...secrets, ...secrets, 'cfk_unknown'].map((s) => service.authenticate(s)));
     expect(lookups).toEqual([301]);
     expect(principals.slice(0, 300).map((p) => p?.agentId)).toEqual(secrets.map((_, i) => `agent-${i}`));
@@ -40,7 +43,7 @@ describe('API key authentication cache', () => {
   it('refreshes in the background after its drawn share of the TTL (50-90%), and waits only after the full TTL', async () => {
     let now = 0;
     const { repo, rows, lookups } = memoryRepo(['cfk_a']);
-    const service = new ApiKeyService({ repo, log, now: () => now, random: () => 0.5, cacheTtlMs: 30_000 }); // refresh after 70%
+    const service = new ApiKeyService({ repo, log, audit, now: () => now, random: () => 0.5, cacheTtlMs: 30_000 }); // refresh after 70%
     expect(await service.authenticate('cfk_a')).toBeDefined();
     now = 20_000;
     await service.authenticate('cfk_a');
@@ -61,7 +64,7 @@ describe('API key authentication cache', () => {
   it('drops the oldest entries when full, never the whole cache', async () => {
     const secrets = Array.from({ length: 5 }, (_, i) => `cfk_s${i}`);
     const { repo, lookups } = memoryRepo(secrets);
-    const service = new ApiKeyService({ repo, log, cacheEntries: 3 });
+    const service = new ApiKeyService({ repo, log, audit, cacheEntries: 3 });
     for (const s of secrets) await service.authenticate(s); // s0, s1 evicted
     lookups.length = 0;
     await service.authenticate('cfk_s4');

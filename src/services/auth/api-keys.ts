@@ -57,8 +57,8 @@ interface CacheEntry {
 export interface ApiKeyServiceOptions {
   repo: ApiKeyRepository;
   log: Logger;
-  /** Records key creation and revocation; omitted in tools that only authenticate. */
-  audit?: AuditWriter;
+  /** Records key creation and revocation, in the same commit. */
+  audit: AuditWriter;
   /** Milliseconds since the epoch; injected for tests. */
   now?: () => number;
   /** Uniform [0, 1) for the refresh spread; injected for tests. */
@@ -72,7 +72,7 @@ export interface ApiKeyServiceOptions {
 export class ApiKeyService {
   readonly #repo: ApiKeyRepository;
   readonly #log: Logger;
-  readonly #audit: AuditWriter | undefined;
+  readonly #audit: AuditWriter;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #cacheTtlMs: number;
@@ -109,20 +109,24 @@ export class ApiKeyService {
       throw Errors.validation('expires_at: must be in the future');
     }
     const secret = generateApiKeySecret();
+    const audit = this.#audit;
     try {
-      const key = await this.#repo.insert({
-        id: newId('ak', this.#now()),
-        name: input.name,
-        role: input.role,
-        key_hash: hashApiKey(secret),
-        expires_at: input.expiresAt ?? null,
-      });
-      await this.#audit?.record(principal, {
-        action: 'api_key_created',
-        resourceType: 'api_key',
-        resourceId: key.id,
-        category: 'auth',
-        details: { name: key.name, role: key.role },
+      const key = await audit.atomically(async () => {
+        const key = await this.#repo.insert({
+          id: newId('ak', this.#now()),
+          name: input.name,
+          role: input.role,
+          key_hash: hashApiKey(secret),
+          expires_at: input.expiresAt ?? null,
+        });
+        await audit.record(principal, {
+          action: 'api_key_created',
+          resourceType: 'api_key',
+          resourceId: key.id,
+          category: 'auth',
+          details: { name: key.name, role: key.role },
+        });
+        return key;
       });
       return { key, secret };
     } catch (err) {
@@ -143,16 +147,19 @@ export class ApiKeyService {
 
   /** Idempotent: revoking a revoked key succeeds. Evicts the key from this replica's cache. */
   async revoke(id: string, principal?: Principal): Promise<ApiKeyRow> {
-    const row = await this.#repo.revoke(id);
-    if (!row) throw Errors.notFound(`API key ${id} not found`);
-    this.#cache.delete(row.key_hash);
-    await this.#audit?.record(principal, {
-      action: 'api_key_revoked',
-      resourceType: 'api_key',
-      resourceId: id,
-      category: 'auth',
-      details: { name: row.name },
+    const row = await this.#audit.atomically(async () => {
+      const row = await this.#repo.revoke(id);
+      if (!row) throw Errors.notFound(`API key ${id} not found`);
+      await this.#audit.record(principal, {
+        action: 'api_key_revoked',
+        resourceType: 'api_key',
+        resourceId: id,
+        category: 'auth',
+        details: { name: row.name },
+      });
+      return row;
     });
+    this.#cache.delete(row.key_hash);
     return row;
   }
 

@@ -54,52 +54,58 @@ export class CertificateService {
 
   async create(principal: Principal | undefined, input: CertificateInput): Promise<CertificateRow> {
     const { id = newId('cert'), target_ids: targets = [], ...values } = input;
-    let row: CertificateRow;
-    try {
-      row = await this.repo.insert(id, values, targets);
-    } catch (err) {
-      throw violationToAppError(err, { ...input, id, target_ids: targets.join(', ') });
-    }
-    await this.audit.record(principal, {
-      action: 'certificate_created',
-      resourceType: 'certificate',
-      resourceId: row.id,
-      category: 'cert_lifecycle',
-      details: { name: row.name, common_name: row.common_name, target_ids: row.target_ids },
+    return this.audit.atomically(async () => {
+      let row: CertificateRow;
+      try {
+        row = await this.repo.insert(id, values, targets);
+      } catch (err) {
+        throw violationToAppError(err, { ...input, id, target_ids: targets.join(', ') });
+      }
+      await this.audit.record(principal, {
+        action: 'certificate_created',
+        resourceType: 'certificate',
+        resourceId: row.id,
+        category: 'cert_lifecycle',
+        details: { name: row.name, common_name: row.common_name, target_ids: row.target_ids },
+      });
+      return row;
     });
-    return row;
   }
 
   async update(principal: Principal | undefined, id: string, input: CertificateInput): Promise<CertificateRow> {
     const { target_ids: targets, ...values } = input;
-    let result: Awaited<ReturnType<CertificateRepository['update']>>;
-    try {
-      result = await this.repo.update(id, values, targets);
-    } catch (err) {
-      throw violationToAppError(err, { ...input, target_ids: targets?.join(', ') });
-    }
-    if (result === undefined) throw Errors.notFound(`certificate ${id} not found`);
-    if (result === 'archived') throw Errors.conflict(`certificate ${id} is archived and can no longer change`);
-    await this.audit.record(principal, {
-      action: 'certificate_updated',
-      resourceType: 'certificate',
-      resourceId: id,
-      category: 'cert_lifecycle',
-      details: { fields: Object.keys(input).sort() },
+    return this.audit.atomically(async () => {
+      let result: Awaited<ReturnType<CertificateRepository['update']>>;
+      try {
+        result = await this.repo.update(id, values, targets);
+      } catch (err) {
+        throw violationToAppError(err, { ...input, target_ids: targets?.join(', ') });
+      }
+      if (result === undefined) throw Errors.notFound(`certificate ${id} not found`);
+      if (result === 'archived') throw Errors.conflict(`certificate ${id} is archived and can no longer change`);
+      await this.audit.record(principal, {
+        action: 'certificate_updated',
+        resourceType: 'certificate',
+        resourceId: id,
+        category: 'cert_lifecycle',
+        details: { fields: Object.keys(input).sort() },
+      });
+      return result;
     });
-    return result;
   }
 
   /** DELETE archives: the record stays for history and audit. Archiving twice is a no-op. */
-  async archive(principal: Principal | undefined, id: string): Promise<void> {
-    const result = await this.repo.archive(id);
-    if (!result) throw Errors.notFound(`certificate ${id} not found`);
-    if (!result.changed) return;
-    await this.audit.record(principal, {
-      action: 'certificate_archived',
-      resourceType: 'certificate',
-      resourceId: id,
-      category: 'cert_lifecycle',
+  archive(principal: Principal | undefined, id: string): Promise<void> {
+    return this.audit.atomically(async () => {
+      const result = await this.repo.archive(id);
+      if (!result) throw Errors.notFound(`certificate ${id} not found`);
+      if (!result.changed) return;
+      await this.audit.record(principal, {
+        action: 'certificate_archived',
+        resourceType: 'certificate',
+        resourceId: id,
+        category: 'cert_lifecycle',
+      });
     });
   }
 
@@ -126,21 +132,23 @@ export class CertificateService {
 
   /** Reassigns owner (and team) of the given certificates, set-based; audited once. */
   async bulkReassign(principal: Principal | undefined, input: { certificate_ids: string[]; owner_id: string; team_id?: string | undefined }) {
-    let result: { matched: number; reassigned: number };
-    try {
-      result = await this.repo.bulkReassign([...new Set(input.certificate_ids)], input.owner_id, input.team_id);
-    } catch (err) {
-      throw violationToAppError(err, input);
-    }
-    const totals = { total_matched: result.matched, total_reassigned: result.reassigned, total_skipped: result.matched - result.reassigned, total_failed: 0 };
-    await this.audit.record(principal, {
-      action: 'bulk_reassign',
-      resourceType: 'certificate',
-      resourceId: 'bulk',
-      category: 'cert_lifecycle',
-      details: { owner_id: input.owner_id, ...(input.team_id ? { team_id: input.team_id } : {}), certificates: input.certificate_ids.length, ...totals },
+    return this.audit.atomically(async () => {
+      let result: { matched: number; reassigned: number };
+      try {
+        result = await this.repo.bulkReassign([...new Set(input.certificate_ids)], input.owner_id, input.team_id);
+      } catch (err) {
+        throw violationToAppError(err, input);
+      }
+      const totals = { total_matched: result.matched, total_reassigned: result.reassigned, total_skipped: result.matched - result.reassigned, total_failed: 0 };
+      await this.audit.record(principal, {
+        action: 'bulk_reassign',
+        resourceType: 'certificate',
+        resourceId: 'bulk',
+        category: 'cert_lifecycle',
+        details: { owner_id: input.owner_id, ...(input.team_id ? { team_id: input.team_id } : {}), certificates: input.certificate_ids.length, ...totals },
+      });
+      return totals;
     });
-    return totals;
   }
 
   async versions(id: string, perPage: number, page: number) {

@@ -36,19 +36,22 @@ export class AgentService {
   async register(input: { name: string } & AgentMetadata): Promise<{ agent: AgentRow; apiKey: string }> {
     const id = newId('agent');
     const apiKey = generateApiKeySecret();
-    let agent: AgentRow;
-    try {
-      agent = await this.repo.register({ ...input, id }, { id: newId('ak'), name: `agent:${id}`, keyHash: hashApiKey(apiKey) });
-    } catch (err) {
-      if (err instanceof ConstraintViolation) throw Errors.conflict(`an agent named ${JSON.stringify(input.name)} already exists`);
-      throw err;
-    }
-    await this.audit.record(undefined, {
-      action: 'agent_registered',
-      resourceType: 'agent',
-      resourceId: id,
-      category: 'fleet',
-      details: { name: input.name, hostname: input.hostname ?? '' },
+    const agent = await this.audit.atomically(async () => {
+      let agent: AgentRow;
+      try {
+        agent = await this.repo.register({ ...input, id }, { id: newId('ak'), name: `agent:${id}`, keyHash: hashApiKey(apiKey) });
+      } catch (err) {
+        if (err instanceof ConstraintViolation) throw Errors.conflict(`an agent named ${JSON.stringify(input.name)} already exists`);
+        throw err;
+      }
+      await this.audit.record(undefined, {
+        action: 'agent_registered',
+        resourceType: 'agent',
+        resourceId: id,
+        category: 'fleet',
+        details: { name: input.name, hostname: input.hostname ?? '' },
+      });
+      return agent;
     });
     return { agent, apiKey };
   }
@@ -64,13 +67,15 @@ export class AgentService {
   }
 
   /** Soft retire: the agent stays for history; its routes answer 410 (its key still authenticates, so the agent learns why). */
-  async retire(principal: Principal | undefined, id: string, reason: string): Promise<AgentRow> {
-    const before = await this.get(id);
-    const agent = (await this.repo.retire(id, reason))!;
-    if (!before.retired_at) {
-      await this.audit.record(principal, { action: 'agent_retired', resourceType: 'agent', resourceId: id, category: 'fleet', details: { reason } });
-    }
-    return agent;
+  retire(principal: Principal | undefined, id: string, reason: string): Promise<AgentRow> {
+    return this.audit.atomically(async () => {
+      const before = await this.get(id);
+      const agent = (await this.repo.retire(id, reason))!;
+      if (!before.retired_at) {
+        await this.audit.record(principal, { action: 'agent_retired', resourceType: 'agent', resourceId: id, category: 'fleet', details: { reason } });
+      }
+      return agent;
+    });
   }
 
   /** Resolves once the heartbeat is durable; 410 for a retired agent. */

@@ -46,20 +46,22 @@ export class DiscoveryService {
       found.set(`${result.info.fingerprint_sha256}\n${source_path}`, { id: newId('dcert'), info: result.info, source_path, source_format });
     });
     // Step 3
-    const scan = await this.repo.recordScan(
-      { id: newId('dscan'), agentId, directories: report.directories, errors: report.errors, scanDurationMs: report.scan_duration_ms },
-      [...found.values()],
-    );
-    if (scan === 'missing') throw Errors.notFound(`agent ${agentId} not found`);
-    if (scan === 'retired') throw Errors.gone(`agent ${agentId} is retired`);
-    await this.audit.record(principal, {
-      action: 'discovery_scan_completed',
-      resourceType: 'agent',
-      resourceId: agentId,
-      category: 'fleet',
-      details: { scan_id: scan.id, certificates_found: scan.certificates_found, certificates_new: scan.certificates_new, errors_count: scan.errors_count },
+    return this.audit.atomically(async () => {
+      const scan = await this.repo.recordScan(
+        { id: newId('dscan'), agentId, directories: report.directories, errors: report.errors, scanDurationMs: report.scan_duration_ms },
+        [...found.values()],
+      );
+      if (scan === 'missing') throw Errors.notFound(`agent ${agentId} not found`);
+      if (scan === 'retired') throw Errors.gone(`agent ${agentId} is retired`);
+      await this.audit.record(principal, {
+        action: 'discovery_scan_completed',
+        resourceType: 'agent',
+        resourceId: agentId,
+        category: 'fleet',
+        details: { scan_id: scan.id, certificates_found: scan.certificates_found, certificates_new: scan.certificates_new, errors_count: scan.errors_count },
+      });
+      return scan;
     });
-    return scan;
   }
 
   async get(id: string): Promise<DiscoveredCertificateRow> {
@@ -78,25 +80,29 @@ export class DiscoveryService {
     return keyset.page(await this.repo.listScans(agentId, perPage + 1, keyset.after(cursor)?.id), perPage);
   }
 
-  async claim(principal: Principal | undefined, id: string, managedCertificateId: string): Promise<DiscoveredCertificateRow> {
-    const result = await this.repo.claim(id, managedCertificateId);
-    if (result === 'missing') throw Errors.notFound(`discovered certificate ${id} not found`);
-    if (result === 'no-certificate') throw Errors.validation(`managed_certificate_id: certificate ${managedCertificateId} not found`);
-    await this.audit.record(principal, {
-      action: 'discovered_certificate_claimed',
-      resourceType: 'discovered_certificate',
-      resourceId: id,
-      category: 'fleet',
-      details: { managed_certificate_id: managedCertificateId },
+  claim(principal: Principal | undefined, id: string, managedCertificateId: string): Promise<DiscoveredCertificateRow> {
+    return this.audit.atomically(async () => {
+      const result = await this.repo.claim(id, managedCertificateId);
+      if (result === 'missing') throw Errors.notFound(`discovered certificate ${id} not found`);
+      if (result === 'no-certificate') throw Errors.validation(`managed_certificate_id: certificate ${managedCertificateId} not found`);
+      await this.audit.record(principal, {
+        action: 'discovered_certificate_claimed',
+        resourceType: 'discovered_certificate',
+        resourceId: id,
+        category: 'fleet',
+        details: { managed_certificate_id: managedCertificateId },
+      });
+      return result;
     });
-    return result;
   }
 
-  async dismiss(principal: Principal | undefined, id: string): Promise<DiscoveredCertificateRow> {
-    const row = await this.repo.dismiss(id);
-    if (!row) throw Errors.notFound(`discovered certificate ${id} not found`);
-    await this.audit.record(principal, { action: 'discovered_certificate_dismissed', resourceType: 'discovered_certificate', resourceId: id, category: 'fleet' });
-    return row;
+  dismiss(principal: Principal | undefined, id: string): Promise<DiscoveredCertificateRow> {
+    return this.audit.atomically(async () => {
+      const row = await this.repo.dismiss(id);
+      if (!row) throw Errors.notFound(`discovered certificate ${id} not found`);
+      await this.audit.record(principal, { action: 'discovered_certificate_dismissed', resourceType: 'discovered_certificate', resourceId: id, category: 'fleet' });
+      return row;
+    });
   }
 
   summary(agentId: string | undefined): Promise<Record<DiscoveryStatus, number>> {

@@ -13,6 +13,8 @@
  */
 import type { AgentMetadata, AgentRepository, HeartbeatOutcome } from '../../db/agents.ts';
 import { isDeadlock } from '../../db/pool.ts';
+import { detached } from '../../db/transaction-scope.ts';
+import type { AuditWriter } from '../audit/writer.ts';
 
 interface Waiting {
   count: number;
@@ -32,8 +34,11 @@ export interface HeartbeatBatcherOptions {
   batchMax: number;
   /** Batches that may be in flight at once (agents are partitioned among them); default 1. */
   lanes?: number;
-  /** Called after each committed batch (audit of transitions, metrics). */
-  onBatch?: (outcome: HeartbeatOutcome, size: number) => void;
+  /**
+   * Transitions (Online again, metadata changed) are audited by the batch statement itself, in
+   * the same commit; the batcher then has them chained.
+   */
+  audit?: Pick<AuditWriter, 'chain'>;
 }
 
 /** FNV-1a over the id's UTF-16 code units: cheap, and spreads sequential ids evenly. */
@@ -55,6 +60,8 @@ export class HeartbeatBatcher {
   constructor(options: HeartbeatBatcherOptions) {
     this.#o = options;
     this.#lanes = Array.from({ length: Math.max(1, options.lanes ?? 1) }, () => ({ pending: new Map(), timer: undefined, inFlight: undefined }));
+    // Batches start from request contexts: never inside a caller's unit of work.
+    this.#flushSoon = detached(this.#flushSoon.bind(this));
   }
 
   /** Resolves true once recorded, false when the agent is retired or unknown. */
@@ -73,7 +80,7 @@ export class HeartbeatBatcher {
     });
   }
 
-  #flushSoon(lane: Lane, delayMs: number): void {
+  #flushSoon = (lane: Lane, delayMs: number): void => {
     if (lane.inFlight) return; // the running batch flushes again when it is done
     if (delayMs === 0) {
       clearTimeout(lane.timer);
@@ -85,7 +92,7 @@ export class HeartbeatBatcher {
       lane.timer = undefined;
       lane.inFlight = this.#drain(lane);
     }, delayMs);
-  }
+  };
 
   async #drain(lane: Lane): Promise<void> {
     while (lane.pending.size > 0) {
@@ -100,7 +107,7 @@ export class HeartbeatBatcher {
           if (live) this.heartbeats += w.count;
           for (const waiter of w.waiters) waiter.resolve(live);
         }
-        this.#o.onBatch?.(outcome, entries.length);
+        if (outcome.cameOnline.length > 0 || outcome.metadataChanged.length > 0) void this.#o.audit?.chain();
       } catch (err) {
         for (const w of batch.values()) for (const waiter of w.waiters) waiter.reject(err);
       }

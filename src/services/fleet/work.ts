@@ -9,7 +9,6 @@ import type { JobRow } from '../../db/jobs.ts';
 import { Errors } from '../../errors.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
-import { newId } from '../ids.ts';
 import type { QueuedIssuance } from '../pki/external-issuance.ts';
 import { isQueued, type IssuanceService, type IssuedCertificate } from '../pki/issuance.ts';
 import { truncate } from '../../text.ts';
@@ -45,9 +44,7 @@ export class AgentWorkService {
     await this.#serves(agentId, certificateId);
     const issued = await this.issuance.issueFromCsr(principal, certificateId, csrPem, agentId);
     if (isQueued(issued)) return issued;
-    // Only this agent holds the key of this leaf, so only its own targets deploy it.
-    const deployments = await this.repo.createDeployments(certificateId, agentId, () => newId('job'));
-    return { issued, deployments };
+    return { issued, deployments: issued.deployments };
   }
 
   async pemChain(agentId: string, certificateId: string): Promise<string> {
@@ -60,16 +57,18 @@ export class AgentWorkService {
 
   async report(principal: Principal | undefined, agentId: string, jobId: string, outcome: { status: 'Completed' | 'Failed'; error?: string | undefined }): Promise<JobRow> {
     await this.#live(agentId);
-    const result = await this.repo.report(agentId, jobId, outcome);
-    if (result === 'missing') throw Errors.notFound(`job ${jobId} is not a job of agent ${agentId}`);
-    if (result === 'not-running') throw Errors.conflict(`job ${jobId} is not Running: only Running jobs can be reported`);
-    await this.audit.record(principal, {
-      action: outcome.status === 'Completed' ? 'deployment_completed' : 'deployment_failed',
-      resourceType: 'job',
-      resourceId: jobId,
-      category: 'cert_lifecycle',
-      details: { certificate_id: result.certificate_id, target_id: result.target_id, status: result.status, ...(outcome.error ? { error: truncate(outcome.error, 500) } : {}) },
+    return this.audit.atomically(async () => {
+      const result = await this.repo.report(agentId, jobId, outcome);
+      if (result === 'missing') throw Errors.notFound(`job ${jobId} is not a job of agent ${agentId}`);
+      if (result === 'not-running') throw Errors.conflict(`job ${jobId} is not Running: only Running jobs can be reported`);
+      await this.audit.record(principal, {
+        action: outcome.status === 'Completed' ? 'deployment_completed' : 'deployment_failed',
+        resourceType: 'job',
+        resourceId: jobId,
+        category: 'cert_lifecycle',
+        details: { certificate_id: result.certificate_id, target_id: result.target_id, status: result.status, ...(outcome.error ? { error: truncate(outcome.error, 500) } : {}) },
+      });
+      return result;
     });
-    return result;
   }
 }

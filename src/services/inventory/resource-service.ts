@@ -41,38 +41,44 @@ export class ResourceService {
   async create(principal: Principal | undefined, input: Record<string, unknown>): Promise<Row> {
     this.#o.check?.(input);
     const values = { ...input, id: (input.id as string | undefined) ?? newId(this.#o.idPrefix) };
-    let row: Row;
-    try {
-      row = await this.#o.repo.insert(values);
-    } catch (err) {
-      throw violationToAppError(err, values);
-    }
-    await this.#audit(principal, 'created', row.id, { fields: Object.keys(input).sort() });
-    return row;
+    return this.#o.audit.atomically(async () => {
+      let row: Row;
+      try {
+        row = await this.#o.repo.insert(values);
+      } catch (err) {
+        throw violationToAppError(err, values);
+      }
+      await this.#audit(principal, 'created', row.id, { fields: Object.keys(input).sort() });
+      return row;
+    });
   }
 
   async update(principal: Principal | undefined, id: string, patch: Record<string, unknown>): Promise<Row> {
     if (this.#o.check) this.#o.check(patch, await this.get(id));
-    let row: Row | undefined;
-    try {
-      row = await this.#o.repo.update(id, patch);
-    } catch (err) {
-      throw violationToAppError(err, patch);
-    }
-    if (!row) throw Errors.notFound(`${this.subject} ${id} not found`);
-    await this.#audit(principal, 'updated', id, { fields: Object.keys(patch).sort() });
-    return row;
+    return this.#o.audit.atomically(async () => {
+      let row: Row | undefined;
+      try {
+        row = await this.#o.repo.update(id, patch);
+      } catch (err) {
+        throw violationToAppError(err, patch);
+      }
+      if (!row) throw Errors.notFound(`${this.subject} ${id} not found`);
+      await this.#audit(principal, 'updated', id, { fields: Object.keys(patch).sort() });
+      return row;
+    });
   }
 
-  async delete(principal: Principal | undefined, id: string): Promise<void> {
-    let deleted: boolean;
-    try {
-      deleted = await this.#o.repo.delete(id);
-    } catch (err) {
-      throw violationToAppError(err);
-    }
-    if (!deleted) throw Errors.notFound(`${this.subject} ${id} not found`);
-    await this.#audit(principal, 'deleted', id, {});
+  delete(principal: Principal | undefined, id: string): Promise<void> {
+    return this.#o.audit.atomically(async () => {
+      let deleted: boolean;
+      try {
+        deleted = await this.#o.repo.delete(id);
+      } catch (err) {
+        throw violationToAppError(err);
+      }
+      if (!deleted) throw Errors.notFound(`${this.subject} ${id} not found`);
+      await this.#audit(principal, 'deleted', id, {});
+    });
   }
 
   #audit(principal: Principal | undefined, verb: string, id: string, details: Record<string, unknown>) {

@@ -66,17 +66,20 @@ export class ExternalIssuanceService {
       throw Errors.validation(`csr_pem: issuer ${ctx.issuer_id} (${ctx.issuer_type}) signs only the names a CSR requests; request exactly ${names.join(', ')} (this one requests ${checked.requested.join(', ') || 'none'})`);
     }
     // Step 2
-    const job = await this.#o.signing.create(newId('job'), ctx.certificate_id, agentId, csrPem);
-    if (job.created) {
-      this.#o.onQueued?.();
-      await this.#o.audit.record(principal, {
-        action: 'certificate_signing_queued',
-        resourceType: 'certificate',
-        resourceId: ctx.certificate_id,
-        category: 'cert_lifecycle',
-        details: { job_id: job.id, issuer_id: ctx.issuer_id, ...(agentId ? { agent_id: agentId } : {}) },
-      });
-    }
+    const job = await this.#o.audit.atomically(async () => {
+      const job = await this.#o.signing.create(newId('job'), ctx.certificate_id, agentId, csrPem);
+      if (job.created) {
+        await this.#o.audit.record(principal, {
+          action: 'certificate_signing_queued',
+          resourceType: 'certificate',
+          resourceId: ctx.certificate_id,
+          category: 'cert_lifecycle',
+          details: { job_id: job.id, issuer_id: ctx.issuer_id, ...(agentId ? { agent_id: agentId } : {}) },
+        });
+      }
+      return job;
+    });
+    if (job.created) this.#o.onQueued?.();
     return { certificateId: ctx.certificate_id, jobId: job.id };
   }
 
@@ -102,27 +105,30 @@ export class ExternalIssuanceService {
     if (!leafPem) throw new Error('the CA returned no certificate');
     const leafDer = pemCertificateDer(leafPem);
     const info = certificateInfo(leafDer);
-    const status = await this.#o.repo.recordIssued(job.certificate_id, {
-      id: newId('certver'),
-      serialNumber: info.serial_number,
-      notBefore: new Date(info.not_before),
-      notAfter: new Date(info.not_after),
-      fingerprint: createHash('sha256').update(leafDer).digest('hex'),
-      pemChain: chain,
-      csrPem: job.csr_pem,
-      keyAlgorithm: info.key_algorithm,
-      keySize: info.key_size,
-      agentId: job.agent_id ?? undefined,
-    });
-    if (!status) throw new Error(`certificate ${job.certificate_id} was archived or revoked while the CA was issuing`);
-    const deployments = job.agent_id ? await this.#o.deployments.createDeployments(job.certificate_id, job.agent_id, () => newId('job')) : 0;
-    await this.#o.signing.complete(job.id);
-    await this.#o.audit.record(undefined, {
-      action: 'certificate_issued',
-      resourceType: 'certificate',
-      resourceId: job.certificate_id,
-      category: 'cert_lifecycle',
-      details: { serial_number: info.serial_number, not_after: new Date(info.not_after).toISOString(), issuer_id: job.issuer_id, job_id: job.id, deployments, ...(job.agent_id ? { agent_id: job.agent_id } : {}) },
+    // The version, its deployments, the job's completion and the event commit together.
+    await this.#o.audit.atomically(async () => {
+      const status = await this.#o.repo.recordIssued(job.certificate_id, {
+        id: newId('certver'),
+        serialNumber: info.serial_number,
+        notBefore: new Date(info.not_before),
+        notAfter: new Date(info.not_after),
+        fingerprint: createHash('sha256').update(leafDer).digest('hex'),
+        pemChain: chain,
+        csrPem: job.csr_pem,
+        keyAlgorithm: info.key_algorithm,
+        keySize: info.key_size,
+        agentId: job.agent_id ?? undefined,
+      });
+      if (!status) throw new Error(`certificate ${job.certificate_id} was archived or revoked while the CA was issuing`);
+      const deployments = job.agent_id ? await this.#o.deployments.createDeployments(job.certificate_id, job.agent_id, () => newId('job')) : 0;
+      await this.#o.signing.complete(job.id);
+      await this.#o.audit.record(undefined, {
+        action: 'certificate_issued',
+        resourceType: 'certificate',
+        resourceId: job.certificate_id,
+        category: 'cert_lifecycle',
+        details: { serial_number: info.serial_number, not_after: new Date(info.not_after).toISOString(), issuer_id: job.issuer_id, job_id: job.id, deployments, ...(job.agent_id ? { agent_id: job.agent_id } : {}) },
+      });
     });
   }
 }

@@ -4,11 +4,13 @@
  *
  * Step 1: read certificate, issuer and profile in one query; refuse what cannot be issued.
  * Step 2: verify the CSR, check the profile and sign, in a worker thread.
- * Step 3: store the version and activate the certificate in one transaction; audit it.
+ * Step 3: store the version, activate the certificate, create the agent's deployments and the
+ *         audit event in one transaction.
  * Names and lifetime come from the managed certificate and its issuer/profile, never from the
  * CSR: the CSR proves possession of the key.
  */
 import { createHash } from 'node:crypto';
+import type { AgentWorkRepository } from '../../db/agent-work.ts';
 import type { IssuanceRepository } from '../../db/issuance.ts';
 import { Errors } from '../../errors.ts';
 import { toPem } from '../../pki/certificate.ts';
@@ -33,6 +35,8 @@ export interface IssuedCertificate {
   fingerprint: string;
   certificatePem: string;
   chainPem: string;
+  /** Deployment jobs created for the agent whose CSR this was (0 for REST). */
+  deployments: number;
 }
 
 export interface IssuanceOptions {
@@ -40,6 +44,8 @@ export interface IssuanceOptions {
   cas: LocalCaRegistry;
   workers: WorkerPool;
   audit: AuditWriter;
+  /** Deployment jobs for an agent's new leaf, created with the version. */
+  deployments: Pick<AgentWorkRepository, 'createDeployments'>;
   /** Issuance through external CAs; without it their certificates answer 503. */
   external?: ExternalIssuanceService;
   now?: () => number;
@@ -103,7 +109,7 @@ export class IssuanceService {
     // Step 3
     const der = Buffer.from(result.der);
     const certificatePem = toPem(der);
-    const issued: IssuedCertificate = {
+    const issued: Omit<IssuedCertificate, 'deployments'> = {
       certificateId,
       versionId: newId('certver'),
       serialNumber: result.serial,
@@ -113,33 +119,39 @@ export class IssuanceService {
       certificatePem,
       chainPem: ca.certificatePem,
     };
-    const status = await this.#o.repo.recordIssued(certificateId, {
-      id: issued.versionId,
-      serialNumber: issued.serialNumber,
-      notBefore: issued.notBefore,
-      notAfter: issued.notAfter,
-      fingerprint: issued.fingerprint,
-      pemChain: `${certificatePem}${ca.certificatePem}`,
-      csrPem: toPem(Buffer.from(result.csrDer), 'CERTIFICATE REQUEST'),
-      keyAlgorithm: result.keyAlgorithm,
-      keySize: result.keySize,
-      agentId,
+    // The version, the agent's deployments and the event commit together.
+    const deployments = await this.#o.audit.atomically(async () => {
+      const status = await this.#o.repo.recordIssued(certificateId, {
+        id: issued.versionId,
+        serialNumber: issued.serialNumber,
+        notBefore: issued.notBefore,
+        notAfter: issued.notAfter,
+        fingerprint: issued.fingerprint,
+        pemChain: `${certificatePem}${ca.certificatePem}`,
+        csrPem: toPem(Buffer.from(result.csrDer), 'CERTIFICATE REQUEST'),
+        keyAlgorithm: result.keyAlgorithm,
+        keySize: result.keySize,
+        agentId,
+      });
+      if (!status) throw Errors.conflict(`certificate ${certificateId} was archived or revoked while it was being issued`);
+      // Only this agent holds the key of this leaf, so only its own targets deploy it.
+      const deployments = agentId ? await this.#o.deployments.createDeployments(certificateId, agentId, () => newId('job')) : 0;
+      await this.#o.audit.record(principal, {
+        action: 'certificate_issued',
+        resourceType: 'certificate',
+        resourceId: certificateId,
+        category: 'cert_lifecycle',
+        details: {
+          serial_number: issued.serialNumber,
+          not_after: issued.notAfter.toISOString(),
+          issuer_id: ctx.issuer_id,
+          key_algorithm: result.keyAlgorithm,
+          ...(agentId ? { agent_id: agentId, deployments } : {}),
+        },
+      });
+      return deployments;
     });
-    if (!status) throw Errors.conflict(`certificate ${certificateId} was archived or revoked while it was being issued`);
-    await this.#o.audit.record(principal, {
-      action: 'certificate_issued',
-      resourceType: 'certificate',
-      resourceId: certificateId,
-      category: 'cert_lifecycle',
-      details: {
-        serial_number: issued.serialNumber,
-        not_after: issued.notAfter.toISOString(),
-        issuer_id: ctx.issuer_id,
-        key_algorithm: result.keyAlgorithm,
-        ...(agentId ? { agent_id: agentId } : {}),
-      },
-    });
-    return issued;
+    return { ...issued, deployments };
   }
 }
 

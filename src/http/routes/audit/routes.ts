@@ -5,7 +5,7 @@ import type { AuditWriter } from '../../../services/audit/writer.ts';
 import { auditEventJsonLine, presentAuditEvent } from '../../presenters/audit-event.ts';
 import type { RouteDefinition } from '../../router.ts';
 import { listEnvelope } from '../common/responses.ts';
-import { AuditEventSchema, AuditExportSchema, AuditListSchema, type AuditExportReq, type AuditListReq } from './schema.ts';
+import { AuditCheckpointSchema, AuditEventSchema, AuditExportSchema, AuditListSchema, type AuditExportReq, type AuditListReq } from './schema.ts';
 
 function toFilter(q: AuditExportReq): AuditFilter {
   return {
@@ -71,6 +71,14 @@ export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): R
           },
         };
       },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/audit/checkpoint',
+      summary: 'The chain head (seq, row_hash): keep it outside the database; `certfleet audit verify --checkpoint` detects a deleted tail',
+      response: { schema: AuditCheckpointSchema },
+      access: 'audit.read',
+      handler: async () => ({ status: 200, json: await auditLog.checkpoint() }),
     },
     {
       method: 'GET',

@@ -45,3 +45,8 @@ export const AuditEventSchema = z.object({
   prev_hash: z.string(),
   row_hash: z.string().describe('sha256(prev_hash + "\\n" + canonical event); see certfleet audit verify'),
 });
+
+export const AuditCheckpointSchema = z.object({
+  seq: z.number().int().describe('sequence number of the newest chained event (0: none yet)'),
+  row_hash: z.string().describe('its row_hash (64 hex characters)'),
+});

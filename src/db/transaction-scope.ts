@@ -1,0 +1,47 @@
+/**
+ * The transaction a unit of work runs in, carried by AsyncLocalStorage: while `work` runs,
+ * every `pool.query` it makes (directly or through any repository) goes to the unit's
+ * connection, so repositories compose into one transaction without taking a client parameter.
+ *
+ * Code that starts its own background work (timers, batchers, loops) must not inherit a scope:
+ * such work binds itself to the context it was created in (`detached`), and a scope that has
+ * ended is never used again, whoever still holds it.
+ */
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import type { PoolClient } from './pool.ts';
+
+export interface TransactionScope {
+  client: PoolClient;
+  /** Set once COMMIT or ROLLBACK was sent: later queries from this context use the pool. */
+  ended: boolean;
+  /** Run after COMMIT, outside the scope (never after a rollback). */
+  afterCommit: Array<() => Promise<unknown>>;
+  savepoints: number;
+}
+
+export const transactionScopes = new AsyncLocalStorage<TransactionScope>();
+
+/** The connection of the unit of work the caller runs in, if any. */
+export function scopedClient(): PoolClient | undefined {
+  const scope = transactionScopes.getStore();
+  return scope && !scope.ended ? scope.client : undefined;
+}
+
+/** `fn`, bound to run outside any transaction scope whenever it is called. */
+export function detached<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return transactionScopes.exit(() => AsyncResource.bind(fn));
+}
+
+/** Runs `work` in a savepoint of `scope`'s transaction: a failure undoes only `work`. */
+export async function savepoint<T>(scope: TransactionScope, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const name = `cf_sp_${++scope.savepoints}`;
+  await scope.client.query(`SAVEPOINT ${name}`);
+  try {
+    const result = await work(scope.client);
+    await scope.client.query(`RELEASE SAVEPOINT ${name}`);
+    return result;
+  } catch (err) {
+    await scope.client.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Units of work: `run(work)` executes `work` in one transaction (see transaction-scope.ts for
+ * how repositories join it) and commits, or rolls back on any error. Nested units become
+ * savepoints, so a repository that opens its own transaction composes into a caller's.
+ * Callbacks registered with `afterCommit` run once the outermost unit committed, outside it;
+ * their failures are logged, never thrown: the work has committed by then.
+ */
+import type { Logger } from '../observability/logger.ts';
+import type { Pool } from './pool.ts';
+import { savepoint, scopedClient, transactionScopes, type TransactionScope } from './transaction-scope.ts';
+import { translateUnavailable } from './unavailable.ts';
+
+export interface UnitOfWork {
+  run<T>(work: () => Promise<T>): Promise<T>;
+  /** Whether the caller runs inside a unit of work. */
+  readonly active: boolean;
+  /** Runs `fn` after the current unit commits (once, however often it is passed); at once (awaited) when there is none. */
+  afterCommit(fn: () => Promise<unknown>): Promise<void>;
+}
+
+export function createUnitOfWork(pool: Pool, log: Logger): UnitOfWork {
+  const afterCommitted = async (callbacks: Array<() => Promise<unknown>>) => {
+    for (const fn of callbacks) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err }, 'after-commit step failed (the work itself committed)');
+      }
+    }
+  };
+
+  return {
+    get active() {
+      return scopedClient() !== undefined;
+    },
+
+    async afterCommit(fn) {
+      const scope = transactionScopes.getStore();
+      if (scope && !scope.ended) {
+        if (!scope.afterCommit.includes(fn)) scope.afterCommit.push(fn);
+      }
+      else await afterCommitted([fn]);
+    },
+
+    async run<T>(work: () => Promise<T>): Promise<T> {
+      const outer = transactionScopes.getStore();
+      if (outer && !outer.ended) return savepoint(outer, work);
+      const client = await pool.connect();
+      const scope: TransactionScope = { client, ended: false, afterCommit: [], savepoints: 0 };
+      let broken: Error | undefined;
+      let result: T;
+      try {
+        await client.query('BEGIN');
+        result = await transactionScopes.run(scope, work);
+        scope.ended = true;
+        await client.query('COMMIT');
+      } catch (err) {
+        scope.ended = true;
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+          broken = rollbackErr;
+        });
+        throw translateUnavailable(err);
+      } finally {
+        client.release(broken);
+      }
+      await afterCommitted(scope.afterCommit);
+      return result;
+    },
+  };
+}
