@@ -217,6 +217,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       maxBodyBytes: config.maxBodyBytes,
       tls: config.tls,
     });
+    metrics.gauge('certfleet_http_requests_in_flight', 'HTTP requests started and not yet answered (this scrape included)', () => server.inflight);
     server.register(
       buildRoutes({
         health: { version, engine, startedAt, pingDatabase: () => pingDatabase(pool, readyTimeoutMs), isLeader: () => leader.leading },
