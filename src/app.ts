@@ -34,6 +34,7 @@ import { AuditLog } from './services/audit/audit-log.ts';
 import { AuditWriter } from './services/audit/writer.ts';
 import { ApiKeyService } from './services/auth/api-keys.ts';
 import { CertificateService } from './services/certificates/certificates.ts';
+import { ConcurrencyGate } from './services/concurrency-gate.ts';
 import { CursorCodec } from './services/cursor.ts';
 import { AgentService } from './services/fleet/agents.ts';
 import { HeartbeatBatcher } from './services/fleet/heartbeats.ts';
@@ -93,7 +94,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       version: engine.version,
     });
     const { pool } = database;
-    const auditRepo = createAuditRepository(pool);
+    const auditRepo = createAuditRepository(pool, database.streamPool);
     const audit = new AuditWriter({ repo: auditRepo, uow: createUnitOfWork(pool, log), log });
     const cursors = new CursorCodec(await loadInstanceSecret(pool, 'cursor-hmac'));
     const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit, cacheEntries: config.authCacheEntries });
@@ -215,6 +216,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       metrics,
       authenticate: (token) => apiKeys.authenticate(token),
       maxBodyBytes: config.maxBodyBytes,
+      streamStallTimeoutMs: config.streamStallTimeoutMs,
       tls: config.tls,
     });
     metrics.gauge('certfleet_http_requests_in_flight', 'HTTP requests started and not yet answered (this scrape included)', () => server.inflight);
@@ -226,7 +228,11 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         apiKeys,
         pool,
         audit,
-        auditLog: new AuditLog(auditRepo, cursors),
+        auditLog: new AuditLog(
+          auditRepo,
+          cursors,
+          new ConcurrencyGate({ what: 'audit exports', total: config.exportConcurrency, perKey: Math.min(2, config.exportConcurrency), retryAfterSeconds: 5 }),
+        ),
         certificates,
         issuance,
         revocation,

@@ -17,6 +17,7 @@ export const errorCatalogue = {
   gone: { code: 'CF_ERR_GONE', status: 410 },
   payloadTooLarge: { code: 'CF_ERR_PAYLOAD_TOO_LARGE', status: 413 },
   unsupportedMediaType: { code: 'CF_ERR_UNSUPPORTED_MEDIA_TYPE', status: 415 },
+  rateLimited: { code: 'CF_ERR_RATE_LIMITED', status: 429 },
   unavailable: { code: 'CF_ERR_UNAVAILABLE', status: 503 },
   databaseUnavailable: { code: 'CF_ERR_DATABASE_UNAVAILABLE', status: 503 },
   internal: { code: 'CF_ERR_INTERNAL', status: 500 },
@@ -64,6 +65,8 @@ export const Errors = {
     new AppError('payloadTooLarge', `request body exceeds the limit of ${limit} bytes`),
   unsupportedMediaType: (expected: string) =>
     new AppError('unsupportedMediaType', `Content-Type must be ${expected}`),
+  rateLimited: (message: string, retryAfterSeconds: number) =>
+    new AppError('rateLimited', message, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) }),
   unavailable: (message: string, retryAfterSeconds?: number) =>
     new AppError('unavailable', message, retryAfterSeconds ? { 'Retry-After': String(retryAfterSeconds) } : {}),
   /** The database cannot be reached or dropped the connection: the client retries, nothing is lost. */

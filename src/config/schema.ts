@@ -110,6 +110,10 @@ export const environmentSchema = z.object({
   CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS: optionalNonEmpty(integer(1, 86_400)),
   /** Seconds between agent-health checks; default 30. */
   CERTFLEET_AGENT_HEALTH_INTERVAL: withDefault(integer(1, 3_600), '30'),
+  /** Audit exports (each holds a database cursor on a pool of its own) running at once on a replica; 2 per key at most; default 4. */
+  CERTFLEET_EXPORT_CONCURRENCY: withDefault(integer(1, 64), '4'),
+  /** A streamed response whose client accepts nothing for this long is cut off (its cursor freed); default 30000. */
+  CERTFLEET_STREAM_STALL_TIMEOUT_MS: withDefault(integer(100, 600_000), '30000'),
   /** Seconds between sweeps that chain audit events left in the outbox (every replica); default 5. */
   CERTFLEET_AUDIT_CHAIN_INTERVAL_SECONDS: withDefault(integer(1, 3_600), '5'),
   /** true: add the demo inventory at serve start (idempotent); default false. */
@@ -159,6 +163,8 @@ export interface Config {
   jobProcessorIntervalSeconds: number;
   asyncPollMaxWaitSeconds: number | undefined;
   auditChainIntervalSeconds: number;
+  exportConcurrency: number;
+  streamStallTimeoutMs: number;
 }
 
 /** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
@@ -243,6 +249,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     jobProcessorIntervalSeconds: e.CERTFLEET_JOB_PROCESSOR_INTERVAL,
     asyncPollMaxWaitSeconds: e.CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS,
     auditChainIntervalSeconds: e.CERTFLEET_AUDIT_CHAIN_INTERVAL_SECONDS,
+    exportConcurrency: e.CERTFLEET_EXPORT_CONCURRENCY,
+    streamStallTimeoutMs: e.CERTFLEET_STREAM_STALL_TIMEOUT_MS,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
   };
 }

@@ -109,7 +109,8 @@ export interface AuditRepository {
   stream(filter: AuditFilter, batchSize: number, onBatch: (events: AuditEvent[]) => Promise<void>): Promise<number>;
 }
 
-export function createAuditRepository(pool: Pool): AuditRepository {
+/** `streamPool`: where exports read (Database.streamPool); verification reads on `pool`. */
+export function createAuditRepository(pool: Pool, streamPool: Pool = pool): AuditRepository {
   return {
     async stage(events) {
       await pool.query(
@@ -231,7 +232,7 @@ export function createAuditRepository(pool: Pool): AuditRepository {
     },
 
     streamRaw(filter, batchSize, onBatch) {
-      return readWithCursor<AuditRawRow>(pool, rawColumns, filter, batchSize, onBatch, { rowMode: 'array', types: rawTypes });
+      return readWithCursor<AuditRawRow>(streamPool, rawColumns, filter, batchSize, onBatch, { rowMode: 'array', types: rawTypes });
     },
   };
 }

@@ -9,6 +9,11 @@ import { createPool, type Pool } from './pool.ts';
 
 export interface Database {
   pool: Pool;
+  /**
+   * A small pool for long reads streamed to clients (audit exports): a reader that stops
+   * reading holds one of these, never a connection requests need.
+   */
+  streamPool: Pool;
   /** 'external' (DATABASE_URL) or 'embedded'. */
   kind: 'external' | 'embedded';
   /** The connection string (for the few dedicated connections outside the pool: the leader lock). */
@@ -18,7 +23,7 @@ export interface Database {
 }
 
 export async function openDatabase(
-  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'embeddedPgPort' | 'databaseMaxConns'>,
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'embeddedPgPort' | 'databaseMaxConns'> & Partial<Pick<Config, 'exportConcurrency'>>,
   log: Logger,
   options: { attachToRunning?: boolean } = {},
 ): Promise<Database> {
@@ -34,12 +39,14 @@ export async function openDatabase(
     connectionString = await embedded.start();
   }
   const pool = createPool({ connectionString, max: config.databaseMaxConns, log });
+  const streamPool = createPool({ connectionString, max: config.exportConcurrency ?? 2, log, applicationName: 'certfleet-stream' });
   return {
     pool,
+    streamPool,
     kind: embedded ? 'embedded' : 'external',
     url: connectionString,
     async close() {
-      await pool.end().catch((err: Error) => log.warn({ err: err.message }, 'closing the pool failed'));
+      await Promise.all([pool.end(), streamPool.end()]).catch((err: Error) => log.warn({ err: err.message }, 'closing the pool failed'));
       await embedded?.stop();
     },
   };

@@ -17,8 +17,11 @@ export interface Reply {
   /** Serialised with JSON.stringify unless `raw` or `stream` is set. */
   json?: unknown;
   raw?: { contentType: string; payload: string | Buffer };
-  /** A body produced piece by piece (chunked encoding), with backpressure. */
-  stream?: { contentType: string; produce: (write: ChunkWriter) => Promise<void> };
+  /**
+   * A body produced piece by piece (chunked encoding), with backpressure. `release` runs exactly
+   * once when the stream ends, fails, or never starts (an aborted request, a HEAD).
+   */
+  stream?: { contentType: string; produce: (write: ChunkWriter) => Promise<void>; release?: () => void };
   headers?: Record<string, string>;
   /** A strong ETag known in advance (quoted); spares hashing a large payload per request. */
   etag?: string;

@@ -4,7 +4,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { HttpResponse } from './uws.ts';
-import type { Reply, RequestContext } from './context.ts';
+import type { ChunkWriter, Reply, RequestContext } from './context.ts';
 import { etagFor, ifNoneMatchMatches } from './etag.ts';
 
 /** "200 OK" etc., built once: uWS wants the whole status line. */
@@ -83,16 +83,27 @@ export class ClientGone extends Error {
  * A failure after the head was sent cannot become an error status: the connection is closed
  * instead, so the client sees a truncated transfer, never a silently "complete" one.
  */
-export async function writeStream(res: HttpResponse, ctx: RequestContext, reply: Reply): Promise<void> {
+export async function writeStream(res: HttpResponse, ctx: RequestContext, reply: Reply, stallTimeoutMs: number): Promise<void> {
   const stream = reply.stream!;
-  if (ctx.aborted) return;
-  ctx.status = reply.status;
-  res.cork(() => {
-    res.writeStatus(statusLines.get(reply.status) ?? `${reply.status} Unknown`);
-    res.writeHeader('X-Request-Id', ctx.requestId);
-    res.writeHeader('Content-Type', stream.contentType);
-    if (reply.headers) for (const name in reply.headers) res.writeHeader(name, reply.headers[name]!);
-  });
+  try {
+    if (ctx.aborted) return;
+    ctx.status = reply.status;
+    res.cork(() => {
+      res.writeStatus(statusLines.get(reply.status) ?? `${reply.status} Unknown`);
+      res.writeHeader('X-Request-Id', ctx.requestId);
+      res.writeHeader('Content-Type', stream.contentType);
+      if (reply.headers) for (const name in reply.headers) res.writeHeader(name, reply.headers[name]!);
+      // HEAD: the head alone; the body (and the work behind it) is never produced.
+      if (ctx.isHead) res.endWithoutBody();
+    });
+    if (ctx.isHead) return;
+    await produceInto(res, ctx, stream.produce, stallTimeoutMs);
+  } finally {
+    stream.release?.();
+  }
+}
+
+async function produceInto(res: HttpResponse, ctx: RequestContext, produce: (write: ChunkWriter) => Promise<void>, stallTimeoutMs: number): Promise<void> {
   const write = async (chunk: string): Promise<void> => {
     if (ctx.aborted) throw new ClientGone();
     let accepted = true;
@@ -101,21 +112,38 @@ export async function writeStream(res: HttpResponse, ctx: RequestContext, reply:
     });
     ctx.responseBytes += Buffer.byteLength(chunk);
     if (accepted) return;
-    await new Promise<void>((resolve) => {
-      ctx.onAbort = resolve;
+    // Backpressure: wait for the client to take the buffered chunk, but not forever. A reader
+    // that stalls longer than the deadline holds a database cursor for nothing; cut it off.
+    const stalled = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(true), stallTimeoutMs);
+      ctx.onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
       res.onWritable(() => {
-        resolve();
+        clearTimeout(timer);
+        resolve(false);
         return true;
       });
     });
     ctx.onAbort = undefined;
+    if (stalled) throw new StreamStalled(stallTimeoutMs);
     if (ctx.aborted) throw new ClientGone();
   };
   try {
-    await stream.produce(write);
+    await produce(write);
     if (!ctx.aborted) res.cork(() => res.end());
   } catch (err) {
+    // Closing without the terminating chunk: the client sees a truncated transfer.
     if (!ctx.aborted) res.close();
     if (!(err instanceof ClientGone)) throw err;
+  }
+}
+
+/** The client accepted nothing for the stall deadline: the stream was cut off. */
+export class StreamStalled extends Error {
+  constructor(ms: number) {
+    super(`the client accepted no data for ${ms} ms; the stream was cut off`);
+    this.name = 'StreamStalled';
   }
 }

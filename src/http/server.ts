@@ -32,6 +32,8 @@ export interface HttpServerOptions {
   metrics: Metrics;
   authenticate: Authenticate;
   maxBodyBytes: number;
+  /** A streamed response whose client takes nothing for this long is cut off. */
+  streamStallTimeoutMs: number;
   tls?: { certPath: string; keyPath: string } | undefined;
 }
 
@@ -218,7 +220,7 @@ export class HttpServer {
       ({ reply, problem } = problemFor(err, ctx));
     }
     try {
-      if (reply.stream) await writeStream(res, ctx, reply);
+      if (reply.stream) await writeStream(res, ctx, reply, this.#options.streamStallTimeoutMs);
       else writeReply(res, ctx, reply, { etag: def.etag === true, close: this.#draining });
     } catch (err) {
       // The head is already out (a stream broke, or the socket died): nothing left to answer with.

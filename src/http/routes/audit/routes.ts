@@ -48,17 +48,24 @@ export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): R
       access: 'audit.read',
       handler: (ctx) => {
         const filter = toFilter(ctx.queryParams as AuditExportReq);
+        // The slot is taken now, so a 429 comes before any 200 head; it is given back when the
+        // stream ends, fails, or never starts.
+        const exporting = auditLog.beginExport(ctx.principal?.keyId ?? 'anonymous', filter);
         return {
           status: 200,
           headers: { 'Content-Disposition': 'attachment; filename="certfleet-audit.ndjson"' },
           stream: {
             contentType: 'application/x-ndjson',
+            release: exporting.release,
             produce: async (write) => {
-              const exported = await auditLog.export(filter, (rows) => {
+              const exported = await exporting.run((rows) => {
                 let chunk = '';
                 for (const row of rows) chunk += `${auditEventJsonLine(row)}\n`;
                 return write(chunk);
               });
+              // The last line says the export is complete: a transfer cut short (a stalled
+              // reader, a database failure) ends without it.
+              await write(`${JSON.stringify({ complete: true, events: exported })}\n`);
               // Exports are themselves audited: who took a copy of the log, and how much.
               await audit.record(ctx.principal, {
                 action: 'audit_exported',
