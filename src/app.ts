@@ -97,7 +97,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const auditRepo = createAuditRepository(pool, database.streamPool);
     const audit = new AuditWriter({ repo: auditRepo, uow: createUnitOfWork(pool, log), log });
     const cursors = new CursorCodec(await loadInstanceSecret(pool, 'cursor-hmac'));
-    const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit, cacheEntries: config.authCacheEntries });
+    const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit, cacheEntries: config.authCacheEntries, negativeCacheEntries: config.authNegativeCacheEntries });
+    metrics.gauge('certfleet_auth_cache_keys', 'API keys held in the authentication cache', () => apiKeys.cacheSizes.keys);
+    metrics.gauge('certfleet_auth_cache_unknown_tokens', 'Unknown bearer tokens remembered (briefly) by the authentication cache', () => apiKeys.cacheSizes.unknown);
     const certificates = new CertificateService(createCertificateRepository(pool), audit, cursors);
     workers = new WorkerPool({ threads: config.workerThreads, maxQueue: config.workerQueueMax });
     const workerPool = workers;

@@ -84,6 +84,8 @@ export const environmentSchema = z.object({
   CERTFLEET_HEARTBEAT_LANES: withDefault(integer(1, 64), '1'),
   /** API keys kept in the authentication cache (about 400 bytes each); default 1,000,000. */
   CERTFLEET_AUTH_CACHE_ENTRIES: withDefault(integer(1_000, 50_000_000), '1000000'),
+  /** Unknown bearer tokens remembered for 5 s (so a flood of random tokens stays bounded in memory); default 10,000. */
+  CERTFLEET_AUTH_NEGATIVE_CACHE_ENTRIES: withDefault(integer(100, 1_000_000), '10000'),
   /** Seconds without a heartbeat after which an agent is marked Offline; default 300. */
   CERTFLEET_AGENT_OFFLINE_AFTER: withDefault(integer(10, 86_400), '300'),
   /** Seconds between renewal sweeps (leader only); default 3600. */
@@ -148,6 +150,7 @@ export interface Config {
   heartbeatFlushMs: number;
   heartbeatBatchMax: number;
   authCacheEntries: number;
+  authNegativeCacheEntries: number;
   heartbeatLanes: number;
   agentOfflineAfterSeconds: number;
   agentHealthIntervalSeconds: number;
@@ -234,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     heartbeatFlushMs: e.CERTFLEET_HEARTBEAT_FLUSH_MS,
     heartbeatBatchMax: e.CERTFLEET_HEARTBEAT_BATCH_MAX,
     authCacheEntries: e.CERTFLEET_AUTH_CACHE_ENTRIES,
+    authNegativeCacheEntries: e.CERTFLEET_AUTH_NEGATIVE_CACHE_ENTRIES,
     heartbeatLanes: e.CERTFLEET_HEARTBEAT_LANES,
     agentOfflineAfterSeconds: e.CERTFLEET_AGENT_OFFLINE_AFTER,
     agentHealthIntervalSeconds: e.CERTFLEET_AGENT_HEALTH_INTERVAL,

@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import type { Logger } from '../observability/logger.ts';
+import { LogSampler } from '../observability/log-sampler.ts';
 import { scrubForLog } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { Errors, type AppError } from '../errors.ts';
@@ -65,9 +66,14 @@ export class HttpServer {
   #inflight = 0;
   #idle: (() => void) | undefined;
   #lastRequestAt = 0;
+  /** Floods of 401s (random tokens) and unmatched paths (scanners) write sampled lines. */
+  readonly #unauthenticatedLines: LogSampler;
+  readonly #unmatchedLines: LogSampler;
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
+    this.#unauthenticatedLines = new LogSampler({ log: options.log, what: 'unauthenticated requests' });
+    this.#unmatchedLines = new LogSampler({ log: options.log, what: 'requests for no route' });
     const { uws } = options.engine;
     if (options.tls) {
       for (const [variable, file] of [
@@ -172,6 +178,8 @@ export class HttpServer {
       await new Promise((resolve) => setTimeout(resolve, Math.max(1, drainQuietMs - quietFor)));
     }
     const left = this.#inflight;
+    this.#unauthenticatedLines.flush();
+    this.#unmatchedLines.flush();
     // Idle keep-alive connections would otherwise hold the process open until uWS times them out.
     (this.#app as TemplatedApp & { close?: () => void }).close?.();
     return left;
@@ -253,6 +261,7 @@ export class HttpServer {
     if (problem?.kind === 'internal') {
       log.error({ ...line, err: problem.cause }, 'request failed');
     } else if (problem) {
+      if (problem.kind === 'unauthenticated' && !this.#unauthenticatedLines.admit()) return;
       log.info({ ...line, error: problem.code, message: problem.message }, 'request');
     } else if (state.def.quiet) {
       log.debug(line, 'request');
@@ -274,10 +283,11 @@ export class HttpServer {
         : Errors.notFound(`no route for ${scrubForLog(ctx.method, 16)} ${scrubForLog(ctx.path, 200)}`);
     const { reply, problem } = problemFor(error, ctx);
     writeReply(res, ctx, reply, { etag: false, close: this.#draining });
+    this.#options.metrics.httpRequests.inc({ route: 'unmatched', method: 'other', status: ctx.status });
+    if (!this.#unmatchedLines.admit()) return;
     this.#options.log.info(
       { req_id: ctx.requestId, method: scrubForLog(ctx.method, 16), path: scrubForLog(ctx.path), status: ctx.status },
       problem.kind === 'notFound' ? 'no route' : 'method not allowed',
     );
-    this.#options.metrics.httpRequests.inc({ route: 'unmatched', method: 'other', status: ctx.status });
   }
 }
