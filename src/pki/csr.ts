@@ -4,6 +4,7 @@
  * parse CSRs; this walks the DER directly (@peculiar/x509 is the oracle in tests).
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { isStorableText } from '../text.ts';
 import { children, content, decodeOid, DerError, expect, raw, read, Tag, type Node } from './der.ts';
 
 export class CsrError extends Error {
@@ -57,13 +58,20 @@ export function csrToDer(input: string | Buffer): Buffer {
   return Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64');
 }
 
+/**
+ * Parses a CSR or throws CsrError saying what is wrong: never anything else, whatever the bytes
+ * (a crafted request is the client's 400, not a 500). Structure errors are checked where they
+ * occur; anything that still escapes (a bounds error in a path no check foresaw) is reported as
+ * malformed too. src/pki/csr.fuzz.test.ts mutates valid requests to keep it so.
+ */
 export function parseCsr(input: string | Buffer): ParsedCsr {
   const der = csrToDer(input);
   try {
     return parseDer(der);
   } catch (err) {
+    if (err instanceof CsrError) throw err;
     if (err instanceof DerError) throw new CsrError(`malformed certificate request: ${err.message}`);
-    throw err;
+    throw new CsrError(`malformed certificate request: it cannot be parsed (${(err as Error).name})`);
   }
 }
 
@@ -175,32 +183,43 @@ export function verifyCsrSignature(csr: ParsedCsr): boolean {
   }
 }
 
+/** DirectoryString choices a CN may use (RFC 5280 4.1.2.4); BMPString and UniversalString are refused. */
+const textTags = new Set<number>([Tag.UTF8_STRING, Tag.PRINTABLE_STRING, Tag.IA5_STRING, 0x14 /* TeletexString */]);
+
 function commonName(der: Buffer, subject: Node): string | undefined {
-  for (const rdn of children(der, subject)) {
-    for (const atv of children(der, rdn)) {
-      const [type, value] = children(der, atv);
-      if (type && value && decodeOid(content(der, type)) === OID_CN) return content(der, value).toString('utf8');
+  for (const rdn of children(der, expect(subject, Tag.SEQUENCE, 'subject'))) {
+    for (const atv of children(der, expect(rdn, Tag.SET, 'subject RDN'))) {
+      const [type, value] = children(der, expect(atv, Tag.SEQUENCE, 'subject attribute'));
+      if (decodeOid(content(der, expect(type, Tag.OID, 'subject attribute type'))) !== OID_CN) continue;
+      if (!value || !textTags.has(value.tag)) throw new CsrError('the subject common name is not a UTF8String, PrintableString or IA5String');
+      const bytes = content(der, value);
+      const text = bytes.toString('utf8');
+      if (!Buffer.from(text, 'utf8').equals(bytes) || !isStorableText(text)) throw new CsrError('the subject common name is not valid UTF-8 text');
+      return text;
     }
   }
   return undefined;
 }
 
+/** `[0] IMPLICIT SET OF Attribute`; the extensionRequest's subjectAltName names, if any. */
 function requestedNames(der: Buffer, attributes: Node): string[] {
+  if (attributes.tag !== 0xa0) throw new CsrError('the request attributes are not [0] IMPLICIT');
   const names: string[] = [];
   for (const attribute of children(der, attributes)) {
-    const [type, values] = children(der, attribute);
-    if (!type || !values || decodeOid(content(der, type)) !== OID_EXTENSION_REQUEST) continue;
-    for (const extensions of children(der, values)) {
-      for (const extension of children(der, extensions)) {
-        const parts = children(der, extension);
-        if (decodeOid(content(der, parts[0]!)) !== OID_SAN) continue;
-        const valueNode = parts[parts.length - 1]!;
-        const sanDer = content(der, valueNode);
-        const sequence = read(sanDer, 0);
+    const [type, values] = children(der, expect(attribute, Tag.SEQUENCE, 'attribute'));
+    if (decodeOid(content(der, expect(type, Tag.OID, 'attribute type'))) !== OID_EXTENSION_REQUEST) continue;
+    for (const extensions of children(der, expect(values, Tag.SET, 'extensionRequest values'))) {
+      for (const extension of children(der, expect(extensions, Tag.SEQUENCE, 'Extensions'))) {
+        // Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+        const parts = children(der, expect(extension, Tag.SEQUENCE, 'Extension'));
+        if (parts.length < 2 || parts.length > 3) throw new CsrError('a requested extension is not { extnID, [critical,] extnValue }');
+        if (decodeOid(content(der, expect(parts[0], Tag.OID, 'extnID'))) !== OID_SAN) continue;
+        const sanDer = content(der, expect(parts[parts.length - 1], Tag.OCTET_STRING, 'extnValue'));
+        const sequence = expect(read(sanDer, 0), Tag.SEQUENCE, 'subjectAltName');
+        if (sequence.end !== sanDer.length) throw new CsrError('trailing bytes after the subjectAltName');
         for (const name of children(sanDer, sequence)) {
-          const bytes = content(sanDer, name);
-          if (name.tag === 0x82 || name.tag === 0x81) names.push(bytes.toString('ascii'));
-          else if (name.tag === 0x87) names.push(ipToString(bytes));
+          const text = generalName(name.tag, content(sanDer, name));
+          if (text !== undefined) names.push(text);
         }
       }
     }
@@ -208,9 +227,21 @@ function requestedNames(der: Buffer, attributes: Node): string[] {
   return names;
 }
 
-function ipToString(bytes: Buffer): string {
-  if (bytes.length === 4) return [...bytes].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < bytes.length; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  return groups.join(':'); // uncompressed but valid IPv6 text
+/**
+ * dNSName, rfc822Name (IA5String) and iPAddress (4 or 16 bytes) as text; other name forms (URI,
+ * otherName ...) are not requested names certfleet issues for, and are skipped.
+ */
+function generalName(tag: number, bytes: Buffer): string | undefined {
+  if (tag === 0x82 || tag === 0x81) {
+    for (const byte of bytes) if (byte === 0 || byte > 0x7e) throw new CsrError('a subjectAltName is not printable ASCII (IA5String)');
+    return bytes.toString('ascii');
+  }
+  if (tag === 0x87) {
+    if (bytes.length === 4) return [...bytes].join('.');
+    if (bytes.length !== 16) throw new CsrError(`an iPAddress subjectAltName has ${bytes.length} bytes (4 for IPv4, 16 for IPv6)`);
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+    return groups.join(':'); // uncompressed but valid IPv6 text
+  }
+  return undefined;
 }
