@@ -19,6 +19,12 @@ export interface RouteDefinition {
   summary: string;
   /** 'public' needs no credentials; otherwise the permission the caller's key must hold. */
   access: Permission | 'public';
+  /**
+   * A credential check of the route's own (a public route with its own token: agent
+   * registration's bootstrap token), run where authentication runs: before the body is parsed,
+   * so a caller without credentials learns 401, not what is wrong with its body.
+   */
+  guard?: (ctx: RequestContext) => void | Promise<void>;
   /** JSON body schema: the body must be application/json and is parsed into ctx.body. */
   body?: ZodType;
   /** A request without a body (no Content-Type, no length) is accepted; ctx.body stays undefined. */

@@ -221,6 +221,7 @@ export class HttpServer {
     try {
       if (early) throw early;
       if (def.access !== 'public') await authorize(ctx, def.access, this.#options.authenticate);
+      if (def.guard) await def.guard(ctx);
       if (def.query) ctx.queryParams = def.query.parse(Object.fromEntries(ctx.query));
       if (body && def.body) ctx.body = def.body.parse(parseJson(await body));
       reply = await def.handler(ctx);

@@ -59,6 +59,12 @@ describe('agent registration', () => {
     expect((await register('bad name!')).status).toBe(400);
   });
 
+  it('checks the bootstrap token before the body: no token and a bad body is 401, not 400 (issue 12)', async () => {
+    const res = await server.request('/api/v1/agents', { method: 'POST', auth: null, headers: { 'content-type': 'application/json' }, body: '{"name":"bad name!"}' });
+    expect(res.status).toBe(401);
+    expect((await register('bad name!', 'wrong-token-0123456789abcdef')).status).toBe(401);
+  });
+
   it('refuses registration when no bootstrap token is configured', async () => {
     const other = await startTestServer();
     try {

@@ -39,9 +39,9 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       summary: 'Register an agent with Authorization: Bearer <CERTFLEET_AGENT_BOOTSTRAP_TOKEN>; returns its API key once',
       response: { status: 201, schema: AgentRegisteredSchema },
       access: 'public',
+      guard: (ctx) => agents.checkBootstrapToken(bearerToken(ctx.authorization)),
       body: AgentsRegisterSchema,
       handler: async (ctx) => {
-        agents.checkBootstrapToken(bearerToken(ctx.authorization));
         const { agent, apiKey } = await agents.register(ctx.body as AgentsRegisterReq);
         return { status: 201, headers: { Location: `/api/v1/agents/${agent.id}` }, json: { ...present(agent), api_key: apiKey } };
       },
