@@ -11,7 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgres, findFreePort } from '../../src/db/embedded-postgres.ts';
 import { memoryLogger } from '../support/memory-log.ts';
-import { serve, type CertfleetProcess } from '../support/process.ts';
+import { runCertfleet, serve, type CertfleetProcess } from '../support/process.ts';
 import { adminKey, testEncryptionKey } from '../support/server.ts';
 
 const { log } = memoryLogger('warn');
@@ -66,12 +66,24 @@ describe('PostgreSQL restarting under write load', () => {
         if (res.status === 503) expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
       }
     };
-    const writers = [0, 1, 2, 3].map(writer);
+    // Readers beside the writers: lists and single reads must also degrade to 503, never 500.
+    const reader = async () => {
+      const deadline = Date.now() + 20_000;
+      while (!stop && Date.now() < deadline) {
+        const res = await fetch(`${server.url}/api/v1/teams?per_page=5`, { headers: auth }).catch(() => undefined);
+        if (!res) continue;
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        await res.arrayBuffer();
+      }
+    };
+    const writers = [0, 1, 2, 3].map(writer).concat([reader(), reader()]);
+    const downAt = { ms: 0 };
     await new Promise((r) => setTimeout(r, 700));
     await postgres.stop();
     await new Promise((r) => setTimeout(r, 1_000));
     postgres = new EmbeddedPostgres({ rootDir, port, log, settings });
     await postgres.start();
+    downAt.ms = performance.now();
     // Writes succeed again within a few seconds of the database's return.
     let recovered = false;
     for (let i = 0; i < 100 && !recovered; i++) {
@@ -80,8 +92,10 @@ describe('PostgreSQL restarting under write load', () => {
       recovered = res.status === 201;
       if (!recovered) await new Promise((r) => setTimeout(r, 100));
     }
+    const recoveryMs = Math.round(performance.now() - downAt.ms);
     stop = true;
     await Promise.all(writers);
+    console.log(`postgres restart: ${JSON.stringify(Object.fromEntries(statuses))}; writes succeeded again ${recoveryMs} ms after PostgreSQL was back`);
     expect(server.child.exitCode, server.stderr().slice(-3000)).toBeNull();
     expect(recovered).toBe(true);
     expect(statuses.get(500) ?? 0).toBe(0);
@@ -92,8 +106,16 @@ describe('PostgreSQL restarting under write load', () => {
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     try {
-      const { rows } = await client.query<{ name: string }>('SELECT name FROM teams WHERE name = ANY($1)', [acknowledged]);
+      const { rows } = await client.query<{ id: string }>('SELECT id FROM teams WHERE name = ANY($1)', [acknowledged]);
       expect(rows.length).toBe(acknowledged.length);
+      // ... with its audit event: chained, or committed in the outbox for the next sweep.
+      const events = await client.query<{ n: number }>(
+        `SELECT count(DISTINCT resource_id)::int AS n FROM (
+           SELECT resource_id FROM audit_events WHERE action = 'team_created' AND resource_id = ANY($1)
+           UNION ALL SELECT resource_id FROM audit_pending WHERE action = 'team_created' AND resource_id = ANY($1)) e`,
+        [rows.map((r) => r.id)],
+      );
+      expect(events.rows[0]!.n).toBe(acknowledged.length);
     } finally {
       await client.end();
     }
@@ -104,5 +126,8 @@ describe('PostgreSQL restarting under write load', () => {
       if (!leading) await new Promise((r) => setTimeout(r, 100));
     }
     expect(leading).toBe(true);
+    // The chain sweep picks up anything a failed pass left, and the chain verifies.
+    const verify = runCertfleet(['audit', 'verify'], { DATABASE_URL: databaseUrl });
+    expect(await verify.exited, verify.stdout.join('\n')).toBe(0);
   });
 });
