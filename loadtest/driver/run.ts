@@ -161,16 +161,22 @@ async function main(): Promise<number> {
       process.stderr.write('\n');
     }
     const before = await check?.before(target.databaseUrl);
+    const checkResults0: Record<string, number | boolean> = {};
     await serverLag(target.url); // prom-client resets the lag histogram on each scrape
     process.stderr.write(`${scenario.name}: ${executor} ${executor === 'constant-arrival-rate' ? `${rate}/s ` : ''}for ${durationMs / 1000} s on ${connections} connections -> ${target.url}\n`);
+    // Smoke runs are short: the leader's loops (renewal sweep, expiry alerts, job timeouts ...)
+    // would not get to run before they end. Running each once mid-run puts the state a long run
+    // reaches into every smoke, so a scenario whose expectations break when they run fails in CI.
+    const loopsRun = values.smoke ? runLoopsAfter(target, durationMs / 2) : undefined;
     const result = await load(durationMs);
+    if (loopsRun) checkResults0.loops_run_mid_run = await loopsRun;
     const lag = await serverLag(target.url);
     process.stderr.write('\n');
 
     // Step 4: summarise, check, report.
     const summary = summarize(result);
     // Flow scenarios count flows as their "requests"; the HTTP requests they made are listed too.
-    const checkResults: Record<string, number | boolean> = { ...(check ? await check.after(target.databaseUrl, before, summary) : {}), ...lag };
+    const checkResults: Record<string, number | boolean> = { ...checkResults0, ...(check ? await check.after(target.databaseUrl, before, summary) : {}), ...lag };
     if ('requests' in result) checkResults.http_requests = result.requests as number;
     const thresholds = evaluateThresholds(scenario.thresholds, summary);
     // An open-loop run that could not send its requests on time did not sustain the rate.
@@ -216,6 +222,28 @@ function printSummary(report: Report): void {
     report.ok ? 'PASSED' : 'FAILED',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * After `delayMs`, asks the leader to run every singleton loop once and waits (bounded) until
+ * each has finished a run. Resolves with how many loops ran.
+ */
+async function runLoopsAfter(target: Target, delayMs: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, delayMs));
+  const headers = { authorization: `Bearer ${target.adminKey}` };
+  type Loops = { data: Array<{ name: string; runs: number; running: boolean }> };
+  const list = async () => ((await (await fetch(`${target.url}/api/v1/scheduler/loops`, { headers })).json()) as Loops).data;
+  const before = new Map((await list()).map((l) => [l.name, l.runs]));
+  for (const name of before.keys()) await fetch(`${target.url}/api/v1/scheduler/loops/${name}/run`, { method: 'POST', headers });
+  const deadline = Date.now() + 10_000;
+  let done = 0;
+  while (Date.now() < deadline) {
+    const loops = await list();
+    done = loops.filter((l) => l.runs > (before.get(l.name) ?? 0) && !l.running).length;
+    if (done === before.size) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return done;
 }
 
 /** The server's event-loop delay since the previous scrape (/metrics; empty if unavailable). */

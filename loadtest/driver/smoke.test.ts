@@ -1,8 +1,10 @@
 /**
  * CI smoke of every scenario through the real command (`npm run loadtest -- <name> --smoke`):
  * it starts its own server on an embedded PostgreSQL, seeds, runs a short low-rate load, passes
- * its checks and writes the JSON and HTML reports. Not a performance gate: latency thresholds
- * are reported, not enforced (this machine is running the rest of the suite meanwhile).
+ * its checks and writes the JSON and HTML reports. Every singleton loop runs once mid-run, so a
+ * scenario whose expectations break when the renewal sweep (say) runs fails here, not only in
+ * a long run. Not a performance gate: latency thresholds are reported, not enforced (this
+ * machine is running the rest of the suite meanwhile); any failed expectation fails it.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,6 +36,8 @@ describe.each(scenarios)('npm run loadtest -- %s --smoke', (name) => {
       environment: { cores: number; postgres: string };
     };
     expect(report).toMatchObject({ scenario: name, ok: true, summary: { requests: 200, failed: 0, dropped: 0 } });
+    // The leader's loops ran mid-run (a long run's state), and the expectations still held.
+    expect((report as unknown as { checks: Record<string, number> }).checks.loops_run_mid_run).toBeGreaterThan(0);
     expect(report.summary.per_second.length).toBeGreaterThanOrEqual(2);
     expect(report.environment.postgres).toMatch(/^\d+/);
     const html = fs.readFileSync(path.join(dir, files.find((f) => f.endsWith('.html'))!), 'utf8');
