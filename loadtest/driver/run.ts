@@ -3,12 +3,15 @@
  *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--certificates N] [--fleet N] [--seed-secret S]
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
  *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR] [--smoke]
+ *   [--compare <git-ref> [--rounds N]]
  *
  * Runs one scenario of loadtest/scenarios: starts `certfleet serve` on an embedded PostgreSQL
  * (or targets --url, loopback only unless --allow-remote-target), seeds it, drives it with a
  * live progress line, prints a summary, writes loadtest/results/<scenario>-<time>.{json,html},
  * and exits 1 when a threshold or a check fails. --smoke (CI): a short run where only errors,
  * drops and failed checks fail; latency thresholds are reported (machines under test are noisy).
+ * --compare <git-ref>: the same scenario against a worktree of the ref and the current tree,
+ * alternating, with both figures and their ratio (compare.ts).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,6 +27,7 @@ import { runSeed } from './seed.ts';
 import { evaluateThresholds, summarize } from './stats.ts';
 import { startTarget, type Target } from './target.ts';
 import { checks } from './checks.ts';
+import { compare } from './compare.ts';
 
 const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
@@ -55,9 +59,22 @@ async function main(): Promise<number> {
       'server-node-arg': { type: 'string', multiple: true },
       'allow-remote-target': { type: 'boolean' },
       smoke: { type: 'boolean' },
+      compare: { type: 'string' },
+      rounds: { type: 'string' },
     },
   });
   const name = positionals[0];
+  if (values.compare !== undefined && name) {
+    const rounds = Number(values.rounds ?? 2);
+    if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) fail('--rounds must be 1..20');
+    const passed = process.argv.slice(2).filter((a, i, all) => {
+      const flag = a.split('=')[0];
+      if (flag === '--compare' || flag === '--rounds' || flag === '--out') return false;
+      const prev = all[i - 1];
+      return !(prev === '--compare' || prev === '--rounds' || prev === '--out') && a !== name;
+    });
+    return compare({ scenario: name, ref: values.compare, rounds, args: passed });
+  }
   if (!name) fail('usage: npm run loadtest -- <scenario> [options]; scenarios: ' + fs.readdirSync(path.resolve(import.meta.dirname, '../scenarios')).map((f) => f.replace(/\.js$/, '')).join(', '));
   const scenario = await loadScenario(name);
   const positive = (v: string | undefined, fallback: number, what: string) => {
