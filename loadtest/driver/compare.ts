@@ -33,6 +33,8 @@ export async function compare(o: CompareOptions): Promise<number> {
   const commit = git(['rev-parse', '--verify', `${o.ref}^{commit}`]).trim();
   const label = `${o.ref} (${commit.slice(0, 8)})`;
   const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'certfleet-compare-'));
+  // As root, the embedded PostgreSQL runs as the postgres user: it must reach the binaries.
+  fs.chmodSync(tree, 0o755);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'certfleet-compare-out-'));
   git(['worktree', 'add', '--detach', tree, commit]);
   try {

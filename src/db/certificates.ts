@@ -8,7 +8,7 @@
  */
 import { translateConstraintError, type ConstraintMap } from './constraint-errors.ts';
 import type { Pool, PoolClient } from './pool.ts';
-import { inProgressCondition, presentedStatus, storedStatusCondition } from './open-jobs.ts';
+import { inProgressCondition, isFinalOrDerived, openIssuanceJob, presentedStatus, storedStatusCondition } from './open-jobs.ts';
 import { Conditions, withTransaction } from './sql.ts';
 
 export const certificateStatuses = [
@@ -104,10 +104,14 @@ function cursorExpression(sort: SortColumn): string {
 export const onAgentCondition = `c.id IN (SELECT m.certificate_id FROM certificate_target_mappings m
   JOIN deployment_targets t ON t.id = m.target_id WHERE t.agent_id = ?)`;
 
-function conditionsFor(filter: CertificateFilter): Conditions {
+/**
+ * `countable`: for a stored status, only `c.status = ?` (count() subtracts the certificates of
+ * that status with an open job itself, which is far cheaper than an anti-join per row).
+ */
+function conditionsFor(filter: CertificateFilter, countable = false): Conditions {
   const c = new Conditions();
   if (filter.status === 'RenewalInProgress') c.raw(inProgressCondition);
-  else if (filter.status) c.add(storedStatusCondition(filter.status), filter.status);
+  else if (filter.status) c.add(countable ? 'c.status = ?' : storedStatusCondition(filter.status), filter.status);
   if (filter.environment !== undefined) c.add('c.environment = ?', filter.environment);
   if (filter.owner_id) c.add('c.owner_id = ?', filter.owner_id);
   if (filter.team_id) c.add('c.team_id = ?', filter.team_id);
@@ -226,8 +230,22 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
     },
 
     async count(filter) {
-      const c = conditionsFor(filter);
-      const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM certificates c ${c.where}`, c.params);
+      // A certificate presented with stored status S (S not final) is one with c.status = S and
+      // no open issuance/renewal job. Counted as (all with status S) - (those of them with an
+      // open job): a scan of the status plus one probe per open job, where the anti-join form
+      // probed jobs once per certificate (73 ms mean at 10,000 certificates under api_tier load,
+      // 29 of 37 s of database time; pg_stat_statements). At most one open job per certificate
+      // (jobs_one_open_issuance), so nothing is subtracted twice.
+      const c = conditionsFor(filter, true);
+      const subtract = filter.status !== undefined && !isFinalOrDerived(filter.status);
+      const { rows } = await pool.query<{ n: number }>(
+        subtract
+          ? `SELECT (SELECT count(*) FROM certificates c ${c.where})::int
+                  - (SELECT count(*) FROM jobs oj JOIN certificates c ON c.id = oj.certificate_id
+                      ${c.where ? `${c.where} AND` : 'WHERE'} ${openIssuanceJob('oj')})::int AS n`
+          : `SELECT count(*)::int AS n FROM certificates c ${c.where}`,
+        c.params,
+      );
       return rows[0]!.n;
     },
 

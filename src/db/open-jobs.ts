@@ -27,6 +27,9 @@ export const presentedStatus = `CASE WHEN c.status NOT IN ${finalStatuses} AND $
 export const inProgressCondition = `c.id = ANY (ARRAY(SELECT oj.certificate_id FROM jobs oj WHERE ${openIssuanceJob('oj')}))
   AND c.status NOT IN ${finalStatuses}`;
 
+/** Statuses an open job does not change (final), or that an open job makes (derived). */
+export const isFinalOrDerived = (status: string) => status === 'Revoked' || status === 'Archived' || status === 'RenewalInProgress';
+
 /** For Conditions.add: certificate `c` is presented with the stored status `?` (any but RenewalInProgress). */
 export const storedStatusCondition = (status: string) =>
   status === 'Revoked' || status === 'Archived' ? 'c.status = ?' : `c.status = ? AND NOT ${hasOpenIssuanceJob}`;

@@ -176,6 +176,24 @@ describe('list', () => {
     expect((await list(`${scoped()}&updated_after=2999-01-01T00:00:00Z`)).total).toBe(0);
   });
 
+  it('counts a certificate with an open renewal as RenewalInProgress, not under its stored status', async () => {
+    const inv2 = await seedInventory(server.db.url);
+    const created: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await send('POST', '/api/v1/certificates', certificateBody(inv2, `count-${inv2.suffix}-${i}`));
+      created.push(((await res.json()) as { id: string }).id);
+    }
+    await db.query(`UPDATE certificates SET status = 'Active', expires_at = now() + interval '60 days' WHERE id = ANY($1)`, [created]);
+    expect((await send('POST', `/api/v1/certificates/${created[1]}/renew`)).status).toBe(202);
+    const scope = `owner_id=${inv2.ownerId}`;
+    const active = await list(`${scope}&status=Active`);
+    expect(active.data.map((c) => c.id)).toEqual([created[0], created[2], created[3]]);
+    expect(active.total).toBe(3);
+    const inProgress = await list(`${scope}&status=RenewalInProgress`);
+    expect([inProgress.data.map((c) => c.id), inProgress.total]).toEqual([[created[1]], 1]);
+    expect((await list(`${scope}&status=Pending`)).total).toBe(0);
+  });
+
   it('sorts by the allowed fields with an id tie-breaker', async () => {
     expect((await list(`${scoped()}&sort=-expires_at`)).data.map((c) => c.id)).toEqual([...ids].reverse());
     const byName = (await list(`${scoped()}&sort=name`)).data.map((c) => c.name);
