@@ -57,6 +57,7 @@ import { expiryAlertsLoop } from './scheduler/expiry-alerts.ts';
 import { jobTimeoutLoop } from './scheduler/job-timeouts.ts';
 import { crlRefreshLoop } from './scheduler/crl-refresh.ts';
 import { auditChainLoop } from './scheduler/audit-chain.ts';
+import { countCompactionLoop } from './scheduler/count-compaction.ts';
 import { runNowChannel, SingletonLoops } from './scheduler/singleton-loops.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
@@ -100,7 +101,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit, cacheEntries: config.authCacheEntries, negativeCacheEntries: config.authNegativeCacheEntries });
     metrics.gauge('certfleet_auth_cache_keys', 'API keys held in the authentication cache', () => apiKeys.cacheSizes.keys);
     metrics.gauge('certfleet_auth_cache_unknown_tokens', 'Unknown bearer tokens remembered (briefly) by the authentication cache', () => apiKeys.cacheSizes.unknown);
-    const certificates = new CertificateService(createCertificateRepository(pool), audit, cursors);
+    const certificateRepo = createCertificateRepository(pool);
+    const certificates = new CertificateService(certificateRepo, audit, cursors);
     workers = new WorkerPool({ threads: config.workerThreads, maxQueue: config.workerQueueMax });
     const workerPool = workers;
     metrics.gauge('certfleet_worker_queue_depth', 'Tasks waiting for a worker thread', () => workerPool.queueSize);
@@ -195,6 +197,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       .add(alertsLoop)
       .add(jobTimeoutLoop({ jobs: jobRepo, audit, timeoutSeconds: config.jobRunningTimeoutSeconds, intervalSeconds: config.jobTimeoutIntervalSeconds, log }))
       .add(crlRefreshLoop({ crls, intervalSeconds: config.crlRefreshIntervalSeconds, log }))
+      .add(countCompactionLoop({ certificates: certificateRepo, intervalSeconds: config.countCompactionIntervalSeconds, log }))
       .seal();
     metrics.watchLoops(() => [...singletons.loops, jobProcessor.loop, auditChain]);
     const leader = new LeaderLock({
