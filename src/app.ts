@@ -25,6 +25,8 @@ import { pingDatabase } from './db/health.ts';
 import { notify } from './db/notify.ts';
 import { migrate } from './db/migrate.ts';
 import { createUnitOfWork } from './db/unit-of-work.ts';
+import { ChangeFeed } from './db/change-feed.ts';
+import { ResponseCache } from './http/response-cache.ts';
 import { buildRoutes } from './http/routes/index.ts';
 import { HttpServer, type ListeningAddress } from './http/server.ts';
 import { loadHttpEngine } from './http/uws.ts';
@@ -85,6 +87,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   }
   const database = await openDatabase(config, log);
   let workers: WorkerPool | undefined;
+  let changesStarted: ChangeFeed | undefined;
   try {
     await migrate(database.pool, log);
     const metrics = new Metrics();
@@ -96,7 +99,11 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     });
     const { pool } = database;
     const auditRepo = createAuditRepository(pool, database.streamPool);
-    const audit = new AuditWriter({ repo: auditRepo, uow: createUnitOfWork(pool, log), log });
+    // Every replica hears every change (LISTEN/NOTIFY); writes wait until this one has heard theirs.
+    const changes = new ChangeFeed({ connectionString: database.url, log });
+    changes.start();
+    changesStarted = changes;
+    const audit = new AuditWriter({ repo: auditRepo, uow: createUnitOfWork(pool, log, { afterEveryCommit: () => changes.sync() }), log });
     const cursors = new CursorCodec(await loadInstanceSecret(pool, 'cursor-hmac'));
     const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit, cacheEntries: config.authCacheEntries, negativeCacheEntries: config.authNegativeCacheEntries });
     metrics.gauge('certfleet_auth_cache_keys', 'API keys held in the authentication cache', () => apiKeys.cacheSizes.keys);
@@ -215,6 +222,12 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
     if (config.demoSeed) log.info({ certificates: await seedDemo(pool, audit) }, 'demo inventory seeded');
 
+    const responses = new ResponseCache({ maxBytes: config.responseCacheMb * 1024 * 1024 });
+    metrics.gauge('certfleet_response_cache_hits', 'Requests answered from the response cache', () => responses.hits);
+    metrics.gauge('certfleet_response_cache_misses', 'Cacheable requests that computed their response', () => responses.misses);
+    metrics.gauge('certfleet_response_cache_shared', 'Cacheable requests that shared a computation already running', () => responses.shared);
+    metrics.gauge('certfleet_response_cache_bytes', 'Bytes held by the response cache', () => responses.bytes);
+    metrics.gauge('certfleet_change_feed_up', 'Whether the change feed (LISTEN/NOTIFY) is connected; caches are bypassed while it is not', () => (changes.healthy ? 1 : 0));
     const server = new HttpServer({
       engine,
       log,
@@ -222,6 +235,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       authenticate: (token) => apiKeys.authenticate(token),
       maxBodyBytes: config.maxBodyBytes,
       streamStallTimeoutMs: config.streamStallTimeoutMs,
+      cache: config.responseCacheMb > 0 ? { responses, versions: changes } : undefined,
       tls: config.tls,
     });
     metrics.gauge('certfleet_http_requests_in_flight', 'HTTP requests started and not yet answered (this scrape included)', () => server.inflight);
@@ -286,6 +300,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           await heartbeats.flush();
           await workerPool.close();
           await audit.flush();
+          await changes.stop();
           await database.close();
         })();
         return closing;
@@ -293,6 +308,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     };
   } catch (err) {
     await workers?.close();
+    await changesStarted?.stop();
     await database.close();
     throw err;
   }

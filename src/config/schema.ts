@@ -116,6 +116,8 @@ export const environmentSchema = z.object({
   CERTFLEET_EXPORT_CONCURRENCY: withDefault(integer(1, 64), '4'),
   /** A streamed response whose client accepts nothing for this long is cut off (its cursor freed); default 30000. */
   CERTFLEET_STREAM_STALL_TIMEOUT_MS: withDefault(integer(100, 600_000), '30000'),
+  /** Memory for cached list responses, MiB (0: no response cache); default 64. */
+  CERTFLEET_RESPONSE_CACHE_MB: withDefault(integer(0, 4_096), '64'),
   /** Seconds between folds of the certificate count deltas (leader only); default 10. */
   CERTFLEET_COUNT_COMPACTION_INTERVAL_SECONDS: withDefault(integer(1, 3_600), '10'),
   /** Seconds between sweeps that chain audit events left in the outbox (every replica); default 5. */
@@ -169,6 +171,7 @@ export interface Config {
   asyncPollMaxWaitSeconds: number | undefined;
   auditChainIntervalSeconds: number;
   countCompactionIntervalSeconds: number;
+  responseCacheMb: number;
   exportConcurrency: number;
   streamStallTimeoutMs: number;
 }
@@ -257,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     asyncPollMaxWaitSeconds: e.CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS,
     auditChainIntervalSeconds: e.CERTFLEET_AUDIT_CHAIN_INTERVAL_SECONDS,
     countCompactionIntervalSeconds: e.CERTFLEET_COUNT_COMPACTION_INTERVAL_SECONDS,
+    responseCacheMb: e.CERTFLEET_RESPONSE_CACHE_MB,
     exportConcurrency: e.CERTFLEET_EXPORT_CONCURRENCY,
     streamStallTimeoutMs: e.CERTFLEET_STREAM_STALL_TIMEOUT_MS,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),

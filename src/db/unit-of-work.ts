@@ -18,7 +18,11 @@ export interface UnitOfWork {
   afterCommit(fn: () => Promise<unknown>): Promise<void>;
 }
 
-export function createUnitOfWork(pool: Pool, log: Logger): UnitOfWork {
+/**
+ * `afterEveryCommit`: awaited after each outermost commit, before the caller goes on (the change
+ * feed's sync: a write is acknowledged only once this replica's caches know of it).
+ */
+export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryCommit?: () => Promise<void> } = {}): UnitOfWork {
   const afterCommitted = async (callbacks: Array<() => Promise<unknown>>) => {
     for (const fn of callbacks) {
       try {
@@ -63,7 +67,7 @@ export function createUnitOfWork(pool: Pool, log: Logger): UnitOfWork {
       } finally {
         client.release(broken);
       }
-      await afterCommitted(scope.afterCommit);
+      await afterCommitted(options.afterEveryCommit ? [options.afterEveryCommit, ...scope.afterCommit] : scope.afterCommit);
       return result;
     },
   };

@@ -23,7 +23,7 @@ export interface WriteOptions {
   close: boolean;
 }
 
-const jsonType = 'application/json; charset=utf-8';
+export const jsonContentType = 'application/json; charset=utf-8';
 
 export function writeReply(res: HttpResponse, ctx: RequestContext, reply: Reply, options: WriteOptions): void {
   if (ctx.aborted) return;
@@ -35,7 +35,7 @@ export function writeReply(res: HttpResponse, ctx: RequestContext, reply: Reply,
     contentType = reply.raw.contentType;
   } else if (reply.json !== undefined) {
     payload = JSON.stringify(reply.json);
-    contentType = jsonType;
+    contentType = jsonContentType;
   }
   let etag: string | undefined;
   if ((options.etag || reply.etag) && status === 200 && payload !== undefined) {

@@ -35,6 +35,13 @@ export interface RouteDefinition {
   response?: { status?: number; schema?: ZodType; contentType?: string; description?: string };
   /** Strong ETag + If-None-Match on 200 responses (GET/HEAD). */
   etag?: boolean;
+  /**
+   * Serve 200 responses from the response cache (src/http/response-cache.ts) while the data they
+   * depend on is unchanged: `buckets` names the change-feed buckets this request depends on
+   * (undefined: all of them). Only for handlers whose answer depends on nothing but the query
+   * and the caller's role.
+   */
+  cache?: { buckets: (ctx: RequestContext) => readonly string[] | undefined };
   /** Access-log at debug instead of info (probes and scrapes that would flood the log). */
   quiet?: boolean;
   handler: Handler;

@@ -16,7 +16,9 @@ import { authorize, type Authenticate } from './auth.ts';
 import { parseJson, readBody, requireJsonContentType } from './body.ts';
 import { RequestContext, type Reply } from './context.ts';
 import { problemFor } from './problems.ts';
-import { writeReply, writeStream } from './respond.ts';
+import { etagFor } from './etag.ts';
+import type { ChangeVersions, ResponseCache } from './response-cache.ts';
+import { jsonContentType, writeReply, writeStream } from './respond.ts';
 import { MethodIndex, paramNames, type RouteDefinition } from './router.ts';
 import {
   LISTEN_EXCLUSIVE_PORT,
@@ -35,6 +37,8 @@ export interface HttpServerOptions {
   maxBodyBytes: number;
   /** A streamed response whose client takes nothing for this long is cut off. */
   streamStallTimeoutMs: number;
+  /** Response cache for routes with `cache`, and the change versions that validate it; none: no caching. */
+  cache?: { responses: ResponseCache; versions: ChangeVersions } | undefined;
   tls?: { certPath: string; keyPath: string } | undefined;
 }
 
@@ -224,7 +228,7 @@ export class HttpServer {
       if (def.guard) await def.guard(ctx);
       if (def.query) ctx.queryParams = def.query.parse(Object.fromEntries(ctx.query));
       if (body && def.body) ctx.body = def.body.parse(parseJson(await body));
-      reply = await def.handler(ctx);
+      reply = (def.cache && (await this.#fromCache(ctx, def))) || (await def.handler(ctx));
     } catch (err) {
       ({ reply, problem } = problemFor(err, ctx));
     }
@@ -236,6 +240,27 @@ export class HttpServer {
       this.#options.log.error({ req_id: ctx.requestId, err }, 'response failed after it started');
     }
     this.#finish(ctx, state, problem);
+  }
+
+  /**
+   * The route's 200 from the response cache (computed once for every request that misses with the
+   * same key and data version); undefined when the cache is off or down, or the answer is not a
+   * plain 200 JSON body (the caller then runs the handler itself).
+   */
+  async #fromCache(ctx: RequestContext, def: RouteDefinition): Promise<Reply | undefined> {
+    const cache = this.#options.cache;
+    if (!cache || !cache.versions.healthy || !def.cache) return undefined;
+    const key = `${def.path}\n${ctx.rawQuery}\n${ctx.principal?.role ?? 'public'}`;
+    const version = cache.versions.version(def.cache.buckets(ctx));
+    const cached =
+      cache.responses.get(key, version) ??
+      (await cache.responses.compute(key, version, async () => {
+        const computed = await def.handler(ctx);
+        if (computed.status !== 200 || computed.json === undefined || computed.headers || computed.stream || computed.raw) return undefined;
+        const payload = Buffer.from(JSON.stringify(computed.json));
+        return { contentType: jsonContentType, payload, etag: etagFor(payload) };
+      }));
+    return cached ? { status: 200, raw: { contentType: cached.contentType, payload: cached.payload }, etag: cached.etag } : undefined;
   }
 
   #finish(ctx: RequestContext, state: RouteState, problem: AppError | undefined): void {

@@ -3,7 +3,7 @@
  * create, get, partial update (PUT and PATCH), archive (DELETE), versions and deployments.
  */
 import { z } from 'zod';
-import type { SortColumn } from '../../../db/certificates.ts';
+import { certificateStatuses, type SortColumn } from '../../../db/certificates.ts';
 import { Errors } from '../../../errors.ts';
 import type { CertificateService } from '../../../services/certificates/certificates.ts';
 import { isQueued, type IssuanceService } from '../../../services/pki/issuance.ts';
@@ -32,6 +32,20 @@ import {
 
 const allowedFields = new Set<string>(certificateFields);
 const targetFields = ['id', 'name', 'type', 'agent_id', 'config', 'enabled', 'created_at', 'updated_at'];
+
+const storedStatuses = certificateStatuses.filter((s) => s !== 'RenewalInProgress');
+const nonFinalBuckets = storedStatuses.filter((s) => s !== 'Revoked' && s !== 'Archived').map((s) => `certificates/${s}`);
+
+/**
+ * The change-feed buckets a list depends on (migrations/0014_change_notifications.sql): one
+ * stored status's bucket for a status filter, every status a certificate in progress may have
+ * for RenewalInProgress (its open job is announced in its stored status's bucket), all of them
+ * without a status filter.
+ */
+function listBuckets(status: string | undefined): readonly string[] | undefined {
+  if (!status) return undefined;
+  return status === 'RenewalInProgress' ? nonFinalBuckets : [`certificates/${status}`];
+}
 
 /** The `fields=` projection, validated; undefined = all fields. */
 function projection(raw: string | undefined): string[] | undefined {
@@ -68,6 +82,7 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
       response: { schema: listEnvelope(CertificateSchema, { cursor: true }) },
       access: 'certificates.read',
       etag: true,
+      cache: { buckets: (ctx) => listBuckets((ctx.queryParams as CertificatesListReq).status) },
       handler: async (ctx) => {
         const q = ctx.queryParams as CertificatesListReq;
         const fields = projection(q.fields);

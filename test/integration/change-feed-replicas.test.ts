@@ -1,0 +1,54 @@
+/**
+ * Two replicas on one PostgreSQL, each caching certificate lists (issue 13): a write
+ * acknowledged by replica A is seen by the next request on replica B. A acknowledges only once
+ * its own change feed has heard the write's notification; PostgreSQL signals every listener at
+ * the same commit, so B has heard it too by the time A's client can ask B anything.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
+import { serve, type CertfleetProcess } from '../support/process.ts';
+import { adminKey, testEncryptionKey } from '../support/server.ts';
+
+let db: TestDatabase;
+let inv: Inventory;
+let a: CertfleetProcess & { url: string };
+let b: CertfleetProcess & { url: string };
+const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  inv = await seedInventory(db.url);
+  const env = { DATABASE_URL: db.url, CERTFLEET_ADMIN_API_KEY: adminKey, CERTFLEET_ENCRYPTION_KEY: testEncryptionKey, CERTFLEET_WORKER_THREADS: '1' };
+  [a, b] = await Promise.all([serve(env), serve(env)]);
+  for (const replica of [a, b]) {
+    for (let i = 0; i < 50; i++) {
+      if (/certfleet_change_feed_up 1/.test(await (await fetch(`${replica.url}/metrics`)).text())) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
+afterAll(async () => {
+  for (const p of [a, b]) p?.child.kill('SIGTERM');
+  await Promise.all([a?.exited, b?.exited]);
+  await db?.drop();
+});
+
+describe('two replicas, one PostgreSQL', () => {
+  it('a write acknowledged on one replica is in the next list on the other, 100 times out of 100', async () => {
+    const listOnB = async () => ((await (await fetch(`${b.url}/api/v1/certificates?owner_id=${inv.ownerId}&per_page=1`, { headers })).json()) as { total: number }).total;
+    let stale = 0;
+    let total = await listOnB(); // cached on B from here on
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`${a.url}/api/v1/certificates`, { method: 'POST', headers, body: JSON.stringify(certificateBody(inv, `replica-${inv.suffix}-${i}`)) });
+      expect(res.status).toBe(201);
+      const seen = await listOnB();
+      if (seen !== total + 1) stale += 1;
+      total = seen;
+      // Between writes B serves its cached copy (hits), so every write really invalidates it.
+      expect(await listOnB()).toBe(total);
+    }
+    expect(stale).toBe(0);
+    expect(Number(/^certfleet_response_cache_hits (\d+)/m.exec(await (await fetch(`${b.url}/metrics`)).text())?.[1])).toBeGreaterThanOrEqual(100);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The certificate list's response cache (issue 13): repeated lists and If-None-Match
+ * revalidations are answered without the database while the data they depend on is unchanged,
+ * a write invalidates exactly the lists it changes, and a client reads its own write at once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certificateBody, seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+let server: TestServer;
+let inv: Inventory;
+const json = { 'content-type': 'application/json' };
+
+beforeAll(async () => {
+  server = await startTestServer();
+  inv = await seedInventory(server.db.url);
+  for (let i = 0; i < 5; i++) {
+    await server.request('/api/v1/certificates', { method: 'POST', headers: json, body: JSON.stringify(certificateBody(inv, `cache-${inv.suffix}-${i}`)) });
+  }
+  await withClient(server.db.url, (c) => c.query(`UPDATE certificates SET status = 'Active', expires_at = now() + interval '90 days'`));
+  // The change feed connects in the background: wait until caching is on.
+  for (let i = 0; i < 50; i++) {
+    if (/certfleet_change_feed_up 1/.test(await (await fetch(`${server.url}/metrics`)).text())) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+afterAll(() => server.close());
+
+const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+/** Transactions the test database has committed so far (every query outside a transaction is one). */
+const commits = () =>
+  withClient(server.db.url, async (c) => {
+    const { rows } = await c.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
+    return Number(rows[0]!.n);
+  });
+const list = (query: string, headers: Record<string, string> = {}) => server.request(`/api/v1/certificates?${query}`, { headers });
+
+describe('certificate list response cache', () => {
+  it('answers repeated lists and revalidations without the database', async () => {
+    const first = await list('status=Active&sort=expires_at');
+    expect(first.status).toBe(200);
+    const etag = first.headers.get('etag')!;
+    const body = await first.text();
+    const hitsBefore = await metric('certfleet_response_cache_hits');
+    await new Promise((r) => setTimeout(r, 300)); // pg_stat_database is updated by each backend at most every 0.5 s... and at transaction end
+    const before = await commits();
+    for (let i = 0; i < 50; i++) {
+      const res = await list('status=Active&sort=expires_at', { 'if-none-match': etag });
+      expect(res.status).toBe(304);
+      await res.arrayBuffer();
+      const again = await list('status=Active&sort=expires_at');
+      expect(await again.text()).toBe(body);
+    }
+    await new Promise((r) => setTimeout(r, 600));
+    // 100 answers; the few commits are the test's own probes and the background loops.
+    expect((await commits()) - before).toBeLessThan(20);
+    expect((await metric('certfleet_response_cache_hits')) - hitsBefore).toBeGreaterThanOrEqual(100);
+  });
+
+  it('keeps an Active list cached across a Pending create, but not the unfiltered list', async () => {
+    const active = await list('status=Active');
+    const all = (await (await list('per_page=1')).json()) as { total: number };
+    const hits = await metric('certfleet_response_cache_hits');
+    const created = await server.request('/api/v1/certificates', { method: 'POST', headers: json, body: JSON.stringify(certificateBody(inv, `cache-new-${inv.suffix}`)) });
+    expect(created.status).toBe(201);
+    // The write was acknowledged: the unfiltered total already shows it ...
+    expect(((await (await list('per_page=1')).json()) as { total: number }).total).toBe(all.total + 1);
+    // ... while the Active list (another bucket) is still served from the cache.
+    const again = await list('status=Active', { 'if-none-match': active.headers.get('etag')! });
+    expect(again.status).toBe(304);
+    expect((await metric('certfleet_response_cache_hits')) - hits).toBeGreaterThanOrEqual(1);
+  });
+
+  it('shows a write to the lists it changes at once (read your writes)', async () => {
+    const before = (await (await list('status=Active&per_page=100')).json()) as { data: Array<{ id: string }> };
+    const victim = before.data[0]!.id;
+    const etag = (await list('status=Active&per_page=100')).headers.get('etag')!;
+    // A renewal makes it RenewalInProgress: gone from the Active list, in the in-progress one.
+    expect((await server.request(`/api/v1/certificates/${victim}/renew`, { method: 'POST', headers: json, body: '{}' })).status).toBe(202);
+    const after = await list('status=Active&per_page=100', { 'if-none-match': etag });
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as { data: Array<{ id: string }> }).data.map((c) => c.id)).not.toContain(victim);
+    const inProgress = (await (await list('status=RenewalInProgress')).json()) as { data: Array<{ id: string }> };
+    expect(inProgress.data.map((c) => c.id)).toContain(victim);
+    // And a change made behind the API's back (another replica, a migration) arrives through NOTIFY.
+    const target = before.data[1]!.id;
+    await withClient(server.db.url, (c) => c.query(`UPDATE certificates SET status = 'Expired' WHERE id = $1`, [target]));
+    let seen = false;
+    for (let i = 0; i < 50 && !seen; i++) {
+      seen = !((await (await list('status=Active&per_page=100')).json()) as { data: Array<{ id: string }> }).data.some((c) => c.id === target);
+      if (!seen) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(seen).toBe(true);
+  });
+});
