@@ -48,6 +48,25 @@ export interface ListeningAddress {
   scheme: 'http' | 'https';
 }
 
+/**
+ * Parsed query strings of one route, by raw query: dashboards poll the same few lists, and a
+ * query schema costs more to run than the cache lookup that answers the request. Bounded;
+ * entries are never mutated (handlers read queryParams only).
+ */
+class ParsedQueries {
+  static readonly max = 512;
+  readonly #parsed = new Map<string, unknown>();
+
+  parse(schema: NonNullable<RouteDefinition['query']>, ctx: RequestContext): unknown {
+    const known = this.#parsed.get(ctx.rawQuery);
+    if (known !== undefined) return known;
+    const parsed = schema.parse(Object.fromEntries(ctx.query));
+    if (this.#parsed.size >= ParsedQueries.max) this.#parsed.delete(this.#parsed.keys().next().value!);
+    this.#parsed.set(ctx.rawQuery, parsed);
+    return parsed;
+  }
+}
+
 /** Quiet period before idle connections are closed at shutdown; see close(). */
 const drainQuietMs = 50;
 
@@ -58,6 +77,7 @@ interface ListenWithOptions {
 interface RouteState {
   def: RouteDefinition;
   paramNames: string[];
+  queries: ParsedQueries;
   duration: ReturnType<Metrics['httpDuration']['labels']>;
 }
 
@@ -106,6 +126,7 @@ export class HttpServer {
       const state: RouteState = {
         def,
         paramNames: paramNames(def.path),
+        queries: new ParsedQueries(),
         duration: this.#options.metrics.httpDuration.labels(def.path, def.method),
       };
       const onRequest = (res: HttpResponse, req: HttpRequest) => this.#dispatch(res, req, state, false);
@@ -226,7 +247,7 @@ export class HttpServer {
       if (early) throw early;
       if (def.access !== 'public') await authorize(ctx, def.access, this.#options.authenticate);
       if (def.guard) await def.guard(ctx);
-      if (def.query) ctx.queryParams = def.query.parse(Object.fromEntries(ctx.query));
+      if (def.query) ctx.queryParams = state.queries.parse(def.query, ctx);
       if (body && def.body) ctx.body = def.body.parse(parseJson(await body));
       reply = (def.cache && (await this.#fromCache(ctx, def))) || (await def.handler(ctx));
     } catch (err) {
@@ -271,9 +292,12 @@ export class HttpServer {
     const { log } = this.#options;
     this.#inflight--;
     if (this.#inflight === 0) this.#idle?.();
-    // Quiet routes (heartbeats, probes) at the usual level log nothing: skip building the line,
-    // which would cost an object and a regex per request on the hottest paths.
-    if (!problem && state.def.quiet && !log.isLevelEnabled('debug')) return;
+    // Quiet routes (heartbeats, probes) and 304s (a client's copy is still current: nothing
+    // happened) at the usual level log nothing: skip building the line, which would cost an
+    // object and a regex per request on the hottest paths (a revalidation flood: 18.4k -> see
+    // docs/operator/scale.md). /metrics counts them all.
+    const quiet = state.def.quiet === true || status === 304;
+    if (!problem && quiet && !log.isLevelEnabled('debug')) return;
     const line = {
       req_id: ctx.requestId,
       method: scrubForLog(ctx.method, 16),
@@ -289,7 +313,7 @@ export class HttpServer {
     } else if (problem) {
       if (problem.kind === 'unauthenticated' && !this.#unauthenticatedLines.admit()) return;
       log.info({ ...line, error: problem.code, message: problem.message }, 'request');
-    } else if (state.def.quiet) {
+    } else if (quiet) {
       log.debug(line, 'request');
     } else {
       log.info(line, 'request');
