@@ -103,7 +103,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const changes = new ChangeFeed({ connectionString: database.url, log });
     changes.start();
     changesStarted = changes;
-    const audit = new AuditWriter({ repo: auditRepo, uow: createUnitOfWork(pool, log, { afterEveryCommit: () => changes.sync() }), log });
+    const audit = new AuditWriter({ repo: auditRepo, uow: createUnitOfWork(pool, log, { afterEveryCommit: (changed) => changes.announce(changed) }), log });
     const cursors = new CursorCodec(await loadInstanceSecret(pool, 'cursor-hmac'));
     const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit, cacheEntries: config.authCacheEntries, negativeCacheEntries: config.authNegativeCacheEntries });
     metrics.gauge('certfleet_auth_cache_keys', 'API keys held in the authentication cache', () => apiKeys.cacheSizes.keys);

@@ -3,7 +3,8 @@
  * scenario against a worktree of <git-ref> and against the current tree, alternating (ref,
  * current, ref, current ...) so drift in the machine's speed hits both alike, then prints both
  * sets of figures, their medians and the ratio current / ref. Every other option is passed to
- * both runs unchanged. Machines here differ by 3x between sessions: only ratios measured side
+ * both runs unchanged. Both use the current tree's scenario definitions and seeds, so only the
+ * server's code differs. Machines here differ by 3x between sessions: only ratios measured side
  * by side like this say what a change did.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -39,6 +40,12 @@ export async function compare(o: CompareOptions): Promise<number> {
   git(['worktree', 'add', '--detach', tree, commit]);
   try {
     prepareDependencies(tree);
+    // One workload for both: the current scenario definitions and seeds replace the ref's, so
+    // only the server's code differs (and a scenario newer than the ref still runs there).
+    for (const dir of ['loadtest/scenarios', 'loadtest/seed']) {
+      fs.rmSync(path.join(tree, dir), { recursive: true, force: true });
+      fs.cpSync(path.join(root, dir), path.join(tree, dir), { recursive: true });
+    }
     const results: Record<'ref' | 'current', RunFigures[]> = { ref: [], current: [] };
     for (let round = 1; round <= o.rounds; round++) {
       for (const side of ['ref', 'current'] as const) {

@@ -4,10 +4,12 @@
  * from any replica. Caches key their entries by `version(buckets)`; a notification moves the
  * version of its bucket, so the next request recomputes.
  *
- * - Never stale on this replica: `sync()` resolves once every notification committed before the
- *   call has been received (it sends one of its own on the feed's connection: notifications
- *   arrive in commit order). Writers call it before acknowledging, so a client reading after a
- *   write sees it. Concurrent syncs share one round trip.
+ * - Writes made in a unit of work are announced by their replica after the commit, with
+ *   `announce(buckets)`: one NOTIFY of its own on the feed's connection, outside any transaction
+ *   (a NOTIFY inside a writing transaction serialises commits: migrations/0015). It resolves
+ *   once that notification came back, so every notification committed before it has arrived
+ *   too (they arrive in commit order): writers await it before acknowledging, and a client
+ *   reading after a write sees it. Writers announcing together share one notification.
  * - Other replicas receive the same notification at the same moment (PostgreSQL signals every
  *   listener at commit); test/integration/change-feed-replicas.test.ts measures the lag.
  * - While the connection is down nothing is known: `healthy` is false (caches must not serve),
@@ -38,9 +40,9 @@ export class ChangeFeed {
   #stopped = true;
   #timer: NodeJS.Timeout | undefined;
   #failures = 0;
-  /** Barriers in flight: token -> resolvers waiting for it. */
+  /** Announcements in flight: token -> resolvers waiting for it to come back. */
   #syncs = new Map<string, Array<() => void>>();
-  #pendingSync: { token: string; waiters: Array<() => void> } | undefined;
+  #pendingSync: { buckets: Set<string>; waiters: Array<() => void> } | undefined;
   #syncCounter = 0;
   /** Notifications received, for /metrics. */
   received = 0;
@@ -75,27 +77,35 @@ export class ChangeFeed {
   }
 
   /**
-   * Resolves once every notification committed before this call has been received; at once when
-   * the feed is down (nothing can be served from a cache then anyway).
+   * Announces `buckets` to every replica (this one included) and resolves once the announcement
+   * came back, i.e. once every notification committed before the call has been received.
+   * Resolves at once when the feed is down (no cache serves then anyway; nobody would hear it).
    */
-  sync(): Promise<void> {
+  announce(buckets: readonly string[] = []): Promise<void> {
     if (!this.#healthy || !this.#client) return Promise.resolve();
-    if (this.#pendingSync) {
-      const pending = this.#pendingSync;
-      return new Promise((resolve) => pending.waiters.push(resolve));
+    let batch = this.#pendingSync;
+    if (!batch) {
+      const fresh = { buckets: new Set<string>(), waiters: [] as Array<() => void> };
+      batch = fresh;
+      this.#pendingSync = fresh;
+      const client = this.#client;
+      // Sent on the next turn, so every writer that finishes in this one shares it.
+      setImmediate(() => {
+        this.#pendingSync = undefined;
+        const token = `${syncPrefix}${process.pid}:${++this.#syncCounter}`;
+        this.#syncs.set(token, fresh.waiters);
+        const payload = fresh.buckets.size ? `${token}|${[...fresh.buckets].join(',')}` : token;
+        client.query('SELECT pg_notify($1, $2)', [changeChannel, payload]).catch(() => this.#releaseSyncs());
+      });
     }
-    const token = `${syncPrefix}${process.pid}:${++this.#syncCounter}`;
-    const batch = { token, waiters: [] as Array<() => void> };
-    this.#pendingSync = batch;
-    const client = this.#client;
-    const done = new Promise<void>((resolve) => batch.waiters.push(resolve));
-    // Sent on the next turn, so every writer that finishes in this one shares it.
-    setImmediate(() => {
-      this.#pendingSync = undefined;
-      this.#syncs.set(token, batch.waiters);
-      client.query('SELECT pg_notify($1, $2)', [changeChannel, token]).catch(() => this.#releaseSyncs());
-    });
-    return done;
+    for (const b of buckets) batch.buckets.add(b);
+    const waiters = batch.waiters;
+    return new Promise((resolve) => waiters.push(resolve));
+  }
+
+  /** `announce()` with nothing to announce: waits until everything committed so far has arrived. */
+  sync(): Promise<void> {
+    return this.announce();
   }
 
   async #connect(): Promise<void> {
@@ -123,15 +133,23 @@ export class ChangeFeed {
   #received(payload: string): void {
     this.received += 1;
     if (payload.startsWith(syncPrefix)) {
-      const waiters = this.#syncs.get(payload);
+      // `sync:<token>[|bucket,bucket]`: a replica's announcement of what its commits changed.
+      const bar = payload.indexOf('|');
+      if (bar > 0) for (const bucket of payload.slice(bar + 1).split(',')) this.#bump(bucket);
+      const token = bar > 0 ? payload.slice(0, bar) : payload;
+      const waiters = this.#syncs.get(token);
       if (waiters) {
-        this.#syncs.delete(payload);
+        this.#syncs.delete(token);
         for (const resolve of waiters) resolve();
       }
       return;
     }
+    this.#bump(payload);
+  }
+
+  #bump(bucket: string): void {
     this.#all += 1;
-    this.#buckets.set(payload, (this.#buckets.get(payload) ?? 0) + 1);
+    this.#buckets.set(bucket, (this.#buckets.get(bucket) ?? 0) + 1);
   }
 
   #lost(client: pg.Client, err: Error): void {

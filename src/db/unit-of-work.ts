@@ -19,10 +19,11 @@ export interface UnitOfWork {
 }
 
 /**
- * `afterEveryCommit`: awaited after each outermost commit, before the caller goes on (the change
- * feed's sync: a write is acknowledged only once this replica's caches know of it).
+ * `afterEveryCommit`: awaited after each outermost commit, before the caller goes on, with the
+ * change-feed buckets the transaction touched (migrations/0015_change_announcements.sql): the
+ * change feed announces them, and a write is acknowledged only once this replica's caches know.
  */
-export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryCommit?: () => Promise<void> } = {}): UnitOfWork {
+export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryCommit?: (changed: readonly string[]) => Promise<void> } = {}): UnitOfWork {
   const afterCommitted = async (callbacks: Array<() => Promise<unknown>>) => {
     for (const fn of callbacks) {
       try {
@@ -53,11 +54,15 @@ export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryC
       const scope: TransactionScope = { client, ended: false, afterCommit: [], savepoints: 0 };
       let broken: Error | undefined;
       let result: T;
+      let changed: string[] = [];
       try {
-        await client.query('BEGIN');
+        // Triggers collect the buckets this transaction changes instead of notifying inside it
+        // (a NOTIFY serialises commits); the collection is read with the COMMIT, one round trip.
+        await client.query("BEGIN; SET LOCAL certfleet.unit = 'on'");
         result = await transactionScopes.run(scope, work);
         scope.ended = true;
-        await client.query('COMMIT');
+        const [collected] = (await client.query("SELECT current_setting('certfleet.changed', true) AS changed; COMMIT")) as unknown as [{ rows: Array<{ changed: string | null }> }];
+        changed = collected.rows[0]?.changed ? collected.rows[0].changed.split(',') : [];
       } catch (err) {
         scope.ended = true;
         await client.query('ROLLBACK').catch((rollbackErr: Error) => {
@@ -67,7 +72,8 @@ export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryC
       } finally {
         client.release(broken);
       }
-      await afterCommitted(options.afterEveryCommit ? [options.afterEveryCommit, ...scope.afterCommit] : scope.afterCommit);
+      const announce = options.afterEveryCommit;
+      await afterCommitted(announce && changed.length > 0 ? [() => announce(changed), ...scope.afterCommit] : scope.afterCommit);
       return result;
     },
   };
