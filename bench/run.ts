@@ -43,7 +43,9 @@ function runSuite(file: BenchFile, relative: string): Promise<CaseResult[]> {
       const b = event.target as unknown as Benchmark;
       const result = { file: relative, name: String(b.name), hz: b.hz ?? 0, rme: b.stats?.rme ?? 0, samples: b.stats?.sample.length ?? 0 };
       results.push(result);
-      console.log(`  ${result.name.padEnd(52)} ${Math.round(result.hz).toLocaleString('en-US').padStart(14)} ops/s  ±${result.rme.toFixed(2)}%  (${result.samples} runs)`);
+      console.log(
+        `  ${result.name.padEnd(52)} ${Math.round(result.hz).toLocaleString('en-US').padStart(14)} ops/s  ±${result.rme.toFixed(2)}%  (${result.samples} runs)`,
+      );
     });
     suite.on('complete', () => resolve(results));
     suite.run({ async: true });

@@ -29,7 +29,13 @@ const server = spawn(process.execPath, ['bin/certfleet.js', 'serve'], {
 const url = `http://127.0.0.1:${port}`;
 try {
   for (let i = 0; i < 150; i++) {
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 200));
   }
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -37,9 +43,25 @@ try {
   await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   const defaults = ['--executor', 'max-throughput', '--connections', '32', '--duration', '10'];
   try {
-    execFileSync(process.execPath, ['--import', 'tsx', 'loadtest/driver/run.ts', scenario, '--url', url, '--database-url', databaseUrl, '--admin-key', adminKey, ...(driverArgs.length ? driverArgs : defaults)], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'loadtest/driver/run.ts',
+        scenario,
+        '--url',
+        url,
+        '--database-url',
+        databaseUrl,
+        '--admin-key',
+        adminKey,
+        ...(driverArgs.length ? driverArgs : defaults),
+      ],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
   } catch {
     // a failed threshold still leaves statistics to read
   }

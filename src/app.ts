@@ -43,6 +43,9 @@ import { HeartbeatBatcher } from './services/fleet/heartbeats.ts';
 import { DiscoveryService } from './services/fleet/discovery.ts';
 import { AgentWorkService } from './services/fleet/work.ts';
 import { JobService } from './services/jobs.ts';
+import { createInventoryServices } from './services/inventory/inventory-services.ts';
+import { NotificationService } from './services/notifications.ts';
+import { createInventoryRepositories } from './db/inventory-tables.ts';
 import { seedDemo } from './services/demo.ts';
 import { resolveEncryptionKey } from './services/pki/encryption-key.ts';
 import { CrlService } from './services/pki/crl.ts';
@@ -105,9 +108,19 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     changesStarted = changes;
     const audit = new AuditWriter({ repo: auditRepo, uow: createUnitOfWork(pool, log, { afterEveryCommit: (changed) => changes.announce(changed) }), log });
     const cursors = new CursorCodec(await loadInstanceSecret(pool, 'cursor-hmac'));
-    const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(pool), log, audit, cacheEntries: config.authCacheEntries, negativeCacheEntries: config.authNegativeCacheEntries });
+    const apiKeys = new ApiKeyService({
+      repo: createApiKeyRepository(pool),
+      log,
+      audit,
+      cacheEntries: config.authCacheEntries,
+      negativeCacheEntries: config.authNegativeCacheEntries,
+    });
     metrics.gauge('certfleet_auth_cache_keys', 'API keys held in the authentication cache', () => apiKeys.cacheSizes.keys);
-    metrics.gauge('certfleet_auth_cache_unknown_tokens', 'Unknown bearer tokens remembered (briefly) by the authentication cache', () => apiKeys.cacheSizes.unknown);
+    metrics.gauge(
+      'certfleet_auth_cache_unknown_tokens',
+      'Unknown bearer tokens remembered (briefly) by the authentication cache',
+      () => apiKeys.cacheSizes.unknown,
+    );
     const certificateRepo = createCertificateRepository(pool);
     const certificates = new CertificateService(certificateRepo, audit, cursors);
     workers = new WorkerPool({ threads: config.workerThreads, maxQueue: config.workerQueueMax });
@@ -133,7 +146,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       repo: issuanceRepo,
       signing: signingJobs,
       deployments: agentWorkRepo,
-      issuers: { acme: new AcmeIssuer({ accountKey: (issuerId, create) => loadAcmeAccountKey(pool, encryptionKey, issuerId, create), challenges: acmeChallenges, log }) },
+      issuers: {
+        acme: new AcmeIssuer({ accountKey: (issuerId, create) => loadAcmeAccountKey(pool, encryptionKey, issuerId, create), challenges: acmeChallenges, log }),
+      },
       workers: workerPool,
       audit,
       maxWaitSeconds: config.asyncPollMaxWaitSeconds,
@@ -227,7 +242,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     metrics.gauge('certfleet_response_cache_misses', 'Cacheable requests that computed their response', () => responses.misses);
     metrics.gauge('certfleet_response_cache_shared', 'Cacheable requests that shared a computation already running', () => responses.shared);
     metrics.gauge('certfleet_response_cache_bytes', 'Bytes held by the response cache', () => responses.bytes);
-    metrics.gauge('certfleet_change_feed_up', 'Whether the change feed (LISTEN/NOTIFY) is connected; caches are bypassed while it is not', () => (changes.healthy ? 1 : 0));
+    metrics.gauge('certfleet_change_feed_up', 'Whether the change feed (LISTEN/NOTIFY) is connected; caches are bypassed while it is not', () =>
+      changes.healthy ? 1 : 0,
+    );
     const server = new HttpServer({
       engine,
       log,
@@ -245,7 +262,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         metrics,
         metricsToken: config.metricsToken,
         apiKeys,
-        pool,
+        inventory: createInventoryServices(createInventoryRepositories(pool), audit),
         audit,
         auditLog: new AuditLog(
           auditRepo,
@@ -262,7 +279,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         agentWork: new AgentWorkService(agentWorkRepo, issuance, audit),
         acmeChallenges,
         discovery: new DiscoveryService(createDiscoveryRepository(pool), workerPool, audit, cursors),
-        notifications,
+        notifications: new NotificationService(notifications, cursors),
         scheduler: { loops: singletons, isLeader: () => leader.leading, requestRun: (name) => notify(pool, runNowChannel, name), audit },
       }),
     );

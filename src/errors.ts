@@ -4,6 +4,7 @@
  * them into responses. docs/errors.md lists every code (src/errors.test.ts keeps them in step).
  * Never branch on an error's message: branch on `kind`.
  */
+import type { ZodError } from 'zod';
 
 export const errorCatalogue = {
   badRequest: { code: 'CF_ERR_BAD_REQUEST', status: 400 },
@@ -51,8 +52,7 @@ export const Errors = {
   badRequest: (message: string) => new AppError('badRequest', message),
   invalidJson: (message: string) => new AppError('invalidJson', message),
   validation: (message: string) => new AppError('validation', message),
-  unauthenticated: (message: string) =>
-    new AppError('unauthenticated', message, { 'WWW-Authenticate': 'Bearer realm="certfleet"' }),
+  unauthenticated: (message: string) => new AppError('unauthenticated', message, { 'WWW-Authenticate': 'Bearer realm="certfleet"' }),
   forbidden: (message: string) => new AppError('forbidden', message),
   notFound: (message: string) => new AppError('notFound', message),
   methodNotAllowed: (allowed: readonly string[]) =>
@@ -61,10 +61,8 @@ export const Errors = {
     }),
   conflict: (message: string) => new AppError('conflict', message),
   gone: (message: string) => new AppError('gone', message),
-  payloadTooLarge: (limit: number) =>
-    new AppError('payloadTooLarge', `request body exceeds the limit of ${limit} bytes`),
-  unsupportedMediaType: (expected: string) =>
-    new AppError('unsupportedMediaType', `Content-Type must be ${expected}`),
+  payloadTooLarge: (limit: number) => new AppError('payloadTooLarge', `request body exceeds the limit of ${limit} bytes`),
+  unsupportedMediaType: (expected: string) => new AppError('unsupportedMediaType', `Content-Type must be ${expected}`),
   rateLimited: (message: string, retryAfterSeconds: number) =>
     new AppError('rateLimited', message, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) }),
   unavailable: (message: string, retryAfterSeconds?: number) =>
@@ -75,6 +73,16 @@ export const Errors = {
   internal: (cause?: unknown) => new AppError('internal', 'internal server error', {}, { cause }),
 };
 
+/**
+ * "field.path: message" for the first issue, which is what a client can act on. `prefix` names
+ * the field a nested value was validated as (e.g. "config").
+ */
+export function describeZodError(err: ZodError, prefix?: string): string {
+  const issue = err.issues[0];
+  if (!issue) return 'invalid request';
+  const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)];
+  return `${path.length > 0 ? path.join('.') : 'body'}: ${issue.message}`;
+}
 export function isAppError(value: unknown): value is AppError {
   return value instanceof AppError;
 }

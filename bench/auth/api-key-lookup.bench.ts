@@ -4,7 +4,8 @@
  */
 import type { AuditWriter } from '../../src/services/audit/writer.ts';
 import { ApiKeyService, generateApiKeySecret, hashApiKey } from '../../src/services/auth/api-keys.ts';
-import type { ApiKeyRepository, ApiKeyRow } from '../../src/db/api-keys.ts';
+import type { ApiKeyRepository } from '../../src/db/api-keys.ts';
+import type { ApiKeyRow } from '../../src/domain/api-keys.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import type { BenchFile } from '../harness.ts';
 
@@ -12,7 +13,17 @@ const secrets = Array.from({ length: 10_000 }, () => generateApiKeySecret());
 const rows = new Map<string, ApiKeyRow>(
   secrets.map((s, i) => [
     hashApiKey(s),
-    { id: `ak-${i}`, name: `k${i}`, role: 'operator', key_hash: hashApiKey(s), created_at: new Date(), last_used_at: null, expires_at: null, revoked_at: null, agent_id: null },
+    {
+      id: `ak-${i}`,
+      name: `k${i}`,
+      role: 'operator',
+      key_hash: hashApiKey(s),
+      created_at: new Date(),
+      last_used_at: null,
+      expires_at: null,
+      revoked_at: null,
+      agent_id: null,
+    },
   ]),
 );
 // An in-memory repository: the bench measures the service's cached path, not PostgreSQL.

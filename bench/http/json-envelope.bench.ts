@@ -2,7 +2,7 @@
  * Building a certificate list response: presenting 50 rows and serialising the envelope,
  * with and without a `fields=` projection. This is the CPU part of GET /api/v1/certificates.
  */
-import type { CertificateRow } from '../../src/db/certificates.ts';
+import type { CertificateRow } from '../../src/domain/certificates.ts';
 import { presentCertificate } from '../../src/http/presenters/certificate.ts';
 import { pick } from '../../src/http/presenters/row.ts';
 import type { BenchFile } from '../harness.ts';

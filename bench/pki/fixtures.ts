@@ -18,10 +18,14 @@ export const caPkcs8 = caKeys.privateKey.export({ format: 'der', type: 'pkcs8' }
 
 /** 16 distinct CSRs, so no case benefits from caching one key. */
 export const csrs: string[] = Array.from({ length: 16 }, (_, i) =>
-  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=svc-${i}.example.com`, '-keyout', '/dev/null'], {
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'ignore'],
-  }),
+  execFileSync(
+    'openssl',
+    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=svc-${i}.example.com`, '-keyout', '/dev/null'],
+    {
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'ignore'],
+    },
+  ),
 );
 
 export const names = ['svc.example.com', 'www.svc.example.com', '10.0.0.7'];

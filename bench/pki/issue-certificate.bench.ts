@@ -17,7 +17,6 @@ let caCryptoKey: CryptoKey;
 let caName: string;
 let i = 0;
 
-
 async function peculiarIssue(): Promise<void> {
   const csr = new x509.Pkcs10CertificateRequest(csrs[i++ % csrs.length]!);
   if (!(await csr.verify())) throw new Error('CSR does not verify');
@@ -48,7 +47,13 @@ async function peculiarIssue(): Promise<void> {
 export default {
   title: 'issuance (P-256 CSR -> P-256 CA): direct DER fast path vs @peculiar/x509, main thread',
   setup: async () => {
-    caCryptoKey = await webcrypto.subtle.importKey('pkcs8', caKeys.privateKey.export({ format: 'der', type: 'pkcs8' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    caCryptoKey = await webcrypto.subtle.importKey(
+      'pkcs8',
+      caKeys.privateKey.export({ format: 'der', type: 'pkcs8' }),
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      false,
+      ['sign'],
+    );
     caName = new x509.X509Certificate(new Uint8Array(caDer)).subject;
     const result = issueCertificate(issueInput());
     if (!result.ok) throw new Error(result.reason);

@@ -11,7 +11,6 @@ let one: WorkerPool;
 let two: WorkerPool;
 const batch = 64;
 
-
 const runBatch = (pool: WorkerPool, done: () => void) =>
   void Promise.all(Array.from({ length: batch }, () => pool.run('issueCertificate', issueInput()))).then(done);
 

@@ -81,7 +81,10 @@ function prepareDependencies(tree: string): void {
 
 function runDriver(cwd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(cwd, 'loadtest/driver/run.ts'), ...args], { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(cwd, 'loadtest/driver/run.ts'), ...args], {
+      cwd,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     // Exit 1 means a threshold failed: the run still produced its report, which is compared.
     child.on('exit', (code) => (code === 0 || code === 1 ? resolve() : reject(new Error(`the driver exited ${code} in ${cwd}`))));
   });

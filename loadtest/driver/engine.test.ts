@@ -29,25 +29,41 @@ afterAll(() => server.close());
 
 const heartbeat = (i: number) => {
   const id = loadAgentId((i % agents) + 1);
-  return prepareRequest(host, { method: 'POST', path: `/api/v1/agents/${id}/heartbeat`, headers: { Authorization: `Bearer ${loadAgentKey(seed, id)}` }, expect: 200 });
+  return prepareRequest(host, {
+    method: 'POST',
+    path: `/api/v1/agents/${id}/heartbeat`,
+    headers: { Authorization: `Bearer ${loadAgentKey(seed, id)}` },
+    expect: 200,
+  });
 };
-const recorded = () => withClient(server.db.url, async (c) => Number((await c.query("SELECT sum(heartbeats) AS n FROM agent_liveness WHERE agent_id LIKE 'load-agent-%'")).rows[0].n));
+const recorded = () =>
+  withClient(server.db.url, async (c) =>
+    Number((await c.query("SELECT sum(heartbeats) AS n FROM agent_liveness WHERE agent_id LIKE 'load-agent-%'")).rows[0].n),
+  );
 
 describe('seeded load agents', () => {
   it('authenticate with the keys the driver derives (SQL and Node agree)', async () => {
     const id = loadAgentId(7);
     const ok = await fetch(`${server.url}/api/v1/agents/${id}/heartbeat`, { method: 'POST', headers: { authorization: `Bearer ${loadAgentKey(seed, id)}` } });
     expect(ok.status).toBe(200);
-    const other = await fetch(`${server.url}/api/v1/agents/${loadAgentId(8)}/heartbeat`, { method: 'POST', headers: { authorization: `Bearer ${loadAgentKey(seed, id)}` } });
+    const other = await fetch(`${server.url}/api/v1/agents/${loadAgentId(8)}/heartbeat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${loadAgentKey(seed, id)}` },
+    });
     expect(other.status).toBe(403); // bound to its own agent
   });
 
   it('seeds a large table with its plain indexes rebuilt, leaving the same indexes', async () => {
-    const indexes = () => withClient(server.db.url, async (c) => (await c.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'certificates' ORDER BY indexname")).rows.map((r) => r.indexdef as string));
+    const indexes = () =>
+      withClient(server.db.url, async (c) =>
+        (await c.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'certificates' ORDER BY indexname")).rows.map((r) => r.indexdef as string),
+      );
     const before = await indexes();
     await runSeed(server.db.url, 'certificates.sql', 100_000, seed);
     expect(await indexes()).toEqual(before);
-    const n = await withClient(server.db.url, async (c) => Number((await c.query("SELECT count(*) AS n FROM certificates WHERE id LIKE 'load-cert-%'")).rows[0].n));
+    const n = await withClient(server.db.url, async (c) =>
+      Number((await c.query("SELECT count(*) AS n FROM certificates WHERE id LIKE 'load-cert-%'")).rows[0].n),
+    );
     expect(n).toBe(100_000);
   }, 60_000);
 
@@ -72,7 +88,15 @@ describe('runLoad', () => {
 
   it('keeps the schedule and times from it (open loop)', async () => {
     const before = await recorded();
-    const result = await runLoad({ host: '127.0.0.1', port, connections: 4, executor: 'constant-arrival-rate', rate: 400, durationMs: 1000, request: heartbeat });
+    const result = await runLoad({
+      host: '127.0.0.1',
+      port,
+      connections: 4,
+      executor: 'constant-arrival-rate',
+      rate: 400,
+      durationMs: 1000,
+      request: heartbeat,
+    });
     expect(result.scheduled).toBe(400);
     expect(result.completed).toBe(400);
     expect(result.dropped).toBe(0);
@@ -87,9 +111,23 @@ describe('runLoad', () => {
     const requests = [
       prepareRequest(host, { method: 'GET', path: `/api/v1/agents/${id}/work`, headers: { Authorization: `Bearer ${loadAgentKey(seed, id)}` }, expect: 200 }),
       prepareRequest(host, { method: 'GET', path: `/api/v1/agents/${id}/work`, headers: { Authorization: 'Bearer cfk_wrong' }, expect: 200 }),
-      prepareRequest(host, { method: 'POST', path: `/api/v1/agents/${id}/heartbeat`, headers: { Authorization: `Bearer ${loadAgentKey(seed, id)}`, 'Content-Type': 'application/json' }, body: '{"version":"9.9.9"}', expect: 200 }),
+      prepareRequest(host, {
+        method: 'POST',
+        path: `/api/v1/agents/${id}/heartbeat`,
+        headers: { Authorization: `Bearer ${loadAgentKey(seed, id)}`, 'Content-Type': 'application/json' },
+        body: '{"version":"9.9.9"}',
+        expect: 200,
+      }),
     ];
-    const result = await runLoad({ host: '127.0.0.1', port, connections: 1, executor: 'constant-arrival-rate', rate: 30, durationMs: 1000, request: (k) => requests[k % 3]! });
+    const result = await runLoad({
+      host: '127.0.0.1',
+      port,
+      connections: 1,
+      executor: 'constant-arrival-rate',
+      rate: 30,
+      durationMs: 1000,
+      request: (k) => requests[k % 3]!,
+    });
     const oracle = await Promise.all([
       fetch(`${server.url}/api/v1/agents/${id}/work`, { headers: { authorization: `Bearer ${loadAgentKey(seed, id)}` } }).then((r) => r.status),
       fetch(`${server.url}/api/v1/agents/${id}/work`, { headers: { authorization: 'Bearer cfk_wrong' } }).then((r) => r.status),
@@ -124,7 +162,20 @@ describe('the loadtest command', () => {
   it('refuses a target outside loopback before sending anything', () => {
     let out = '';
     try {
-      execFileSync(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, 'run.ts'), 'agent_storm', '--url', 'http://192.0.2.10:8080', '--database-url', 'postgres://x@192.0.2.10/x'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.resolve(import.meta.dirname, 'run.ts'),
+          'agent_storm',
+          '--url',
+          'http://192.0.2.10:8080',
+          '--database-url',
+          'postgres://x@192.0.2.10/x',
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
     } catch (err) {
       const e = err as { status: number; stderr: string };
       expect(e.status).toBe(2);

@@ -236,10 +236,15 @@ export async function runLoad(options: EngineOptions): Promise<EngineResult> {
   }
 
   const connections = Array.from({ length: options.connections }, () => new Connection(options, onDone, onFail));
-  await Promise.all(connections.map((c) => new Promise<void>((resolve, reject) => {
-    c.socket.once('connect', resolve);
-    c.socket.once('error', reject);
-  })));
+  await Promise.all(
+    connections.map(
+      (c) =>
+        new Promise<void>((resolve, reject) => {
+          c.socket.once('connect', resolve);
+          c.socket.once('error', reject);
+        }),
+    ),
+  );
   free.push(...connections);
   const lag = lagMonitor();
   const startedAt = Date.now();

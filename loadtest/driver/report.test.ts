@@ -34,7 +34,19 @@ function fakeRun(): EngineResult {
   const n = 1000;
   const latencies = Float64Array.from({ length: n }, (_, i) => 1 + (i % 40));
   const completedAt = Float64Array.from({ length: n }, (_, i) => (i / n) * 5000);
-  return { startedAt: Date.parse('2026-11-29T00:00:00Z'), dropped: 0, elapsedMs: 5000, scheduled: n, latencies, completedAt, completed: n, statuses: new Map([[200, n]]), unexpected: 0, failures: new Map(), generatorLagMs: { p99: 1, max: 2 } };
+  return {
+    startedAt: Date.parse('2026-11-29T00:00:00Z'),
+    dropped: 0,
+    elapsedMs: 5000,
+    scheduled: n,
+    latencies,
+    completedAt,
+    completed: n,
+    statuses: new Map([[200, n]]),
+    unexpected: 0,
+    failures: new Map(),
+    generatorLagMs: { p99: 1, max: 2 },
+  };
 }
 
 describe('the HTML report in Chromium', () => {

@@ -70,7 +70,10 @@ function histogramChart(summary: Summary): string {
 
 export function renderHtml(report: Report): string {
   const s = report.summary;
-  const rows = (o: Record<string, unknown>) => Object.entries(o).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`).join('');
+  const rows = (o: Record<string, unknown>) =>
+    Object.entries(o)
+      .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`)
+      .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>certfleet load test: ${esc(report.scenario)}</title>
 <style>
@@ -88,9 +91,9 @@ ${report.warmup ? `<h2>Warm-up (not measured)</h2><table>${rows(report.warmup)}<
 ${histogramChart(s)}
 ${lineChart('throughput', 'Throughput (completed requests per second)', 'req/s', [{ name: 'completed/s', color: '#4c78a8', points: s.per_second.map((p) => [p.t, p.completed]) }])}
 ${lineChart('latency-over-time', 'Latency over time (ms, from the scheduled send time)', 'ms', [
-    { name: 'p50', color: '#4c78a8', points: s.per_second.map((p) => [p.t, p.p50]) },
-    { name: 'p99', color: '#e45756', points: s.per_second.map((p) => [p.t, p.p99]) },
-  ])}
+  { name: 'p50', color: '#4c78a8', points: s.per_second.map((p) => [p.t, p.p50]) },
+  { name: 'p99', color: '#e45756', points: s.per_second.map((p) => [p.t, p.p99]) },
+])}
 <h2>Run</h2>
 <table>${rows({ started_at: report.started_at, ...report.options, ...report.environment })}</table>
 </body></html>

@@ -75,7 +75,14 @@ async function main(): Promise<number> {
     });
     return compare({ scenario: name, ref: values.compare, rounds, args: passed });
   }
-  if (!name) fail('usage: npm run loadtest -- <scenario> [options]; scenarios: ' + fs.readdirSync(path.resolve(import.meta.dirname, '../scenarios')).map((f) => f.replace(/\.js$/, '')).join(', '));
+  if (!name)
+    fail(
+      'usage: npm run loadtest -- <scenario> [options]; scenarios: ' +
+        fs
+          .readdirSync(path.resolve(import.meta.dirname, '../scenarios'))
+          .map((f) => f.replace(/\.js$/, ''))
+          .join(', '),
+    );
   const scenario = await loadScenario(name);
   const positive = (v: string | undefined, fallback: number, what: string) => {
     const n = v === undefined ? fallback : Number(v);
@@ -154,7 +161,8 @@ async function main(): Promise<number> {
     // The measured run continues the warm-up's request numbers (requests that create things,
     // like api_tier's POSTs, must never repeat).
     let offset = 0;
-    const onTick = (p: Progress) => process.stderr.write(`\r  ${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s  sent ${p.scheduled}  done ${p.completed}  errors ${p.errors}   `);
+    const onTick = (p: Progress) =>
+      process.stderr.write(`\r  ${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s  sent ${p.scheduled}  done ${p.completed}  errors ${p.errors}   `);
     const load = (ms: number) =>
       scenario.flow
         ? runFlows({ baseUrl: target.url, flow: scenario.flow, ctx, rate, concurrency: connections, durationMs: ms, offset, onTick })
@@ -174,13 +182,22 @@ async function main(): Promise<number> {
       const warm = await load(warmupMs);
       offset = warm.scheduled;
       const w = summarize(warm);
-      warmup = { duration_s: warmupMs / 1000, achieved_rate: w.achieved_rate, dropped: w.dropped, failed: w.failed, p50_ms: w.latency_ms.p50, p99_ms: w.latency_ms.p99 };
+      warmup = {
+        duration_s: warmupMs / 1000,
+        achieved_rate: w.achieved_rate,
+        dropped: w.dropped,
+        failed: w.failed,
+        p50_ms: w.latency_ms.p50,
+        p99_ms: w.latency_ms.p99,
+      };
       process.stderr.write('\n');
     }
     const before = await check?.before(target.databaseUrl);
     const checkResults0: Record<string, number | boolean> = {};
     await serverLag(target.url); // prom-client resets the lag histogram on each scrape
-    process.stderr.write(`${scenario.name}: ${executor} ${executor === 'constant-arrival-rate' ? `${rate}/s ` : ''}for ${durationMs / 1000} s on ${connections} connections -> ${target.url}\n`);
+    process.stderr.write(
+      `${scenario.name}: ${executor} ${executor === 'constant-arrival-rate' ? `${rate}/s ` : ''}for ${durationMs / 1000} s on ${connections} connections -> ${target.url}\n`,
+    );
     // Smoke runs are short: the leader's loops (renewal sweep, expiry alerts, job timeouts ...)
     // would not get to run before they end. Running each once mid-run puts the state a long run
     // reaches into every smoke, so a scenario whose expectations break when they run fails in CI.
@@ -193,19 +210,30 @@ async function main(): Promise<number> {
     // Step 4: summarise, check, report.
     const summary = summarize(result);
     // Flow scenarios count flows as their "requests"; the HTTP requests they made are listed too.
-    const checkResults: Record<string, number | boolean> = { ...checkResults0, ...(check ? await check.after(target.databaseUrl, before, summary) : {}), ...lag };
+    const checkResults: Record<string, number | boolean> = {
+      ...checkResults0,
+      ...(check ? await check.after(target.databaseUrl, before, summary) : {}),
+      ...lag,
+    };
     if ('requests' in result) checkResults.http_requests = result.requests as number;
     const thresholds = evaluateThresholds(scenario.thresholds, summary);
     // An open-loop run that could not send its requests on time did not sustain the rate.
     // --smoke (CI): latency thresholds are reported but do not decide; errors and losses do.
-    const ok =
-      (values.smoke ? summary.failed === 0 : thresholds.every((t) => t.ok)) && checkResults.ok !== false && summary.dropped === 0;
+    const ok = (values.smoke ? summary.failed === 0 : thresholds.every((t) => t.ok)) && checkResults.ok !== false && summary.dropped === 0;
     const report: Report = {
       scenario: scenario.name,
       description: scenario.description,
       started_at: new Date(result.startedAt).toISOString(),
       environment: await environment(target.databaseUrl),
-      options: { executor, rate, ...(values.smoke ? { mode: 'smoke (latency thresholds not enforced)' } : {}), duration_s: durationMs / 1000, connections, ...seedCounts, target: values.url ? 'external' : 'embedded (fsync on)' },
+      options: {
+        executor,
+        rate,
+        ...(values.smoke ? { mode: 'smoke (latency thresholds not enforced)' } : {}),
+        duration_s: durationMs / 1000,
+        connections,
+        ...seedCounts,
+        target: values.url ? 'external' : 'embedded (fsync on)',
+      },
       ...(warmup ? { warmup } : {}),
       summary,
       thresholds,
@@ -268,8 +296,15 @@ async function serverLag(url: string): Promise<Record<string, number>> {
   try {
     const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const read = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
-    const out = { server_event_loop_lag_p99_ms: read('nodejs_eventloop_lag_p99_seconds'), server_event_loop_lag_max_ms: read('nodejs_eventloop_lag_max_seconds') };
-    return Object.fromEntries(Object.entries(out).filter(([, v]) => Number.isFinite(v)).map(([k, v]) => [k, Math.round(v * 100) / 100]));
+    const out = {
+      server_event_loop_lag_p99_ms: read('nodejs_eventloop_lag_p99_seconds'),
+      server_event_loop_lag_max_ms: read('nodejs_eventloop_lag_max_seconds'),
+    };
+    return Object.fromEntries(
+      Object.entries(out)
+        .filter(([, v]) => Number.isFinite(v))
+        .map(([k, v]) => [k, Math.round(v * 100) / 100]),
+    );
   } catch {
     return {};
   }

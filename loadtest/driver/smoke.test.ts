@@ -24,12 +24,42 @@ describe.each(scenarios)('npm run loadtest -- %s --smoke', (name) => {
     const dir = path.join(out, name);
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', path.resolve(import.meta.dirname, 'run.ts'), name, '--smoke', '--rate', '100', '--duration', '2s', '--warmup', '1s', '--connections', '4', '--agents', '300', '--certificates', '300', '--fleet', '300', '--out', dir],
+      [
+        '--import',
+        'tsx',
+        path.resolve(import.meta.dirname, 'run.ts'),
+        name,
+        '--smoke',
+        '--rate',
+        '100',
+        '--duration',
+        '2s',
+        '--warmup',
+        '1s',
+        '--connections',
+        '4',
+        '--agents',
+        '300',
+        '--certificates',
+        '300',
+        '--fleet',
+        '300',
+        '--out',
+        dir,
+      ],
       { encoding: 'utf8', timeout: 90_000 },
     );
     expect(stdout).toMatch(/PASSED/);
     const files = fs.readdirSync(dir);
-    const report = JSON.parse(fs.readFileSync(path.join(dir, files.find((f) => f.endsWith('.json'))!), 'utf8')) as {
+    const report = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          dir,
+          files.find((f) => f.endsWith('.json'))!,
+        ),
+        'utf8',
+      ),
+    ) as {
       scenario: string;
       ok: boolean;
       summary: { requests: number; failed: number; dropped: number; per_second: unknown[] };
@@ -40,7 +70,13 @@ describe.each(scenarios)('npm run loadtest -- %s --smoke', (name) => {
     expect((report as unknown as { checks: Record<string, number> }).checks.loops_run_mid_run).toBeGreaterThan(0);
     expect(report.summary.per_second.length).toBeGreaterThanOrEqual(2);
     expect(report.environment.postgres).toMatch(/^\d+/);
-    const html = fs.readFileSync(path.join(dir, files.find((f) => f.endsWith('.html'))!), 'utf8');
+    const html = fs.readFileSync(
+      path.join(
+        dir,
+        files.find((f) => f.endsWith('.html'))!,
+      ),
+      'utf8',
+    );
     for (const id of ['latency-histogram', 'throughput', 'latency-over-time']) expect(html).toContain(`id="${id}"`);
   }, 120_000);
 });

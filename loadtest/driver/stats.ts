@@ -120,7 +120,22 @@ export function evaluateThresholds(thresholds: Record<string, string[]>, summary
       if (metric === 'http_req_failed' && stat === 'rate') actual = summary.failed_rate;
       else if (metric === 'http_req_duration' || metric === 'flow_duration') {
         const l = summary.latency_ms;
-        actual = stat === 'avg' ? l.mean : stat === 'med' ? l.p50 : stat === 'max' ? l.max : p === '50' ? l.p50 : p === '90' ? l.p90 : p === '95' ? l.p95 : p === '99' ? l.p99 : Number.NaN;
+        actual =
+          stat === 'avg'
+            ? l.mean
+            : stat === 'med'
+              ? l.p50
+              : stat === 'max'
+                ? l.max
+                : p === '50'
+                  ? l.p50
+                  : p === '90'
+                    ? l.p90
+                    : p === '95'
+                      ? l.p95
+                      : p === '99'
+                        ? l.p99
+                        : Number.NaN;
         if (Number.isNaN(actual)) throw new Error(`threshold ${metric}: percentile p(${p}) is not recorded (50, 90, 95, 99)`);
       } else throw new Error(`threshold ${metric}: unsupported metric or statistic`);
       const ok = op === '<' ? actual < limit : op === '<=' ? actual <= limit : op === '==' ? actual === limit : op === '>=' ? actual >= limit : actual > limit;

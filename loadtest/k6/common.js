@@ -11,9 +11,7 @@ export function k6Options(scenario) {
       : { executor: 'constant-vus', vus, duration };
   // A warm-up phase runs first and is excluded from the thresholds (scoped to the scenario's tag).
   const warmup = __ENV.WARMUP || scenario.warmup;
-  const scenarios = warmup
-    ? { warmup: { ...executor, duration: warmup }, [scenario.name]: { ...executor, startTime: warmup } }
-    : { [scenario.name]: executor };
+  const scenarios = warmup ? { warmup: { ...executor, duration: warmup }, [scenario.name]: { ...executor, startTime: warmup } } : { [scenario.name]: executor };
   const thresholds = {};
   for (const [metric, rules] of Object.entries(scenario.thresholds)) thresholds[warmup ? `${metric}{scenario:${scenario.name}}` : metric] = rules;
   return {

@@ -7,7 +7,6 @@ import { sha256 } from 'k6/crypto';
 import exec from 'k6/execution';
 import http from 'k6/http';
 import { Trend } from 'k6/metrics';
-import { Trend } from 'k6/metrics';
 import scenario from '../scenarios/fleet_rotation.js';
 import { k6Script } from './common.js';
 

@@ -30,8 +30,21 @@ beforeAll(async () => {
   await runSeed(db.url, 'agents.sql', 20, seed);
   await runSeed(db.url, 'certificates.sql', 20, seed);
   await runSeed(db.url, 'fleet.sql', 20, seed);
-  server = await serve({ DATABASE_URL: db.url, CERTFLEET_HOST: '127.0.0.1', CERTFLEET_ADMIN_API_KEY: adminKey, CERTFLEET_ENCRYPTION_KEY: testEncryptionKey, CERTFLEET_DATA_DIR: dataDir });
-  (globalThis as { __ENV?: Record<string, string> }).__ENV = { BASE_URL: server.url, SEED: seed, ADMIN_KEY: adminKey, AGENTS: '20', CERTIFICATES: '20', FLEET: '20' };
+  server = await serve({
+    DATABASE_URL: db.url,
+    CERTFLEET_HOST: '127.0.0.1',
+    CERTFLEET_ADMIN_API_KEY: adminKey,
+    CERTFLEET_ENCRYPTION_KEY: testEncryptionKey,
+    CERTFLEET_DATA_DIR: dataDir,
+  });
+  (globalThis as { __ENV?: Record<string, string> }).__ENV = {
+    BASE_URL: server.url,
+    SEED: seed,
+    ADMIN_KEY: adminKey,
+    AGENTS: '20',
+    CERTIFICATES: '20',
+    FLEET: '20',
+  };
 });
 afterAll(async () => {
   server.child.kill('SIGTERM');
@@ -41,14 +54,16 @@ afterAll(async () => {
 });
 
 // Every script starts from the seeded state: no renewal left open by the one before.
-beforeEach(() =>
-  withClient(db.url, (c) => c.query("UPDATE jobs SET status = 'Cancelled' WHERE status IN ('Pending', 'AwaitingCSR', 'Running')")),
-);
+beforeEach(() => withClient(db.url, (c) => c.query("UPDATE jobs SET status = 'Cancelled' WHERE status IN ('Pending', 'AwaitingCSR', 'Running')")));
 
 describe.each(scripts)('loadtest/k6/%s', (file) => {
   it('builds k6 options from its scenario, with thresholds', async () => {
-    const mod = (await import(path.join(import.meta.dirname, file))) as { options: { scenarios: Record<string, { executor: string }>; thresholds: Record<string, string[]> } };
-    const scenario = (await import(path.join(import.meta.dirname, '../scenarios', file))) as { default: { name: string; thresholds: Record<string, string[]> } };
+    const mod = (await import(path.join(import.meta.dirname, file))) as {
+      options: { scenarios: Record<string, { executor: string }>; thresholds: Record<string, string[]> };
+    };
+    const scenario = (await import(path.join(import.meta.dirname, '../scenarios', file))) as {
+      default: { name: string; thresholds: Record<string, string[]> };
+    };
     expect(Object.keys(mod.options.scenarios)).toContain(scenario.default.name);
     expect(Object.values(mod.options.thresholds).flat()).toEqual(Object.values(scenario.default.thresholds).flat());
   });

@@ -5,7 +5,8 @@
 // No warm-up: the first request is the one that does the work (its latency is the report's max).
 export default {
   name: 'bulk_renewal',
-  description: 'POST /api/v1/certificates/bulk-renew {issuer_id, team_id} over 100,000 seeded certificates: the first call enqueues them all, later calls match and skip them (admin key)',
+  description:
+    'POST /api/v1/certificates/bulk-renew {issuer_id, team_id} over 100,000 seeded certificates: the first call enqueues them all, later calls match and skip them (admin key)',
   executor: 'constant-arrival-rate',
   rate: 2,
   duration: '30s',

@@ -3,7 +3,8 @@
 // worker pool, one deployment job created), polls again (claims the deployment) and reports it
 // Completed. Read by loadtest/k6/fleet_rotation.js and the Node driver. Plain JavaScript.
 // One fixed P-256 CSR stands in for the agent's locally generated key.
-const csrPem = '-----BEGIN CERTIFICATE REQUEST-----\nMIHVMHwCAQAwGjEYMBYGA1UEAwwPbG9hZC5mbGVldC50ZXN0MFkwEwYHKoZIzj0C\nAQYIKoZIzj0DAQcDQgAEVAAK8NFZeyOp2VJutI/EGZB4M+jV1M88qY2GQQ9lah1p\n946j9rcHcOjfHRmC8bdxFR9RrV7NbBITLA1w80f66qAAMAoGCCqGSM49BAMCA0kA\nMEYCIQDVh0ItRw2QTdKk0ccOWlJMPBVzs5yv0VW7+dkAv0VmmgIhANnoV4dJQRDR\nkimuCAiB/DguHO9ym7wLwK3tWsXsu4iJ\n-----END CERTIFICATE REQUEST-----\n';
+const csrPem =
+  '-----BEGIN CERTIFICATE REQUEST-----\nMIHVMHwCAQAwGjEYMBYGA1UEAwwPbG9hZC5mbGVldC50ZXN0MFkwEwYHKoZIzj0C\nAQYIKoZIzj0DAQcDQgAEVAAK8NFZeyOp2VJutI/EGZB4M+jV1M88qY2GQQ9lah1p\n946j9rcHcOjfHRmC8bdxFR9RrV7NbBITLA1w80f66qAAMAoGCCqGSM49BAMCA0kA\nMEYCIQDVh0ItRw2QTdKk0ccOWlJMPBVzs5yv0VW7+dkAv0VmmgIhANnoV4dJQRDR\nkimuCAiB/DguHO9ym7wLwK3tWsXsu4iJ\n-----END CERTIFICATE REQUEST-----\n';
 const pad = (n) => String(n).padStart(7, '0');
 /** The agent's work poll; `then` reads the item this flow waits for into the state. */
 const pollWork = (s, then) => ({ method: 'GET', path: `/api/v1/agents/${s.agent}/work`, headers: s.auth, body: null, expect: 200, then });
@@ -29,7 +30,13 @@ export default {
       return { agent, cert: `load-cert-${pad(n)}`, auth: { Authorization: `Bearer ${ctx.agentKey(agent)}` } };
     },
     steps: [
-      (s, ctx) => ({ method: 'POST', path: `/api/v1/certificates/${s.cert}/renew`, headers: { Authorization: `Bearer ${ctx.adminKey}` }, body: null, expect: 202 }),
+      (s, ctx) => ({
+        method: 'POST',
+        path: `/api/v1/certificates/${s.cert}/renew`,
+        headers: { Authorization: `Bearer ${ctx.adminKey}` },
+        body: null,
+        expect: 202,
+      }),
       (s) =>
         pollWork(s, (state, body) => {
           if (!body.csr.some((w) => w.certificate_id === state.cert && w.type === 'Renewal')) throw new Error('no renewal CSR work');

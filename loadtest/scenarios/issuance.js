@@ -3,7 +3,8 @@
 // Read by loadtest/k6/issuance.js and the Node driver. Plain JavaScript, no imports.
 // One fixed P-256 CSR (its names do not matter: they come from the managed certificate), so k6
 // needs no key generation. Every request issues a new certificate (a new serial).
-const csrPem = '-----BEGIN CERTIFICATE REQUEST-----\nMIHVMHwCAQAwGjEYMBYGA1UEAwwPbG9hZC5mbGVldC50ZXN0MFkwEwYHKoZIzj0C\nAQYIKoZIzj0DAQcDQgAEVAAK8NFZeyOp2VJutI/EGZB4M+jV1M88qY2GQQ9lah1p\n946j9rcHcOjfHRmC8bdxFR9RrV7NbBITLA1w80f66qAAMAoGCCqGSM49BAMCA0kA\nMEYCIQDVh0ItRw2QTdKk0ccOWlJMPBVzs5yv0VW7+dkAv0VmmgIhANnoV4dJQRDR\nkimuCAiB/DguHO9ym7wLwK3tWsXsu4iJ\n-----END CERTIFICATE REQUEST-----\n';
+const csrPem =
+  '-----BEGIN CERTIFICATE REQUEST-----\nMIHVMHwCAQAwGjEYMBYGA1UEAwwPbG9hZC5mbGVldC50ZXN0MFkwEwYHKoZIzj0C\nAQYIKoZIzj0DAQcDQgAEVAAK8NFZeyOp2VJutI/EGZB4M+jV1M88qY2GQQ9lah1p\n946j9rcHcOjfHRmC8bdxFR9RrV7NbBITLA1w80f66qAAMAoGCCqGSM49BAMCA0kA\nMEYCIQDVh0ItRw2QTdKk0ccOWlJMPBVzs5yv0VW7+dkAv0VmmgIhANnoV4dJQRDR\nkimuCAiB/DguHO9ym7wLwK3tWsXsu4iJ\n-----END CERTIFICATE REQUEST-----\n';
 
 export default {
   name: 'issuance',

@@ -55,7 +55,10 @@ export class AgentClient {
   }
   /** Local CA: issued at once (201). External CA: `status: 'issuing'` (202); deployment work follows. */
   submitCsr(certificateId: string, csrPem: string) {
-    return this.#call<{ serial_number?: string; deployments?: number; status?: string; job_id?: string }>('POST', '/csr', { certificate_id: certificateId, csr_pem: csrPem });
+    return this.#call<{ serial_number?: string; deployments?: number; status?: string; job_id?: string }>('POST', '/csr', {
+      certificate_id: certificateId,
+      csr_pem: csrPem,
+    });
   }
   certificate(certificateId: string) {
     return this.#call<{ certificate_pem: string }>('GET', `/certificates/${encodeURIComponent(certificateId)}`);

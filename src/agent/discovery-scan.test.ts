@@ -7,7 +7,8 @@ import { reportChunks, scanDirectories } from './discovery-scan.ts';
 
 let dir: string;
 const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: ['pipe', 'pipe', 'ignore'] });
-const selfSigned = (cn: string) => openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-keyout', '/dev/null']).toString();
+const selfSigned = (cn: string) =>
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-keyout', '/dev/null']).toString();
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-scan-'));
@@ -42,7 +43,12 @@ describe('scanDirectories', () => {
   });
 
   it('splits a large scan into reports the server accepts, errors in the first', () => {
-    const scan = { directories: ['/d'], certificates: Array.from({ length: 1201 }, (_, i) => ({ pem_data: 'x', source_path: `/d/${i}`, source_format: 'PEM' as const })), errors: ['e'], scan_duration_ms: 1 };
+    const scan = {
+      directories: ['/d'],
+      certificates: Array.from({ length: 1201 }, (_, i) => ({ pem_data: 'x', source_path: `/d/${i}`, source_format: 'PEM' as const })),
+      errors: ['e'],
+      scan_duration_ms: 1,
+    };
     const chunks = [...reportChunks(scan)];
     expect(chunks.map((c) => c.certificates.length)).toEqual([500, 500, 201]);
     expect(chunks.map((c) => c.errors.length)).toEqual([1, 0, 0]);

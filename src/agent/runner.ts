@@ -107,7 +107,10 @@ export class AgentRunner {
     const pair = ecdsa ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
     // The key is on disk (0600) before the CSR leaves, so a crash never orphans an issued certificate.
     await writePrivate(path.join(this.keysDir, `${item.certificate_id}.pem`), toPem(pair.privateKey.export({ format: 'der', type: 'pkcs8' }), 'PRIVATE KEY'));
-    const issued = await this.#client.submitCsr(item.certificate_id, buildCsr(pair.privateKey, pair.publicKey, item.common_name, [...new Set([item.common_name, ...item.sans])]));
+    const issued = await this.#client.submitCsr(
+      item.certificate_id,
+      buildCsr(pair.privateKey, pair.publicKey, item.common_name, [...new Set([item.common_name, ...item.sans])]),
+    );
     if (issued.status === 'issuing') this.#o.log.info({ certificateId: item.certificate_id, jobId: issued.job_id }, 'CSR accepted; an external CA is issuing');
     else this.#o.log.info({ certificateId: item.certificate_id, serial: issued.serial_number, deployments: issued.deployments }, 'certificate issued');
   }
@@ -127,7 +130,10 @@ export class AgentRunner {
         throw new Error(`certificate ${item.certificate_id} does not match the private key on this host`);
       }
       const files: DeployFile[] = config.chain_path
-        ? [{ path: config.cert_path, content: leaf }, { path: config.chain_path, content: rest.join('') }]
+        ? [
+            { path: config.cert_path, content: leaf },
+            { path: config.chain_path, content: rest.join('') },
+          ]
         : [{ path: config.cert_path, content: chain }];
       if (config.key_path) files.push({ path: config.key_path, content: keyPem, mode: 0o600 });
       const result = await deployFiles({ files, validateCommand: config.validate_command, reloadCommand: config.reload_command });
@@ -158,13 +164,36 @@ export class AgentRunner {
     };
     const loops = [
       // ±10% jitter, a random start, and exponential backoff (up to 10 intervals) while the server is unreachable.
-      new Loop({ name: 'heartbeat', intervalMs: this.#o.heartbeatSeconds * 1000, randomStart: true, maxBackoffMs: this.#o.heartbeatSeconds * 10_000, log: this.#o.log, run: guard(() => this.heartbeat()) }),
-      new Loop({ name: 'poll', intervalMs: this.#o.pollSeconds * 1000, randomStart: true, maxBackoffMs: this.#o.pollSeconds * 10_000, log: this.#o.log, run: guard(() => this.pollOnce()) }),
+      new Loop({
+        name: 'heartbeat',
+        intervalMs: this.#o.heartbeatSeconds * 1000,
+        randomStart: true,
+        maxBackoffMs: this.#o.heartbeatSeconds * 10_000,
+        log: this.#o.log,
+        run: guard(() => this.heartbeat()),
+      }),
+      new Loop({
+        name: 'poll',
+        intervalMs: this.#o.pollSeconds * 1000,
+        randomStart: true,
+        maxBackoffMs: this.#o.pollSeconds * 10_000,
+        log: this.#o.log,
+        run: guard(() => this.pollOnce()),
+      }),
     ];
     if (this.#o.discoveryDirs.length > 0) {
       // The first scan runs within a minute of start (spread across a fleet), then every interval.
       const intervalMs = this.#o.discoverySeconds * 1000;
-      loops.push(new Loop({ name: 'discovery', intervalMs, randomStart: true, randomStartMs: Math.min(intervalMs, 60_000), log: this.#o.log, run: guard(() => this.discoverOnce()) }));
+      loops.push(
+        new Loop({
+          name: 'discovery',
+          intervalMs,
+          randomStart: true,
+          randomStartMs: Math.min(intervalMs, 60_000),
+          log: this.#o.log,
+          run: guard(() => this.discoverOnce()),
+        }),
+      );
     }
     for (const loop of loops) loop.start();
     // This interval is deliberately not unref'd: the loops' timers are, so it is what keeps the

@@ -55,7 +55,9 @@ export async function agentCommand({ config, log, args }: CommandContext): Promi
       const discovered = values['discovery-dir']?.length ? await runner.discoverOnce() : undefined;
       const first = await runner.pollOnce();
       const second = await runner.pollOnce(); // deployments created by this run's CSRs
-      process.stdout.write(`${JSON.stringify({ csrs: first.csrs + second.csrs, deployments: first.deployments + second.deployments, ...(discovered ? { discovered } : {}) })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ csrs: first.csrs + second.csrs, deployments: first.deployments + second.deployments, ...(discovered ? { discovered } : {}) })}\n`,
+      );
       return 0;
     }
     const controller = new AbortController();

@@ -28,10 +28,7 @@ export async function auditCommand({ config, log, args }: CommandContext): Promi
   const database = await openDatabase(config, log, { attachToRunning: true });
   try {
     await migrate(database.pool, log);
-    const auditLog = new AuditLog(
-      createAuditRepository(database.pool),
-      new CursorCodec(await loadInstanceSecret(database.pool, 'cursor-hmac')),
-    );
+    const auditLog = new AuditLog(createAuditRepository(database.pool), new CursorCodec(await loadInstanceSecret(database.pool, 'cursor-hmac')));
     const started = performance.now();
     const result = await auditLog.verify(checkpoints);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
@@ -42,7 +39,9 @@ export async function auditCommand({ config, log, args }: CommandContext): Promi
       return 1;
     }
     const against = checkpoints.length ? `, ${checkpoints.length} checkpoints matched` : '';
-    process.stdout.write(`audit chain intact: ${result.checked} events verified in ${seconds} s${against}; head seq ${result.head.seq} ${result.head.row_hash}${pending}\n`);
+    process.stdout.write(
+      `audit chain intact: ${result.checked} events verified in ${seconds} s${against}; head seq ${result.head.seq} ${result.head.row_hash}${pending}\n`,
+    );
     const exportTo = parsed.values['export-checkpoint'];
     if (exportTo) {
       await fs.appendFile(exportTo, `${JSON.stringify({ ...result.head, taken_at: new Date().toISOString() })}\n`);

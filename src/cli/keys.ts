@@ -6,7 +6,7 @@ import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { isAppError } from '../errors.ts';
 import { ApiKeyService } from '../services/auth/api-keys.ts';
-import { roles, type Role } from '../services/auth/permissions.ts';
+import { roles, type Role } from '../domain/roles.ts';
 import { parseArgs } from 'node:util';
 import { UsageError, type CommandContext } from './main.ts';
 

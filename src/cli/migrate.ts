@@ -7,9 +7,7 @@ export async function migrateCommand({ config, log }: CommandContext): Promise<n
   try {
     const result = await migrate(database.pool, log);
     process.stdout.write(
-      result.applied.length === 0
-        ? `database is up to date (${result.alreadyApplied} migrations applied)\n`
-        : `applied ${result.applied.join(', ')}\n`,
+      result.applied.length === 0 ? `database is up to date (${result.alreadyApplied} migrations applied)\n` : `applied ${result.applied.join(', ')}\n`,
     );
     return 0;
   } finally {

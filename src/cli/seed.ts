@@ -12,7 +12,10 @@ export async function seedCommand({ config, log, args }: CommandContext): Promis
   const database = await openDatabase(config, log, { attachToRunning: true });
   try {
     await migrate(database.pool, log);
-    const added = await seedDemo(database.pool, new AuditWriter({ repo: createAuditRepository(database.pool), uow: createUnitOfWork(database.pool, log), log }));
+    const added = await seedDemo(
+      database.pool,
+      new AuditWriter({ repo: createAuditRepository(database.pool), uow: createUnitOfWork(database.pool, log), log }),
+    );
     process.stdout.write(added > 0 ? `demo inventory added (${added} certificates)\n` : 'demo inventory already present\n');
     return 0;
   } finally {

@@ -41,9 +41,7 @@ export const environmentSchema = z.object({
   /** Directory for the embedded PostgreSQL cluster and other local state; default ./.certfleet */
   CERTFLEET_DATA_DIR: withDefault(z.string().trim().min(1), './.certfleet'),
   /** PostgreSQL connection string; unset = start an embedded PostgreSQL in CERTFLEET_DATA_DIR. */
-  DATABASE_URL: optionalNonEmpty(
-    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
-  ),
+  DATABASE_URL: optionalNonEmpty(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')),
   /** Port for the embedded PostgreSQL on 127.0.0.1; default: a free port chosen at start. */
   CERTFLEET_EMBEDDED_PG_PORT: optionalNonEmpty(integer(1, 65535)),
   /** Size of the pg connection pool; default 50. */
@@ -61,9 +59,7 @@ export const environmentSchema = z.object({
   /** PEM private key for HTTPS; set together with CERTFLEET_TLS_CERT_PATH. */
   CERTFLEET_TLS_KEY_PATH: optionalNonEmpty(z.string()),
   /** 32-byte key (base64 or hex) that encrypts CA private keys at rest; default: generated into the data dir. */
-  CERTFLEET_ENCRYPTION_KEY: optionalNonEmpty(
-    z.string().refine((v) => decodeKey(v) !== undefined, 'must be 32 bytes as 64 hex characters or base64'),
-  ),
+  CERTFLEET_ENCRYPTION_KEY: optionalNonEmpty(z.string().refine((v) => decodeKey(v) !== undefined, 'must be 32 bytes as 64 hex characters or base64')),
   /** PEM CA certificate for local issuers (with CERTFLEET_CA_KEY_PATH); default: a generated root per issuer. */
   CERTFLEET_CA_CERT_PATH: optionalNonEmpty(z.string()),
   /** PEM private key of CERTFLEET_CA_CERT_PATH. */
@@ -184,7 +180,13 @@ export function decodeKey(value: string): Buffer | undefined {
 }
 
 /** Variables whose values must never appear in an error message or a log line. */
-const secretVariables = new Set(['DATABASE_URL', 'CERTFLEET_ADMIN_API_KEY', 'CERTFLEET_METRICS_TOKEN', 'CERTFLEET_ENCRYPTION_KEY', 'CERTFLEET_AGENT_BOOTSTRAP_TOKEN']);
+const secretVariables = new Set([
+  'DATABASE_URL',
+  'CERTFLEET_ADMIN_API_KEY',
+  'CERTFLEET_METRICS_TOKEN',
+  'CERTFLEET_ENCRYPTION_KEY',
+  'CERTFLEET_AGENT_BOOTSTRAP_TOKEN',
+]);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -217,9 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     throw new ConfigError(['CERTFLEET_CA_CERT_PATH and CERTFLEET_CA_KEY_PATH: set both to sign with your own CA, or neither']);
   }
   if ((certPath === undefined) !== (keyPath === undefined)) {
-    throw new ConfigError([
-      'CERTFLEET_TLS_CERT_PATH and CERTFLEET_TLS_KEY_PATH: set both to serve HTTPS, or neither',
-    ]);
+    throw new ConfigError(['CERTFLEET_TLS_CERT_PATH and CERTFLEET_TLS_KEY_PATH: set both to serve HTTPS, or neither']);
   }
   return {
     host: e.CERTFLEET_HOST,
@@ -263,6 +263,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     responseCacheMb: e.CERTFLEET_RESPONSE_CACHE_MB,
     exportConcurrency: e.CERTFLEET_EXPORT_CONCURRENCY,
     streamStallTimeoutMs: e.CERTFLEET_STREAM_STALL_TIMEOUT_MS,
-    publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(/\/+$/, ''),
+    publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(
+      /\/+$/,
+      '',
+    ),
   };
 }

@@ -3,7 +3,7 @@
  * targets, deployment jobs assigned to it (claimed with FOR UPDATE SKIP LOCKED so replicas
  * serving the same agent never hand out a job twice), and status reports.
  */
-import type { JobRow } from './jobs.ts';
+import type { JobRow } from '../domain/jobs.ts';
 import type { Pool } from './pool.ts';
 import { withTransaction } from './sql.ts';
 

@@ -6,29 +6,7 @@ import { translateConstraintError } from './constraint-errors.ts';
 import { completeCoveredJobsSql } from './issuance.ts';
 import type { Pool } from './pool.ts';
 import { sqlNewId, withTransaction } from './sql.ts';
-
-export interface AgentRow {
-  id: string;
-  name: string;
-  hostname: string;
-  status: 'Online' | 'Offline' | 'Degraded';
-  os: string;
-  architecture: string;
-  ip_address: string;
-  version: string;
-  registered_at: Date;
-  retired_at: Date | null;
-  retired_reason: string | null;
-  last_heartbeat_at: Date | null;
-}
-
-export interface AgentMetadata {
-  hostname?: string | undefined;
-  os?: string | undefined;
-  architecture?: string | undefined;
-  ip_address?: string | undefined;
-  version?: string | undefined;
-}
+import type { AgentMetadata, AgentRow } from '../domain/agents.ts';
 
 export interface HeartbeatEntry {
   agentId: string;
@@ -86,10 +64,12 @@ export function createAgentRepository(pool: Pool): AgentRepository {
             [agent.id, agent.name, agent.hostname ?? '', agent.os ?? '', agent.architecture ?? '', agent.ip_address ?? '', agent.version ?? ''],
           );
           await client.query('INSERT INTO agent_liveness (agent_id) VALUES ($1)', [agent.id]);
-          await client.query(
-            `INSERT INTO api_keys (id, name, role, key_hash, agent_id) VALUES ($1, $2, 'agent', $3, $4)`,
-            [key.id, key.name, key.keyHash, agent.id],
-          );
+          await client.query(`INSERT INTO api_keys (id, name, role, key_hash, agent_id) VALUES ($1, $2, 'agent', $3, $4)`, [
+            key.id,
+            key.name,
+            key.keyHash,
+            agent.id,
+          ]);
         });
       } catch (err) {
         return translateConstraintError(err, { unique: { agents_name_key: 'name' } }, 'agent');

@@ -1,20 +1,7 @@
 /** Repository for `api_keys`. Rows carry the key hash; presenters never see it. */
 import type { Pool } from './pool.ts';
 import { isUniqueViolation } from './pool.ts';
-import type { Role } from '../services/auth/permissions.ts';
-
-export interface ApiKeyRow {
-  id: string;
-  name: string;
-  role: Role;
-  key_hash: string;
-  created_at: Date;
-  last_used_at: Date | null;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-  /** The agent an `agent` key acts for; null for people and scripts. */
-  agent_id: string | null;
-}
+import type { ApiKeyRow } from '../domain/api-keys.ts';
 
 export class DuplicateKeyNameError extends Error {
   constructor(name: string) {
@@ -59,10 +46,7 @@ export function createApiKeyRepository(pool: Pool): ApiKeyRepository {
       return rows[0];
     },
     async findActiveByName(name) {
-      const { rows } = await pool.query<ApiKeyRow>(
-        `SELECT ${columns} FROM api_keys WHERE name = $1 AND revoked_at IS NULL`,
-        [name],
-      );
+      const { rows } = await pool.query<ApiKeyRow>(`SELECT ${columns} FROM api_keys WHERE name = $1 AND revoked_at IS NULL`, [name]);
       return rows[0];
     },
     async list({ includeRevoked }) {
@@ -83,10 +67,7 @@ export function createApiKeyRepository(pool: Pool): ApiKeyRepository {
       }
     },
     async revoke(id) {
-      const { rows } = await pool.query<ApiKeyRow>(
-        `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${columns}`,
-        [id],
-      );
+      const { rows } = await pool.query<ApiKeyRow>(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${columns}`, [id]);
       return rows[0];
     },
     async touchLastUsed(ids, at) {

@@ -6,9 +6,10 @@
  *   the chain head row (the lock is taken once per batch, not per event), numbering and hashing
  *   the events in pending order and inserting them with one unnest INSERT.
  */
-import type { AuditEvent, AuditEventInput, AuditCategory } from '../services/audit/chain.ts';
+import type { AuditCategory, AuditEvent, AuditEventInput } from '../domain/audit.ts';
 import type { Pool } from './pool.ts';
 import { Conditions, streamRows, withTransaction } from './sql.ts';
+import type { AuditFilter, AuditRawRow } from '../domain/audit.ts';
 
 interface AuditRow {
   seq: string;
@@ -25,11 +26,6 @@ interface AuditRow {
   row_hash: string;
 }
 
-/** Columns of `streamRaw`, as the text PostgreSQL sends (the timestamp already ISO 8601). */
-export type AuditRawRow = [
-  id: string, seq: string, actor: string, actorType: string, action: string, resourceType: string,
-  resourceId: string, detailsJson: string, timestamp: string, category: string, prevHash: string, rowHash: string,
-];
 const rawColumns = `id, seq, actor, actor_type, action, resource_type, resource_id, details,
   to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), category, prev_hash, row_hash`;
 /** No type parsing: every column stays the text PostgreSQL sent (no JSON.parse, no Date). */
@@ -52,16 +48,6 @@ function toEvent(r: AuditRow): AuditEvent {
     prevHash: r.prev_hash,
     rowHash: r.row_hash,
   };
-}
-
-export interface AuditFilter {
-  category?: string | undefined;
-  actor?: string | undefined;
-  action?: string | undefined;
-  resourceType?: string | undefined;
-  resourceId?: string | undefined;
-  since?: Date | undefined;
-  until?: Date | undefined;
 }
 
 function conditionsFor(filter: AuditFilter): Conditions {
@@ -136,9 +122,7 @@ export function createAuditRepository(pool: Pool, streamPool: Pool = pool): Audi
         if (rows.length === 0) return 0;
       }
       return withTransaction(pool, async (client) => {
-        const head = await client.query<{ last_seq: string; last_hash: string }>(
-          'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE',
-        );
+        const head = await client.query<{ last_seq: string; last_hash: string }>('SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE');
         // Under the head lock no other chainer runs; rows committed after this statement's
         // snapshot are chained by the next pass. The event is hashed as jsonb gives it back,
         // which is exactly what `audit verify` reads later.
@@ -202,10 +186,7 @@ export function createAuditRepository(pool: Pool, streamPool: Pool = pool): Audi
     async list(filter, { limit, beforeSeq }) {
       const c = conditionsFor(filter);
       if (beforeSeq !== undefined) c.add('seq < ?', beforeSeq);
-      const { rows } = await pool.query<AuditRow>(
-        `SELECT ${columns} FROM audit_events ${c.where} ORDER BY seq DESC LIMIT ${c.param(limit)}`,
-        c.params,
-      );
+      const { rows } = await pool.query<AuditRow>(`SELECT ${columns} FROM audit_events ${c.where} ORDER BY seq DESC LIMIT ${c.param(limit)}`, c.params);
       return rows.map(toEvent);
     },
 
@@ -221,9 +202,7 @@ export function createAuditRepository(pool: Pool, streamPool: Pool = pool): Audi
     },
 
     async head() {
-      const { rows } = await pool.query<{ last_seq: string; last_hash: string }>(
-        'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1',
-      );
+      const { rows } = await pool.query<{ last_seq: string; last_hash: string }>('SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1');
       return { lastSeq: Number(rows[0]!.last_seq), lastHash: rows[0]!.last_hash };
     },
 

@@ -15,12 +15,8 @@ export interface CaKeyRepository {
 
 export function createCaKeyRepository(pool: Pool): CaKeyRepository {
   const get = async (issuerId: string) =>
-    (
-      await pool.query<CaKeyRow>(
-        'SELECT issuer_id, certificate_der, private_key_encrypted, key_algorithm FROM ca_keys WHERE issuer_id = $1',
-        [issuerId],
-      )
-    ).rows[0];
+    (await pool.query<CaKeyRow>('SELECT issuer_id, certificate_der, private_key_encrypted, key_algorithm FROM ca_keys WHERE issuer_id = $1', [issuerId]))
+      .rows[0];
   return {
     get,
     async insertOrGet(row) {

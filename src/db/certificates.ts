@@ -10,61 +10,9 @@ import { translateConstraintError, type ConstraintMap } from './constraint-error
 import type { Pool, PoolClient } from './pool.ts';
 import { inProgressCondition, isFinalOrDerived, openIssuanceJob, presentedStatus, storedStatusCondition } from './open-jobs.ts';
 import { Conditions, withTransaction } from './sql.ts';
+import type { CertificateFilter, CertificateRow, CertificateVersionRow, CertificateWrite, DeploymentTargetRow, SortColumn } from '../domain/certificates.ts';
 
-export const certificateStatuses = [
-  'Pending', 'Active', 'Expiring', 'Expired', 'RenewalInProgress', 'Failed', 'Revoked', 'Archived',
-] as const;
-export type CertificateStatus = (typeof certificateStatuses)[number];
-
-export interface CertificateRow {
-  id: string;
-  name: string;
-  common_name: string;
-  sans: string[];
-  environment: string;
-  owner_id: string;
-  team_id: string;
-  issuer_id: string;
-  renewal_policy_id: string;
-  certificate_profile_id: string | null;
-  target_ids: string[];
-  status: CertificateStatus;
-  /** Infinity (not issued yet) or a Date. */
-  expires_at: Date | number;
-  tags: Record<string, string>;
-  last_renewal_at: Date | null;
-  last_deployment_at: Date | null;
-  revoked_at: Date | null;
-  revocation_reason: string | null;
-  source: string;
-  created_at: Date;
-  updated_at: Date;
-}
-
-/** Columns a client may set; status and timestamps belong to the lifecycle. */
-export const writableCertificateColumns = [
-  'name', 'common_name', 'sans', 'environment', 'owner_id', 'team_id', 'issuer_id', 'renewal_policy_id',
-  'certificate_profile_id', 'tags',
-] as const;
-export type CertificateWrite = Partial<Record<(typeof writableCertificateColumns)[number], unknown>>;
-
-export const sortColumns = ['created_at', 'updated_at', 'expires_at', 'name', 'common_name'] as const;
-export type SortColumn = (typeof sortColumns)[number];
 const timestampSorts = new Set<SortColumn>(['created_at', 'updated_at', 'expires_at']);
-
-export interface CertificateFilter {
-  status?: string | undefined;
-  environment?: string | undefined;
-  owner_id?: string | undefined;
-  team_id?: string | undefined;
-  issuer_id?: string | undefined;
-  profile_id?: string | undefined;
-  agent_id?: string | undefined;
-  expires_before?: Date | undefined;
-  expires_after?: Date | undefined;
-  created_after?: Date | undefined;
-  updated_after?: Date | undefined;
-}
 
 export interface ListQuery {
   filter: CertificateFilter;
@@ -126,30 +74,6 @@ function conditionsFor(filter: CertificateFilter, countable = false): Conditions
   return c;
 }
 
-export interface CertificateVersionRow {
-  id: string;
-  certificate_id: string;
-  serial_number: string;
-  not_before: Date;
-  not_after: Date;
-  fingerprint_sha256: string;
-  pem_chain: string;
-  key_algorithm: string;
-  key_size: number;
-  created_at: Date;
-}
-
-export interface DeploymentTargetRow {
-  id: string;
-  name: string;
-  type: string;
-  agent_id: string;
-  config: Record<string, unknown>;
-  enabled: boolean;
-  created_at: Date;
-  updated_at: Date;
-}
-
 export interface CertificateRepository {
   get(id: string): Promise<CertificateRow | undefined>;
   list(query: ListQuery): Promise<Array<CertificateRow & { cursor_value: string }>>;
@@ -197,10 +121,7 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
   async function replaceTargets(client: PoolClient, id: string, targets: readonly string[]): Promise<void> {
     await client.query('DELETE FROM certificate_target_mappings WHERE certificate_id = $1', [id]);
     if (targets.length === 0) return;
-    await client.query(
-      `INSERT INTO certificate_target_mappings (certificate_id, target_id) SELECT $1, unnest($2::text[])`,
-      [id, [...new Set(targets)].sort()],
-    );
+    await client.query(`INSERT INTO certificate_target_mappings (certificate_id, target_id) SELECT $1, unnest($2::text[])`, [id, [...new Set(targets)].sort()]);
   }
 
   function encode(values: CertificateWrite): Array<[string, unknown]> {
@@ -243,9 +164,10 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
       const c = conditionsFor(filter, true);
       const onlyStatus = Object.entries(filter).every(([k, v]) => v === undefined || k === 'status');
       const subtract = filter.status !== undefined && !isFinalOrDerived(filter.status);
-      const all = onlyStatus && filter.status !== 'RenewalInProgress'
-        ? `(SELECT coalesce(sum(n), 0) FROM certificate_count_deltas ${filter.status ? 'WHERE status = $1' : ''})`
-        : `(SELECT count(*) FROM certificates c ${c.where})`;
+      const all =
+        onlyStatus && filter.status !== 'RenewalInProgress'
+          ? `(SELECT coalesce(sum(n), 0) FROM certificate_count_deltas ${filter.status ? 'WHERE status = $1' : ''})`
+          : `(SELECT count(*) FROM certificates c ${c.where})`;
       const { rows } = await pool.query<{ n: number }>(
         subtract
           ? `SELECT (${all} - (SELECT count(*) FROM jobs oj JOIN certificates c ON c.id = oj.certificate_id
@@ -313,10 +235,7 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
     },
 
     async archive(id) {
-      const { rowCount } = await pool.query(
-        `UPDATE certificates SET status = 'Archived', updated_at = now() WHERE id = $1 AND status <> 'Archived'`,
-        [id],
-      );
+      const { rowCount } = await pool.query(`UPDATE certificates SET status = 'Archived', updated_at = now() WHERE id = $1 AND status <> 'Archived'`, [id]);
       const row = await getWith(pool, id);
       return row ? { row, changed: (rowCount ?? 0) > 0 } : undefined;
     },

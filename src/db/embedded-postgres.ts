@@ -115,10 +115,7 @@ export class EmbeddedPostgres {
       await fs.mkdir(this.clusterDir, { recursive: true, mode: 0o700 });
       if (owner) await fs.chown(this.clusterDir, owner.uid, owner.gid);
     } catch (err) {
-      throw new EmbeddedPostgresError(
-        `CERTFLEET_DATA_DIR ${rootDir} is not usable: ${(err as Error).message}`,
-        { cause: err },
-      );
+      throw new EmbeddedPostgresError(`CERTFLEET_DATA_DIR ${rootDir} is not usable: ${(err as Error).message}`, { cause: err });
     }
     if (owner) {
       // initdb runs as the postgres OS user, who must be able to reach the directory.
@@ -143,17 +140,14 @@ export class EmbeddedPostgres {
         return (await fs.readFile(passwordFile, 'utf8')).trim();
       } catch (err) {
         throw new EmbeddedPostgresError(
-          `the embedded database in ${this.clusterDir} exists but its password file ${passwordFile} ` +
-            `cannot be read: ${(err as Error).message}`,
+          `the embedded database in ${this.clusterDir} exists but its password file ${passwordFile} ` + `cannot be read: ${(err as Error).message}`,
           { cause: err },
         );
       }
     }
     const entries = await fs.readdir(this.clusterDir);
     if (entries.length > 0) {
-      throw new EmbeddedPostgresError(
-        `${this.clusterDir} is not empty but holds no PostgreSQL cluster; move it aside or choose another CERTFLEET_DATA_DIR`,
-      );
+      throw new EmbeddedPostgresError(`${this.clusterDir} is not empty but holds no PostgreSQL cluster; move it aside or choose another CERTFLEET_DATA_DIR`);
     }
     this.#options.log.info({ dir: this.clusterDir }, 'initialising embedded PostgreSQL (first start)');
     const password = randomBytes(24).toString('base64url');
@@ -164,14 +158,7 @@ export class EmbeddedPostgres {
     try {
       await runToCompletion(
         bin.initdb,
-        [
-          `--pgdata=${this.clusterDir}`,
-          `--username=${superuser}`,
-          `--pwfile=${initPwFile}`,
-          '--auth=scram-sha-256',
-          '--encoding=UTF8',
-          '--locale=C',
-        ],
+        [`--pgdata=${this.clusterDir}`, `--username=${superuser}`, `--pwfile=${initPwFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C'],
         owner,
       );
     } finally {
@@ -206,8 +193,7 @@ export class EmbeddedPostgres {
       if (!isAlive(pid)) return undefined;
     }
     throw new EmbeddedPostgresError(
-      `${this.clusterDir} is already in use by a running PostgreSQL (pid ${pid}); ` +
-        `is another certfleet using CERTFLEET_DATA_DIR=${this.#options.rootDir}?`,
+      `${this.clusterDir} is already in use by a running PostgreSQL (pid ${pid}); ` + `is another certfleet using CERTFLEET_DATA_DIR=${this.#options.rootDir}?`,
     );
   }
 
@@ -256,10 +242,7 @@ export class EmbeddedPostgres {
         clearTimeout(timer);
         process.removeListener('exit', this.#exitHook);
         reject(
-          new EmbeddedPostgresError(
-            `embedded PostgreSQL exited during start-up (code ${code ?? 'none'}, signal ${signal ?? 'none'}):\n` +
-              recent.join('\n'),
-          ),
+          new EmbeddedPostgresError(`embedded PostgreSQL exited during start-up (code ${code ?? 'none'}, signal ${signal ?? 'none'}):\n` + recent.join('\n')),
         );
       });
     });
@@ -288,10 +271,7 @@ async function resolveBinaries(): Promise<Binaries> {
     const mod = (await import(name)) as Binaries;
     return { postgres: mod.postgres, initdb: mod.initdb };
   } catch (err) {
-    throw new EmbeddedPostgresError(
-      `no embedded PostgreSQL for ${process.platform}-${process.arch} (${name}); set DATABASE_URL instead`,
-      { cause: err },
-    );
+    throw new EmbeddedPostgresError(`no embedded PostgreSQL for ${process.platform}-${process.arch} (${name}); set DATABASE_URL instead`, { cause: err });
   }
 }
 
@@ -327,9 +307,7 @@ function runToCompletion(file: string, args: string[], owner: OsUser | undefined
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     child.once('error', reject);
     child.once('exit', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new EmbeddedPostgresError(`${path.basename(file)} failed (exit ${code}):\n${output.slice(-2000)}`)),
+      code === 0 ? resolve() : reject(new EmbeddedPostgresError(`${path.basename(file)} failed (exit ${code}):\n${output.slice(-2000)}`)),
     );
   });
 }

@@ -13,7 +13,9 @@ export async function pingDatabase(pool: Pool, timeoutMs: number): Promise<void>
     // DATABASE_URL host) is nobody's business there. The cause is logged by whoever logs.
     const cause = (err as { cause?: unknown }).cause ?? err;
     const code = (cause as { code?: unknown }).code;
-    throw new Error(typeof code === 'string' ? code : (err as Error).message.replace(/\S*\d+\.\d+\.\d+\.\d+\S*|\[[0-9a-f:]+\]\S*/gi, '<address>'), { cause: err });
+    throw new Error(typeof code === 'string' ? code : (err as Error).message.replace(/\S*\d+\.\d+\.\d+\.\d+\S*|\[[0-9a-f:]+\]\S*/gi, '<address>'), {
+      cause: err,
+    });
   } finally {
     clearTimeout(timer);
   }

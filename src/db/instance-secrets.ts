@@ -6,10 +6,7 @@ import type { Pool } from './pool.ts';
  * Concurrent first calls race on the primary key; everyone reads back the winner.
  */
 export async function loadInstanceSecret(pool: Pool, name: string, bytes = 32): Promise<Buffer> {
-  await pool.query('INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
-    name,
-    randomBytes(bytes),
-  ]);
+  await pool.query('INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, randomBytes(bytes)]);
   const { rows } = await pool.query<{ value: Buffer }>('SELECT value FROM instance_secrets WHERE name = $1', [name]);
   return rows[0]!.value;
 }

@@ -1,6 +1,6 @@
 /** What issuance reads (one round trip) and writes (one transaction). */
 import { openIssuanceJob } from './open-jobs.ts';
-import type { CertificateRow } from './certificates.ts';
+import type { CertificateRow } from '../domain/certificates.ts';
 import type { Pool } from './pool.ts';
 import { withTransaction } from './sql.ts';
 
@@ -81,7 +81,6 @@ export const completeCoveredJobsSql = (certificateIds: string) => `
    WHERE c.id = done.certificate_id AND c.status NOT IN ('Archived', 'Revoked')
   RETURNING c.id, c.status`;
 
-
 export function createIssuanceRepository(pool: Pool): IssuanceRepository {
   return {
     async context(certificateId) {
@@ -100,10 +99,7 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
     },
 
     async localIssuer(issuerId) {
-      const { rows } = await pool.query<{ config: LocalIssuerConfig }>(
-        "SELECT config FROM issuers WHERE id = $1 AND type = 'local'",
-        [issuerId],
-      );
+      const { rows } = await pool.query<{ config: LocalIssuerConfig }>("SELECT config FROM issuers WHERE id = $1 AND type = 'local'", [issuerId]);
       return rows[0]?.config;
     },
 
@@ -150,7 +146,20 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
           `INSERT INTO certificate_versions (id, certificate_id, serial_number, not_before, not_after, fingerprint_sha256,
                                              pem_chain, csr_pem, key_algorithm, key_size, agent_id, job_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-          [v.id, certificateId, v.serialNumber, v.notBefore, v.notAfter, v.fingerprint, v.pemChain, v.csrPem, v.keyAlgorithm, v.keySize, v.agentId ?? null, cert.job_id],
+          [
+            v.id,
+            certificateId,
+            v.serialNumber,
+            v.notBefore,
+            v.notAfter,
+            v.fingerprint,
+            v.pemChain,
+            v.csrPem,
+            v.keyAlgorithm,
+            v.keySize,
+            v.agentId ?? null,
+            cert.job_id,
+          ],
         );
         // Step 3: done when no live agent serving the certificate still owes a CSR for the job
         // (otherwise the job stays open, and the certificate RenewalInProgress).

@@ -70,9 +70,7 @@ export async function migrate(pool: Pool, log: Logger, dir: string = defaultMigr
     for (const row of rows) {
       const file = known.get(row.version);
       if (!file) {
-        throw new MigrationError(
-          `the database has migration ${row.name}, which this certfleet does not ship: it was set up by a newer version`,
-        );
+        throw new MigrationError(`the database has migration ${row.name}, which this certfleet does not ship: it was set up by a newer version`);
       }
       if (file.checksum !== row.checksum) {
         throw new MigrationError(
@@ -88,11 +86,7 @@ export async function migrate(pool: Pool, log: Logger, dir: string = defaultMigr
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
-          m.version,
-          m.name,
-          m.checksum,
-        ]);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');

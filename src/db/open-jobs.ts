@@ -6,8 +6,7 @@
  */
 
 /** The predicate on a jobs row `alias` that makes it an open issuance/renewal job. */
-export const openIssuanceJob = (alias: string) =>
-  `${alias}.type IN ('Issuance', 'Renewal') AND ${alias}.status IN ('Pending', 'AwaitingCSR', 'Running')`;
+export const openIssuanceJob = (alias: string) => `${alias}.type IN ('Issuance', 'Renewal') AND ${alias}.status IN ('Pending', 'AwaitingCSR', 'Running')`;
 
 /** `EXISTS (...)`: certificate `c` has an open issuance/renewal job. */
 export const hasOpenIssuanceJob = `EXISTS (SELECT 1 FROM jobs oj WHERE oj.certificate_id = c.id AND ${openIssuanceJob('oj')})`;

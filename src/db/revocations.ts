@@ -10,9 +10,7 @@ import { withTransaction } from './sql.ts';
 /** The certificates a bulk revocation selects. */
 export type RevocationCriteria = CertificateCriteria;
 
-export type RevokeOutcome =
-  | { result: 'revoked'; issuerId: string; serials: number }
-  | { result: 'missing' | 'Revoked' | 'Archived' };
+export type RevokeOutcome = { result: 'revoked'; issuerId: string; serials: number } | { result: 'missing' | 'Revoked' | 'Archived' };
 
 export interface StoredCrl {
   crl_number: number;
@@ -89,10 +87,9 @@ export function createRevocationRepository(pool: Pool): RevocationRepository {
     },
 
     async storedCrl(issuerId) {
-      const { rows } = await pool.query<StoredCrl & { crl_number: string }>(
-        'SELECT crl_number, der, this_update, next_update FROM crls WHERE issuer_id = $1',
-        [issuerId],
-      );
+      const { rows } = await pool.query<StoredCrl & { crl_number: string }>('SELECT crl_number, der, this_update, next_update FROM crls WHERE issuer_id = $1', [
+        issuerId,
+      ]);
       return rows[0] ? { ...rows[0], crl_number: Number(rows[0].crl_number) } : undefined;
     },
 

@@ -26,7 +26,7 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
 }
 
 /**
- * An SQL expression minting an id of newId's shape (src/services/ids.ts) for set-based inserts:
+ * An SQL expression minting an id of newId's shape (src/domain/ids.ts) for set-based inserts:
  * `<prefix>-<12 hex ms timestamp><12 hex random>`. `prefix` is a constant, never input.
  */
 export function sqlNewId(prefix: string): string {

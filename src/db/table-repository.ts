@@ -4,8 +4,7 @@
  */
 import { translateConstraintError, type ConstraintMap } from './constraint-errors.ts';
 import type { Pool } from './pool.ts';
-
-export type Row = Record<string, unknown> & { id: string };
+import type { Row } from '../domain/inventory.ts';
 
 export interface TableSpec {
   table: string;
@@ -74,10 +73,10 @@ export function createTableRepository(pool: Pool, spec: TableSpec): TableReposit
       if (known.has('updated_at')) sets.push('updated_at = now()');
       if (sets.length === 0) return this.get(id);
       try {
-        const { rows } = await pool.query<Row>(
-          `UPDATE ${spec.table} SET ${sets.join(', ')} WHERE id = $1 RETURNING ${select}`,
-          [id, ...entries.map(([c, v]) => encode(c, v))],
-        );
+        const { rows } = await pool.query<Row>(`UPDATE ${spec.table} SET ${sets.join(', ')} WHERE id = $1 RETURNING ${select}`, [
+          id,
+          ...entries.map(([c, v]) => encode(c, v)),
+        ]);
         return rows[0];
       } catch (err) {
         return fail(err);

@@ -4,10 +4,10 @@
  * connection, so repositories compose into one transaction without taking a client parameter.
  *
  * Code that starts its own background work (timers, batchers, loops) must not inherit a scope:
- * such work binds itself to the context it was created in (`detached`), and a scope that has
- * ended is never used again, whoever still holds it.
+ * such work runs `detached` (src/async-context.ts), and a scope that has ended is never used
+ * again, whoever still holds it.
  */
-import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PoolClient } from './pool.ts';
 
 export interface TransactionScope {
@@ -25,11 +25,6 @@ export const transactionScopes = new AsyncLocalStorage<TransactionScope>();
 export function scopedClient(): PoolClient | undefined {
   const scope = transactionScopes.getStore();
   return scope && !scope.ended ? scope.client : undefined;
-}
-
-/** `fn`, bound to run outside any transaction scope whenever it is called. */
-export function detached<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
-  return transactionScopes.exit(() => AsyncResource.bind(fn));
 }
 
 /** Runs `work` in a savepoint of `scope`'s transaction: a failure undoes only `work`. */

@@ -43,8 +43,7 @@ export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryC
       const scope = transactionScopes.getStore();
       if (scope && !scope.ended) {
         if (!scope.afterCommit.includes(fn)) scope.afterCommit.push(fn);
-      }
-      else await afterCommitted([fn]);
+      } else await afterCommitted([fn]);
     },
 
     async run<T>(work: () => Promise<T>): Promise<T> {
@@ -61,7 +60,9 @@ export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryC
         await client.query("BEGIN; SET LOCAL certfleet.unit = 'on'");
         result = await transactionScopes.run(scope, work);
         scope.ended = true;
-        const [collected] = (await client.query("SELECT current_setting('certfleet.changed', true) AS changed; COMMIT")) as unknown as [{ rows: Array<{ changed: string | null }> }];
+        const [collected] = (await client.query("SELECT current_setting('certfleet.changed', true) AS changed; COMMIT")) as unknown as [
+          { rows: Array<{ changed: string | null }> },
+        ];
         changed = collected.rows[0]?.changed ? collected.rows[0].changed.split(',') : [];
       } catch (err) {
         scope.ended = true;

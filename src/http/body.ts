@@ -83,7 +83,9 @@ export function parseJson(body: Buffer): unknown {
   }
   const bad = checkValue(value, 0, text.includes('\\u'));
   if (bad !== undefined) {
-    throw Errors.badRequest(`request body: ${bad.replace(/^\./, '') || 'the body'} holds text PostgreSQL cannot store (the NUL character U+0000, or a lone UTF-16 surrogate)`);
+    throw Errors.badRequest(
+      `request body: ${bad.replace(/^\./, '') || 'the body'} holds text PostgreSQL cannot store (the NUL character U+0000, or a lone UTF-16 surrogate)`,
+    );
   }
   return value;
 }

@@ -91,7 +91,8 @@ export class RequestContext {
       const query = new URLSearchParams(this.rawQuery);
       if (this.rawQuery.includes('%00')) {
         for (const [key, value] of query) {
-          if (key.includes('\0') || value.includes('\0')) throw Errors.badRequest(`query parameter ${key.replaceAll('\0', '')} may not contain the NUL character (%00)`);
+          if (key.includes('\0') || value.includes('\0'))
+            throw Errors.badRequest(`query parameter ${key.replaceAll('\0', '')} may not contain the NUL character (%00)`);
         }
       }
       this.#query = query;

@@ -71,13 +71,15 @@ function operation(route: RouteDefinition): Record<string, unknown> {
   }
   if (route.path === '/ready') responses['503'] = errorResponse('The database is unreachable');
   return {
-    operationId: `${route.method.toLowerCase()}${openApiPath(route.path).replace(/[{}]/g, '').split(/[/-]/).map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('')}`,
+    operationId: `${route.method.toLowerCase()}${openApiPath(route.path)
+      .replace(/[{}]/g, '')
+      .split(/[/-]/)
+      .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+      .join('')}`,
     summary: route.summary,
     ...(route.access === 'public' ? { security: [] } : { 'x-permission': route.access }),
     ...(parameters.length ? { parameters } : {}),
-    ...(route.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
-      : {}),
+    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
     responses,
   };
 }

@@ -4,7 +4,7 @@
  * src/errors.ts. Internal errors render generic text; their cause goes to the log only.
  */
 import { z } from 'zod';
-import { AppError, Errors, isAppError } from '../errors.ts';
+import { AppError, describeZodError, Errors, isAppError } from '../errors.ts';
 import type { Reply, RequestContext } from './context.ts';
 import { statusText } from './respond.ts';
 
@@ -26,15 +26,4 @@ export function problemFor(err: unknown, ctx: RequestContext): { reply: Reply; p
       headers: { ...problem.headers },
     },
   };
-}
-
-/**
- * "field.path: message" for the first issue, which is what a client can act on. `prefix` names
- * the field a nested value was validated as (e.g. "config").
- */
-export function describeZodError(err: z.ZodError, prefix?: string): string {
-  const issue = err.issues[0];
-  if (!issue) return 'invalid request';
-  const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)];
-  return `${path.length > 0 ? path.join('.') : 'body'}: ${issue.message}`;
 }

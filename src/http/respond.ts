@@ -8,9 +8,7 @@ import type { ChunkWriter, Reply, RequestContext } from './context.ts';
 import { etagFor, ifNoneMatchMatches } from './etag.ts';
 
 /** "200 OK" etc., built once: uWS wants the whole status line. */
-const statusLines = new Map<number, string>(
-  Object.entries(STATUS_CODES).map(([code, text]) => [Number(code), `${code} ${text ?? ''}`]),
-);
+const statusLines = new Map<number, string>(Object.entries(STATUS_CODES).map(([code, text]) => [Number(code), `${code} ${text ?? ''}`]));
 
 export function statusText(status: number): string {
   return STATUS_CODES[status] ?? 'Unknown';

@@ -20,14 +20,7 @@ import { etagFor } from './etag.ts';
 import type { ChangeVersions, ResponseCache } from './response-cache.ts';
 import { jsonContentType, writeReply, writeStream } from './respond.ts';
 import { MethodIndex, paramNames, type RouteDefinition } from './router.ts';
-import {
-  LISTEN_EXCLUSIVE_PORT,
-  type HttpEngine,
-  type HttpRequest,
-  type HttpResponse,
-  type TemplatedApp,
-  type us_listen_socket,
-} from './uws.ts';
+import { LISTEN_EXCLUSIVE_PORT, type HttpEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.ts';
 
 export interface HttpServerOptions {
   engine: HttpEngine;
@@ -233,13 +226,7 @@ export class HttpServer {
     void this.#run(res, ctx, state, early, body);
   }
 
-  async #run(
-    res: HttpResponse,
-    ctx: RequestContext,
-    state: RouteState,
-    early: unknown,
-    body: Promise<Buffer> | undefined,
-  ): Promise<void> {
+  async #run(res: HttpResponse, ctx: RequestContext, state: RouteState, early: unknown, body: Promise<Buffer> | undefined): Promise<void> {
     const { def } = state;
     let reply: Reply;
     let problem: AppError | undefined;
@@ -328,9 +315,7 @@ export class HttpServer {
     });
     const allowed = this.routes.allowed(ctx.path);
     const error =
-      allowed.length > 0
-        ? Errors.methodNotAllowed(allowed)
-        : Errors.notFound(`no route for ${scrubForLog(ctx.method, 16)} ${scrubForLog(ctx.path, 200)}`);
+      allowed.length > 0 ? Errors.methodNotAllowed(allowed) : Errors.notFound(`no route for ${scrubForLog(ctx.method, 16)} ${scrubForLog(ctx.path, 200)}`);
     const { reply, problem } = problemFor(error, ctx);
     writeReply(res, ctx, reply, { etag: false, close: this.#draining });
     this.#options.metrics.httpRequests.inc({ route: 'unmatched', method: 'other', status: ctx.status });

@@ -32,11 +32,7 @@ export function loadHttpEngine(): HttpEngine {
   const require = createRequire(import.meta.url);
   const packageDir = path.dirname(require.resolve('@trufflesuite/uws-js-unofficial/package.json'));
   const version = (require('@trufflesuite/uws-js-unofficial/package.json') as { version: string }).version;
-  const binary = path.join(
-    packageDir,
-    'binaries',
-    `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
-  );
+  const binary = path.join(packageDir, 'binaries', `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
   try {
     cached = { name: 'uWebSockets.js', version, uws: require(binary) as Uws };
   } catch (err) {

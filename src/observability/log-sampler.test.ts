@@ -12,6 +12,8 @@ describe('LogSampler', () => {
     expect(lines).toHaveLength(0);
     now = 1000;
     expect(sampler.admit()).toBe(true);
-    expect(lines.map((l) => JSON.parse(l) as { suppressed: number; msg: string })).toMatchObject([{ suppressed: 7, msg: 'unauthenticated requests: more lines suppressed' }]);
+    expect(lines.map((l) => JSON.parse(l) as { suppressed: number; msg: string })).toMatchObject([
+      { suppressed: 7, msg: 'unauthenticated requests: more lines suppressed' },
+    ]);
   });
 });

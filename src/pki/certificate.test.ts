@@ -73,7 +73,13 @@ describe('issued certificates match the oracles', () => {
     }),
   )('case %i (%s)', async (i, [, keyArgs, algorithm, size]) => {
     const host = `svc-${i}-${Math.random().toString(36).slice(2, 8)}.example.test`;
-    const names = [host, `alt-${i}.example.test`, `10.0.${i}.1`, ...(i % 3 === 0 ? ['2001:db8::' + (i + 1)] : []), ...(i % 4 === 0 ? [`ops${i}@example.test`] : [])];
+    const names = [
+      host,
+      `alt-${i}.example.test`,
+      `10.0.${i}.1`,
+      ...(i % 3 === 0 ? ['2001:db8::' + (i + 1)] : []),
+      ...(i % 4 === 0 ? [`ops${i}@example.test`] : []),
+    ];
     const csr = parseCsr(makeCsr(keyArgs, host, [`DNS:${host}`]));
     expect(csr.keyAlgorithm).toBe(algorithm);
     expect(csr.keySize).toBe(size);
@@ -130,13 +136,27 @@ describe('issued certificates match the oracles', () => {
       return file;
     });
     const out = openssl(['verify', '-CAfile', path.join(dir, 'ca.pem'), ...files]);
-    expect(out.trim().split('\n').filter((l) => l.endsWith(': OK'))).toHaveLength(24);
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .filter((l) => l.endsWith(': OK')),
+    ).toHaveLength(24);
   });
 
   it('moves a common name longer than 64 characters into a critical SAN only', () => {
     const long = `${'a'.repeat(60)}.example.test`;
     const csr = parseCsr(makeCsr(keyKinds[0]![1], 'short', ['DNS:short']));
-    const der = issueLeaf(ca, { serial: randomSerial(), notBefore: new Date(), notAfter: new Date(Date.now() + 86_400_000), commonName: long, names: [long], spki: csr.spki, keyAlgorithm: 'ECDSA', ekus: ['serverAuth'] });
+    const der = issueLeaf(ca, {
+      serial: randomSerial(),
+      notBefore: new Date(),
+      notAfter: new Date(Date.now() + 86_400_000),
+      commonName: long,
+      names: [long],
+      spki: csr.spki,
+      keyAlgorithm: 'ECDSA',
+      ekus: ['serverAuth'],
+    });
     const cert = new x509.X509Certificate(new Uint8Array(der));
     expect(cert.subject).toBe('');
     expect(cert.getExtension(x509.SubjectAlternativeNameExtension)!.critical).toBe(true);

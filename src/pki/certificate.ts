@@ -88,11 +88,7 @@ export function nameWithCommonName(cn: string): Buffer {
   return sequence(set(sequence(oid('2.5.4.3'), utf8String(cn))));
 }
 
-export function caTemplate(options: {
-  key: KeyObject;
-  certificateDer: Buffer;
-  crlUrl?: string | undefined;
-}): CaTemplate {
+export function caTemplate(options: { key: KeyObject; certificateDer: Buffer; crlUrl?: string | undefined }): CaTemplate {
   const cert = options.certificateDer;
   const tbs = children(cert, read(cert, 0))[0]!;
   const fields = children(cert, tbs);
@@ -234,14 +230,7 @@ export function issueLeaf(ca: CaTemplate, req: LeafRequest): Buffer {
 }
 
 /** A self-signed CA certificate (root), or one signed by `parent` (sub-CA). */
-export function issueCaCertificate(options: {
-  key: KeyObject;
-  spki: Buffer;
-  commonName: string;
-  notBefore: Date;
-  notAfter: Date;
-  serial: Buffer;
-}): Buffer {
+export function issueCaCertificate(options: { key: KeyObject; spki: Buffer; commonName: string; notBefore: Date; notAfter: Date; serial: Buffer }): Buffer {
   const { algorithm, hash } = signatureAlgorithmFor(options.key);
   const name = nameWithCommonName(options.commonName);
   const keyId = keyIdentifier(options.spki);

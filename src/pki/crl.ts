@@ -62,13 +62,7 @@ export function buildCrl(input: CrlInput): Buffer {
     time(input.thisUpdate),
     time(input.nextUpdate),
     ...(entries.length ? [sequence(...entries)] : []),
-    context(
-      0,
-      sequence(
-        input.ca.authorityKeyIdExtension,
-        sequence(oid('2.5.29.20'), octetString(smallInteger(input.crlNumber))),
-      ),
-    ),
+    context(0, sequence(input.ca.authorityKeyIdExtension, sequence(oid('2.5.29.20'), octetString(smallInteger(input.crlNumber))))),
   );
   return sequence(tbs, input.ca.signatureAlgorithm, bitString(sign(input.ca.hash, tbs, input.ca.key)));
 }

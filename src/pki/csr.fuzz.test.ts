@@ -22,10 +22,14 @@ const runs = Number(process.env.CERTFLEET_FUZZ_RUNS ?? 3000);
 const seed = Number(process.env.CERTFLEET_FUZZ_SEED ?? 20261201);
 
 function opensslCsr(keyArgs: string[], san: string): Buffer {
-  const pem = execFileSync('openssl', ['req', '-new', ...keyArgs, '-nodes', '-subj', '/CN=fuzz.example.test/O=Fuzz', '-addext', `subjectAltName=${san}`, '-keyout', '/dev/null'], {
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
+  const pem = execFileSync(
+    'openssl',
+    ['req', '-new', ...keyArgs, '-nodes', '-subj', '/CN=fuzz.example.test/O=Fuzz', '-addext', `subjectAltName=${san}`, '-keyout', '/dev/null'],
+    {
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'ignore'],
+    },
+  );
   return csrToDer(pem);
 }
 
@@ -76,7 +80,11 @@ type Mutation =
   | { kind: 'swap'; a: number; b: number };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('tag' as const), at: fc.nat(), value: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x02, 0x04, 0x05, 0x06, 0x0c, 0x13, 0x16, 0x30, 0x31, 0xa0, 0x81, 0x82, 0x87, 0x1f)) }),
+  fc.record({
+    kind: fc.constant('tag' as const),
+    at: fc.nat(),
+    value: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x02, 0x04, 0x05, 0x06, 0x0c, 0x13, 0x16, 0x30, 0x31, 0xa0, 0x81, 0x82, 0x87, 0x1f)),
+  }),
   fc.record({
     kind: fc.constant('length' as const),
     at: fc.nat(),
@@ -125,7 +133,13 @@ function mutate(index: number, mutations: Mutation[]): Buffer {
         const a = map.nodes[m.a % map.nodes.length]!;
         const b = map.nodes[m.b % map.nodes.length]!;
         if (a.end <= b.start && b.end <= der.length) {
-          der = Buffer.concat([der.subarray(0, a.start), der.subarray(b.start, b.end), der.subarray(a.end, b.start), der.subarray(a.start, a.end), der.subarray(b.end)]);
+          der = Buffer.concat([
+            der.subarray(0, a.start),
+            der.subarray(b.start, b.end),
+            der.subarray(a.end, b.start),
+            der.subarray(a.start, a.end),
+            der.subarray(b.end),
+          ]);
         }
         break;
       }

@@ -167,7 +167,7 @@ export function read(buf: Buffer, offset: number, limit: number = buf.length): N
 /** The children of a constructed node. */
 export function children(buf: Buffer, node: Node): Node[] {
   const out: Node[] = [];
-  for (let offset = node.contentStart; offset < node.end; ) {
+  for (let offset = node.contentStart; offset < node.end;) {
     const child = read(buf, offset, node.end);
     out.push(child);
     offset = child.end;

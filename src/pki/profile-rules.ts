@@ -40,5 +40,7 @@ export function nameMatches(pattern: string, name: string): boolean {
 export function checkNamesAllowed(rules: ProfileRules, names: readonly string[]): string | undefined {
   if (rules.sanPatterns.length === 0) return undefined;
   const bad = names.find((name) => !rules.sanPatterns.some((p) => nameMatches(p, name)));
-  return bad === undefined ? undefined : `${isIP(bad) ? 'IP address' : 'name'} ${bad} does not match the profile's san_patterns (${rules.sanPatterns.join(', ')})`;
+  return bad === undefined
+    ? undefined
+    : `${isIP(bad) ? 'IP address' : 'name'} ${bad} does not match the profile's san_patterns (${rules.sanPatterns.join(', ')})`;
 }

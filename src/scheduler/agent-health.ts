@@ -17,7 +17,13 @@ export async function markStaleAgentsOffline(deps: {
     const ids = await deps.repo.markStaleOffline(deps.offlineAfterSeconds);
     await deps.audit.recordEach(
       undefined,
-      ids.map((id) => ({ action: 'agent_offline', resourceType: 'agent', resourceId: id, category: 'fleet', details: { offline_after_seconds: deps.offlineAfterSeconds } })),
+      ids.map((id) => ({
+        action: 'agent_offline',
+        resourceType: 'agent',
+        resourceId: id,
+        category: 'fleet',
+        details: { offline_after_seconds: deps.offlineAfterSeconds },
+      })),
     );
     return ids;
   });

@@ -9,7 +9,7 @@
  *   replica whose session was cut stops leading within one interval, and another takes over at
  *   its next attempt: failover within two intervals.
  */
-import pg from 'pg';
+import { openDedicatedSession, type DedicatedSession } from '../db/dedicated-session.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /** 'certfleet' in ASCII, as a bigint key no other application is likely to use. */
@@ -30,7 +30,7 @@ export interface LeaderLockOptions {
 
 export class LeaderLock {
   readonly #o: LeaderLockOptions;
-  #client: pg.Client | undefined;
+  #client: DedicatedSession | undefined;
   #leading = false;
   #timer: NodeJS.Timeout | undefined;
   #stopped = true;
@@ -69,29 +69,28 @@ export class LeaderLock {
     }
   }
 
-  async #connection(): Promise<pg.Client> {
+  async #connection(): Promise<DedicatedSession> {
     if (this.#client) return this.#client;
-    const client = new pg.Client({ connectionString: this.#o.connectionString, keepAlive: true, application_name: 'certfleet-leader' });
-    client.on('error', () => this.#drop());
-    client.on('end', () => this.#drop());
-    client.on('notification', (n) => {
-      if (this.#leading) this.#o.onNotification?.(n.channel, n.payload ?? '');
+    const session = await openDedicatedSession({
+      connectionString: this.#o.connectionString,
+      applicationName: 'certfleet-leader',
+      onLost: () => {
+        if (this.#client === session) this.#drop();
+      },
+      onNotification: (channel, payload) => {
+        if (this.#leading) this.#o.onNotification?.(channel, payload);
+      },
     });
-    this.#client = client;
-    await client.connect();
-    for (const channel of this.#o.channels ?? []) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-    return client;
+    this.#client = session;
+    for (const channel of this.#o.channels ?? []) await session.listen(channel);
+    return session;
   }
 
   /** The session is gone (or unusable): so is the lock. */
   #drop(): void {
     const client = this.#client;
     this.#client = undefined;
-    if (client) {
-      client.removeAllListeners();
-      client.on('error', () => undefined);
-      void client.end().catch(() => undefined);
-    }
+    if (client) void client.end();
     this.#set(false);
   }
 
@@ -109,10 +108,6 @@ export class LeaderLock {
     const client = this.#client;
     this.#client = undefined;
     this.#set(false);
-    if (client) {
-      client.removeAllListeners();
-      client.on('error', () => undefined);
-      await client.end().catch(() => undefined);
-    }
+    if (client) await client.end();
   }
 }

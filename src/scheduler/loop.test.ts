@@ -87,7 +87,16 @@ describe('Loop', () => {
 
   it('draws the first delay from randomStartMs when given (a long loop that should first run soon)', async () => {
     const starts: number[] = [];
-    const loop = new Loop({ name: 't', intervalMs: 3_600_000, jitter: 0, randomStart: true, randomStartMs: 60_000, log, random: () => 0.5, run: async () => void starts.push(Date.now()) });
+    const loop = new Loop({
+      name: 't',
+      intervalMs: 3_600_000,
+      jitter: 0,
+      randomStart: true,
+      randomStartMs: 60_000,
+      log,
+      random: () => 0.5,
+      run: async () => void starts.push(Date.now()),
+    });
     const t0 = Date.now();
     loop.start();
     await vi.advanceTimersByTimeAsync(3_700_000);
@@ -98,7 +107,7 @@ describe('Loop', () => {
   it('does not drift: 100 ticks of a 1 s loop take 100 s plus their run time, within the jitter', async () => {
     // A seeded generator (LCG): the draws, and so the assertions, are the same on every run.
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
     const starts: number[] = [];
     const loop = new Loop({
       name: 't',

@@ -5,7 +5,7 @@
  * running tick up to a bound.
  * Time and randomness are injected so tests can pin them.
  */
-import { detached } from '../db/transaction-scope.ts';
+import { detached } from '../async-context.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface LoopOptions {

@@ -1,11 +1,12 @@
 /** Renewal requests and the jobs API: enqueue, read, cancel. Every change is audited. */
 import type { CertificateCriteria } from '../db/certificate-criteria.ts';
-import type { JobFilter, JobRepository, JobRow } from '../db/jobs.ts';
+import type { JobRepository } from '../db/jobs.ts';
+import type { JobFilter, JobRow } from '../domain/jobs.ts';
 import { Errors } from '../errors.ts';
 import type { AuditWriter } from './audit/writer.ts';
 import type { Principal } from './auth/permissions.ts';
 import { Keyset, type CursorCodec } from './cursor.ts';
-import { newId } from './ids.ts';
+import { newId } from '../domain/ids.ts';
 
 export class JobService {
   constructor(

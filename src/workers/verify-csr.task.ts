@@ -14,8 +14,7 @@ export interface VerifyCsrTask {
 
 export type VerifyCsrResult =
   /** `requested`: the subject CN and the requested SANs, lower-cased, without repeats. */
-  | { ok: true; keyAlgorithm: KeyAlgorithm; keySize: number; requested: string[] }
-  | { ok: false; field: 'csr_pem' | 'profile'; reason: string };
+  { ok: true; keyAlgorithm: KeyAlgorithm; keySize: number; requested: string[] } | { ok: false; field: 'csr_pem' | 'profile'; reason: string };
 
 export default function verifyCsr(task: VerifyCsrTask): VerifyCsrResult {
   const checked = checkCsr(task.csr, task.names, task.rules);

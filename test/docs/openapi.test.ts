@@ -42,7 +42,10 @@ describe('docs/openapi.yaml', () => {
     for (const [path, ops] of Object.entries(document.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         expect(op.summary, `${method} ${path}`).toBeTruthy();
-        expect(Object.keys(op.responses).some((s) => s.startsWith('2')), `${method} ${path}`).toBe(true);
+        expect(
+          Object.keys(op.responses).some((s) => s.startsWith('2')),
+          `${method} ${path}`,
+        ).toBe(true);
       }
     }
   });
@@ -87,7 +90,11 @@ describe('documented response schemas', () => {
       if (route.method !== 'GET' || !route.response?.schema || route.response.contentType) continue;
       // Agent-only routes answer only the agent's own key: test/integration/agent-work.test.ts checks them.
       if (route.access === 'agent.self') continue;
-      const id = route.path.startsWith('/api/v1/audit') ? auditId : route.path.startsWith('/api/v1/auth/keys') ? keyId : ids[route.path.replace(/\/:id.*$/, '')];
+      const id = route.path.startsWith('/api/v1/audit')
+        ? auditId
+        : route.path.startsWith('/api/v1/auth/keys')
+          ? keyId
+          : ids[route.path.replace(/\/:id.*$/, '')];
       const path = route.path.replace(':id', id ?? 'missing');
       const res = await server.request(path);
       expect(res.status, path).toBe(200);

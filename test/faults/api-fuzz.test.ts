@@ -32,7 +32,10 @@ interface Operation {
 }
 
 const document = parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../docs/openapi.yaml'), 'utf8')) as {
-  paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema: JsonSchema }>; requestBody?: { content: Record<string, { schema: JsonSchema }> } }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: Array<{ name: string; in: string; schema: JsonSchema }>; requestBody?: { content: Record<string, { schema: JsonSchema }> } }>
+  >;
 };
 const operations: Operation[] = Object.entries(document.paths).flatMap(([p, methods]) =>
   Object.entries(methods).map(([method, op]) => ({
@@ -54,7 +57,9 @@ beforeAll(async () => {
   server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
   const inv = await seedInventory(server.db.url);
   const post = async (url: string, body: unknown, auth?: string) =>
-    (await (await server.request(url, { method: 'POST', ...(auth ? { auth } : {}), headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, string>;
+    (await (
+      await server.request(url, { method: 'POST', ...(auth ? { auth } : {}), headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    ).json()) as Record<string, string>;
   const agent = await post('/api/v1/agents', { name: `fuzz-agent-${inv.suffix}` }, bootstrap);
   await post('/api/v1/targets', { name: `fuzz-target-${inv.suffix}`, type: 'NGINX', agent_id: agent.id! });
   const cert = await post('/api/v1/certificates', certificateBody(inv, `fuzz-${inv.suffix}`));
@@ -90,7 +95,12 @@ afterAll(() => server.close());
 function idFor(op: Operation, param: string): string {
   const byName = idsByResource.get(param);
   if (byName) return byName;
-  const before = op.path.slice(0, op.path.indexOf(`{${param}}`)).split('/').filter(Boolean).pop() ?? '';
+  const before =
+    op.path
+      .slice(0, op.path.indexOf(`{${param}}`))
+      .split('/')
+      .filter(Boolean)
+      .pop() ?? '';
   if (op.method === 'DELETE' && deletable.has(before)) return deletable.get(before)!;
   return idsByResource.get(before) ?? 'unknown-id';
 }
@@ -108,13 +118,30 @@ const request = fc.record({
   proper: fc.boolean(),
   param: hostileUrlText,
   credential: fc.nat(),
-  contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/merge-patch+json', 'text/plain', '', 'application/json; charset=utf-16'),
+  contentType: fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/merge-patch+json',
+    'text/plain',
+    '',
+    'application/json; charset=utf-16',
+  ),
   extraQuery: fc.dictionary(fc.string({ maxLength: 8 }), hostileUrlText, { maxKeys: 2 }),
 });
 
 function queryFor(op: Operation, proper: boolean): fc.Arbitrary<Record<string, string>> {
   const values = Object.fromEntries(
-    Object.entries(op.query).filter(([name]) => !proper || name !== 'cursor').map(([name, schema]) => [name, proper ? arbitraryFor(schema, 0, name, true).map(String) : fc.oneof(arbitraryFor(schema, 0, name).map((v) => String(v).slice(0, 900)), hostileUrlText)]),
+    Object.entries(op.query)
+      .filter(([name]) => !proper || name !== 'cursor')
+      .map(([name, schema]) => [
+        name,
+        proper
+          ? arbitraryFor(schema, 0, name, true).map(String)
+          : fc.oneof(
+              arbitraryFor(schema, 0, name).map((v) => String(v).slice(0, 900)),
+              hostileUrlText,
+            ),
+      ]),
   );
   return fc.record(values, { requiredKeys: [] }) as fc.Arbitrary<Record<string, string>>;
 }
@@ -132,7 +159,9 @@ describe(`every route of docs/openapi.yaml (${operations.length} operations)`, (
         }),
         async ([r, query, body]) => {
           const op = operations[r.op]!;
-          const url = op.path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(r.proper ? idFor(op, name) : r.param.isWellFormed() ? r.param : 'x'));
+          const url = op.path.replace(/\{([^}]+)\}/g, (_, name: string) =>
+            encodeURIComponent(r.proper ? idFor(op, name) : r.param.isWellFormed() ? r.param : 'x'),
+          );
           const qs = new URLSearchParams(r.proper ? query : { ...query, ...r.extraQuery }).toString();
           const headers: Record<string, string> = {};
           const sendBody = op.method === 'GET' || op.method === 'DELETE' ? undefined : body;
@@ -152,7 +181,9 @@ describe(`every route of docs/openapi.yaml (${operations.length} operations)`, (
       ),
       { numRuns: runs, seed, endOnFailure: true },
     );
-    console.log(`api fuzz: ${runs} requests, ${JSON.stringify(Object.fromEntries(byClass))}; ${reached.size} of ${operations.length} operations answered below 400 at least once`);
+    console.log(
+      `api fuzz: ${runs} requests, ${JSON.stringify(Object.fromEntries(byClass))}; ${reached.size} of ${operations.length} operations answered below 400 at least once`,
+    );
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     expect(server.logLines.filter((l) => l.includes('"level":50'))).toEqual([]);
     // The generator gets past validation into the handlers, not only into 4xx.

@@ -29,7 +29,11 @@ beforeAll(async () => {
          FROM generate_series(1000001, 1060000) AS g`,
     );
   });
-  const res = await server.request('/api/v1/auth/keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'viewer', role: 'viewer' }) });
+  const res = await server.request('/api/v1/auth/keys', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'viewer', role: 'viewer' }),
+  });
   viewerKey = ((await res.json()) as { key: string }).key;
 });
 afterAll(() => server.close());

@@ -44,7 +44,8 @@ async function databaseUrl(): Promise<string> {
 describe('kill -9 under write load', () => {
   it('loses no acknowledged heartbeat, certificate, renewal or audit event', async () => {
     let server: CertfleetProcess & { url: string } = await serve(env);
-    const post = (url: string, body: unknown, headers: Record<string, string>) => fetch(`${server.url}${url}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const post = (url: string, body: unknown, headers: Record<string, string>) =>
+      fetch(`${server.url}${url}`, { method: 'POST', headers, body: JSON.stringify(body) });
 
     // A small world: inventory and 40 registered agents.
     for (const [url, body] of [
@@ -52,11 +53,26 @@ describe('kill -9 under write load', () => {
       ['/api/v1/owners', { id: 'ko', name: 'ko', email: 'ko@example.test', team_id: 'kt' }],
       ['/api/v1/issuers', { id: 'ki', name: 'ki', type: 'local' }],
       ['/api/v1/renewal-policies', { id: 'kp', name: 'kp' }],
-    ] as const) expect((await post(url, body, admin)).status).toBe(201);
+    ] as const)
+      expect((await post(url, body, admin)).status).toBe(201);
     const agents = await Promise.all(
-      Array.from({ length: 40 }, async (_, i) => (await (await post('/api/v1/agents', { name: `kill-agent-${i}` }, { authorization: `Bearer ${bootstrap}`, ...json })).json()) as { id: string; api_key: string }),
+      Array.from(
+        { length: 40 },
+        async (_, i) =>
+          (await (await post('/api/v1/agents', { name: `kill-agent-${i}` }, { authorization: `Bearer ${bootstrap}`, ...json })).json()) as {
+            id: string;
+            api_key: string;
+          },
+      ),
     );
-    const certificate = (name: string) => ({ name, common_name: `${name}.example.test`, owner_id: 'ko', team_id: 'kt', issuer_id: 'ki', renewal_policy_id: 'kp' });
+    const certificate = (name: string) => ({
+      name,
+      common_name: `${name}.example.test`,
+      owner_id: 'ko',
+      team_id: 'kt',
+      issuer_id: 'ki',
+      renewal_policy_id: 'kp',
+    });
 
     const beats = new Map<string, number>();
     const created: string[] = [];
@@ -64,7 +80,11 @@ describe('kill -9 under write load', () => {
     let stop = false;
     const heartbeater = async (agent: { id: string; api_key: string }) => {
       while (!stop) {
-        const res = await fetch(`${server.url}/api/v1/agents/${agent.id}/heartbeat`, { method: 'POST', headers: { authorization: `Bearer ${agent.api_key}`, ...json }, body: '{}' }).catch(() => undefined);
+        const res = await fetch(`${server.url}/api/v1/agents/${agent.id}/heartbeat`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${agent.api_key}`, ...json },
+          body: '{}',
+        }).catch(() => undefined);
         if (!res) return;
         if (res.status === 200) beats.set(agent.id, (beats.get(agent.id) ?? 0) + 1);
         await res.arrayBuffer();
@@ -106,7 +126,10 @@ describe('kill -9 under write load', () => {
       const client = new pg.Client({ connectionString: await databaseUrl() });
       await client.connect();
       try {
-        const liveness = await client.query<{ agent_id: string; heartbeats: string }>('SELECT agent_id, heartbeats FROM agent_liveness WHERE agent_id = ANY($1)', [[...beats.keys()]]);
+        const liveness = await client.query<{ agent_id: string; heartbeats: string }>(
+          'SELECT agent_id, heartbeats FROM agent_liveness WHERE agent_id = ANY($1)',
+          [[...beats.keys()]],
+        );
         const recorded = new Map(liveness.rows.map((r) => [r.agent_id, Number(r.heartbeats)]));
         for (const [agentId, acknowledged] of beats) expect(recorded.get(agentId) ?? 0, agentId).toBeGreaterThanOrEqual(acknowledged);
         const certs = await client.query<{ id: string }>('SELECT id FROM certificates WHERE id = ANY($1)', [created]);

@@ -56,9 +56,7 @@ describe('PostgreSQL restarting under write load', () => {
       const deadline = Date.now() + 20_000;
       while (!stop && Date.now() < deadline) {
         const name = `team-${w}-${n++}`;
-        const res = await fetch(`${server.url}/api/v1/teams`, { method: 'POST', headers: auth, body: JSON.stringify({ name }) }).catch(
-          () => undefined,
-        );
+        const res = await fetch(`${server.url}/api/v1/teams`, { method: 'POST', headers: auth, body: JSON.stringify({ name }) }).catch(() => undefined);
         if (!res) continue;
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.status === 201) acknowledged.push(name);
@@ -87,8 +85,13 @@ describe('PostgreSQL restarting under write load', () => {
     // Writes succeed again within a few seconds of the database's return.
     let recovered = false;
     for (let i = 0; i < 100 && !recovered; i++) {
-      const res = await fetch(`${server.url}/api/v1/teams`, { method: "POST", headers: auth, body: JSON.stringify({ name: `after-${i}` }) }).catch(() => undefined);
-      if (!res) { await new Promise((r) => setTimeout(r, 100)); continue; }
+      const res = await fetch(`${server.url}/api/v1/teams`, { method: 'POST', headers: auth, body: JSON.stringify({ name: `after-${i}` }) }).catch(
+        () => undefined,
+      );
+      if (!res) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
       recovered = res.status === 201;
       if (!recovered) await new Promise((r) => setTimeout(r, 100));
     }

@@ -28,7 +28,21 @@ const post = (p: string, body?: unknown) =>
 const csrFor = (names: string[]) =>
   execFileSync(
     'openssl',
-    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`, '-keyout', '/dev/null'],
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      `/CN=${names[0]}`,
+      '-addext',
+      `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+      '-keyout',
+      '/dev/null',
+    ],
     { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] },
   );
 
@@ -85,7 +99,12 @@ describe('acme issuer (pebble)', () => {
     expect(queued.status).toBe(202);
     const { job_id } = (await queued.json()) as { status: string; job_id: string };
     const job = await until('Signing job Completed', async () => {
-      const j = (await (await server.request(`/api/v1/jobs/${job_id}`)).json()) as { status: string; type: string; last_error: string | null; attempts: number };
+      const j = (await (await server.request(`/api/v1/jobs/${job_id}`)).json()) as {
+        status: string;
+        type: string;
+        last_error: string | null;
+        attempts: number;
+      };
       if (j.status === 'Failed') throw new Error(`signing failed: ${j.last_error}`);
       return j.status === 'Completed' ? j : undefined;
     });
@@ -93,14 +112,19 @@ describe('acme issuer (pebble)', () => {
 
     expect(((await (await server.request(`/api/v1/jobs/${renew.job_id}`)).json()) as { status: string }).status).toBe('Completed');
     expect(((await (await server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string }).status).toBe('Active');
-    const versions = (await (await server.request(`/api/v1/certificates/${cert.id}/versions`)).json()) as { data: Array<{ pem_chain: string; serial_number: string }> };
+    const versions = (await (await server.request(`/api/v1/certificates/${cert.id}/versions`)).json()) as {
+      data: Array<{ pem_chain: string; serial_number: string }>;
+    };
     expect(versions.data).toHaveLength(1);
     const chain = versions.data[0]!.pem_chain;
     const [leaf, ...intermediates] = chain.split(/(?<=-----END CERTIFICATE-----\n)/).filter((b) => b.includes('BEGIN'));
     fs.writeFileSync(path.join(dir, 'root.pem'), await pebble.rootPem());
     fs.writeFileSync(path.join(dir, 'untrusted.pem'), intermediates.join(''));
     fs.writeFileSync(path.join(dir, 'leaf.pem'), leaf!);
-    const verified = execFileSync('sh', ['-c', `openssl verify -CAfile root.pem -untrusted untrusted.pem leaf.pem 2>&1 || true`], { cwd: dir, encoding: 'utf8' });
+    const verified = execFileSync('sh', ['-c', `openssl verify -CAfile root.pem -untrusted untrusted.pem leaf.pem 2>&1 || true`], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(verified).toMatch(/leaf\.pem: OK/);
     const text = execFileSync('openssl', ['x509', '-noout', '-text'], { input: leaf, encoding: 'utf8' });
     for (const n of names) expect(text).toContain(`DNS:${n}`);
@@ -110,11 +134,27 @@ describe('acme issuer (pebble)', () => {
   }, 60_000);
 
   it("an agent's CSR: queued (202), not asked for again meanwhile, then deployment work with the CA's chain", async () => {
-    const agent = (await (await fetch(`${server.url}/api/v1/agents`, { method: 'POST', headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `acme-agent-${inv.suffix}` }) })).json()) as { id: string; api_key: string };
-    const as = (p: string, init: RequestInit = {}) => fetch(`${server.url}/api/v1/agents/${agent.id}${p}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}`, 'content-type': 'application/json' } });
-    const targetId = ((await (await post('/api/v1/targets', { name: `acme-t-${inv.suffix}`, type: 'File', agent_id: agent.id, config: { cert_path: '/tmp/acme.pem' } })).json()) as { id: string }).id;
+    const agent = (await (
+      await fetch(`${server.url}/api/v1/agents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `acme-agent-${inv.suffix}` }),
+      })
+    ).json()) as { id: string; api_key: string };
+    const as = (p: string, init: RequestInit = {}) =>
+      fetch(`${server.url}/api/v1/agents/${agent.id}${p}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}`, 'content-type': 'application/json' },
+      });
+    const targetId = (
+      (await (
+        await post('/api/v1/targets', { name: `acme-t-${inv.suffix}`, type: 'File', agent_id: agent.id, config: { cert_path: '/tmp/acme.pem' } })
+      ).json()) as { id: string }
+    ).id;
     const name = `host-${inv.suffix}.fleet.test`;
-    const cert = (await (await post('/api/v1/certificates', certificateBody(inv, `host-${inv.suffix}`, { issuer_id: issuerId, common_name: name, target_ids: [targetId] }))).json()) as { id: string };
+    const cert = (await (
+      await post('/api/v1/certificates', certificateBody(inv, `host-${inv.suffix}`, { issuer_id: issuerId, common_name: name, target_ids: [targetId] }))
+    ).json()) as { id: string };
     await post(`/api/v1/certificates/${cert.id}/renew`);
     type Work = { csr: Array<{ certificate_id: string }>; deployments: Array<{ certificate_id: string; target_id: string }> };
     const work = async () => (await (await as('/work')).json()) as Work;
@@ -126,7 +166,9 @@ describe('acme issuer (pebble)', () => {
     const deployment = await until('deployment work', async () => (await work()).deployments.find((d) => d.certificate_id === cert.id));
     expect(deployment.target_id).toBe(targetId);
     const { certificate_pem } = (await (await as(`/certificates/${cert.id}`)).json()) as { certificate_pem: string };
-    expect(execFileSync('openssl', ['x509', '-noout', '-subject', '-ext', 'subjectAltName'], { input: certificate_pem, encoding: 'utf8' })).toContain(`DNS:${name}`);
+    expect(execFileSync('openssl', ['x509', '-noout', '-subject', '-ext', 'subjectAltName'], { input: certificate_pem, encoding: 'utf8' })).toContain(
+      `DNS:${name}`,
+    );
     expect(((await (await server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string }).status).toBe('Active');
   }, 60_000);
 });

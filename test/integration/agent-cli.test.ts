@@ -66,13 +66,22 @@ describe('certfleet agent', () => {
         }),
       )
     ).json()) as { id: string };
-    const cert = (await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `agent-${inv.suffix}`, { target_ids: [target.id] })))).json()) as { id: string };
+    const cert = (await (
+      await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `agent-${inv.suffix}`, { target_ids: [target.id] })))
+    ).json()) as { id: string };
     expect((await server.request(`/api/v1/certificates/${cert.id}/renew`, { method: 'POST' })).status).toBe(202);
 
     // Second run: CSR with a local key, then the deployment it created.
     const second = await agentOnce('host-1');
     expect(second.code, second.stderr).toBe(0);
-    expect(JSON.parse(second.stdout.split('\n').filter((l) => l.startsWith('{"csrs"')).pop()!)).toEqual({ csrs: 1, deployments: 1 });
+    expect(
+      JSON.parse(
+        second.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('{"csrs"'))
+          .pop()!,
+      ),
+    ).toEqual({ csrs: 1, deployments: 1 });
 
     expect(fs.existsSync(path.join(files, 'reloaded'))).toBe(true);
     expect(fs.statSync(path.join(files, 'key.pem')).mode & 0o777).toBe(0o600);
@@ -91,11 +100,38 @@ describe('certfleet agent', () => {
     // Discovery: a scan of the deployed files finds the certificate certfleet issued (Managed)
     // and one it did not (Unmanaged).
     fs.mkdirSync(path.join(files, 'old'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=old.example.test', '-keyout', '/dev/null', '-out', path.join(files, 'old', 'old.crt')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        '/CN=old.example.test',
+        '-keyout',
+        '/dev/null',
+        '-out',
+        path.join(files, 'old', 'old.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
     const scanned = await agentOnce('host-1', ['--discovery-dir', files]);
     expect(scanned.code, scanned.stderr).toBe(0);
-    expect(JSON.parse(scanned.stdout.split('\n').filter((l) => l.startsWith('{"csrs"')).pop()!).discovered).toMatchObject({ found: 3, new: 3, errors: 0 });
-    const discovered = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${state.agent_id}`)).json()) as { data: Array<{ source_path: string; status: string; managed_certificate_id: string | null }> };
+    expect(
+      JSON.parse(
+        scanned.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('{"csrs"'))
+          .pop()!,
+      ).discovered,
+    ).toMatchObject({ found: 3, new: 3, errors: 0 });
+    const discovered = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${state.agent_id}`)).json()) as {
+      data: Array<{ source_path: string; status: string; managed_certificate_id: string | null }>;
+    };
     expect(discovered.data.map((d) => `${path.relative(files, d.source_path)}:${d.status}:${d.managed_certificate_id}`).sort()).toEqual([
       `cert.pem:Managed:${cert.id}`,
       'chain.pem:Unmanaged:null', // the CA certificate
@@ -110,7 +146,9 @@ describe('certfleet agent', () => {
   }, 60_000);
 
   it('refuses to start unregistered without a bootstrap token', async () => {
-    const proc = runCertfleet(['agent', '--server', server.url, '--state-file', path.join(dir, 'none', 'state.json'), '--once'], { CERTFLEET_DATA_DIR: path.join(dir, 'none') });
+    const proc = runCertfleet(['agent', '--server', server.url, '--state-file', path.join(dir, 'none', 'state.json'), '--once'], {
+      CERTFLEET_DATA_DIR: path.join(dir, 'none'),
+    });
     expect(await proc.exited).toBe(1);
     expect(proc.stderr()).toMatch(/CERTFLEET_AGENT_BOOTSTRAP_TOKEN/);
   });

@@ -22,7 +22,11 @@ let b: { id: string; api_key: string };
 let shared: string; // certificate mapped to A (2 targets) and B (1 target)
 let bOnly: string; // certificate mapped to B only
 
-const csr = () => execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
+const csr = () =>
+  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'], {
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
 const json = (method: string, body?: unknown) => ({ method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
 const as = (agent: { api_key: string }, p: string, init: RequestInit = {}) =>
   fetch(`${server.url}${p}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}` } });
@@ -33,9 +37,19 @@ interface Work {
 }
 
 const register = async (name: string) =>
-  (await (await fetch(`${server.url}/api/v1/agents`, { method: 'POST', headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' }, body: JSON.stringify({ name }) })).json()) as { id: string; api_key: string };
+  (await (
+    await fetch(`${server.url}/api/v1/agents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    })
+  ).json()) as { id: string; api_key: string };
 const target = async (name: string, agentId: string) =>
-  ((await (await server.request('/api/v1/targets', json('POST', { name, type: 'File', agent_id: agentId, config: { cert_path: `/tmp/${name}.pem` } }))).json()) as { id: string }).id;
+  (
+    (await (
+      await server.request('/api/v1/targets', json('POST', { name, type: 'File', agent_id: agentId, config: { cert_path: `/tmp/${name}.pem` } }))
+    ).json()) as { id: string }
+  ).id;
 let sharedTargets: string[];
 
 beforeAll(async () => {
@@ -45,8 +59,16 @@ beforeAll(async () => {
   b = await register('work-b');
   const [ta1, ta2, tb] = [await target('a-1', a.id), await target('a-2', a.id), await target('b-1', b.id)];
   sharedTargets = [ta1, ta2, tb];
-  shared = ((await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `shared-${inv.suffix}`, { target_ids: [ta1, ta2, tb] })))).json()) as { id: string }).id;
-  bOnly = ((await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `b-only-${inv.suffix}`, { target_ids: [tb] })))).json()) as { id: string }).id;
+  shared = (
+    (await (
+      await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `shared-${inv.suffix}`, { target_ids: [ta1, ta2, tb] })))
+    ).json()) as { id: string }
+  ).id;
+  bOnly = (
+    (await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `b-only-${inv.suffix}`, { target_ids: [tb] })))).json()) as {
+      id: string;
+    }
+  ).id;
   await server.request(`/api/v1/certificates/${shared}/renew`, { method: 'POST' });
   await server.request(`/api/v1/certificates/${bOnly}/renew`, { method: 'POST' });
 });
@@ -72,13 +94,16 @@ describe('agent work protocol', () => {
     expect(((await res.json()) as { deployments: number }).deployments).toBe(2);
     const afterCsr = (await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work;
     expect(afterCsr.csr).toEqual([]); // A has answered; the job still waits for B
-    const job = async () => ((await (await server.request(`/api/v1/jobs?certificate_id=${shared}&type=Issuance`)).json()) as { data: Array<{ status: string }> }).data[0]!.status;
+    const job = async () =>
+      ((await (await server.request(`/api/v1/jobs?certificate_id=${shared}&type=Issuance`)).json()) as { data: Array<{ status: string }> }).data[0]!.status;
     expect(await job()).toBe('AwaitingCSR');
 
     // The poll above already claimed A's two jobs; parallel polls must not return them again.
     expect(afterCsr.deployments).toHaveLength(2);
     expect(afterCsr.deployments.every((d) => d.attempts === 1)).toBe(true);
-    const parallel = await Promise.all(Array.from({ length: 5 }, async () => ((await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work).deployments));
+    const parallel = await Promise.all(
+      Array.from({ length: 5 }, async () => ((await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work).deployments),
+    );
     expect(parallel.flat()).toEqual([]);
     let workB = (await (await as(b, `/api/v1/agents/${b.id}/work`)).json()) as Work;
     expect(workB.csr.map((w) => w.certificate_id).sort()).toEqual([shared, bOnly].sort());
@@ -91,7 +116,9 @@ describe('agent work protocol', () => {
     expect(workB.csr.map((w) => w.certificate_id)).toEqual([bOnly]);
     expect(workB.deployments).toHaveLength(1);
     const leafOf = async (agent: { id: string; api_key: string }) =>
-      ((await (await as(agent, `/api/v1/agents/${agent.id}/certificates/${shared}`)).json()) as { certificate_pem: string }).certificate_pem.split('-----END CERTIFICATE-----')[0];
+      ((await (await as(agent, `/api/v1/agents/${agent.id}/certificates/${shared}`)).json()) as { certificate_pem: string }).certificate_pem.split(
+        '-----END CERTIFICATE-----',
+      )[0];
     expect(await leafOf(a)).not.toBe(await leafOf(b));
 
     expect(WorkSchema.safeParse(afterCsr).success).toBe(true);
@@ -110,7 +137,9 @@ describe('agent work protocol', () => {
     expect(((await done.json()) as { status: string }).status).toBe('Completed');
     expect((await as(a, `/api/v1/agents/${a.id}/jobs/${first.job_id}/status`, json('POST', { status: 'Completed' }))).status).toBe(409);
     expect((await as(a, `/api/v1/agents/${a.id}/jobs/${workB.deployments[0]!.job_id}/status`, json('POST', { status: 'Completed' }))).status).toBe(404);
-    const failed = (await (await as(a, `/api/v1/agents/${a.id}/jobs/${second.job_id}/status`, json('POST', { status: 'Failed', error: 'nginx -t failed' }))).json()) as { status: string; last_error: string; scheduled_at: string };
+    const failed = (await (
+      await as(a, `/api/v1/agents/${a.id}/jobs/${second.job_id}/status`, json('POST', { status: 'Failed', error: 'nginx -t failed' }))
+    ).json()) as { status: string; last_error: string; scheduled_at: string };
     expect(failed.status).toBe('Pending');
     expect(failed.last_error).toBe('nginx -t failed');
     expect(new Date(failed.scheduled_at).getTime() - Date.now()).toBeGreaterThan(20_000); // ~30 s backoff
@@ -133,7 +162,8 @@ describe('agent work protocol', () => {
     expect((await server.request(`/api/v1/certificates/${shared}/renew`, { method: 'POST' })).status).toBe(202);
     await as(a, `/api/v1/agents/${a.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
     await as(b, `/api/v1/agents/${b.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
-    const renewal = async () => ((await (await server.request(`/api/v1/jobs?certificate_id=${shared}&type=Renewal`)).json()) as { data: Array<{ status: string }> }).data[0]!.status;
+    const renewal = async () =>
+      ((await (await server.request(`/api/v1/jobs?certificate_id=${shared}&type=Renewal`)).json()) as { data: Array<{ status: string }> }).data[0]!.status;
     expect(await renewal()).toBe('AwaitingCSR');
     await server.request(`/api/v1/agents/${c.id}`, { method: 'DELETE' });
     expect(await renewal()).toBe('Completed');

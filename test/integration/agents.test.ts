@@ -60,7 +60,12 @@ describe('agent registration', () => {
   });
 
   it('checks the bootstrap token before the body: no token and a bad body is 401, not 400 (issue 12)', async () => {
-    const res = await server.request('/api/v1/agents', { method: 'POST', auth: null, headers: { 'content-type': 'application/json' }, body: '{"name":"bad name!"}' });
+    const res = await server.request('/api/v1/agents', {
+      method: 'POST',
+      auth: null,
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"bad name!"}',
+    });
     expect(res.status).toBe(401);
     expect((await register('bad name!', 'wrong-token-0123456789abcdef')).status).toBe(401);
   });
@@ -105,7 +110,7 @@ describe('heartbeats', () => {
     expect((await beat(a.id, a.api_key, { ip_address: 'not-an-ip' })).status).toBe(400);
   });
 
-  it("lets a key act only for its own agent", async () => {
+  it('lets a key act only for its own agent', async () => {
     const res = await beat(a.id, b.api_key);
     expect(res.status).toBe(403);
     expect(((await res.json()) as { message: string }).message).toMatch(/acts only for agent/);
@@ -153,7 +158,10 @@ describe('agent list', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let i = 0; i < 50; i++) {
-      const page = (await (await server.request(`/api/v1/agents?per_page=7${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { data: Array<{ id: string; retired_at: string | null }>; next_cursor?: string };
+      const page = (await (await server.request(`/api/v1/agents?per_page=7${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
+        data: Array<{ id: string; retired_at: string | null }>;
+        next_cursor?: string;
+      };
       seen.push(...page.data.map((x) => x.id));
       if (!page.next_cursor) break;
       cursor = page.next_cursor;

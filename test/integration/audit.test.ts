@@ -95,7 +95,10 @@ describe('audit events', () => {
     const res = await server.request('/api/v1/audit/export?category=auth');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/x-ndjson');
-    const all = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Event);
+    const all = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Event);
     // The last line says the export is complete and how many events it holds.
     const trailer = all.pop() as unknown as { complete: boolean; events: number };
     expect(trailer).toEqual({ complete: true, events: all.length });

@@ -31,7 +31,8 @@ describe('POST /api/v1/certificates/bulk-renew', () => {
   });
 
   it('enqueues renewable certificates once and skips the rest', async () => {
-    const create = async (name: string) => ((await (await server.request('/api/v1/certificates', json(certificateBody(inv, `${name}-${inv.suffix}`)))).json()) as { id: string }).id;
+    const create = async (name: string) =>
+      ((await (await server.request('/api/v1/certificates', json(certificateBody(inv, `${name}-${inv.suffix}`)))).json()) as { id: string }).id;
     const [a, b, archived, revoked, expired] = [await create('a'), await create('b'), await create('arch'), await create('rev'), await create('exp')];
     await server.request(`/api/v1/certificates/${archived}`, { method: 'DELETE' });
     await server.request(`/api/v1/certificates/${revoked}/revoke`, json({}));
@@ -39,18 +40,24 @@ describe('POST /api/v1/certificates/bulk-renew', () => {
 
     expect((await bulkRenew({ team_id: inv.teamId })).body).toEqual({ total_matched: 5, total_enqueued: 2, total_skipped: 3, total_failed: 0 });
     expect((await bulkRenew({ team_id: inv.teamId })).body).toMatchObject({ total_matched: 5, total_enqueued: 0 }); // open jobs
-    const jobs = (await (await server.request(`/api/v1/jobs?status=AwaitingCSR&per_page=500`)).json()) as { data: Array<{ certificate_id: string; type: string }> };
+    const jobs = (await (await server.request(`/api/v1/jobs?status=AwaitingCSR&per_page=500`)).json()) as {
+      data: Array<{ certificate_id: string; type: string }>;
+    };
     expect(jobs.data.filter((j) => [a, b].includes(j.certificate_id)).map((j) => j.type)).toEqual(['Issuance', 'Issuance']);
-    for (const id of [a, b]) expect(((await (await server.request(`/api/v1/certificates/${id}`)).json()) as { status: string }).status).toBe('RenewalInProgress');
+    for (const id of [a, b])
+      expect(((await (await server.request(`/api/v1/certificates/${id}`)).json()) as { status: string }).status).toBe('RenewalInProgress');
     // certificate_ids narrows the other criteria; nothing matches an unknown id.
     expect((await bulkRenew({ team_id: inv.teamId, certificate_ids: [a, 'nope'] })).body).toMatchObject({ total_matched: 1, total_enqueued: 0 });
-    const audit = (await (await server.request('/api/v1/audit?action=bulk_renewal_initiated')).json()) as { data: Array<{ details: { total_enqueued: number } }> };
+    const audit = (await (await server.request('/api/v1/audit?action=bulk_renewal_initiated')).json()) as {
+      data: Array<{ details: { total_enqueued: number } }>;
+    };
     expect(audit.data.map((e) => e.details.total_enqueued).sort()).toEqual([0, 0, 2]);
   });
 
   it('bulk-reassign: new owner and team for the listed certificates, skipping archived and unchanged ones', async () => {
     const other = await seedInventory(server.db.url);
-    const create = async (name: string) => ((await (await server.request('/api/v1/certificates', json(certificateBody(inv, `${name}-${inv.suffix}`)))).json()) as { id: string }).id;
+    const create = async (name: string) =>
+      ((await (await server.request('/api/v1/certificates', json(certificateBody(inv, `${name}-${inv.suffix}`)))).json()) as { id: string }).id;
     const [x, y, gone] = [await create('rx'), await create('ry'), await create('rgone')];
     await server.request(`/api/v1/certificates/${gone}`, { method: 'DELETE' });
     const reassign = async (body: unknown) => {
@@ -76,11 +83,17 @@ describe('POST /api/v1/certificates/bulk-renew', () => {
     expect([first.status, second.status]).toEqual([200, 200]);
     expect((first.body.total_enqueued as number) + (second.body.total_enqueued as number)).toBe(100_000);
     expect(first.body.total_matched).toBe(100_000);
-    const counts = await withClient(server.db.url, async (c) => (await c.query(
-      `SELECT count(*)::int AS jobs, count(DISTINCT certificate_id)::int AS certs,
+    const counts = await withClient(
+      server.db.url,
+      async (c) =>
+        (
+          await c.query(
+            `SELECT count(*)::int AS jobs, count(DISTINCT certificate_id)::int AS certs,
               (SELECT count(*)::int FROM certificates c WHERE issuer_id = 'load-issuer' AND ${inProgressCondition}) AS marked
          FROM jobs j JOIN certificates c ON c.id = j.certificate_id WHERE c.issuer_id = 'load-issuer'`,
-    )).rows[0] as { jobs: number; certs: number; marked: number });
+          )
+        ).rows[0] as { jobs: number; certs: number; marked: number },
+    );
     expect(counts).toEqual({ jobs: 100_000, certs: 100_000, marked: 100_000 });
     console.log(`bulk-renew: 100,000 certificates, two racing requests answered in ${Math.round(ms)} ms`);
   }, 120_000);

@@ -9,7 +9,8 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertificateRepository, sortColumns, type CertificateFilter, type SortColumn } from '../../src/db/certificates.ts';
+import { createCertificateRepository } from '../../src/db/certificates.ts';
+import { sortColumns, type CertificateFilter, type SortColumn } from '../../src/domain/certificates.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { seedInventory } from '../support/fixtures.ts';
 
@@ -28,7 +29,9 @@ beforeAll(async () => {
   await q(`INSERT INTO issuers (id, name, type) SELECT 'is' || g, 'is' || g, 'local' FROM generate_series(1, 3) g`);
   await q(`INSERT INTO certificate_profiles (id, name) SELECT 'pf' || g, 'pf' || g FROM generate_series(1, 5) g`);
   await q(`INSERT INTO agents (id, name) SELECT 'ag' || g, 'ag' || g FROM generate_series(1, 200) g`);
-  await q(`INSERT INTO deployment_targets (id, name, type, agent_id) SELECT 'tg' || g, 'tg' || g, 'NGINX', 'ag' || (g % 200 + 1) FROM generate_series(1, 1000) g`);
+  await q(
+    `INSERT INTO deployment_targets (id, name, type, agent_id) SELECT 'tg' || g, 'tg' || g, 'NGINX', 'ag' || (g % 200 + 1) FROM generate_series(1, 1000) g`,
+  );
   await q(
     `INSERT INTO certificates (id, name, common_name, owner_id, team_id, issuer_id, renewal_policy_id, certificate_profile_id,
                                status, environment, expires_at, created_at, updated_at)

@@ -40,7 +40,12 @@ async function list(query: string) {
 
 describe('create and validate', () => {
   it('creates a Pending certificate with its target mapping', async () => {
-    const cert = await create('svc-create', { sans: ['svc-create.example.test', '10.1.2.3', '2001:db8::1', 'ops@example.test'], target_ids: [inv.targetId], tags: { app: 'svc' }, environment: 'production' });
+    const cert = await create('svc-create', {
+      sans: ['svc-create.example.test', '10.1.2.3', '2001:db8::1', 'ops@example.test'],
+      target_ids: [inv.targetId],
+      tags: { app: 'svc' },
+      environment: 'production',
+    });
     expect(cert).toMatchObject({ status: 'Pending', expires_at: null, target_ids: [inv.targetId], source: 'API', tags: { app: 'svc' } });
     const deployments = (await (await server.request(`/api/v1/certificates/${cert.id}/deployments`)).json()) as { data: Array<{ id: string }>; total: number };
     expect(deployments).toMatchObject({ total: 1, data: [{ id: inv.targetId }] });
@@ -104,7 +109,10 @@ describe('update, archive, versions', () => {
     const stored = await db.query('SELECT renewal_policy_id FROM certificates WHERE id = $1', [cert.id]);
     expect(stored.rows[0].renewal_policy_id).toBe(other.policyId);
 
-    const cleared = (await (await send('PUT', `/api/v1/certificates/${cert.id}`, { certificate_profile_id: null, target_ids: [] })).json()) as Record<string, unknown>;
+    const cleared = (await (await send('PUT', `/api/v1/certificates/${cert.id}`, { certificate_profile_id: null, target_ids: [] })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(cleared).toMatchObject({ certificate_profile_id: null, target_ids: [] });
     expect((await send('PATCH', `/api/v1/certificates/${cert.id}`, { renewal_policy_id: 'rp-missing' })).status).toBe(400);
     expect((await send('PATCH', '/api/v1/certificates/cert-missing', { tags: {} })).status).toBe(404);
@@ -131,7 +139,10 @@ describe('update, archive, versions', () => {
         [`${cert.id}-v${i}`, cert.id, `0${i}`, `${fp}-${cert.id}`, i],
       );
     }
-    const versions = (await (await server.request(`/api/v1/certificates/${cert.id}/versions`)).json()) as { data: Array<{ id: string; serial_number: string }>; total: number };
+    const versions = (await (await server.request(`/api/v1/certificates/${cert.id}/versions`)).json()) as {
+      data: Array<{ id: string; serial_number: string }>;
+      total: number;
+    };
     expect(versions.total).toBe(2);
     expect(versions.data.map((v) => v.id)).toEqual([`${cert.id}-v1`, `${cert.id}-v0`]);
     expect((await server.request('/api/v1/certificates/cert-missing/versions')).status).toBe(404);
@@ -155,7 +166,11 @@ describe('list', () => {
     }
     // Give them distinct expiries: i days from now.
     for (const [i, id] of ids.entries()) {
-      await db.query(`UPDATE certificates SET expires_at = now() + $2 * interval '1 day', status = $3 WHERE id = $1`, [id, i + 1, i === 0 ? 'Active' : 'Pending']);
+      await db.query(`UPDATE certificates SET expires_at = now() + $2 * interval '1 day', status = $3 WHERE id = $1`, [
+        id,
+        i + 1,
+        i === 0 ? 'Active' : 'Pending',
+      ]);
     }
   });
 
@@ -251,7 +266,12 @@ describe('list', () => {
   it('rejects tampered cursors and cursors reused with another sort or filter', async () => {
     const { next_cursor: cursor } = await list(`${scoped()}&per_page=2`);
     const tampered = `${cursor!.slice(0, 5)}${cursor![5] === 'A' ? 'B' : 'A'}${cursor!.slice(6)}`;
-    for (const q of [`cursor=${tampered}`, `cursor=${cursor}&sort=name`, `cursor=${cursor}&status=Active`, `${scoped()}&cursor=${cursor}&per_page=2&sort=-created_at`]) {
+    for (const q of [
+      `cursor=${tampered}`,
+      `cursor=${cursor}&sort=name`,
+      `cursor=${cursor}&status=Active`,
+      `${scoped()}&cursor=${cursor}&per_page=2&sort=-created_at`,
+    ]) {
       const res = await server.request(`/api/v1/certificates?${q}`);
       expect(res.status, q).toBe(400);
       expect(((await res.json()) as { message: string }).message).toMatch(/^cursor:/);

@@ -36,11 +36,16 @@ afterAll(async () => {
 
 describe('two replicas, one PostgreSQL', () => {
   it('a write acknowledged on one replica is in the next list on the other, 100 times out of 100', async () => {
-    const listOnB = async () => ((await (await fetch(`${b.url}/api/v1/certificates?owner_id=${inv.ownerId}&per_page=1`, { headers })).json()) as { total: number }).total;
+    const listOnB = async () =>
+      ((await (await fetch(`${b.url}/api/v1/certificates?owner_id=${inv.ownerId}&per_page=1`, { headers })).json()) as { total: number }).total;
     let stale = 0;
     let total = await listOnB(); // cached on B from here on
     for (let i = 0; i < 100; i++) {
-      const res = await fetch(`${a.url}/api/v1/certificates`, { method: 'POST', headers, body: JSON.stringify(certificateBody(inv, `replica-${inv.suffix}-${i}`)) });
+      const res = await fetch(`${a.url}/api/v1/certificates`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(certificateBody(inv, `replica-${inv.suffix}-${i}`)),
+      });
       expect(res.status).toBe(201);
       const seen = await listOnB();
       if (seen !== total + 1) stale += 1;

@@ -21,13 +21,32 @@ const json = (method: string, body?: unknown) => ({ method, ...(body ? { headers
 const as = (agent: { api_key: string }, p: string, init: RequestInit = {}) =>
   fetch(`${server.url}${p}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}` } });
 const register = async (name: string) =>
-  (await (await fetch(`${server.url}/api/v1/agents`, { method: 'POST', headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' }, body: JSON.stringify({ name }) })).json()) as { id: string; api_key: string };
+  (await (
+    await fetch(`${server.url}/api/v1/agents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    })
+  ).json()) as { id: string; api_key: string };
 
 /** A self-signed certificate from openssl with the given names and key. */
 function opensslCert(cn: string, sans: string[], key: string[] = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']): string {
   return execFileSync(
     'openssl',
-    ['req', '-x509', ...key, '-nodes', '-subj', `/CN=${cn}/O=Acme, Inc.`, '-addext', `subjectAltName=${sans.map((s) => `DNS:${s}`).join(',')}`, '-days', '30', '-keyout', '/dev/null'],
+    [
+      'req',
+      '-x509',
+      ...key,
+      '-nodes',
+      '-subj',
+      `/CN=${cn}/O=Acme, Inc.`,
+      '-addext',
+      `subjectAltName=${sans.map((s) => `DNS:${s}`).join(',')}`,
+      '-days',
+      '30',
+      '-keyout',
+      '/dev/null',
+    ],
     { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] },
   );
 }
@@ -86,25 +105,44 @@ describe('discovery reports', () => {
     // The same certificate seen again: nothing new, last_seen_at moves, the row stays.
     const again = (await (await report(a, { certificates: [{ pem_data: web, source_path: '/etc/nginx/web.pem' }] })).json()) as { certificates_new: number };
     expect(again.certificates_new).toBe(0);
-    const after = (await (await server.request(`/api/v1/discovered-certificates/${found.id as string}`)).json()) as { last_seen_at: string; first_seen_at: string };
+    const after = (await (await server.request(`/api/v1/discovered-certificates/${found.id as string}`)).json()) as {
+      last_seen_at: string;
+      first_seen_at: string;
+    };
     expect(new Date(after.last_seen_at).getTime()).toBeGreaterThan(new Date(after.first_seen_at).getTime());
     // Another path, or another agent, is another sighting.
-    expect(((await (await report(a, { certificates: [{ pem_data: web, source_path: '/srv/web.pem' }] })).json()) as { certificates_new: number }).certificates_new).toBe(1);
-    expect(((await (await report(b, { certificates: [{ pem_data: web, source_path: '/etc/nginx/web.pem' }] })).json()) as { certificates_new: number }).certificates_new).toBe(1);
+    expect(
+      ((await (await report(a, { certificates: [{ pem_data: web, source_path: '/srv/web.pem' }] })).json()) as { certificates_new: number }).certificates_new,
+    ).toBe(1);
+    expect(
+      ((await (await report(b, { certificates: [{ pem_data: web, source_path: '/etc/nginx/web.pem' }] })).json()) as { certificates_new: number })
+        .certificates_new,
+    ).toBe(1);
   });
 
   it('links a certificate certfleet issued to its managed certificate at once', async () => {
     const cert = (await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `disc-${inv.suffix}`)))).json()) as { id: string };
-    const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
+    const csr = execFileSync(
+      'openssl',
+      ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'],
+      { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] },
+    );
     const issued = (await (await server.request(`/api/v1/certificates/${cert.id}/csr`, json('POST', { csr_pem: csr }))).json()) as { certificate_pem: string };
     await report(a, { certificates: [{ pem_data: issued.certificate_pem, source_path: '/etc/nginx/managed.pem' }] });
-    const list = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Managed`)).json()) as { data: Array<{ managed_certificate_id: string }> };
+    const list = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Managed`)).json()) as {
+      data: Array<{ managed_certificate_id: string }>;
+    };
     expect(list.data.map((d) => d.managed_certificate_id)).toEqual([cert.id]);
   });
 
   it('refuses bad entries with a 400 naming the index, and records nothing', async () => {
     const before = (await (await server.request(`/api/v1/discovery-summary?agent_id=${a.id}`)).json()) as Record<string, number>;
-    const notCert = await report(a, { certificates: [{ pem_data: web, source_path: '/ok.pem' }, { pem_data: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', source_path: '/bad.pem' }] });
+    const notCert = await report(a, {
+      certificates: [
+        { pem_data: web, source_path: '/ok.pem' },
+        { pem_data: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', source_path: '/bad.pem' },
+      ],
+    });
     expect(notCert.status).toBe(400);
     expect(((await notCert.json()) as { message: string }).message).toMatch(/^certificates\.1\.pem_data/);
     const two = await report(a, { certificates: [{ pem_data: web + rsa, source_path: '/two.pem' }] });
@@ -114,7 +152,7 @@ describe('discovery reports', () => {
     expect((await server.request(`/api/v1/discovery-summary?agent_id=${a.id}`).then((r) => r.json())) as Record<string, number>).toEqual(before);
   });
 
-  it("lets an agent report only for itself, and not once retired", async () => {
+  it('lets an agent report only for itself, and not once retired', async () => {
     expect((await as(a, `/api/v1/agents/${b.id}/discoveries`, json('POST', { certificates: [] }))).status).toBe(403);
     const c = await register(`disc-c-${inv.suffix}`);
     await server.request(`/api/v1/agents/${c.id}`, { method: 'DELETE' });
@@ -124,19 +162,29 @@ describe('discovery reports', () => {
 
 describe('operating on discovered certificates', () => {
   it('claims, dismisses, summarises and pages', async () => {
-    const list = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Unmanaged&per_page=1`)).json()) as { data: Array<{ id: string }>; next_cursor?: string };
+    const list = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Unmanaged&per_page=1`)).json()) as {
+      data: Array<{ id: string }>;
+      next_cursor?: string;
+    };
     expect(list.data).toHaveLength(1);
     expect(list.next_cursor).toBeDefined();
-    const next = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Unmanaged&per_page=1&cursor=${list.next_cursor!}`)).json()) as { data: Array<{ id: string }> };
+    const next = (await (
+      await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Unmanaged&per_page=1&cursor=${list.next_cursor!}`)
+    ).json()) as { data: Array<{ id: string }> };
     expect(next.data[0]!.id > list.data[0]!.id).toBe(true);
     expect((await server.request(`/api/v1/discovered-certificates?status=Managed&cursor=${list.next_cursor!}`)).status).toBe(400); // cursor bound to its filters
 
     const [first, second] = [list.data[0]!.id, next.data[0]!.id];
     const cert = (await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `claim-${inv.suffix}`)))).json()) as { id: string };
     expect((await server.request(`/api/v1/discovered-certificates/${first}/claim`, json('POST', { managed_certificate_id: 'nope' }))).status).toBe(400);
-    const claimed = (await (await server.request(`/api/v1/discovered-certificates/${first}/claim`, json('POST', { managed_certificate_id: cert.id }))).json()) as { status: string; managed_certificate_id: string };
+    const claimed = (await (
+      await server.request(`/api/v1/discovered-certificates/${first}/claim`, json('POST', { managed_certificate_id: cert.id }))
+    ).json()) as { status: string; managed_certificate_id: string };
     expect(claimed).toMatchObject({ status: 'Managed', managed_certificate_id: cert.id });
-    const dismissed = (await (await server.request(`/api/v1/discovered-certificates/${second}/dismiss`, { method: 'POST' })).json()) as { status: string; dismissed_at: string };
+    const dismissed = (await (await server.request(`/api/v1/discovered-certificates/${second}/dismiss`, { method: 'POST' })).json()) as {
+      status: string;
+      dismissed_at: string;
+    };
     expect(dismissed.status).toBe('Dismissed');
     expect(dismissed.dismissed_at).toBeTruthy();
     expect((await server.request('/api/v1/discovered-certificates/dcert-missing/dismiss', { method: 'POST' })).status).toBe(404);

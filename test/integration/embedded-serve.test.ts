@@ -69,9 +69,9 @@ describe('certfleet serve on embedded PostgreSQL', () => {
 
     // Restart: same data, same keys.
     const again = await serve(env);
-    const keys = (await (
-      await fetch(`${again.url}/api/v1/auth/keys`, { headers: { authorization: `Bearer ${adminKey}` } })
-    ).json()) as { data: Array<{ name: string }> };
+    const keys = (await (await fetch(`${again.url}/api/v1/auth/keys`, { headers: { authorization: `Bearer ${adminKey}` } })).json()) as {
+      data: Array<{ name: string }>;
+    };
     expect(keys.data.map((k) => k.name).sort()).toEqual(['bootstrap-admin', 'cli-key']);
     again.child.kill('SIGINT');
     expect(await again.exited).toBe(0);

@@ -62,10 +62,12 @@ afterAll(async () => {
 
 const repo = () => createNotificationRepository(pool);
 const mine = async () =>
-  (await pool.query<{ certificate_id: string; threshold_days: number; status: string; attempts: number }>(
-    `SELECT certificate_id, threshold_days, status, attempts FROM notifications WHERE certificate_id LIKE '%-' || $1 ORDER BY certificate_id, threshold_days`,
-    [inv.suffix],
-  )).rows;
+  (
+    await pool.query<{ certificate_id: string; threshold_days: number; status: string; attempts: number }>(
+      `SELECT certificate_id, threshold_days, status, attempts FROM notifications WHERE certificate_id LIKE '%-' || $1 ORDER BY certificate_id, threshold_days`,
+      [inv.suffix],
+    )
+  ).rows;
 
 describe('expiry alerts', () => {
   it('creates one notification per crossed threshold, delivers it, retries a failure, never twice', async () => {

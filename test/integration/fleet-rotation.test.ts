@@ -61,10 +61,13 @@ beforeAll(async () => {
   for (const name of ['host-1', 'host-2', 'host-3']) {
     const home = path.join(dir, name);
     const stateFile = path.join(home, 'state.json');
-    const proc = runCertfleet(['agent', '--server', server.url, '--name', name, '--state-file', stateFile, '--heartbeat-interval', '1', '--poll-interval', '0.5'], {
-      CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
-      CERTFLEET_DATA_DIR: home,
-    });
+    const proc = runCertfleet(
+      ['agent', '--server', server.url, '--name', name, '--state-file', stateFile, '--heartbeat-interval', '1', '--poll-interval', '0.5'],
+      {
+        CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
+        CERTFLEET_DATA_DIR: home,
+      },
+    );
     const state = await until(`${name} to register`, async () =>
       fs.existsSync(stateFile) ? (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { agent_id: string; api_key: string }) : undefined,
     );
@@ -86,7 +89,11 @@ async function renewAndWait(certificateId: string): Promise<void> {
   expect(renew.status).toBe(202);
   const { job_id } = (await renew.json()) as { job_id: string };
   await until('the renewal and three deployments to complete', async () => {
-    const jobs = ((await (await admin(`/api/v1/jobs?certificate_id=${certificateId}&per_page=500`)).json()) as { data: Array<{ id: string; type: string; status: string; created_at: string; last_error: string | null }> }).data;
+    const jobs = (
+      (await (await admin(`/api/v1/jobs?certificate_id=${certificateId}&per_page=500`)).json()) as {
+        data: Array<{ id: string; type: string; status: string; created_at: string; last_error: string | null }>;
+      }
+    ).data;
     const failed = jobs.find((j) => j.status === 'Failed' || (j.type === 'Deployment' && j.last_error));
     if (failed) throw new Error(`job ${failed.id} failed: ${failed.last_error}`);
     const renewal = jobs.find((j) => j.id === job_id);
@@ -110,11 +117,18 @@ describe('fleet rotation with three agent processes and nginx', () => {
     });
     for (const a of [two, three]) fs.mkdirSync(a.files, { recursive: true });
     const targets = [
-      await target(one.id, `nginx-${inv.suffix}`, { cert_path: nginx.certPath, key_path: nginx.keyPath, validate_command: nginx.validateCommand, reload_command: nginx.reloadCommand }),
+      await target(one.id, `nginx-${inv.suffix}`, {
+        cert_path: nginx.certPath,
+        key_path: nginx.keyPath,
+        validate_command: nginx.validateCommand,
+        reload_command: nginx.reloadCommand,
+      }),
       await target(two.id, `files-2-${inv.suffix}`, fileTarget(two)),
       await target(three.id, `files-3-${inv.suffix}`, fileTarget(three)),
     ];
-    const cert = (await (await admin('/api/v1/certificates', { method: 'POST', body: certificateBody(inv, `fleet-${inv.suffix}`, { target_ids: targets }) })).json()) as { id: string; common_name: string };
+    const cert = (await (
+      await admin('/api/v1/certificates', { method: 'POST', body: certificateBody(inv, `fleet-${inv.suffix}`, { target_ids: targets }) })
+    ).json()) as { id: string; common_name: string };
     certificateId = cert.id;
     const placeholder = await nginx.presented(cert.common_name);
 
@@ -134,10 +148,14 @@ describe('fleet rotation with three agent processes and nginx', () => {
     const deployed = new X509Certificate(fs.readFileSync(nginx.certPath));
     leaves.add(deployed.toString());
     expect(leaves.size).toBe(3); // three hosts, three keys, three leaves
-    const presented = await until('nginx to present the new certificate', async () => {
-      const raw = await nginx.presented(cert.common_name);
-      return raw.equals(placeholder) ? undefined : raw;
-    }, 10_000);
+    const presented = await until(
+      'nginx to present the new certificate',
+      async () => {
+        const raw = await nginx.presented(cert.common_name);
+        return raw.equals(placeholder) ? undefined : raw;
+      },
+      10_000,
+    );
     expect(presented.equals(deployed.raw)).toBe(true);
     const verified = await new Promise<boolean>((resolve, reject) => {
       const socket = tls.connect({ host: '127.0.0.1', port: nginx.port, servername: cert.common_name, ca: caPem }, () => {
@@ -162,7 +180,10 @@ describe('fleet rotation with three agent processes and nginx', () => {
   it("refuses an agent's key on another agent's routes", async () => {
     const [one, two] = agents as [(typeof agents)[0], (typeof agents)[0]];
     for (const route of ['/work', '/heartbeat']) {
-      const res = await fetch(`${server.url}/api/v1/agents/${two.id}${route}`, { method: route === '/work' ? 'GET' : 'POST', headers: { authorization: `Bearer ${one.apiKey}` } });
+      const res = await fetch(`${server.url}/api/v1/agents/${two.id}${route}`, {
+        method: route === '/work' ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${one.apiKey}` },
+      });
       expect(res.status, route).toBe(403);
     }
   });

@@ -132,11 +132,9 @@ describe('request bodies', () => {
   });
 
   it('answers 401 before a large body is read, and closes the connection', async () => {
-    const res = await rawRequest(
-      server.url,
-      `POST /api/v1/auth/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000`,
-      ['{"name":'],
-    );
+    const res = await rawRequest(server.url, `POST /api/v1/auth/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000`, [
+      '{"name":',
+    ]);
     expect(res.status).toBe(401);
     expect(res.closed).toBe(true);
   });

@@ -37,21 +37,33 @@ const cases: Record<string, Case> = {
   teams: {
     path: '/api/v1/teams',
     valid: (n) => ({ name: `Team ${n}`, description: 'd' }),
-    invalid: [[{ name: '' }, 'name'], [{ name: 'x', color: 'red' }, 'color'], [{ name: 'x'.repeat(256) }, 'name']],
+    invalid: [
+      [{ name: '' }, 'name'],
+      [{ name: 'x', color: 'red' }, 'color'],
+      [{ name: 'x'.repeat(256) }, 'name'],
+    ],
     update: ['description', 'new description'],
     useIt: (id) => server.request('/api/v1/owners', json('POST', { name: 'o', email: 'o@example.com', team_id: id })),
   },
   owners: {
     path: '/api/v1/owners',
     valid: (n) => ({ name: `Owner ${n}`, email: `${n}@example.com`, team_id: inv.teamId }),
-    invalid: [[{ name: 'x', email: 'not-an-email', team_id: 't' }, 'email'], [{ name: 'x', email: 'a@b.co' }, 'team_id'], [{ name: 'x', email: 'a@b.co', team_id: 'team-missing' }, 'team_id']],
+    invalid: [
+      [{ name: 'x', email: 'not-an-email', team_id: 't' }, 'email'],
+      [{ name: 'x', email: 'a@b.co' }, 'team_id'],
+      [{ name: 'x', email: 'a@b.co', team_id: 'team-missing' }, 'team_id'],
+    ],
     update: ['email', 'changed@example.com'],
     useIt: (id) => server.request('/api/v1/certificates', json('POST', certificateBody(inv, `uses-owner-${id}`, { owner_id: id }))),
   },
   issuers: {
     path: '/api/v1/issuers',
     valid: (n) => ({ name: `Issuer ${n}`, type: 'local', config: { validity_days: 30 } }),
-    invalid: [[{ name: 'x', type: 'vault' }, 'type'], [{ name: 'x', type: 'local', config: { validity_days: 0 } }, 'config.validity_days'], [{ name: 'x', type: 'local', config: { oops: 1 } }, 'config']],
+    invalid: [
+      [{ name: 'x', type: 'vault' }, 'type'],
+      [{ name: 'x', type: 'local', config: { validity_days: 0 } }, 'config.validity_days'],
+      [{ name: 'x', type: 'local', config: { oops: 1 } }, 'config'],
+    ],
     update: ['enabled', false],
     useIt: (id) => server.request('/api/v1/certificates', json('POST', certificateBody(inv, `uses-issuer-${id}`, { issuer_id: id }))),
   },
@@ -91,7 +103,10 @@ const cases: Record<string, Case> = {
   targets: {
     path: '/api/v1/targets',
     valid: (n) => ({ name: `target-${n}`, type: 'NGINX', agent_id: inv.agentId, config: { cert_path: '/etc/ssl/x.pem' } }),
-    invalid: [[{ name: 'x', type: 'Toaster', agent_id: 'a' }, 'type'], [{ name: 'x', type: 'File', agent_id: 'agent-missing' }, 'agent_id']],
+    invalid: [
+      [{ name: 'x', type: 'Toaster', agent_id: 'a' }, 'type'],
+      [{ name: 'x', type: 'File', agent_id: 'agent-missing' }, 'agent_id'],
+    ],
     update: ['config', { cert_path: '/etc/ssl/y.pem' }],
     useIt: (id) => server.request('/api/v1/certificates', json('POST', certificateBody(inv, `uses-target-${id}`, { target_ids: [id] }))),
   },
@@ -108,7 +123,12 @@ describe.each(Object.entries(cases))('%s', (resource, c) => {
     const got = await server.request(`${c.path}/${body.id}`);
     expect(await got.json()).toEqual(body);
 
-    const list = (await (await server.request(`${c.path}?per_page=500`)).json()) as { data: Array<{ id: string }>; total: number; page: number; per_page: number };
+    const list = (await (await server.request(`${c.path}?per_page=500`)).json()) as {
+      data: Array<{ id: string }>;
+      total: number;
+      page: number;
+      per_page: number;
+    };
     expect(list.data.map((r) => r.id)).toContain(body.id);
     expect(list).toMatchObject({ page: 1, per_page: 500, total: list.data.length });
 
@@ -169,9 +189,7 @@ describe('paging and permissions', () => {
   });
 
   it('lets viewers read but not write', async () => {
-    const viewer = (await (
-      await server.request('/api/v1/auth/keys', json('POST', { name: 'inventory-viewer', role: 'viewer' }))
-    ).json()) as { key: string };
+    const viewer = (await (await server.request('/api/v1/auth/keys', json('POST', { name: 'inventory-viewer', role: 'viewer' }))).json()) as { key: string };
     expect((await server.request('/api/v1/teams', { auth: viewer.key })).status).toBe(200);
     const denied = await server.request('/api/v1/teams', { ...json('POST', { name: 'nope' }), auth: viewer.key });
     expect(denied.status).toBe(403);

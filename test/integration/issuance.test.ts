@@ -21,7 +21,8 @@ let inv: Inventory;
 let dir: string;
 
 const openssl = (args: string[]) => execFileSync('openssl', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-const ecCsr = (cn: string) => openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-keyout', '/dev/null']);
+const ecCsr = (cn: string) =>
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-keyout', '/dev/null']);
 const rsaCsr = (cn: string) => openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', '/dev/null']);
 
 beforeAll(async () => {
@@ -85,8 +86,16 @@ describe('POST /api/v1/certificates/{id}/csr', () => {
     const cert = (await (await server.request(`/api/v1/certificates/${id}`)).json()) as { status: string; expires_at: string };
     expect(cert.status).toBe('Active');
     expect(cert.expires_at).toBe(issued.not_after);
-    const versions = (await (await server.request(`/api/v1/certificates/${id}/versions`)).json()) as { data: Array<{ id: string; serial_number: string; pem_chain: string; fingerprint_sha256: string; key_algorithm: string; key_size: number }> };
-    expect(versions.data[0]).toMatchObject({ id: issued.version_id, serial_number: issued.serial_number, fingerprint_sha256: issued.fingerprint_sha256, key_algorithm: 'ECDSA', key_size: 256 });
+    const versions = (await (await server.request(`/api/v1/certificates/${id}/versions`)).json()) as {
+      data: Array<{ id: string; serial_number: string; pem_chain: string; fingerprint_sha256: string; key_algorithm: string; key_size: number }>;
+    };
+    expect(versions.data[0]).toMatchObject({
+      id: issued.version_id,
+      serial_number: issued.serial_number,
+      fingerprint_sha256: issued.fingerprint_sha256,
+      key_algorithm: 'ECDSA',
+      key_size: 256,
+    });
     expect(versions.data[0]!.pem_chain).toBe(issued.certificate_pem + issued.chain_pem);
     const audit = (await (await server.request(`/api/v1/audit?action=certificate_issued&resource_id=${id}`)).json()) as { total: number };
     expect(audit.total).toBe(1);
@@ -108,8 +117,12 @@ describe('POST /api/v1/certificates/{id}/csr', () => {
     expect(((await rsa.json()) as { message: string }).message).toMatch(/^profile: key RSA 2048 is not allowed by the profile \(allowed: ECDSA >= 256\)/);
 
     const issued = (await (await post(server, `/api/v1/certificates/${ok}/csr`, { csr_pem: ecCsr('x') })).json()) as Issued;
-    expect(new Date(issued.not_after).getTime() - new Date(issued.not_before).getTime()).toBe(86_400_000 + 60_000 - (new Date(issued.not_before).getTime() % 1000));
-    expect(execFileSync('openssl', ['x509', '-noout', '-ext', 'extendedKeyUsage'], { input: issued.certificate_pem, encoding: 'utf8' })).toMatch(/TLS Web Client Authentication/);
+    expect(new Date(issued.not_after).getTime() - new Date(issued.not_before).getTime()).toBe(
+      86_400_000 + 60_000 - (new Date(issued.not_before).getTime() % 1000),
+    );
+    expect(execFileSync('openssl', ['x509', '-noout', '-ext', 'extendedKeyUsage'], { input: issued.certificate_pem, encoding: 'utf8' })).toMatch(
+      /TLS Web Client Authentication/,
+    );
 
     const outside = await newCertificate(server, `strict-bad-${inv.suffix}`, { certificate_profile_id: profile.id, common_name: 'www.other.test' });
     const names = await post(server, `/api/v1/certificates/${outside}/csr`, { csr_pem: ecCsr('x') });
@@ -134,7 +147,9 @@ describe('POST /api/v1/certificates/{id}/csr', () => {
   });
 
   it('keeps one CA per issuer across restarts, with its key encrypted at rest', async () => {
-    const first = (await (await post(server, `/api/v1/certificates/${await newCertificate(server, `persist-a-${inv.suffix}`)}/csr`, { csr_pem: ecCsr('x') })).json()) as Issued;
+    const first = (await (
+      await post(server, `/api/v1/certificates/${await newCertificate(server, `persist-a-${inv.suffix}`)}/csr`, { csr_pem: ecCsr('x') })
+    ).json()) as Issued;
     const config = loadConfig({ DATABASE_URL: server.db.url, CERTFLEET_PORT: '0', CERTFLEET_ENCRYPTION_KEY: testEncryptionKey, CERTFLEET_WORKER_THREADS: '1' });
     const again = await startApp(config, memoryLogger('warn').log);
     try {
@@ -162,7 +177,11 @@ describe('POST /api/v1/certificates/{id}/csr', () => {
 describe('RSA CAs', () => {
   it('generates the CA with config.ca_key_algorithm and signs with it', async () => {
     const issuer = (await (
-      await post(server, '/api/v1/issuers', { name: `rsa-${inv.suffix}`, type: 'local', config: { ca_key_algorithm: 'RSA-2048', ca_common_name: 'RSA Test CA' } })
+      await post(server, '/api/v1/issuers', {
+        name: `rsa-${inv.suffix}`,
+        type: 'local',
+        config: { ca_key_algorithm: 'RSA-2048', ca_common_name: 'RSA Test CA' },
+      })
     ).json()) as { id: string };
     const id = await newCertificate(server, `rsa-ca-${inv.suffix}`, { issuer_id: issuer.id });
     const res = await post(server, `/api/v1/certificates/${id}/csr`, { csr_pem: ecCsr('x') });
@@ -171,17 +190,65 @@ describe('RSA CAs', () => {
     expect(verifyChain(issued.certificate_pem, issued.chain_pem)).toMatch(/: OK/);
     const caText = execFileSync('openssl', ['x509', '-noout', '-text'], { input: issued.chain_pem, encoding: 'utf8' });
     expect(caText).toMatch(/Public-Key: \(2048 bit\)/);
-    expect(execFileSync('openssl', ['x509', '-noout', '-text'], { input: issued.certificate_pem, encoding: 'utf8' })).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
+    expect(execFileSync('openssl', ['x509', '-noout', '-text'], { input: issued.certificate_pem, encoding: 'utf8' })).toMatch(
+      /Signature Algorithm: sha256WithRSAEncryption/,
+    );
   });
 });
 
 describe('a configured CA (sub-CA under an enterprise root)', () => {
   it('signs with CERTFLEET_CA_CERT_PATH / CERTFLEET_CA_KEY_PATH; chains verify to the root', async () => {
     const f = (n: string) => path.join(dir, n);
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', '/CN=Enterprise Root', '-keyout', f('root.key'), '-out', f('root.pem')]);
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=certfleet Sub CA', '-keyout', f('sub.key'), '-out', f('sub.csr')]);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '30',
+      '-subj',
+      '/CN=Enterprise Root',
+      '-keyout',
+      f('root.key'),
+      '-out',
+      f('root.pem'),
+    ]);
+    openssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      '/CN=certfleet Sub CA',
+      '-keyout',
+      f('sub.key'),
+      '-out',
+      f('sub.csr'),
+    ]);
     fs.writeFileSync(f('sub.ext'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n');
-    openssl(['x509', '-req', '-in', f('sub.csr'), '-CA', f('root.pem'), '-CAkey', f('root.key'), '-CAcreateserial', '-days', '20', '-extfile', f('sub.ext'), '-out', f('sub.pem')]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      f('sub.csr'),
+      '-CA',
+      f('root.pem'),
+      '-CAkey',
+      f('root.key'),
+      '-CAcreateserial',
+      '-days',
+      '20',
+      '-extfile',
+      f('sub.ext'),
+      '-out',
+      f('sub.pem'),
+    ]);
     const sub = await startTestServer({ CERTFLEET_CA_CERT_PATH: f('sub.pem'), CERTFLEET_CA_KEY_PATH: f('sub.key') });
     try {
       const subInv = await seedInventory(sub.db.url);

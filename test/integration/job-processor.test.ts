@@ -37,7 +37,10 @@ async function queue(prefix: string, n: number, maxAttempts = 3): Promise<string
      SELECT $1 || g, $1 || g, $1 || g || '.example.test', $2, $3, $4, $5, 'Active', now() + interval '5 days' FROM generate_series(1, $6::int) g`,
     [prefix, inv.ownerId, inv.teamId, inv.issuerId, inv.policyId, n],
   );
-  await pool.query(`INSERT INTO jobs (id, type, certificate_id, status) SELECT 'r-' || $1 || g, 'Renewal', $1 || g, 'AwaitingCSR' FROM generate_series(1, $2::int) g`, [prefix, n]);
+  await pool.query(
+    `INSERT INTO jobs (id, type, certificate_id, status) SELECT 'r-' || $1 || g, 'Renewal', $1 || g, 'AwaitingCSR' FROM generate_series(1, $2::int) g`,
+    [prefix, n],
+  );
   const { rows } = await pool.query<{ id: string }>(
     `INSERT INTO jobs (id, type, certificate_id, parent_job_id, csr_pem, status, max_attempts)
      SELECT 's-' || $1 || g, 'Signing', $1 || g, 'r-' || $1 || g, 'csr', 'Pending', $3 FROM generate_series(1, $2::int) g RETURNING id`,
@@ -47,7 +50,12 @@ async function queue(prefix: string, n: number, maxAttempts = 3): Promise<string
 }
 
 const statusOf = async (ids: string[]) =>
-  (await pool.query<{ id: string; status: string; attempts: number; scheduled_at: Date; last_error: string | null }>(`SELECT id, status, attempts, scheduled_at, last_error FROM jobs WHERE id = ANY($1) ORDER BY id`, [ids])).rows;
+  (
+    await pool.query<{ id: string; status: string; attempts: number; scheduled_at: Date; last_error: string | null }>(
+      `SELECT id, status, attempts, scheduled_at, last_error FROM jobs WHERE id = ANY($1) ORDER BY id`,
+      [ids],
+    )
+  ).rows;
 
 describe('job processor', () => {
   it('keeps at most `concurrency` jobs in flight, reaches it, and runs every job once', async () => {
@@ -81,7 +89,14 @@ describe('job processor', () => {
   it('retries a failure after a growing backoff; the last failure fails the renewal it answered', async () => {
     const [id] = await queue('f', 1, 2);
     const repo = createSigningJobRepository(pool);
-    const processor = new JobProcessor({ jobs: repo, concurrency: 2, intervalMs: 50, backoffSeconds: 60, log, run: async () => Promise.reject(new Error('CA says no')) });
+    const processor = new JobProcessor({
+      jobs: repo,
+      concurrency: 2,
+      intervalMs: 50,
+      backoffSeconds: 60,
+      log,
+      run: async () => Promise.reject(new Error('CA says no')),
+    });
     await processor.tick();
     await sleep(100);
     let [job] = await statusOf([id!]);
@@ -97,15 +112,24 @@ describe('job processor', () => {
     await processor.stop(100);
   });
 
-  it('stop() hands running jobs back at once; a dead replica\'s job is requeued when its lease lapses', async () => {
+  it("stop() hands running jobs back at once; a dead replica's job is requeued when its lease lapses", async () => {
     const ids = await queue('s', 2);
     const repo = createSigningJobRepository(pool);
-    const processor = new JobProcessor({ jobs: repo, concurrency: 2, intervalMs: 60_000, log, run: (_job, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))) });
+    const processor = new JobProcessor({
+      jobs: repo,
+      concurrency: 2,
+      intervalMs: 60_000,
+      log,
+      run: (_job, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    });
     await processor.tick();
     expect(processor.inFlight).toBe(2);
     expect((await statusOf(ids)).map((j) => j.status)).toEqual(['Running', 'Running']);
     await processor.stop(1_000);
-    expect((await statusOf(ids)).map((j) => [j.status, j.attempts])).toEqual([['Pending', 0], ['Pending', 0]]);
+    expect((await statusOf(ids)).map((j) => [j.status, j.attempts])).toEqual([
+      ['Pending', 0],
+      ['Pending', 0],
+    ]);
 
     // A replica that died mid-job: Running, lease (updated_at) not renewed for the timeout.
     await pool.query(`UPDATE jobs SET status = 'Running', attempts = 1, updated_at = now() - interval '11 minutes' WHERE id = $1`, [ids[0]]);

@@ -43,7 +43,11 @@ afterAll(async () => {
 });
 
 it('requeues silent Running deployments, fails those out of attempts, leaves the rest', async () => {
-  const audit = new AuditWriter({ repo: createAuditRepository(pool), uow: createUnitOfWork(pool, createLogger({ level: 'silent' })), log: createLogger({ level: 'silent' }) });
+  const audit = new AuditWriter({
+    repo: createAuditRepository(pool),
+    uow: createUnitOfWork(pool, createLogger({ level: 'silent' })),
+    log: createLogger({ level: 'silent' }),
+  });
   expect(await timeOutJobs({ jobs: createJobRepository(pool), audit, timeoutSeconds: 600 })).toEqual({ requeued: 1, failed: 1 });
   const rows = (await pool.query<{ id: string; status: string; last_error: string | null }>('SELECT id, status, last_error FROM jobs ORDER BY id')).rows;
   expect(rows.map((r) => `${r.id}:${r.status}`)).toEqual(['recent:Running', 'renewal:Running', 'stuck:Pending', 'stuck-last:Failed']);

@@ -26,7 +26,11 @@ afterAll(async () => {
 
 const post = (p: string, body?: unknown) =>
   server.request(p, { method: 'POST', ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
-const csr = () => execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
+const csr = () =>
+  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'], {
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
 
 async function newCertificate(name: string) {
   return ((await (await post('/api/v1/certificates', certificateBody(inv, name))).json()) as { id: string }).id;
@@ -96,7 +100,10 @@ describe('jobs API', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let i = 0; i < 20; i++) {
-      const page = (await (await server.request(`/api/v1/jobs?status=AwaitingCSR&per_page=2${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { data: Job[]; next_cursor?: string };
+      const page = (await (await server.request(`/api/v1/jobs?status=AwaitingCSR&per_page=2${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
+        data: Job[];
+        next_cursor?: string;
+      };
       seen.push(...page.data.map((j) => j.id));
       if (!page.next_cursor) break;
       cursor = page.next_cursor;

@@ -70,7 +70,10 @@ describe('leader lock', () => {
     // Run-now sent to the follower reaches the leader (NOTIFY on its lock connection) and runs
     // there, once; job-timeouts' first scheduled tick is a minute away, so the run is ours.
     const runs = async (server: Server, name: string) => {
-      const body = (await (await fetch(`${server.url}/api/v1/scheduler/loops`, { headers: auth })).json()) as { leader: boolean; data: Array<{ name: string; runs: number }> };
+      const body = (await (await fetch(`${server.url}/api/v1/scheduler/loops`, { headers: auth })).json()) as {
+        leader: boolean;
+        data: Array<{ name: string; runs: number }>;
+      };
       return body.data.find((l) => l.name === name)!.runs;
     };
     expect(await runs(leader, 'job-timeouts')).toBe(0);

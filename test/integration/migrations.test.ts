@@ -17,7 +17,10 @@ afterEach(async () => {
 async function emptyDatabase(): Promise<{ db: TestDatabase; pool: pg.Pool }> {
   const db = await createTestDatabase({ migrated: false });
   const pool = new pg.Pool({ connectionString: db.url, max: 3 });
-  cleanups.push(() => db.drop(), () => pool.end());
+  cleanups.push(
+    () => db.drop(),
+    () => pool.end(),
+  );
   return { db, pool };
 }
 

@@ -60,13 +60,17 @@ afterAll(async () => {
 
 const deps = (batchSize = 5_000) => ({ sweep: createRenewalSweepRepository(pool), jobs: createJobRepository(pool), audit, batchSize });
 const renewalJobs = async () =>
-  (await pool.query<{ certificate_id: string }>(`SELECT certificate_id FROM jobs WHERE id NOT IN ('job-open', 'job-running') ORDER BY certificate_id`)).rows.map((r) => r.certificate_id);
+  (
+    await pool.query<{ certificate_id: string }>(`SELECT certificate_id FROM jobs WHERE id NOT IN ('job-open', 'job-running') ORDER BY certificate_id`)
+  ).rows.map((r) => r.certificate_id);
 
 describe('renewal sweep', () => {
   it('enqueues exactly the due certificates, once', async () => {
     expect(await sweepRenewals(deps())).toEqual({ due: 2, enqueued: 2 });
     expect(await renewalJobs()).toEqual(['due-10', 'due-30']);
-    const statuses = (await pool.query<{ id: string; status: string }>(`SELECT id, ${presentedStatus} AS status FROM certificates c WHERE id LIKE 'due-%' ORDER BY id`)).rows;
+    const statuses = (
+      await pool.query<{ id: string; status: string }>(`SELECT id, ${presentedStatus} AS status FROM certificates c WHERE id LIKE 'due-%' ORDER BY id`)
+    ).rows;
     expect(statuses.map((r) => r.status)).toEqual(['RenewalInProgress', 'RenewalInProgress']);
     expect(await sweepRenewals(deps())).toEqual({ due: 0, enqueued: 0 });
     await audit.flush();
@@ -83,13 +87,18 @@ describe('renewal sweep', () => {
     );
     const controller = new AbortController();
     let batches = 0;
-    const counting = { ...deps(10), jobs: { bulkRenew: async (c: { certificate_ids?: string[] }) => {
-      batches++;
-      expect(c.certificate_ids!.length).toBeLessThanOrEqual(10);
-      const result = await createJobRepository(pool).bulkRenew(c);
-      controller.abort(); // the budget runs out after the first batch
-      return result;
-    } } };
+    const counting = {
+      ...deps(10),
+      jobs: {
+        bulkRenew: async (c: { certificate_ids?: string[] }) => {
+          batches++;
+          expect(c.certificate_ids!.length).toBeLessThanOrEqual(10);
+          const result = await createJobRepository(pool).bulkRenew(c);
+          controller.abort(); // the budget runs out after the first batch
+          return result;
+        },
+      },
+    };
     const first = await sweepRenewals(counting, controller.signal);
     expect(batches).toBe(1);
     expect(first.enqueued).toBe(10);

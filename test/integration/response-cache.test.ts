@@ -61,7 +61,11 @@ describe('certificate list response cache', () => {
     const active = await list('status=Active');
     const all = (await (await list('per_page=1')).json()) as { total: number };
     const hits = await metric('certfleet_response_cache_hits');
-    const created = await server.request('/api/v1/certificates', { method: 'POST', headers: json, body: JSON.stringify(certificateBody(inv, `cache-new-${inv.suffix}`)) });
+    const created = await server.request('/api/v1/certificates', {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify(certificateBody(inv, `cache-new-${inv.suffix}`)),
+    });
     expect(created.status).toBe(201);
     // The write was acknowledged: the unfiltered total already shows it ...
     expect(((await (await list('per_page=1')).json()) as { total: number }).total).toBe(all.total + 1);

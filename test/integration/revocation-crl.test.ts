@@ -18,8 +18,7 @@ let inv: Inventory;
 let dir: string;
 let caPem = '';
 
-const openssl = (args: string[], input?: string | Buffer) =>
-  execFileSync('openssl', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+const openssl = (args: string[], input?: string | Buffer) => execFileSync('openssl', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
 const ecCsr = () => openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null']);
 
 beforeAll(async () => {
@@ -32,8 +31,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const post = (p: string, body: unknown) =>
-  server.request(p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (p: string, body: unknown) => server.request(p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 async function issue(name: string, extra: Record<string, unknown> = {}) {
   const cert = (await (await post('/api/v1/certificates', certificateBody(inv, name, extra))).json()) as { id: string };
@@ -120,12 +118,13 @@ describe('revocation and CRL', () => {
     expect((await server.request('/.well-known/pki/crl/iss-nope', { auth: null })).status).toBe(404);
   });
 
-  it('the leader re-signs aging stored CRLs (crl-refresh, here through run-now); numbers continue after another replica\'s', async () => {
+  it("the leader re-signs aging stored CRLs (crl-refresh, here through run-now); numbers continue after another replica's", async () => {
     await crl(); // a stored CRL exists
     const db = new pg.Client({ connectionString: server.db.url });
     await db.connect();
     try {
-      const stored = async () => (await db.query<{ n: string; t: Date }>('SELECT crl_number AS n, this_update AS t FROM crls WHERE issuer_id = $1', [inv.issuerId])).rows[0]!;
+      const stored = async () =>
+        (await db.query<{ n: string; t: Date }>('SELECT crl_number AS n, this_update AS t FROM crls WHERE issuer_id = $1', [inv.issuerId])).rows[0]!;
       // Aged 40 min: past half of the 1 h refresh age, still servable.
       await db.query(`UPDATE crls SET this_update = now() - interval '40 minutes' WHERE issuer_id = $1`, [inv.issuerId]);
       const before = Number((await stored()).n);
@@ -180,10 +179,16 @@ describe('bulk revocation', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ total_matched: n, total_revoked: n - 1, total_skipped: 1, total_failed: 0 });
     console.log(`bulk-revoke of ${n - 1} certificates: ${ms.toFixed(0)} ms`);
-    const again = (await (await post('/api/v1/certificates/bulk-revoke', { reason: 'cessationOfOperation', owner_id: bulkInv.ownerId })).json()) as { total_revoked: number; total_skipped: number };
+    const again = (await (await post('/api/v1/certificates/bulk-revoke', { reason: 'cessationOfOperation', owner_id: bulkInv.ownerId })).json()) as {
+      total_revoked: number;
+      total_skipped: number;
+    };
     expect(again).toMatchObject({ total_revoked: 0, total_skipped: n });
 
-    const { rows } = await db.query('SELECT count(*)::int AS n FROM certificate_revocations WHERE issuer_id = $1 AND reason = $2', [inv.issuerId, 'cessationOfOperation']);
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM certificate_revocations WHERE issuer_id = $1 AND reason = $2', [
+      inv.issuerId,
+      'cessationOfOperation',
+    ]);
     expect(rows[0].n).toBe(n - 1);
     await db.end();
     const { text } = await crlText((t) => (t.match(/Serial Number:/g) ?? []).length >= n - 1);

@@ -21,25 +21,21 @@ type Outcome = 'response' | 'refused' | 'reset-before-response' | `broken:${stri
 function once(url: string, requestId: string): Promise<Outcome> {
   return new Promise((resolve) => {
     let responded = false;
-    const req = http.get(
-      `${url}${path}`,
-      { agent: false, headers: { authorization: `Bearer ${adminKey}`, 'x-request-id': requestId } },
-      (res) => {
-        responded = true;
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => {
-          try {
-            JSON.parse(body);
-            resolve(res.statusCode === 200 ? 'response' : `broken:status ${res.statusCode}`);
-          } catch {
-            resolve(`broken:truncated body (${res.statusCode})`);
-          }
-        });
-        res.on('error', (err) => resolve(`broken:${err.message}`));
-      },
-    );
+    const req = http.get(`${url}${path}`, { agent: false, headers: { authorization: `Bearer ${adminKey}`, 'x-request-id': requestId } }, (res) => {
+      responded = true;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        try {
+          JSON.parse(body);
+          resolve(res.statusCode === 200 ? 'response' : `broken:status ${res.statusCode}`);
+        } catch {
+          resolve(`broken:truncated body (${res.statusCode})`);
+        }
+      });
+      res.on('error', (err) => resolve(`broken:${err.message}`));
+    });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ECONNREFUSED') resolve('refused');
       else if (err.code === 'ECONNRESET' && !responded) resolve('reset-before-response');

@@ -15,11 +15,29 @@ beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cf-tls-'));
   certPath = path.join(dir, 'cert.pem');
   keyPath = path.join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-keyout', keyPath, '-out', certPath,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+    ],
+    { stdio: 'ignore' },
+  );
 });
 afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
@@ -51,9 +69,9 @@ describe('TLS', () => {
   });
 
   it('refuses to start when a TLS file cannot be read, naming the variable', async () => {
-    await expect(
-      startTestServer({ CERTFLEET_TLS_CERT_PATH: path.join(dir, 'missing.pem'), CERTFLEET_TLS_KEY_PATH: keyPath }),
-    ).rejects.toThrow(/CERTFLEET_TLS_CERT_PATH: cannot read/);
+    await expect(startTestServer({ CERTFLEET_TLS_CERT_PATH: path.join(dir, 'missing.pem'), CERTFLEET_TLS_KEY_PATH: keyPath })).rejects.toThrow(
+      /CERTFLEET_TLS_CERT_PATH: cannot read/,
+    );
   });
 });
 

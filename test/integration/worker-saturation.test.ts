@@ -19,7 +19,10 @@ afterAll(() => server.close());
 
 describe('worker pool saturation', () => {
   it('sheds load with 503 + Retry-After when the queue is full', async () => {
-    const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:4096', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
+    const csr = execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:4096', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'], {
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     const post = (p: string, body: unknown) =>
       server.request(p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     let burst = 0;
@@ -38,7 +41,10 @@ describe('worker pool saturation', () => {
       statuses.push(...responses.map((r) => r.status));
       shed = responses.find((r) => r.status === 503);
     }
-    expect(statuses.every((s) => s === 201 || s === 503), statuses.join(',')).toBe(true);
+    expect(
+      statuses.every((s) => s === 201 || s === 503),
+      statuses.join(','),
+    ).toBe(true);
     expect(shed, `no 503 in ${burst} bursts`).toBeDefined();
     expect(statuses.filter((s) => s === 201).length).toBeGreaterThan(0);
     expect(shed!.headers.get('retry-after')).toBe('1');

@@ -43,7 +43,13 @@ describe('audited writes', () => {
       audit.atomically(async () => {
         const row = await repo.insert({ id: `t-${i}`, name: `team ${i}` });
         // PostgreSQL's jsonb refuses a lone surrogate: this event cannot be stored.
-        await audit.record(undefined, { action: 'team_created', resourceType: 'team', resourceId: row.id, category: 'config', details: poisoned ? { note: '\ud800' } : {} });
+        await audit.record(undefined, {
+          action: 'team_created',
+          resourceType: 'team',
+          resourceId: row.id,
+          category: 'config',
+          details: poisoned ? { note: '\ud800' } : {},
+        });
         return row;
       });
     const outcomes = await Promise.allSettled(Array.from({ length: 65 }, (_, i) => create(i, i % 13 === 0)));
@@ -54,7 +60,9 @@ describe('audited writes', () => {
     expect(await count('SELECT count(*)::int AS n FROM teams')).toBe(60);
     expect(await count(`SELECT count(*)::int AS n FROM audit_events WHERE action = 'team_created'`)).toBe(60);
     expect(
-      await count(`SELECT count(*)::int AS n FROM teams t FULL JOIN audit_events e ON e.resource_id = t.id AND e.action = 'team_created' WHERE t.id IS NULL OR e.id IS NULL`),
+      await count(
+        `SELECT count(*)::int AS n FROM teams t FULL JOIN audit_events e ON e.resource_id = t.id AND e.action = 'team_created' WHERE t.id IS NULL OR e.id IS NULL`,
+      ),
     ).toBe(0);
     expect(await count('SELECT count(*)::int AS n FROM audit_pending')).toBe(0);
     const verified = await new AuditLog(createAuditRepository(pool), new CursorCodec(randomBytes(32))).verify();
@@ -77,7 +85,17 @@ describe('audited writes', () => {
   it('events committed but never chained (the replica died in between) are chained by the next sweep', async () => {
     // Staged and committed by "another replica" that died before chaining.
     await createAuditRepository(pool).stage([
-      { id: 'audit-orphan', actor: 'system', actorType: 'System', action: 'orphan', resourceType: 'x', resourceId: 'y', category: 'config', details: { a: [1, 'b'] }, timestamp: new Date() },
+      {
+        id: 'audit-orphan',
+        actor: 'system',
+        actorType: 'System',
+        action: 'orphan',
+        resourceType: 'x',
+        resourceId: 'y',
+        category: 'config',
+        details: { a: [1, 'b'] },
+        timestamp: new Date(),
+      },
     ]);
     await audit.sweep();
     expect(await count(`SELECT count(*)::int AS n FROM audit_events WHERE id = 'audit-orphan'`)).toBe(1);

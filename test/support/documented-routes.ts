@@ -8,11 +8,17 @@ import type { RouteDefinition } from '../../src/http/router.ts';
 export function documentedRoutes(): RouteDefinition[] {
   const inert = {} as never;
   const deps: RouteDeps = {
-    health: { version: '0', engine: { name: 'uWebSockets.js', version: '0', uws: inert }, startedAt: 0, pingDatabase: async () => undefined, isLeader: () => false },
+    health: {
+      version: '0',
+      engine: { name: 'uWebSockets.js', version: '0', uws: inert },
+      startedAt: 0,
+      pingDatabase: async () => undefined,
+      isLeader: () => false,
+    },
     metrics: inert,
     metricsToken: undefined,
     apiKeys: inert,
-    pool: inert,
+    inventory: inert,
     audit: inert,
     auditLog: inert,
     certificates: inert,

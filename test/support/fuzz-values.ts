@@ -144,7 +144,12 @@ export function arbitraryFor(schema: JsonSchema | undefined, depth = 0, name = '
         choices.push(fc.boolean());
         break;
       case 'array':
-        choices.push(fc.array(arbitraryFor(schema.items, depth + 1, name, valid), { minLength: Math.min(schema.minItems ?? 0, 4), maxLength: Math.min(schema.maxItems ?? 4, 4) }));
+        choices.push(
+          fc.array(arbitraryFor(schema.items, depth + 1, name, valid), {
+            minLength: Math.min(schema.minItems ?? 0, 4),
+            maxLength: Math.min(schema.maxItems ?? 4, 4),
+          }),
+        );
         break;
       case 'object':
         choices.push(objectFor(schema, depth, valid));
@@ -168,7 +173,11 @@ function objectFor(schema: JsonSchema, depth: number, valid: boolean): fc.Arbitr
     ? fc.record(entries, { requiredKeys: required })
     : fc.oneof({ arbitrary: fc.record(entries, { requiredKeys: required }), weight: 3 }, { arbitrary: fc.record(entries, { requiredKeys: [] }), weight: 1 });
   if (valid) return known;
-  const extra = fc.dictionary(hostileText.filter((k) => k.length < 50), hostileScalar, { maxKeys: 2 });
+  const extra = fc.dictionary(
+    hostileText.filter((k) => k.length < 50),
+    hostileScalar,
+    { maxKeys: 2 },
+  );
   return fc.oneof({ arbitrary: known, weight: 5 }, { arbitrary: fc.tuple(known, extra).map(([a, b]) => ({ ...b, ...a })), weight: 1 });
 }
 

@@ -30,7 +30,11 @@ export async function startNginx(dir: string): Promise<TestNginx> {
   fs.mkdirSync(path.join(dir, 'tls'), { recursive: true });
   const certPath = path.join(dir, 'tls', 'cert.pem');
   const keyPath = path.join(dir, 'tls', 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=placeholder', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=placeholder', '-keyout', keyPath, '-out', certPath],
+    { stdio: 'ignore' },
+  );
   const port = await freePort();
   const conf = path.join(dir, 'nginx.conf');
   const errorLog = path.join(dir, 'error.log');
@@ -67,7 +71,8 @@ http {
       s.on('error', () => resolve(false));
     });
     if (ok) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${stderr}${fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : ''}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`nginx did not start: ${stderr}${fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {

@@ -54,9 +54,7 @@ export function runCertfleet(args: string[], env: Record<string, string>): Certf
   });
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15))),
-  );
+  const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15))));
   return {
     child,
     stdout,
@@ -64,10 +62,7 @@ export function runCertfleet(args: string[], env: Record<string, string>): Certf
     exited,
     waitForLog(match, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`log line not seen in ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)),
-          timeoutMs,
-        );
+        const timer = setTimeout(() => reject(new Error(`log line not seen in ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
         void exited.then((code) => {
           clearTimeout(timer);
           reject(new Error(`certfleet exited (${code}) before the log line; stderr: ${stderr.slice(-2000)}`));

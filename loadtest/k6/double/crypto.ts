@@ -2,5 +2,7 @@
 import { createHash } from 'node:crypto';
 
 export function sha256(input: string, encoding: 'hex' | 'base64' | 'base64rawurl'): string {
-  return createHash('sha256').update(input).digest(encoding === 'base64rawurl' ? 'base64url' : encoding);
+  return createHash('sha256')
+    .update(input)
+    .digest(encoding === 'base64rawurl' ? 'base64url' : encoding);
 }

@@ -1,4 +1,4 @@
-import type { ApiKeyRow } from '../../db/api-keys.ts';
+import type { ApiKeyRow } from '../../domain/api-keys.ts';
 
 /** The fields of an API key a client may see. Never the hash. */
 export function presentApiKey(row: ApiKeyRow) {

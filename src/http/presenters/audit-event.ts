@@ -1,5 +1,5 @@
-import type { AuditRawRow } from '../../db/audit.ts';
-import type { AuditEvent } from '../../services/audit/chain.ts';
+import type { AuditRawRow } from '../../domain/audit.ts';
+import type { AuditEvent } from '../../domain/audit.ts';
 
 /** Audit events as clients see them (snake_case; seq and hashes let them check the chain). */
 export function presentAuditEvent(e: AuditEvent) {

@@ -1,10 +1,28 @@
-import type { CertificateRow, CertificateVersionRow } from '../../db/certificates.ts';
+import type { CertificateRow, CertificateVersionRow } from '../../domain/certificates.ts';
 import { pick } from './row.ts';
 
 export const certificateFields = [
-  'id', 'name', 'common_name', 'sans', 'environment', 'owner_id', 'team_id', 'issuer_id', 'renewal_policy_id',
-  'certificate_profile_id', 'target_ids', 'status', 'expires_at', 'tags', 'last_renewal_at', 'last_deployment_at',
-  'revoked_at', 'revocation_reason', 'source', 'created_at', 'updated_at',
+  'id',
+  'name',
+  'common_name',
+  'sans',
+  'environment',
+  'owner_id',
+  'team_id',
+  'issuer_id',
+  'renewal_policy_id',
+  'certificate_profile_id',
+  'target_ids',
+  'status',
+  'expires_at',
+  'tags',
+  'last_renewal_at',
+  'last_deployment_at',
+  'revoked_at',
+  'revocation_reason',
+  'source',
+  'created_at',
+  'updated_at',
 ] as const;
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
@@ -42,8 +60,16 @@ export function presentCertificate(row: CertificateRow): Record<string, unknown>
 }
 
 export const certificateVersionFields = [
-  'id', 'certificate_id', 'serial_number', 'not_before', 'not_after', 'fingerprint_sha256', 'pem_chain',
-  'key_algorithm', 'key_size', 'created_at',
+  'id',
+  'certificate_id',
+  'serial_number',
+  'not_before',
+  'not_after',
+  'fingerprint_sha256',
+  'pem_chain',
+  'key_algorithm',
+  'key_size',
+  'created_at',
 ] as const;
 
 export function presentCertificateVersion(row: CertificateVersionRow): Record<string, unknown> {

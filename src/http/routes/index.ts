@@ -2,9 +2,6 @@
  * Every route certfleet serves, in one list: app.ts registers it, and the OpenAPI generator
  * (src/http/openapi.ts) documents it, so the two cannot disagree.
  */
-import type { AcmeChallengeRepository } from '../../db/acme-challenges.ts';
-import type { NotificationRepository } from '../../db/notifications.ts';
-import type { Pool } from '../../db/pool.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { AuditLog } from '../../services/audit/audit-log.ts';
 import type { AuditWriter } from '../../services/audit/writer.ts';
@@ -14,7 +11,9 @@ import type { CursorCodec } from '../../services/cursor.ts';
 import type { AgentService } from '../../services/fleet/agents.ts';
 import type { DiscoveryService } from '../../services/fleet/discovery.ts';
 import type { AgentWorkService } from '../../services/fleet/work.ts';
+import type { InventoryServices } from '../../services/inventory/inventory-services.ts';
 import type { JobService } from '../../services/jobs.ts';
+import type { NotificationService } from '../../services/notifications.ts';
 import type { CrlService } from '../../services/pki/crl.ts';
 import type { IssuanceService } from '../../services/pki/issuance.ts';
 import type { RevocationService } from '../../services/pki/revocation.ts';
@@ -29,7 +28,7 @@ import { healthRoutes, type HealthDeps } from './health/routes.ts';
 import { jobRoutes } from './jobs/routes.ts';
 import { metricsRoutes } from './metrics/routes.ts';
 import { notificationRoutes } from './notifications/routes.ts';
-import { pkiRoutes } from './pki/routes.ts';
+import { pkiRoutes, type ChallengeResponses } from './pki/routes.ts';
 import { revocationRoutes } from './revocation/routes.ts';
 import { schedulerRoutes, type SchedulerRouteDeps } from './scheduler/routes.ts';
 
@@ -38,7 +37,7 @@ export interface RouteDeps {
   metrics: Metrics;
   metricsToken: string | undefined;
   apiKeys: ApiKeyService;
-  pool: Pool;
+  inventory: InventoryServices;
   audit: AuditWriter;
   auditLog: AuditLog;
   certificates: CertificateService;
@@ -50,8 +49,8 @@ export interface RouteDeps {
   jobs: JobService;
   agentWork: AgentWorkService;
   discovery: DiscoveryService;
-  notifications: NotificationRepository;
-  acmeChallenges: AcmeChallengeRepository;
+  notifications: NotificationService;
+  acmeChallenges: ChallengeResponses;
   scheduler: SchedulerRouteDeps;
 }
 
@@ -60,7 +59,7 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...healthRoutes(deps.health),
     ...metricsRoutes({ metrics: deps.metrics, token: deps.metricsToken }),
     ...authKeyRoutes({ apiKeys: deps.apiKeys }),
-    ...inventoryRoutes({ pool: deps.pool, audit: deps.audit }),
+    ...inventoryRoutes({ services: deps.inventory }),
     ...certificateRoutes({ certificates: deps.certificates, issuance: deps.issuance }),
     ...revocationRoutes({ revocation: deps.revocation }),
     ...auditRoutes({ auditLog: deps.auditLog, audit: deps.audit }),
@@ -68,7 +67,7 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...agentRoutes({ agents: deps.agents, work: deps.agentWork, cursors: deps.cursors }),
     ...jobRoutes({ jobs: deps.jobs }),
     ...discoveryRoutes({ discovery: deps.discovery }),
-    ...notificationRoutes({ notifications: deps.notifications, cursors: deps.cursors }),
+    ...notificationRoutes({ notifications: deps.notifications }),
     ...schedulerRoutes(deps.scheduler),
   ];
 }

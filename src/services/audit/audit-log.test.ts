@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { AuditRepository } from '../../db/audit.ts';
 import { CursorCodec } from '../cursor.ts';
 import { AuditLog } from './audit-log.ts';
-import { auditRowHash, genesisHash, type AuditEvent } from './chain.ts';
+import type { AuditEvent } from '../../domain/audit.ts';
+import { auditRowHash, genesisHash } from './chain.ts';
 
 function chain(n: number): AuditEvent[] {
   const out: AuditEvent[] = [];
@@ -94,6 +95,9 @@ describe('AuditLog.verify', () => {
       prev = rowHash;
     }
     expect((await logOver(forged).verify()).ok).toBe(true);
-    expect((await logOver(forged).verify([{ seq: 3, row_hash: events[2]!.rowHash }])).broken).toMatchObject({ seq: 3, reason: expect.stringMatching(/checkpoint/) });
+    expect((await logOver(forged).verify([{ seq: 3, row_hash: events[2]!.rowHash }])).broken).toMatchObject({
+      seq: 3,
+      reason: expect.stringMatching(/checkpoint/),
+    });
   });
 });

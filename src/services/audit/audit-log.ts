@@ -2,11 +2,13 @@
  * Reading the audit log: filtered keyset listing, single events, streamed export, and
  * verification of the hash chain.
  */
-import type { AuditFilter, AuditRawRow, AuditRepository } from '../../db/audit.ts';
+import type { AuditRepository } from '../../db/audit.ts';
+import type { AuditFilter, AuditRawRow } from '../../domain/audit.ts';
 import { Errors } from '../../errors.ts';
 import type { ConcurrencyGate } from '../concurrency-gate.ts';
 import { Keyset, type CursorCodec } from '../cursor.ts';
-import { auditRowHash, genesisHash, type AuditEvent } from './chain.ts';
+import type { AuditEvent } from '../../domain/audit.ts';
+import { auditRowHash, genesisHash } from './chain.ts';
 
 export interface VerifyResult {
   ok: boolean;
@@ -42,10 +44,7 @@ export class AuditLog {
     const position = keyset.after(cursor);
     if (position && typeof position.v !== 'number') throw Errors.badRequest('cursor: not an audit cursor');
     const beforeSeq = position?.v as number | undefined;
-    const [rows, total] = await Promise.all([
-      this.repo.list(filter, { limit: perPage + 1, beforeSeq }),
-      this.repo.count(filter),
-    ]);
+    const [rows, total] = await Promise.all([this.repo.list(filter, { limit: perPage + 1, beforeSeq }), this.repo.count(filter)]);
     const more = rows.length > perPage;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
@@ -123,7 +122,11 @@ export class AuditLog {
         checked,
         pending,
         head: verified,
-        broken: { seq: expectedSeq, id: '', reason: `a checkpoint saw seq ${beyond.seq}, but the chain ends at seq ${expectedSeq - 1}: its newest events were deleted` },
+        broken: {
+          seq: expectedSeq,
+          id: '',
+          reason: `a checkpoint saw seq ${beyond.seq}, but the chain ends at seq ${expectedSeq - 1}: its newest events were deleted`,
+        },
       };
     }
     return { ok: true, checked, head: verified, pending };

@@ -7,30 +7,7 @@ import { createHash } from 'node:crypto';
 
 export const genesisHash = '0'.repeat(64);
 
-export const auditCategories = ['cert_lifecycle', 'auth', 'config', 'fleet'] as const;
-export type AuditCategory = (typeof auditCategories)[number];
-export const actorTypes = ['APIKey', 'Agent', 'System', 'Anonymous'] as const;
-export type ActorType = (typeof actorTypes)[number];
-
-/** An event as recorded, before it is numbered and chained. */
-export interface AuditEventInput {
-  actor: string;
-  actorType: ActorType;
-  action: string;
-  resourceType: string;
-  resourceId: string;
-  details: Record<string, unknown>;
-  category: AuditCategory;
-}
-
-/** A recorded event. */
-export interface AuditEvent extends AuditEventInput {
-  seq: number;
-  id: string;
-  timestamp: Date;
-  prevHash: string;
-  rowHash: string;
-}
+import type { AuditEvent } from '../../domain/audit.ts';
 
 export function canonicalJson(value: unknown): string {
   if (value instanceof Date) return JSON.stringify(value.toISOString());

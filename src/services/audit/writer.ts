@@ -14,12 +14,13 @@
  *   src/scheduler/audit-chain.ts) chains them.
  */
 import type { AuditRepository, StagedAuditEvent } from '../../db/audit.ts';
-import { detached } from '../../db/transaction-scope.ts';
+import { detached } from '../../async-context.ts';
 import type { UnitOfWork } from '../../db/unit-of-work.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Principal } from '../auth/permissions.ts';
-import { newId } from '../ids.ts';
-import { auditRowHash, type AuditCategory, type AuditEventInput } from './chain.ts';
+import { newId } from '../../domain/ids.ts';
+import type { AuditCategory, AuditEventInput } from '../../domain/audit.ts';
+import { auditRowHash } from './chain.ts';
 
 export interface AuditWriterOptions {
   repo: AuditRepository;

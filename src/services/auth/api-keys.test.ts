@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiKeyRepository, ApiKeyRow } from '../../db/api-keys.ts';
+import type { ApiKeyRepository } from '../../db/api-keys.ts';
+import type { ApiKeyRow } from '../../domain/api-keys.ts';
 import { createLogger } from '../../observability/logger.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import { ApiKeyService, hashApiKey } from './api-keys.ts';
@@ -9,7 +10,17 @@ function memoryRepo(secrets: string[]) {
   const rows = new Map<string, ApiKeyRow>(
     secrets.map((s, i) => [
       hashApiKey(s),
-      { id: `ak-${i}`, name: `k${i}`, role: 'agent', key_hash: hashApiKey(s), created_at: new Date(0), last_used_at: null, expires_at: null, revoked_at: null, agent_id: `agent-${i}` },
+      {
+        id: `ak-${i}`,
+        name: `k${i}`,
+        role: 'agent',
+        key_hash: hashApiKey(s),
+        created_at: new Date(0),
+        last_used_at: null,
+        expires_at: null,
+        revoked_at: null,
+        agent_id: `agent-${i}`,
+      },
     ]),
   );
   const lookups: number[] = [];

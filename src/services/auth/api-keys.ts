@@ -21,13 +21,15 @@
  * `lastUsedFlushMs`, so authentication never writes per request.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ApiKeyRepository, ApiKeyRow } from '../../db/api-keys.ts';
+import type { ApiKeyRepository } from '../../db/api-keys.ts';
+import type { ApiKeyRow } from '../../domain/api-keys.ts';
 import { DuplicateKeyNameError } from '../../db/api-keys.ts';
 import { Errors } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { AuditWriter } from '../audit/writer.ts';
-import { newId } from '../ids.ts';
-import { rolePermissions, type Principal, type Role } from './permissions.ts';
+import { newId } from '../../domain/ids.ts';
+import type { Role } from '../../domain/roles.ts';
+import { rolePermissions, type Principal } from './permissions.ts';
 
 export const bootstrapAdminKeyName = 'bootstrap-admin';
 /**
@@ -117,10 +119,7 @@ export class ApiKeyService {
     return { keys: this.#cache.size, unknown: this.#misses.size };
   }
 
-  async create(
-    input: { name: string; role: Role; expiresAt?: Date | undefined },
-    principal?: Principal,
-  ): Promise<{ key: ApiKeyRow; secret: string }> {
+  async create(input: { name: string; role: Role; expiresAt?: Date | undefined }, principal?: Principal): Promise<{ key: ApiKeyRow; secret: string }> {
     if (input.role === 'agent') {
       throw Errors.validation('role: agent keys are issued by agent registration, bound to one agent');
     }

@@ -3,8 +3,7 @@
  * permission they need; a 403 names the missing one.
  */
 
-export const roles = ['admin', 'operator', 'viewer', 'agent'] as const;
-export type Role = (typeof roles)[number];
+import type { Role } from '../../domain/roles.ts';
 
 export const permissions = [
   'keys.manage',

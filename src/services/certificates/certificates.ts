@@ -2,18 +2,13 @@
  * Managed certificates: create, read, partial update (including renewal_policy_id and the
  * target mapping), archive, and the keyset-paginated list. Every change is audited.
  */
-import type {
-  CertificateFilter,
-  CertificateRepository,
-  CertificateRow,
-  CertificateWrite,
-  SortColumn,
-} from '../../db/certificates.ts';
+import type { CertificateRepository } from '../../db/certificates.ts';
+import type { CertificateFilter, CertificateRow, CertificateWrite, SortColumn } from '../../domain/certificates.ts';
 import { Errors } from '../../errors.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { Keyset, type CursorCodec } from '../cursor.ts';
-import { newId } from '../ids.ts';
+import { newId } from '../../domain/ids.ts';
 import { violationToAppError } from '../inventory/violations.ts';
 
 export interface CertificateInput extends CertificateWrite {

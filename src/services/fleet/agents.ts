@@ -4,13 +4,14 @@
  * stored hashed and bound to the agent.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AgentMetadata, AgentRepository, AgentRow } from '../../db/agents.ts';
+import type { AgentRepository } from '../../db/agents.ts';
+import type { AgentMetadata, AgentRow } from '../../domain/agents.ts';
 import { ConstraintViolation } from '../../db/constraint-errors.ts';
 import { Errors } from '../../errors.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import { generateApiKeySecret, hashApiKey } from '../auth/api-keys.ts';
 import type { Principal } from '../auth/permissions.ts';
-import { newId } from '../ids.ts';
+import { newId } from '../../domain/ids.ts';
 import type { HeartbeatBatcher } from './heartbeats.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();

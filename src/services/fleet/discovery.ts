@@ -7,13 +7,14 @@
  * Step 2: merge entries for the same (fingerprint, path): one upsert row each.
  * Step 3: record the scan and upsert its certificates in one transaction; audit the scan.
  */
-import type { DiscoveredCertificateRow, DiscoveryFilter, DiscoveryRepository, DiscoveryScanRow, DiscoveryStatus, FoundCertificate } from '../../db/discovery.ts';
+import type { DiscoveryRepository, FoundCertificate } from '../../db/discovery.ts';
+import type { DiscoveredCertificateRow, DiscoveryFilter, DiscoveryScanRow, DiscoveryStatus } from '../../domain/discovery.ts';
 import { Errors } from '../../errors.ts';
 import type { WorkerPool } from '../../workers/pool.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { Keyset, type CursorCodec } from '../cursor.ts';
-import { newId } from '../ids.ts';
+import { newId } from '../../domain/ids.ts';
 
 export interface DiscoveryReport {
   directories: string[];
@@ -37,7 +38,12 @@ export class DiscoveryService {
 
   async report(principal: Principal | undefined, agentId: string, report: DiscoveryReport): Promise<DiscoveryScanRow> {
     // Step 1
-    const parsed = report.certificates.length ? await this.workers.run('readCertificates', report.certificates.map((c) => c.pem_data)) : [];
+    const parsed = report.certificates.length
+      ? await this.workers.run(
+          'readCertificates',
+          report.certificates.map((c) => c.pem_data),
+        )
+      : [];
     // Step 2
     const found = new Map<string, FoundCertificate>();
     parsed.forEach((result, i) => {
@@ -100,7 +106,12 @@ export class DiscoveryService {
     return this.audit.atomically(async () => {
       const row = await this.repo.dismiss(id);
       if (!row) throw Errors.notFound(`discovered certificate ${id} not found`);
-      await this.audit.record(principal, { action: 'discovered_certificate_dismissed', resourceType: 'discovered_certificate', resourceId: id, category: 'fleet' });
+      await this.audit.record(principal, {
+        action: 'discovered_certificate_dismissed',
+        resourceType: 'discovered_certificate',
+        resourceId: id,
+        category: 'fleet',
+      });
       return row;
     });
   }

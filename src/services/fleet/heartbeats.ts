@@ -11,9 +11,10 @@
  * flight at once never share an agent row, so they cannot block or deadlock each other. One lane
  * caps throughput at (in-flight requests / commit latency): measured in docs/operator/scale.md.
  */
-import type { AgentMetadata, AgentRepository, HeartbeatOutcome } from '../../db/agents.ts';
+import type { AgentRepository, HeartbeatOutcome } from '../../db/agents.ts';
+import type { AgentMetadata } from '../../domain/agents.ts';
 import { isDeadlock } from '../../db/pool.ts';
-import { detached } from '../../db/transaction-scope.ts';
+import { detached } from '../../async-context.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 
 interface Waiting {

@@ -5,7 +5,7 @@
  * agent gets 410.
  */
 import type { AgentWorkRepository, CsrWork, DeploymentWork } from '../../db/agent-work.ts';
-import type { JobRow } from '../../db/jobs.ts';
+import type { JobRow } from '../../domain/jobs.ts';
 import { Errors } from '../../errors.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
@@ -39,7 +39,12 @@ export class AgentWorkService {
   }
 
   /** Local CA: issued, with its deployments. External CA: queued (deployments follow the signing). */
-  async submitCsr(principal: Principal | undefined, agentId: string, certificateId: string, csrPem: string): Promise<{ issued: IssuedCertificate; deployments: number } | QueuedIssuance> {
+  async submitCsr(
+    principal: Principal | undefined,
+    agentId: string,
+    certificateId: string,
+    csrPem: string,
+  ): Promise<{ issued: IssuedCertificate; deployments: number } | QueuedIssuance> {
     await this.#live(agentId);
     await this.#serves(agentId, certificateId);
     const issued = await this.issuance.issueFromCsr(principal, certificateId, csrPem, agentId);
@@ -55,7 +60,12 @@ export class AgentWorkService {
     return pem;
   }
 
-  async report(principal: Principal | undefined, agentId: string, jobId: string, outcome: { status: 'Completed' | 'Failed'; error?: string | undefined }): Promise<JobRow> {
+  async report(
+    principal: Principal | undefined,
+    agentId: string,
+    jobId: string,
+    outcome: { status: 'Completed' | 'Failed'; error?: string | undefined },
+  ): Promise<JobRow> {
     await this.#live(agentId);
     return this.audit.atomically(async () => {
       const result = await this.repo.report(agentId, jobId, outcome);
@@ -66,7 +76,12 @@ export class AgentWorkService {
         resourceType: 'job',
         resourceId: jobId,
         category: 'cert_lifecycle',
-        details: { certificate_id: result.certificate_id, target_id: result.target_id, status: result.status, ...(outcome.error ? { error: truncate(outcome.error, 500) } : {}) },
+        details: {
+          certificate_id: result.certificate_id,
+          target_id: result.target_id,
+          status: result.status,
+          ...(outcome.error ? { error: truncate(outcome.error, 500) } : {}),
+        },
       });
       return result;
     });

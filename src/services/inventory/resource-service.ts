@@ -2,11 +2,12 @@
  * Create, read, update and delete for the simple inventory resources (teams, owners, issuers,
  * renewal policies, certificate profiles, deployment targets), each mutation audited.
  */
-import type { Row, TableRepository } from '../../db/table-repository.ts';
+import type { TableRepository } from '../../db/table-repository.ts';
+import type { Row } from '../../domain/inventory.ts';
 import { Errors } from '../../errors.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
-import { newId } from '../ids.ts';
+import { newId } from '../../domain/ids.ts';
 import { violationToAppError } from './violations.ts';
 
 export interface ResourceServiceOptions {

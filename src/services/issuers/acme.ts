@@ -103,7 +103,8 @@ export class AcmeIssuer implements ExternalIssuer {
     for (const authz of await client.getAuthorizations(order)) {
       if (authz.status !== 'pending') continue;
       const challenge = authz.challenges.find((c) => c.type === 'http-01');
-      if (!challenge) throw new Error(`the CA offers no http-01 challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`);
+      if (!challenge)
+        throw new Error(`the CA offers no http-01 challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`);
       if (challenge.status !== 'pending') continue; // accepted earlier: the CA is validating
       await this.#o.challenges.put(challenge.token, await client.getChallengeKeyAuthorization(challenge), challengeTtlSeconds);
       tokens.push(challenge.token);

@@ -24,7 +24,15 @@ beforeAll(async () => {
     seen.set(id, n + 1);
     const state = orders.get(id)?.[n] ?? 'pending';
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(state === 'issued' ? { status: 'issued', certificate: '-----BEGIN CERTIFICATE-----' } : state === 'failed' ? { status: 'failed', error: 'CAA forbids' } : { status: 'pending', detail: `validation ${n + 1}` }));
+    res.end(
+      JSON.stringify(
+        state === 'issued'
+          ? { status: 'issued', certificate: '-----BEGIN CERTIFICATE-----' }
+          : state === 'failed'
+            ? { status: 'failed', error: 'CAA forbids' }
+            : { status: 'pending', detail: `validation ${n + 1}` },
+      ),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -73,9 +73,10 @@ export class CrlService {
     if (this.#pending.has(issuerId)) return;
     const timer = setTimeout(() => {
       this.#pending.delete(issuerId);
-      void this.#o.issuerCaSpec(issuerId).then(
-        (spec) => (spec === undefined ? undefined : this.rebuild(issuerId, spec)),
-      ).catch((err: unknown) => this.#o.log.error({ err, issuerId }, 'CRL rebuild failed'));
+      void this.#o
+        .issuerCaSpec(issuerId)
+        .then((spec) => (spec === undefined ? undefined : this.rebuild(issuerId, spec)))
+        .catch((err: unknown) => this.#o.log.error({ err, issuerId }, 'CRL rebuild failed'));
     }, this.#o.debounceMs);
     timer.unref();
     this.#pending.set(issuerId, timer);
@@ -105,7 +106,13 @@ export class CrlService {
         ...revoked,
       }),
     );
-    const won = await this.#o.repo.storeCrl(issuerId, { crl_number: crlNumber, der, this_update: new Date(thisUpdate), next_update: new Date(nextUpdate), revoked: revoked.serials.length });
+    const won = await this.#o.repo.storeCrl(issuerId, {
+      crl_number: crlNumber,
+      der,
+      this_update: new Date(thisUpdate),
+      next_update: new Date(nextUpdate),
+      revoked: revoked.serials.length,
+    });
     if (!won) {
       // Another replica stored this number (or a newer one) first. Two different CRLs must never
       // share a number (RFC 5280 5.2.3), so serve the stored one, and rebuild once more: the

@@ -20,7 +20,7 @@ import { certificateInfo, pemCertificateDer } from '../../pki/certificate-info.t
 import type { WorkerPool } from '../../workers/pool.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
-import { newId } from '../ids.ts';
+import { newId } from '../../domain/ids.ts';
 import { pollMaxWaitMs } from '../issuers/async-poll.ts';
 import type { ExternalIssuer } from '../issuers/connector.ts';
 
@@ -57,13 +57,20 @@ export class ExternalIssuanceService {
       csr: csrPem,
       names,
       rules: ctx.profile_id
-        ? { allowedKeyAlgorithms: ctx.allowed_key_algorithms ?? [], allowedEkus: ctx.allowed_ekus ?? [], sanPatterns: ctx.san_patterns ?? [], maxTtlSeconds: ctx.max_ttl_seconds ?? 0 }
+        ? {
+            allowedKeyAlgorithms: ctx.allowed_key_algorithms ?? [],
+            allowedEkus: ctx.allowed_ekus ?? [],
+            sanPatterns: ctx.san_patterns ?? [],
+            maxTtlSeconds: ctx.max_ttl_seconds ?? 0,
+          }
         : null,
     });
     if (!checked.ok) throw Errors.validation(`${checked.field}: ${checked.reason}`);
     const requested = new Set(checked.requested);
     if (requested.size !== names.length || names.some((n) => !requested.has(n))) {
-      throw Errors.validation(`csr_pem: issuer ${ctx.issuer_id} (${ctx.issuer_type}) signs only the names a CSR requests; request exactly ${names.join(', ')} (this one requests ${checked.requested.join(', ') || 'none'})`);
+      throw Errors.validation(
+        `csr_pem: issuer ${ctx.issuer_id} (${ctx.issuer_type}) signs only the names a CSR requests; request exactly ${names.join(', ')} (this one requests ${checked.requested.join(', ') || 'none'})`,
+      );
     }
     // Step 2
     const job = await this.#o.audit.atomically(async () => {
@@ -127,7 +134,14 @@ export class ExternalIssuanceService {
         resourceType: 'certificate',
         resourceId: job.certificate_id,
         category: 'cert_lifecycle',
-        details: { serial_number: info.serial_number, not_after: new Date(info.not_after).toISOString(), issuer_id: job.issuer_id, job_id: job.id, deployments, ...(job.agent_id ? { agent_id: job.agent_id } : {}) },
+        details: {
+          serial_number: info.serial_number,
+          not_after: new Date(info.not_after).toISOString(),
+          issuer_id: job.issuer_id,
+          job_id: job.id,
+          deployments,
+          ...(job.agent_id ? { agent_id: job.agent_id } : {}),
+        },
       });
     });
   }

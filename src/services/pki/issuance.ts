@@ -17,7 +17,7 @@ import { toPem } from '../../pki/certificate.ts';
 import type { WorkerPool } from '../../workers/pool.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
-import { newId } from '../ids.ts';
+import { newId } from '../../domain/ids.ts';
 import { externalIssuerTypes } from '../issuers/connector.ts';
 import type { ExternalIssuanceService, QueuedIssuance } from './external-issuance.ts';
 import { caSpec, type LocalCaRegistry } from './local-ca.ts';

@@ -108,9 +108,7 @@ export class LocalCaRegistry {
     try {
       pkcs8 = decryptSecret(row.private_key_encrypted, this.#o.encryptionKey, associated);
     } catch {
-      throw new Error(
-        `cannot decrypt the CA key of issuer ${issuerId}: CERTFLEET_ENCRYPTION_KEY differs from the key it was stored with`,
-      );
+      throw new Error(`cannot decrypt the CA key of issuer ${issuerId}: CERTFLEET_ENCRYPTION_KEY differs from the key it was stored with`);
     }
     return this.#material(issuerId, row.certificate_der, createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), crlUrl);
   }

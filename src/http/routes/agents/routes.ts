@@ -3,7 +3,7 @@
  * own routes (heartbeat), which its key alone may call.
  */
 import { z } from 'zod';
-import type { AgentRow } from '../../../db/agents.ts';
+import type { AgentRow } from '../../../domain/agents.ts';
 import { Keyset, type CursorCodec } from '../../../services/cursor.ts';
 import type { AgentService } from '../../../services/fleet/agents.ts';
 import type { AgentWorkService } from '../../../services/fleet/work.ts';
@@ -26,7 +26,20 @@ import {
   type HeartbeatReq,
 } from './schema.ts';
 
-const fields = ['id', 'name', 'hostname', 'status', 'os', 'architecture', 'ip_address', 'version', 'registered_at', 'last_heartbeat_at', 'retired_at', 'retired_reason'];
+const fields = [
+  'id',
+  'name',
+  'hostname',
+  'status',
+  'os',
+  'architecture',
+  'ip_address',
+  'version',
+  'registered_at',
+  'last_heartbeat_at',
+  'retired_at',
+  'retired_reason',
+];
 const present = (a: AgentRow) => pick(a, fields);
 const heartbeatOk = JSON.stringify({ status: 'ok' });
 
@@ -109,7 +122,8 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
     {
       method: 'POST',
       path: '/api/v1/agents/:id/csr',
-      summary: 'Submit a CSR for a certificate this agent serves: issued, stored, and one deployment job per mapped target (201); with an external issuer (ACME) 202: queued, deployment work follows',
+      summary:
+        'Submit a CSR for a certificate this agent serves: issued, stored, and one deployment job per mapped target (201); with an external issuer (ACME) 202: queued, deployment work follows',
       response: {
         status: 201,
         schema: z.union([
@@ -148,7 +162,10 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       handler: async (ctx) => {
         const body = ctx.body as z.infer<typeof JobStatusSchema>;
         const job = await work.report(ctx.principal, ctx.param('id'), ctx.param('job_id'), body);
-        return { status: 200, json: pick(job, ['id', 'type', 'certificate_id', 'target_id', 'status', 'attempts', 'max_attempts', 'last_error', 'scheduled_at', 'completed_at']) };
+        return {
+          status: 200,
+          json: pick(job, ['id', 'type', 'certificate_id', 'target_id', 'status', 'attempts', 'max_attempts', 'last_error', 'scheduled_at', 'completed_at']),
+        };
       },
     },
   ];

@@ -9,7 +9,12 @@ const metadata = {
 };
 
 export const AgentsRegisterSchema = z.strictObject({
-  name: z.string().trim().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'may contain letters, digits and . _ -'),
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(255)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'may contain letters, digits and . _ -'),
   ...metadata,
 });
 export type AgentsRegisterReq = z.infer<typeof AgentsRegisterSchema>;

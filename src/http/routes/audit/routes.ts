@@ -1,5 +1,5 @@
 /** /api/v1/audit: filtered keyset list (newest first), one event, and the NDJSON export. */
-import type { AuditFilter } from '../../../db/audit.ts';
+import type { AuditFilter } from '../../../domain/audit.ts';
 import type { AuditLog } from '../../../services/audit/audit-log.ts';
 import type { AuditWriter } from '../../../services/audit/writer.ts';
 import { auditEventJsonLine, presentAuditEvent } from '../../presenters/audit-event.ts';

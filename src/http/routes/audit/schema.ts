@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditCategories } from '../../../services/audit/chain.ts';
+import { auditCategories } from '../../../domain/audit.ts';
 
 const timestamp = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp' }).transform((s) => new Date(s));
 
@@ -14,8 +14,7 @@ const filters = {
   until: timestamp.optional(),
 };
 
-const sinceBeforeUntil = (q: { since?: Date | undefined; until?: Date | undefined }) =>
-  !q.since || !q.until || q.since <= q.until;
+const sinceBeforeUntil = (q: { since?: Date | undefined; until?: Date | undefined }) => !q.since || !q.until || q.since <= q.until;
 
 export const AuditListSchema = z
   .strictObject({
@@ -26,9 +25,7 @@ export const AuditListSchema = z
   .refine(sinceBeforeUntil, { message: 'since must not be after until', path: ['since'] });
 export type AuditListReq = z.infer<typeof AuditListSchema>;
 
-export const AuditExportSchema = z
-  .strictObject(filters)
-  .refine(sinceBeforeUntil, { message: 'since must not be after until', path: ['since'] });
+export const AuditExportSchema = z.strictObject(filters).refine(sinceBeforeUntil, { message: 'since must not be after until', path: ['since'] });
 export type AuditExportReq = z.infer<typeof AuditExportSchema>;
 
 export const AuditEventSchema = z.object({

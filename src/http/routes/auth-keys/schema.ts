@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { roles } from '../../../services/auth/permissions.ts';
+import { roles } from '../../../domain/roles.ts';
 
 export const KeysCreateSchema = z.strictObject({
   /** Unique among live keys; letters, digits, space and . _ @ - */

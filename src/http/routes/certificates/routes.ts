@@ -3,7 +3,7 @@
  * create, get, partial update (PUT and PATCH), archive (DELETE), versions and deployments.
  */
 import { z } from 'zod';
-import { certificateStatuses, type SortColumn } from '../../../db/certificates.ts';
+import { certificateStatuses, type SortColumn } from '../../../domain/certificates.ts';
 import { Errors } from '../../../errors.ts';
 import type { CertificateService } from '../../../services/certificates/certificates.ts';
 import { isQueued, type IssuanceService } from '../../../services/pki/issuance.ts';
@@ -50,7 +50,10 @@ function listBuckets(status: string | undefined): readonly string[] | undefined 
 /** The `fields=` projection, validated; undefined = all fields. */
 function projection(raw: string | undefined): string[] | undefined {
   if (raw === undefined) return undefined;
-  const fields = raw.split(',').map((f) => f.trim()).filter(Boolean);
+  const fields = raw
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
   const unknown = fields.filter((f) => !allowedFields.has(f));
   if (fields.length === 0 || unknown.length > 0) {
     throw Errors.validation(`fields: unknown field ${JSON.stringify(unknown[0] ?? '')}; allowed: ${certificateFields.join(', ')}`);
@@ -172,14 +175,19 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
     {
       method: 'POST',
       path: '/api/v1/certificates/:id/csr',
-      summary: 'Issue from your own CSR: verifies it, checks the profile, signs, stores a version, activates the certificate (201); with an external issuer (ACME) 202: queued for the CA',
+      summary:
+        'Issue from your own CSR: verifies it, checks the profile, signs, stores a version, activates the certificate (201); with an external issuer (ACME) 202: queued for the CA',
       response: { status: 201, schema: z.union([IssuedCertificateSchema, IssuingSchema]) },
       access: 'certificates.issue',
       body: CertificatesCsrSchema,
       handler: async (ctx) => {
         const issued = await issuance.issueFromCsr(ctx.principal, ctx.param('id'), (ctx.body as CertificatesCsrReq).csr_pem);
         if (isQueued(issued)) {
-          return { status: 202, headers: { Location: `/api/v1/jobs/${issued.jobId}` }, json: { status: 'issuing', certificate_id: issued.certificateId, job_id: issued.jobId } };
+          return {
+            status: 202,
+            headers: { Location: `/api/v1/jobs/${issued.jobId}` },
+            json: { status: 'issuing', certificate_id: issued.certificateId, job_id: issued.jobId },
+          };
         }
         return {
           status: 201,

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { certificateStatuses, sortColumns } from '../../../db/certificates.ts';
+import { certificateStatuses, sortColumns } from '../../../domain/certificates.ts';
 import { clientId, name, refId } from '../common/fields.ts';
 
 const dnsName = /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
@@ -24,16 +24,17 @@ const fields = {
     .array(subjectName)
     .max(100)
     .refine((a) => new Set(a.map((s) => s.toLowerCase())).size === a.length, 'must not repeat a name'),
-  environment: z.string().max(50).regex(/^[A-Za-z0-9_.-]*$/, 'may contain letters, digits and . _ -'),
+  environment: z
+    .string()
+    .max(50)
+    .regex(/^[A-Za-z0-9_.-]*$/, 'may contain letters, digits and . _ -'),
   owner_id: refId,
   team_id: refId,
   issuer_id: refId,
   renewal_policy_id: refId,
   certificate_profile_id: refId.nullable(),
   /** Free-form labels: at most 50, keys up to 64 and values up to 256 characters. */
-  tags: z
-    .record(z.string().min(1).max(64), z.string().max(256))
-    .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags'),
+  tags: z.record(z.string().min(1).max(64), z.string().max(256)).refine((t) => Object.keys(t).length <= 50, 'at most 50 tags'),
   /** Deployment targets that receive this certificate. Replaces the mapping when given. */
   target_ids: z
     .array(refId)

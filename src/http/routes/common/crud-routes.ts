@@ -5,7 +5,7 @@
  */
 import type { ZodType } from 'zod';
 import { listEnvelope } from './responses.ts';
-import type { Row } from '../../../db/table-repository.ts';
+import type { Row } from '../../../domain/inventory.ts';
 import type { Permission } from '../../../services/auth/permissions.ts';
 import type { ResourceService } from '../../../services/inventory/resource-service.ts';
 import type { RouteDefinition } from '../../router.ts';

@@ -1,16 +1,12 @@
 import type { ZodType } from 'zod';
-import type { TableSpec } from '../../../db/table-repository.ts';
-import type { Row } from '../../../db/table-repository.ts';
+import type { InventoryKind } from '../../../domain/inventory.ts';
 
-/** Everything that distinguishes one simple inventory resource from another. */
+/** Everything that distinguishes one simple inventory resource's routes from another's. */
 export interface InventoryResourceDefinition {
   path: string;
-  idPrefix: string;
-  table: TableSpec;
+  kind: InventoryKind;
   createSchema: ZodType;
   updateSchema: ZodType;
   /** Response fields, in order: the presenter's allowlist. */
   fields: readonly string[];
-  /** Extra whole-input validation (e.g. type-specific config). */
-  check?: (input: Record<string, unknown>, existing?: Row) => void;
 }

@@ -3,7 +3,7 @@
  * operators' view: /api/v1/discovered-certificates (list, get, claim, dismiss),
  * /api/v1/discovery-scans and /api/v1/discovery-summary.
  */
-import type { DiscoveredCertificateRow, DiscoveryScanRow } from '../../../db/discovery.ts';
+import type { DiscoveredCertificateRow, DiscoveryScanRow } from '../../../domain/discovery.ts';
 import type { DiscoveryService } from '../../../services/fleet/discovery.ts';
 import { pick } from '../../presenters/row.ts';
 import type { RouteDefinition } from '../../router.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { discoveryStatuses } from '../../../db/discovery.ts';
+import { discoveryStatuses } from '../../../domain/discovery.ts';
 import { refId } from '../common/fields.ts';
 
 /** An agent's scan report: the certificates themselves; every other field is derived by the server. */

@@ -1,6 +1,6 @@
 /** Renewal requests and /api/v1/jobs: list (filters, keyset cursor, ETag), get, cancel. */
 import { z } from 'zod';
-import { jobStatuses, jobTypes, type JobRow } from '../../../db/jobs.ts';
+import { jobStatuses, jobTypes, type JobRow } from '../../../domain/jobs.ts';
 import type { JobService } from '../../../services/jobs.ts';
 import { pick } from '../../presenters/row.ts';
 import type { RouteDefinition } from '../../router.ts';
@@ -8,7 +8,23 @@ import { criteriaFields, criterionRequired, hasCriterion } from '../common/crite
 import { refId } from '../common/fields.ts';
 import { listEnvelope } from '../common/responses.ts';
 
-const fields = ['id', 'type', 'certificate_id', 'target_id', 'agent_id', 'parent_job_id', 'status', 'attempts', 'max_attempts', 'last_error', 'scheduled_at', 'started_at', 'completed_at', 'created_at', 'updated_at'];
+const fields = [
+  'id',
+  'type',
+  'certificate_id',
+  'target_id',
+  'agent_id',
+  'parent_job_id',
+  'status',
+  'attempts',
+  'max_attempts',
+  'last_error',
+  'scheduled_at',
+  'started_at',
+  'completed_at',
+  'created_at',
+  'updated_at',
+];
 const present = (j: JobRow) => pick(j, fields);
 const at = z.iso.datetime({ offset: true });
 
@@ -49,7 +65,8 @@ export function jobRoutes(deps: { jobs: JobService }): RouteDefinition[] {
     {
       method: 'POST',
       path: '/api/v1/certificates/bulk-renew',
-      summary: 'Renew every certificate matching the criteria (set-based, no row cap): one AwaitingCSR job each; Archived, Revoked and Expired ones, and those already RenewalInProgress (an open job), are skipped',
+      summary:
+        'Renew every certificate matching the criteria (set-based, no row cap): one AwaitingCSR job each; Archived, Revoked and Expired ones, and those already RenewalInProgress (an open job), are skipped',
       response: {
         schema: z.object({
           total_matched: z.number().int(),

@@ -1,7 +1,7 @@
 /** GET /api/v1/notifications: expiry alerts and their delivery state, keyset by id. */
 import { z } from 'zod';
-import { notificationStatuses, type NotificationFilter, type NotificationRepository, type NotificationRow } from '../../../db/notifications.ts';
-import { Keyset, type CursorCodec } from '../../../services/cursor.ts';
+import { notificationStatuses, type NotificationFilter, type NotificationRow } from '../../../domain/notifications.ts';
+import type { NotificationService } from '../../../services/notifications.ts';
 import { pick } from '../../presenters/row.ts';
 import type { RouteDefinition } from '../../router.ts';
 import { refId } from '../common/fields.ts';
@@ -32,7 +32,7 @@ export const NotificationsListSchema = z.strictObject({
 });
 type NotificationsListReq = z.infer<typeof NotificationsListSchema>;
 
-export function notificationRoutes(deps: { notifications: NotificationRepository; cursors: CursorCodec }): RouteDefinition[] {
+export function notificationRoutes(deps: { notifications: NotificationService }): RouteDefinition[] {
   return [
     {
       method: 'GET',
@@ -45,8 +45,7 @@ export function notificationRoutes(deps: { notifications: NotificationRepository
       handler: async (ctx) => {
         const { per_page, cursor, ...filter } = ctx.queryParams as NotificationsListReq;
         const perPage = per_page ?? 50;
-        const keyset = new Keyset(deps.cursors, 'notifications:id', filter);
-        const { rows, nextCursor } = keyset.page(await deps.notifications.list(filter as NotificationFilter, perPage + 1, keyset.after(cursor)?.id), perPage);
+        const { rows, nextCursor } = await deps.notifications.list(filter as NotificationFilter, perPage, cursor);
         return { status: 200, json: { data: rows.map(present), per_page: perPage, ...(nextCursor ? { next_cursor: nextCursor } : {}) } };
       },
     },

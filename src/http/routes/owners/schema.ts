@@ -13,17 +13,8 @@ export type OwnersCreateReq = z.infer<typeof OwnersCreateSchema>;
 
 export const owners: InventoryResourceDefinition = {
   path: '/api/v1/owners',
-  idPrefix: 'owner',
+  kind: 'owners',
   createSchema: OwnersCreateSchema,
   updateSchema: OwnersUpdateSchema,
   fields: ['id', 'name', 'email', 'team_id', 'created_at', 'updated_at'],
-  table: {
-    table: 'owners',
-    subject: 'owner',
-    columns: ['id', 'name', 'email', 'team_id', 'created_at', 'updated_at'],
-    constraints: {
-      references: { owners_team_id_fkey: 'team_id' },
-      referencedBy: { certificates_owner_id_fkey: 'certificates' },
-    },
-  },
 };

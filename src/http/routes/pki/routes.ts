@@ -3,7 +3,6 @@
  * HTTP-01 responses of the ACME issuer (RFC 8555 8.3), for CAs validating names whose
  * /.well-known/acme-challenge/ path reaches certfleet (directly or by redirect).
  */
-import type { AcmeChallengeRepository } from '../../../db/acme-challenges.ts';
 import { Errors } from '../../../errors.ts';
 import type { CrlService } from '../../../services/pki/crl.ts';
 import type { RouteDefinition } from '../../router.ts';
@@ -11,7 +10,12 @@ import type { RouteDefinition } from '../../router.ts';
 /** base64url tokens (RFC 8555 8.3: at least 128 bits of entropy); anything else is not ours. */
 const tokenPattern = /^[A-Za-z0-9_-]{16,256}$/;
 
-export function pkiRoutes(deps: { crls: CrlService; acmeChallenges: AcmeChallengeRepository }): RouteDefinition[] {
+/** The key authorizations the ACME issuer publishes for HTTP-01 (src/services/issuers/acme-issuer.ts). */
+export interface ChallengeResponses {
+  get(token: string): Promise<string | undefined>;
+}
+
+export function pkiRoutes(deps: { crls: CrlService; acmeChallenges: ChallengeResponses }): RouteDefinition[] {
   return [
     {
       method: 'GET',

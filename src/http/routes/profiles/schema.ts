@@ -23,7 +23,10 @@ const keyAlgorithm = z
 const sanPattern = z
   .string()
   .max(253)
-  .regex(/^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'must be a DNS name, optionally starting with "*."');
+  .regex(
+    /^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/,
+    'must be a DNS name, optionally starting with "*."',
+  );
 
 export const ProfilesCreateSchema = z.strictObject({
   id: clientId,
@@ -42,24 +45,23 @@ export const ProfilesUpdateSchema = ProfilesCreateSchema.omit({ id: true }).part
 export type ProfilesCreateReq = z.infer<typeof ProfilesCreateSchema>;
 
 const columns = [
-  'id', 'name', 'description', 'allowed_key_algorithms', 'max_ttl_seconds', 'allowed_ekus', 'san_patterns',
-  'acme_auth_mode', 'enabled', 'created_at', 'updated_at',
+  'id',
+  'name',
+  'description',
+  'allowed_key_algorithms',
+  'max_ttl_seconds',
+  'allowed_ekus',
+  'san_patterns',
+  'acme_auth_mode',
+  'enabled',
+  'created_at',
+  'updated_at',
 ] as const;
 
 export const profiles: InventoryResourceDefinition = {
   path: '/api/v1/profiles',
-  idPrefix: 'prof',
+  kind: 'certificate_profiles',
   createSchema: ProfilesCreateSchema,
   updateSchema: ProfilesUpdateSchema,
   fields: columns,
-  table: {
-    table: 'certificate_profiles',
-    subject: 'certificate profile',
-    columns,
-    jsonColumns: ['allowed_key_algorithms'],
-    constraints: {
-      unique: { certificate_profiles_name_key: 'name' },
-      referencedBy: { certificates_certificate_profile_id_fkey: 'certificates' },
-    },
-  },
 };

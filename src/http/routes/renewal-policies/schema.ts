@@ -23,23 +23,21 @@ export const RenewalPoliciesUpdateSchema = RenewalPoliciesCreateSchema.omit({ id
 export type RenewalPoliciesCreateReq = z.infer<typeof RenewalPoliciesCreateSchema>;
 
 const columns = [
-  'id', 'name', 'renewal_window_days', 'auto_renew', 'max_retries', 'retry_interval_seconds',
-  'alert_thresholds_days', 'created_at', 'updated_at',
+  'id',
+  'name',
+  'renewal_window_days',
+  'auto_renew',
+  'max_retries',
+  'retry_interval_seconds',
+  'alert_thresholds_days',
+  'created_at',
+  'updated_at',
 ] as const;
 
 export const renewalPolicies: InventoryResourceDefinition = {
   path: '/api/v1/renewal-policies',
-  idPrefix: 'rp',
+  kind: 'renewal_policies',
   createSchema: RenewalPoliciesCreateSchema,
   updateSchema: RenewalPoliciesUpdateSchema,
   fields: columns,
-  table: {
-    table: 'renewal_policies',
-    subject: 'renewal policy',
-    columns,
-    constraints: {
-      unique: { renewal_policies_name_key: 'name' },
-      referencedBy: { certificates_renewal_policy_id_fkey: 'certificates' },
-    },
-  },
 };

@@ -33,14 +33,21 @@ export function schedulerRoutes(deps: SchedulerRouteDeps): RouteDefinition[] {
     {
       method: 'GET',
       path: '/api/v1/scheduler/loops',
-      summary: "The singleton loops as this replica sees them (they run on the leader only: `leader` says whether this replica is it)",
+      summary: 'The singleton loops as this replica sees them (they run on the leader only: `leader` says whether this replica is it)',
       response: { schema: LoopsSchema },
       access: 'scheduler.manage',
       handler: () => ({
         status: 200,
         json: {
           leader: deps.isLeader(),
-          data: deps.loops.loops.map((l) => ({ name: l.name, running: l.running, runs: l.runs, failures: l.failures, skips: l.skips, last_duration_ms: Math.round(l.lastDurationMs * 10) / 10 })),
+          data: deps.loops.loops.map((l) => ({
+            name: l.name,
+            running: l.running,
+            runs: l.runs,
+            failures: l.failures,
+            skips: l.skips,
+            last_duration_ms: Math.round(l.lastDurationMs * 10) / 10,
+          })),
         },
       }),
     },

@@ -21,19 +21,8 @@ const columns = ['id', 'name', 'type', 'agent_id', 'config', 'enabled', 'created
 
 export const targets: InventoryResourceDefinition = {
   path: '/api/v1/targets',
-  idPrefix: 'target',
+  kind: 'deployment_targets',
   createSchema: TargetsCreateSchema,
   updateSchema: TargetsUpdateSchema,
   fields: columns,
-  table: {
-    table: 'deployment_targets',
-    subject: 'deployment target',
-    columns,
-    jsonColumns: ['config'],
-    constraints: {
-      unique: { deployment_targets_agent_name_key: 'name' },
-      references: { deployment_targets_agent_id_fkey: 'agent_id' },
-      referencedBy: { certificate_target_mappings_target_id_fkey: 'certificates' },
-    },
-  },
 };

@@ -8,17 +8,8 @@ export type TeamsCreateReq = z.infer<typeof TeamsCreateSchema>;
 
 export const teams: InventoryResourceDefinition = {
   path: '/api/v1/teams',
-  idPrefix: 'team',
+  kind: 'teams',
   createSchema: TeamsCreateSchema,
   updateSchema: TeamsUpdateSchema,
   fields: ['id', 'name', 'description', 'created_at', 'updated_at'],
-  table: {
-    table: 'teams',
-    subject: 'team',
-    columns: ['id', 'name', 'description', 'created_at', 'updated_at'],
-    constraints: {
-      unique: { teams_name_key: 'name' },
-      referencedBy: { owners_team_id_fkey: 'owners', certificates_team_id_fkey: 'certificates' },
-    },
-  },
 };

@@ -1,0 +1,37 @@
+/**
+ * One audited ResourceService per simple inventory kind, with the rules that need the whole
+ * input (an issuer's config is checked by its type's connector).
+ */
+import type { TableRepository } from '../../db/table-repository.ts';
+import { inventoryKinds, type InventoryKind, type Row } from '../../domain/inventory.ts';
+import { describeZodError, Errors } from '../../errors.ts';
+import type { AuditWriter } from '../audit/writer.ts';
+import { issuerConnectors } from '../issuers/connector.ts';
+import { ResourceService } from './resource-service.ts';
+
+export type InventoryServices = Readonly<Record<InventoryKind, ResourceService>>;
+
+/** Rules beyond the request schema, by kind. */
+const checks: Partial<Record<InventoryKind, (input: Record<string, unknown>, existing?: Row) => void>> = {
+  issuers(input, existing) {
+    if (input.config === undefined && input.type === undefined) return;
+    const type = String(input.type ?? existing?.type);
+    const parsed = issuerConnectors[type]!.configSchema.safeParse(input.config ?? existing?.config ?? {});
+    if (!parsed.success) throw Errors.validation(describeZodError(parsed.error, 'config'));
+  },
+};
+
+export function createInventoryServices(repos: Readonly<Record<InventoryKind, TableRepository>>, audit: AuditWriter): InventoryServices {
+  return Object.fromEntries(
+    (Object.keys(inventoryKinds) as InventoryKind[]).map((kind) => [
+      kind,
+      new ResourceService({
+        repo: repos[kind],
+        audit,
+        subject: inventoryKinds[kind].subject.replace(/ /g, '_'),
+        idPrefix: inventoryKinds[kind].idPrefix,
+        check: checks[kind],
+      }),
+    ]),
+  ) as unknown as InventoryServices;
+}
