@@ -83,24 +83,31 @@ export class ChangeFeed {
    */
   announce(buckets: readonly string[] = []): Promise<void> {
     if (!this.#healthy || !this.#client) return Promise.resolve();
-    let batch = this.#pendingSync;
-    if (!batch) {
-      const fresh = { buckets: new Set<string>(), waiters: [] as Array<() => void> };
-      batch = fresh;
-      this.#pendingSync = fresh;
-      const client = this.#client;
-      // Sent on the next turn, so every writer that finishes in this one shares it.
-      setImmediate(() => {
-        this.#pendingSync = undefined;
-        const token = `${syncPrefix}${process.pid}:${++this.#syncCounter}`;
-        this.#syncs.set(token, fresh.waiters);
-        const payload = fresh.buckets.size ? `${token}|${[...fresh.buckets].join(',')}` : token;
-        client.query('SELECT pg_notify($1, $2)', [changeChannel, payload]).catch(() => this.#releaseSyncs());
-      });
-    }
+    const batch = (this.#pendingSync ??= { buckets: new Set<string>(), waiters: [] });
     for (const b of buckets) batch.buckets.add(b);
-    const waiters = batch.waiters;
-    return new Promise((resolve) => waiters.push(resolve));
+    const done = new Promise<void>((resolve) => batch.waiters.push(resolve));
+    // One announcement in flight at a time: writers that finish while it travels share the next
+    // one (each is a round trip, and round trips are most of a write's cost here).
+    if (!this.#announcing) this.#sendAnnouncement();
+    return done;
+  }
+
+  #announcing = false;
+
+  #sendAnnouncement(): void {
+    const batch = this.#pendingSync;
+    const client = this.#client;
+    if (!batch || !client) return;
+    this.#pendingSync = undefined;
+    this.#announcing = true;
+    const token = `${syncPrefix}${process.pid}:${++this.#syncCounter}`;
+    const next = () => {
+      this.#announcing = false;
+      if (this.#pendingSync) this.#sendAnnouncement();
+    };
+    this.#syncs.set(token, [...batch.waiters, next]);
+    const payload = batch.buckets.size ? `${token}|${[...batch.buckets].join(',')}` : token;
+    client.query('SELECT pg_notify($1, $2)', [changeChannel, payload]).catch(() => this.#releaseSyncs());
   }
 
   /** `announce()` with nothing to announce: waits until everything committed so far has arrived. */
@@ -177,6 +184,10 @@ export class ChangeFeed {
   #releaseSyncs(): void {
     for (const waiters of this.#syncs.values()) for (const resolve of waiters) resolve();
     this.#syncs.clear();
+    const pending = this.#pendingSync;
+    this.#pendingSync = undefined;
+    if (pending) for (const resolve of pending.waiters) resolve();
+    this.#announcing = false;
   }
 
   #setHealthy(healthy: boolean): void {

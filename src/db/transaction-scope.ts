@@ -16,6 +16,11 @@ export interface TransactionScope {
   ended: boolean;
   /** Run after COMMIT, outside the scope (never after a rollback). */
   afterCommit: Array<() => Promise<unknown>>;
+  /**
+   * Statements (no parameters: literals already escaped) sent with the COMMIT, in the same round
+   * trip: what must commit with the work but need not be sent before it (audit events).
+   */
+  withCommit: string[];
   savepoints: number;
 }
 
@@ -25,6 +30,18 @@ export const transactionScopes = new AsyncLocalStorage<TransactionScope>();
 export function scopedClient(): PoolClient | undefined {
   const scope = transactionScopes.getStore();
   return scope && !scope.ended ? scope.client : undefined;
+}
+
+/**
+ * Sends `sql` with the COMMIT of the caller's unit of work (one round trip fewer) and returns
+ * true; false when the caller runs in none (it must run the statement itself). `sql` must be
+ * self-contained: no parameters, every value an escaped literal.
+ */
+export function runWithCommit(sql: string): boolean {
+  const scope = transactionScopes.getStore();
+  if (!scope || scope.ended || scope.savepoints > 0) return false;
+  scope.withCommit.push(sql);
+  return true;
 }
 
 /** Runs `work` in a savepoint of `scope`'s transaction: a failure undoes only `work`. */

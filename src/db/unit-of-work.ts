@@ -50,7 +50,7 @@ export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryC
       const outer = transactionScopes.getStore();
       if (outer && !outer.ended) return savepoint(outer, work);
       const client = await pool.connect();
-      const scope: TransactionScope = { client, ended: false, afterCommit: [], savepoints: 0 };
+      const scope: TransactionScope = { client, ended: false, afterCommit: [], withCommit: [], savepoints: 0 };
       let broken: Error | undefined;
       let result: T;
       let changed: string[] = [];
@@ -60,10 +60,15 @@ export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryC
         await client.query("BEGIN; SET LOCAL certfleet.unit = 'on'");
         result = await transactionScopes.run(scope, work);
         scope.ended = true;
-        const [collected] = (await client.query("SELECT current_setting('certfleet.changed', true) AS changed; COMMIT")) as unknown as [
-          { rows: Array<{ changed: string | null }> },
-        ];
-        changed = collected.rows[0]?.changed ? collected.rows[0].changed.split(',') : [];
+        // What must commit with the work (audit events), the buckets the triggers collected, and
+        // the COMMIT itself: one round trip.
+        const results = (await client.query(
+          `${scope.withCommit.map((sql) => `${sql}; `).join('')}SELECT current_setting('certfleet.changed', true) AS changed; COMMIT`,
+        )) as unknown as Array<{
+          rows: Array<{ changed?: string | null }>;
+        }>;
+        const collected = results[results.length - 2]!.rows[0]?.changed;
+        changed = collected ? collected.split(',') : [];
       } catch (err) {
         scope.ended = true;
         await client.query('ROLLBACK').catch((rollbackErr: Error) => {
