@@ -71,16 +71,25 @@ export class LeaderLock {
 
   async #connection(): Promise<DedicatedSession> {
     if (this.#client) return this.#client;
+    // The session may be lost before openDedicatedSession's caller resumes (the database stops
+    // right after accepting it): remember that instead of reaching for a session not yet held.
+    const opened: { session?: DedicatedSession; lostEarly?: boolean } = {};
     const session = await openDedicatedSession({
       connectionString: this.#o.connectionString,
       applicationName: 'certfleet-leader',
       onLost: () => {
-        if (this.#client === session) this.#drop();
+        if (!opened.session) opened.lostEarly = true;
+        else if (this.#client === opened.session) this.#drop();
       },
       onNotification: (channel, payload) => {
         if (this.#leading) this.#o.onNotification?.(channel, payload);
       },
     });
+    opened.session = session;
+    if (opened.lostEarly) {
+      await session.end();
+      throw new Error('the leader session ended as it opened');
+    }
     this.#client = session;
     for (const channel of this.#o.channels ?? []) await session.listen(channel);
     return session;

@@ -36,7 +36,8 @@ export class WorkerPool {
       filename: new URL('./worker-entry.mjs', import.meta.url).href,
       minThreads: options.threads,
       maxThreads: options.threads,
-      maxQueue: options.maxQueue,
+      // The limit is enforced in run(), before the task is handed over, as a 503 kind: piscina's
+      // own rejection carries no code to tell it from a task's failure.
     });
   }
 
@@ -47,9 +48,6 @@ export class WorkerPool {
     const started = performance.now();
     try {
       return (await this.#piscina.run(input, { name })) as Tasks[K]['result'];
-    } catch (err) {
-      if (/queue is at limit/i.test((err as Error).message)) throw Errors.unavailable('the worker queue is full; retry shortly', 1);
-      throw err;
     } finally {
       this.completed += 1;
       this.totalTaskMs += performance.now() - started;
