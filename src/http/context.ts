@@ -27,7 +27,7 @@ export interface Reply {
   etag?: string;
 }
 
-export class RequestContext {
+export class RequestContext<B = unknown, Q = unknown> {
   readonly method: string;
   readonly isHead: boolean;
   /** Raw path as sent (percent-encoded), without the query string. */
@@ -47,9 +47,10 @@ export class RequestContext {
   /** False while request body bytes are still unread on the socket. */
   bodyConsumed = true;
   principal: Principal | undefined = undefined;
-  body: unknown = undefined;
+  /** The route's body schema output (see RouteDefinition.body); set before the handler runs. */
+  body = undefined as B;
   /** The route's query schema output (see RouteDefinition.query). */
-  queryParams: unknown = undefined;
+  queryParams = undefined as Q;
   /** Filled when a response is written, for the access log and metrics. */
   status = 0;
   responseBytes = 0;

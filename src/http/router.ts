@@ -9,9 +9,13 @@ import type { Reply, RequestContext } from './context.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
+export type Handler<B = unknown, Q = unknown> = (ctx: RequestContext<B, Q>) => Reply | Promise<Reply>;
 
-export interface RouteDefinition {
+/**
+ * A route. `B` and `Q` are what its body and query schemas produce: build routes with `route()`
+ * so the handler's `ctx.body` and `ctx.queryParams` carry those types (no casts).
+ */
+export interface RouteDefinition<B = unknown, Q = unknown> {
   method: Method;
   /** uWS pattern: literal segments and `:name` parameters. */
   path: string;
@@ -24,13 +28,13 @@ export interface RouteDefinition {
    * registration's bootstrap token), run where authentication runs: before the body is parsed,
    * so a caller without credentials learns 401, not what is wrong with its body.
    */
-  guard?: (ctx: RequestContext) => void | Promise<void>;
+  guard?: (ctx: RequestContext<B, Q>) => void | Promise<void>;
   /** JSON body schema: the body must be application/json and is parsed into ctx.body. */
-  body?: ZodType;
+  body?: ZodType<B>;
   /** A request without a body (no Content-Type, no length) is accepted; ctx.body stays undefined. */
   bodyOptional?: boolean;
   /** Query-string schema: parsed (after authorization) into ctx.queryParams; 400 names the parameter. */
-  query?: ZodType;
+  query?: ZodType<Q>;
   /** The success response, for docs/openapi.yaml. Default: 200 application/json. */
   response?: { status?: number; schema?: ZodType; contentType?: string; description?: string };
   /** Strong ETag + If-None-Match on 200 responses (GET/HEAD). */
@@ -41,10 +45,15 @@ export interface RouteDefinition {
    * (undefined: all of them). Only for handlers whose answer depends on nothing but the query
    * and the caller's role.
    */
-  cache?: { buckets: (ctx: RequestContext) => readonly string[] | undefined };
+  cache?: { buckets(ctx: RequestContext<B, Q>): readonly string[] | undefined };
   /** Access-log at debug instead of info (probes and scrapes that would flood the log). */
   quiet?: boolean;
-  handler: Handler;
+  handler(ctx: RequestContext<B, Q>): Reply | Promise<Reply>;
+}
+
+/** A route whose handler sees its own body and query types; erased for the route lists. */
+export function route<B = unknown, Q = unknown>(def: RouteDefinition<B, Q>): RouteDefinition {
+  return def as unknown as RouteDefinition;
 }
 
 export function paramNames(pattern: string): string[] {

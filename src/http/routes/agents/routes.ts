@@ -9,7 +9,7 @@ import type { AgentService } from '../../../services/fleet/agents.ts';
 import type { AgentWorkService } from '../../../services/fleet/work.ts';
 import { bearerToken } from '../../auth.ts';
 import { pick } from '../../presenters/row.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type RouteDefinition } from '../../router.ts';
 import { listEnvelope } from '../common/responses.ts';
 import {
   AgentCsrSchema,
@@ -21,9 +21,6 @@ import {
   AgentsRegisterSchema,
   AgentsRetireSchema,
   HeartbeatSchema,
-  type AgentsListReq,
-  type AgentsRegisterReq,
-  type HeartbeatReq,
 } from './schema.ts';
 
 const fields = [
@@ -46,7 +43,7 @@ const heartbeatOk = JSON.stringify({ status: 'ok' });
 export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService; cursors: CursorCodec }): RouteDefinition[] {
   const { agents, work, cursors } = deps;
   return [
-    {
+    route({
       method: 'POST',
       path: '/api/v1/agents',
       summary: 'Register an agent with Authorization: Bearer <CERTFLEET_AGENT_BOOTSTRAP_TOKEN>; returns its API key once',
@@ -55,11 +52,11 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       guard: (ctx) => agents.checkBootstrapToken(bearerToken(ctx.authorization)),
       body: AgentsRegisterSchema,
       handler: async (ctx) => {
-        const { agent, apiKey } = await agents.register(ctx.body as AgentsRegisterReq);
+        const { agent, apiKey } = await agents.register(ctx.body);
         return { status: 201, headers: { Location: `/api/v1/agents/${agent.id}` }, json: { ...present(agent), api_key: apiKey } };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/agents',
       summary: 'List agents that are not retired, by id, with a keyset cursor',
@@ -68,14 +65,14 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       access: 'agents.read',
       etag: true,
       handler: async (ctx) => {
-        const q = ctx.queryParams as AgentsListReq;
+        const q = ctx.queryParams;
         const perPage = q.per_page ?? 50;
         const keyset = new Keyset(cursors, 'agents:id', {});
         const { rows, nextCursor } = keyset.page(await agents.list(perPage + 1, keyset.after(q.cursor)?.id), perPage);
         return { status: 200, json: { data: rows.map(present), per_page: perPage, ...(nextCursor ? { next_cursor: nextCursor } : {}) } };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/agents/:id',
       summary: 'Get an agent, with its last heartbeat',
@@ -83,8 +80,8 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       access: 'agents.read',
       etag: true,
       handler: async (ctx) => ({ status: 200, json: present(await agents.get(ctx.param('id'))) }),
-    },
-    {
+    }),
+    route({
       method: 'DELETE',
       path: '/api/v1/agents/:id',
       summary: 'Retire an agent (soft): its routes answer 410 from then on',
@@ -92,11 +89,11 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       response: { schema: AgentSchema },
       access: 'agents.manage',
       handler: async (ctx) => {
-        const { reason } = ctx.queryParams as z.infer<typeof AgentsRetireSchema>;
+        const { reason } = ctx.queryParams;
         return { status: 200, json: present(await agents.retire(ctx.principal, ctx.param('id'), reason ?? 'retired')) };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/agents/:id/heartbeat',
       summary: "The agent's heartbeat (optional metadata); answered only after it is durably recorded",
@@ -107,19 +104,19 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       // Hot route: tens of thousands per second; counted in metrics, logged only at debug.
       quiet: true,
       handler: async (ctx) => {
-        await agents.heartbeat(ctx.param('id'), ctx.body as HeartbeatReq | undefined);
+        await agents.heartbeat(ctx.param('id'), ctx.body);
         return { status: 200, raw: { contentType: 'application/json; charset=utf-8', payload: heartbeatOk } };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/agents/:id/work',
       summary: "The agent's work: CSRs to generate (AwaitingCSR jobs of its certificates) and claimed deployment jobs (now Running)",
       response: { schema: WorkSchema },
       access: 'agent.self',
       handler: async (ctx) => ({ status: 200, json: await work.work(ctx.param('id')) }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/agents/:id/csr',
       summary:
@@ -134,7 +131,7 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       access: 'agent.self',
       body: AgentCsrSchema,
       handler: async (ctx) => {
-        const body = ctx.body as z.infer<typeof AgentCsrSchema>;
+        const body = ctx.body;
         const submitted = await work.submitCsr(ctx.principal, ctx.param('id'), body.certificate_id, body.csr_pem);
         if ('jobId' in submitted) return { status: 202, json: { status: 'issuing', certificate_id: submitted.certificateId, job_id: submitted.jobId } };
         const { issued, deployments } = submitted;
@@ -143,16 +140,16 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
           json: { certificate_id: issued.certificateId, serial_number: issued.serialNumber, not_after: issued.notAfter.toISOString(), deployments },
         };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/agents/:id/certificates/:cert_id',
       summary: 'The latest PEM chain (leaf + CA) of a certificate this agent serves',
       response: { schema: z.object({ certificate_pem: z.string() }) },
       access: 'agent.self',
       handler: async (ctx) => ({ status: 200, json: { certificate_pem: await work.pemChain(ctx.param('id'), ctx.param('cert_id')) } }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/agents/:id/jobs/:job_id/status',
       summary: 'Report a Running deployment job: Completed, or Failed (retried with backoff while attempts remain)',
@@ -160,13 +157,13 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       access: 'agent.self',
       body: JobStatusSchema,
       handler: async (ctx) => {
-        const body = ctx.body as z.infer<typeof JobStatusSchema>;
+        const body = ctx.body;
         const job = await work.report(ctx.principal, ctx.param('id'), ctx.param('job_id'), body);
         return {
           status: 200,
           json: pick(job, ['id', 'type', 'certificate_id', 'target_id', 'status', 'attempts', 'max_attempts', 'last_error', 'scheduled_at', 'completed_at']),
         };
       },
-    },
+    }),
   ];
 }

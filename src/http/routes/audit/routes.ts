@@ -3,9 +3,9 @@ import type { AuditFilter } from '../../../domain/audit.ts';
 import type { AuditLog } from '../../../services/audit/audit-log.ts';
 import type { AuditWriter } from '../../../services/audit/writer.ts';
 import { auditEventJsonLine, presentAuditEvent } from '../../presenters/audit-event.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type RouteDefinition } from '../../router.ts';
 import { listEnvelope } from '../common/responses.ts';
-import { AuditCheckpointSchema, AuditEventSchema, AuditExportSchema, AuditListSchema, type AuditExportReq, type AuditListReq } from './schema.ts';
+import { AuditCheckpointSchema, AuditEventSchema, AuditExportSchema, AuditListSchema, type AuditExportReq } from './schema.ts';
 
 function toFilter(q: AuditExportReq): AuditFilter {
   return {
@@ -22,7 +22,7 @@ function toFilter(q: AuditExportReq): AuditFilter {
 export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): RouteDefinition[] {
   const { auditLog, audit } = deps;
   return [
-    {
+    route({
       method: 'GET',
       path: '/api/v1/audit',
       summary: 'Audit events, newest first: filters, per_page, keyset cursor',
@@ -31,15 +31,15 @@ export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): R
       access: 'audit.read',
       etag: true,
       handler: async (ctx) => {
-        const q = ctx.queryParams as AuditListReq;
+        const q = ctx.queryParams;
         const perPage = q.per_page ?? 50;
         const { rows, total, nextCursor } = await auditLog.list(toFilter(q), perPage, q.cursor);
         const body: Record<string, unknown> = { data: rows.map(presentAuditEvent), total, per_page: perPage };
         if (nextCursor) body.next_cursor = nextCursor;
         return { status: 200, json: body };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/audit/export',
       summary: 'Stream matching audit events as NDJSON, oldest first, at constant memory',
@@ -47,7 +47,7 @@ export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): R
       response: { contentType: 'application/x-ndjson', schema: AuditEventSchema, description: 'one event (as in GET /api/v1/audit/{id}) per line' },
       access: 'audit.read',
       handler: (ctx) => {
-        const filter = toFilter(ctx.queryParams as AuditExportReq);
+        const filter = toFilter(ctx.queryParams);
         // The slot is taken now, so a 429 comes before any 200 head; it is given back when the
         // stream ends, fails, or never starts.
         const exporting = auditLog.beginExport(ctx.principal?.keyId ?? 'anonymous', filter);
@@ -78,16 +78,16 @@ export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): R
           },
         };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/audit/checkpoint',
       summary: 'The chain head (seq, row_hash): keep it outside the database; `certfleet audit verify --checkpoint` detects a deleted tail',
       response: { schema: AuditCheckpointSchema },
       access: 'audit.read',
       handler: async () => ({ status: 200, json: await auditLog.checkpoint() }),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/audit/:id',
       summary: 'Get one audit event',
@@ -95,6 +95,6 @@ export function auditRoutes(deps: { auditLog: AuditLog; audit: AuditWriter }): R
       access: 'audit.read',
       etag: true,
       handler: async (ctx) => ({ status: 200, json: presentAuditEvent(await auditLog.get(ctx.param('id'))) }),
-    },
+    }),
   ];
 }

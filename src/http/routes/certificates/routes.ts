@@ -9,12 +9,11 @@ import type { CertificateService } from '../../../services/certificates/certific
 import { isQueued, type IssuanceService } from '../../../services/pki/issuance.ts';
 import { certificateFields, presentCertificate, presentCertificateVersion } from '../../presenters/certificate.ts';
 import { pick } from '../../presenters/row.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type Handler, type RouteDefinition } from '../../router.ts';
 import { pageParams, pageQuery } from '../common/pagination.ts';
 import { listEnvelope } from '../common/responses.ts';
 import {
   BulkReassignSchema,
-  type BulkReassignReq,
   CertificateSchema,
   CertificatesCreateSchema,
   CertificatesCsrSchema,
@@ -22,12 +21,9 @@ import {
   IssuedCertificateSchema,
   IssuingSchema,
   CertificatesUpdateSchema,
+  type CertificatesUpdateReq,
   CertificateVersionSchema,
   DeploymentTargetSchema,
-  type CertificatesCreateReq,
-  type CertificatesCsrReq,
-  type CertificatesListReq,
-  type CertificatesUpdateReq,
 } from './schema.ts';
 
 const allowedFields = new Set<string>(certificateFields);
@@ -63,21 +59,22 @@ function projection(raw: string | undefined): string[] | undefined {
 
 export function certificateRoutes(deps: { certificates: CertificateService; issuance: IssuanceService }): RouteDefinition[] {
   const { certificates, issuance } = deps;
-  const update: RouteDefinition['handler'] = async (ctx) => ({
+  const update: Handler<CertificatesUpdateReq> = async (ctx) => ({
     status: 200,
-    json: presentCertificate(await certificates.update(ctx.principal, ctx.param('id'), ctx.body as CertificatesUpdateReq)),
+    json: presentCertificate(await certificates.update(ctx.principal, ctx.param('id'), ctx.body)),
   });
-  const updateRoute = (method: 'PUT' | 'PATCH'): RouteDefinition => ({
-    method,
-    path: '/api/v1/certificates/:id',
-    summary: `Update a certificate: only the fields sent change; target_ids replaces the mapping${method === 'PATCH' ? ' (same as PUT)' : ''}`,
-    response: { schema: CertificateSchema },
-    access: 'certificates.write',
-    body: CertificatesUpdateSchema,
-    handler: update,
-  });
+  const updateRoute = (method: 'PUT' | 'PATCH'): RouteDefinition =>
+    route({
+      method,
+      path: '/api/v1/certificates/:id',
+      summary: `Update a certificate: only the fields sent change; target_ids replaces the mapping${method === 'PATCH' ? ' (same as PUT)' : ''}`,
+      response: { schema: CertificateSchema },
+      access: 'certificates.write',
+      body: CertificatesUpdateSchema,
+      handler: update,
+    });
   return [
-    {
+    route({
       method: 'GET',
       path: '/api/v1/certificates',
       summary: 'List certificates: filters, sort, page/per_page or keyset cursor, fields projection',
@@ -85,9 +82,9 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
       response: { schema: listEnvelope(CertificateSchema, { cursor: true }) },
       access: 'certificates.read',
       etag: true,
-      cache: { buckets: (ctx) => listBuckets((ctx.queryParams as CertificatesListReq).status) },
+      cache: { buckets: (ctx) => listBuckets(ctx.queryParams.status) },
       handler: async (ctx) => {
-        const q = ctx.queryParams as CertificatesListReq;
+        const q = ctx.queryParams;
         const fields = projection(q.fields);
         const sort = q.sort ?? 'created_at';
         const perPage = q.per_page ?? 50;
@@ -121,8 +118,8 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
         if (nextCursor) body.next_cursor = nextCursor;
         return { status: 200, json: body };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/certificates',
       summary: 'Create a managed certificate (status Pending); target_ids maps it to deployment targets',
@@ -130,11 +127,11 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
       access: 'certificates.write',
       body: CertificatesCreateSchema,
       handler: async (ctx) => {
-        const row = await certificates.create(ctx.principal, ctx.body as CertificatesCreateReq);
+        const row = await certificates.create(ctx.principal, ctx.body);
         return { status: 201, headers: { Location: `/api/v1/certificates/${row.id}` }, json: presentCertificate(row) };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/certificates/:id',
       summary: 'Get a certificate',
@@ -142,10 +139,10 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
       access: 'certificates.read',
       etag: true,
       handler: async (ctx) => ({ status: 200, json: presentCertificate(await certificates.get(ctx.param('id'))) }),
-    },
+    }),
     updateRoute('PUT'),
     updateRoute('PATCH'),
-    {
+    route({
       method: 'DELETE',
       path: '/api/v1/certificates/:id',
       summary: 'Archive a certificate (status Archived; idempotent). Archived certificates no longer change',
@@ -155,8 +152,8 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
         await certificates.archive(ctx.principal, ctx.param('id'));
         return { status: 204 };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/certificates/bulk-reassign',
       summary: 'Give the listed certificates a new owner (and team), set-based; Archived ones and those already assigned are skipped',
@@ -170,9 +167,9 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
       },
       access: 'certificates.write',
       body: BulkReassignSchema,
-      handler: async (ctx) => ({ status: 200, json: await certificates.bulkReassign(ctx.principal, ctx.body as BulkReassignReq) }),
-    },
-    {
+      handler: async (ctx) => ({ status: 200, json: await certificates.bulkReassign(ctx.principal, ctx.body) }),
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/certificates/:id/csr',
       summary:
@@ -181,7 +178,7 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
       access: 'certificates.issue',
       body: CertificatesCsrSchema,
       handler: async (ctx) => {
-        const issued = await issuance.issueFromCsr(ctx.principal, ctx.param('id'), (ctx.body as CertificatesCsrReq).csr_pem);
+        const issued = await issuance.issueFromCsr(ctx.principal, ctx.param('id'), ctx.body.csr_pem);
         if (isQueued(issued)) {
           return {
             status: 202,
@@ -205,8 +202,8 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
           },
         };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/certificates/:id/versions',
       summary: 'Issued versions of a certificate, newest first',
@@ -219,8 +216,8 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
         const { rows, total } = await certificates.versions(ctx.param('id'), perPage, page);
         return { status: 200, json: { data: rows.map(presentCertificateVersion), total, page, per_page: perPage } };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/certificates/:id/deployments',
       summary: 'Deployment targets this certificate is mapped to',
@@ -231,6 +228,6 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
         const targets = await certificates.deployments(ctx.param('id'));
         return { status: 200, json: { data: targets.map((t) => pick(t, targetFields)), total: targets.length } };
       },
-    },
+    }),
   ];
 }

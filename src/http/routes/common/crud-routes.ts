@@ -8,15 +8,15 @@ import { listEnvelope } from './responses.ts';
 import type { Row } from '../../../domain/inventory.ts';
 import type { Permission } from '../../../services/auth/permissions.ts';
 import type { ResourceService } from '../../../services/inventory/resource-service.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type Handler, type RouteDefinition } from '../../router.ts';
 import { pageParams, pageQuery } from './pagination.ts';
 
 export interface CrudResource {
   /** Collection path, e.g. /api/v1/teams */
   path: string;
   service: ResourceService;
-  createSchema: ZodType;
-  updateSchema: ZodType;
+  createSchema: ZodType<Record<string, unknown>>;
+  updateSchema: ZodType<Record<string, unknown>>;
   present: (row: Row) => Record<string, unknown>;
   read: Permission;
   write: Permission;
@@ -27,12 +27,12 @@ export interface CrudResource {
 
 export function crudRoutes(r: CrudResource): RouteDefinition[] {
   const item = `${r.path}/:id`;
-  const update: RouteDefinition['handler'] = async (ctx) => ({
+  const update: Handler<Record<string, unknown>> = async (ctx) => ({
     status: 200,
-    json: r.present(await r.service.update(ctx.principal, ctx.param('id'), ctx.body as Record<string, unknown>)),
+    json: r.present(await r.service.update(ctx.principal, ctx.param('id'), ctx.body)),
   });
   return [
-    {
+    route({
       method: 'GET',
       path: r.path,
       summary: `List ${r.noun}s, ordered by id (page, per_page 1..500)`,
@@ -45,8 +45,8 @@ export function crudRoutes(r: CrudResource): RouteDefinition[] {
         const { rows, total } = await r.service.list(page, perPage);
         return { status: 200, json: { data: rows.map(r.present), total, page, per_page: perPage } };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: item,
       summary: `Get a ${r.noun}`,
@@ -54,8 +54,8 @@ export function crudRoutes(r: CrudResource): RouteDefinition[] {
       access: r.read,
       etag: true,
       handler: async (ctx) => ({ status: 200, json: r.present(await r.service.get(ctx.param('id'))) }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: r.path,
       summary: `Create a ${r.noun} (201 with Location)`,
@@ -63,11 +63,11 @@ export function crudRoutes(r: CrudResource): RouteDefinition[] {
       access: r.write,
       body: r.createSchema,
       handler: async (ctx) => {
-        const row = await r.service.create(ctx.principal, ctx.body as Record<string, unknown>);
+        const row = await r.service.create(ctx.principal, ctx.body);
         return { status: 201, headers: { Location: `${r.path}/${row.id}` }, json: r.present(row) };
       },
-    },
-    {
+    }),
+    route({
       method: 'PUT',
       path: item,
       summary: `Update a ${r.noun}: only the fields sent change`,
@@ -75,8 +75,8 @@ export function crudRoutes(r: CrudResource): RouteDefinition[] {
       access: r.write,
       body: r.updateSchema,
       handler: update,
-    },
-    {
+    }),
+    route({
       method: 'PATCH',
       path: item,
       summary: `Update a ${r.noun} (same as PUT: a partial update)`,
@@ -84,8 +84,8 @@ export function crudRoutes(r: CrudResource): RouteDefinition[] {
       access: r.write,
       body: r.updateSchema,
       handler: update,
-    },
-    {
+    }),
+    route({
       method: 'DELETE',
       path: item,
       summary: `Delete a ${r.noun}; 409 while anything still references it`,
@@ -95,6 +95,6 @@ export function crudRoutes(r: CrudResource): RouteDefinition[] {
         await r.service.delete(ctx.principal, ctx.param('id'));
         return { status: 204 };
       },
-    },
+    }),
   ];
 }

@@ -5,8 +5,8 @@ import type { InventoryKind } from '../../../domain/inventory.ts';
 export interface InventoryResourceDefinition {
   path: string;
   kind: InventoryKind;
-  createSchema: ZodType;
-  updateSchema: ZodType;
+  createSchema: ZodType<Record<string, unknown>>;
+  updateSchema: ZodType<Record<string, unknown>>;
   /** Response fields, in order: the presenter's allowlist. */
   fields: readonly string[];
 }

@@ -6,7 +6,7 @@
 import type { DiscoveredCertificateRow, DiscoveryScanRow } from '../../../domain/discovery.ts';
 import type { DiscoveryService } from '../../../services/fleet/discovery.ts';
 import { pick } from '../../presenters/row.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type RouteDefinition } from '../../router.ts';
 import { listEnvelope } from '../common/responses.ts';
 import {
   ClaimSchema,
@@ -17,10 +17,6 @@ import {
   DiscoverySummarySchema,
   ScansListSchema,
   SummaryQuerySchema,
-  type ClaimReq,
-  type DiscoveredListReq,
-  type DiscoveryReportReq,
-  type ScansListReq,
 } from './schema.ts';
 
 const certificateFields = Object.keys(DiscoveredCertificateSchema.shape);
@@ -36,7 +32,7 @@ const listed = <T>(rows: T[], perPage: number, nextCursor: string | undefined, s
 export function discoveryRoutes(deps: { discovery: DiscoveryService }): RouteDefinition[] {
   const { discovery } = deps;
   return [
-    {
+    route({
       method: 'POST',
       path: '/api/v1/agents/:id/discoveries',
       summary: "An agent's filesystem scan: certificates found (PEM, at most 1,000 per report) and errors; upserted by fingerprint, agent and path",
@@ -45,10 +41,10 @@ export function discoveryRoutes(deps: { discovery: DiscoveryService }): RouteDef
       body: DiscoveryReportSchema,
       handler: async (ctx) => ({
         status: 202,
-        json: presentScan(await discovery.report(ctx.principal, ctx.param('id'), ctx.body as DiscoveryReportReq)),
+        json: presentScan(await discovery.report(ctx.principal, ctx.param('id'), ctx.body)),
       }),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/discovered-certificates',
       summary: 'List discovered certificates by id: filters agent_id, status; keyset cursor',
@@ -57,13 +53,13 @@ export function discoveryRoutes(deps: { discovery: DiscoveryService }): RouteDef
       access: 'agents.read',
       etag: true,
       handler: async (ctx) => {
-        const { per_page, cursor, ...filter } = ctx.queryParams as DiscoveredListReq;
+        const { per_page, cursor, ...filter } = ctx.queryParams;
         const perPage = per_page ?? 50;
         const { rows, nextCursor } = await discovery.list(filter, perPage, cursor);
         return { status: 200, json: listed(rows, perPage, nextCursor, present) };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/discovered-certificates/:id',
       summary: 'Get a discovered certificate',
@@ -71,8 +67,8 @@ export function discoveryRoutes(deps: { discovery: DiscoveryService }): RouteDef
       access: 'agents.read',
       etag: true,
       handler: async (ctx) => ({ status: 200, json: present(await discovery.get(ctx.param('id'))) }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/discovered-certificates/:id/claim',
       summary: 'Link a discovered certificate to a managed certificate (status Managed)',
@@ -81,18 +77,18 @@ export function discoveryRoutes(deps: { discovery: DiscoveryService }): RouteDef
       body: ClaimSchema,
       handler: async (ctx) => ({
         status: 200,
-        json: present(await discovery.claim(ctx.principal, ctx.param('id'), (ctx.body as ClaimReq).managed_certificate_id)),
+        json: present(await discovery.claim(ctx.principal, ctx.param('id'), ctx.body.managed_certificate_id)),
       }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/discovered-certificates/:id/dismiss',
       summary: 'Dismiss a discovered certificate (status Dismissed; later scans keep it dismissed)',
       response: { schema: DiscoveredCertificateSchema },
       access: 'agents.manage',
       handler: async (ctx) => ({ status: 200, json: present(await discovery.dismiss(ctx.principal, ctx.param('id'))) }),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/discovery-scans',
       summary: 'List discovery scans by id: filter agent_id; keyset cursor',
@@ -101,13 +97,13 @@ export function discoveryRoutes(deps: { discovery: DiscoveryService }): RouteDef
       access: 'agents.read',
       etag: true,
       handler: async (ctx) => {
-        const { per_page, cursor, agent_id } = ctx.queryParams as ScansListReq;
+        const { per_page, cursor, agent_id } = ctx.queryParams;
         const perPage = per_page ?? 50;
         const { rows, nextCursor } = await discovery.listScans(agent_id, perPage, cursor);
         return { status: 200, json: listed(rows, perPage, nextCursor, presentScan) };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/discovery-summary',
       summary: 'Discovered certificates by status (optionally for one agent_id)',
@@ -115,6 +111,6 @@ export function discoveryRoutes(deps: { discovery: DiscoveryService }): RouteDef
       response: { schema: DiscoverySummarySchema },
       access: 'agents.read',
       handler: async (ctx) => ({ status: 200, json: await discovery.summary((ctx.queryParams as { agent_id?: string }).agent_id) }),
-    },
+    }),
   ];
 }

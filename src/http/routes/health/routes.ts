@@ -1,7 +1,7 @@
 /** GET /health (liveness, never touches the database) and GET /ready (one database round trip). */
 import { z } from 'zod';
 import { Errors } from '../../../errors.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type RouteDefinition } from '../../router.ts';
 import type { HttpEngine } from '../../uws.ts';
 
 export interface HealthDeps {
@@ -17,7 +17,7 @@ export interface HealthDeps {
 export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
   const engine = { name: deps.engine.name, version: deps.engine.version };
   return [
-    {
+    route({
       method: 'GET',
       path: '/health',
       summary: 'Liveness: version and the HTTP engine serving; never touches the database',
@@ -42,8 +42,8 @@ export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
           leader: deps.isLeader(),
         },
       }),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/ready',
       summary: 'Readiness: 200 when a database round trip succeeds, 503 (Retry-After: 1) otherwise',
@@ -58,6 +58,6 @@ export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
         }
         return { status: 200, json: { status: 'ready', database: 'reachable' } };
       },
-    },
+    }),
   ];
 }

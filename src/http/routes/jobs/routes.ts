@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { jobStatuses, jobTypes, type JobRow } from '../../../domain/jobs.ts';
 import type { JobService } from '../../../services/jobs.ts';
 import { pick } from '../../presenters/row.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type RouteDefinition } from '../../router.ts';
 import { criteriaFields, criterionRequired, hasCriterion } from '../common/criteria.ts';
 import { refId } from '../common/fields.ts';
 import { listEnvelope } from '../common/responses.ts';
@@ -54,15 +54,13 @@ export const JobsListSchema = z.strictObject({
   per_page: z.coerce.number().int().min(1).max(500).optional(),
   cursor: z.string().min(1).max(1024).optional(),
 });
-type JobsListReq = z.infer<typeof JobsListSchema>;
 
 export const BulkRenewSchema = z.strictObject(criteriaFields).refine(hasCriterion, criterionRequired);
-type BulkRenewReq = z.infer<typeof BulkRenewSchema>;
 
 export function jobRoutes(deps: { jobs: JobService }): RouteDefinition[] {
   const { jobs } = deps;
   return [
-    {
+    route({
       method: 'POST',
       path: '/api/v1/certificates/bulk-renew',
       summary:
@@ -77,9 +75,9 @@ export function jobRoutes(deps: { jobs: JobService }): RouteDefinition[] {
       },
       access: 'certificates.issue',
       body: BulkRenewSchema,
-      handler: async (ctx) => ({ status: 200, json: await jobs.bulkRenew(ctx.principal, ctx.body as BulkRenewReq) }),
-    },
-    {
+      handler: async (ctx) => ({ status: 200, json: await jobs.bulkRenew(ctx.principal, ctx.body) }),
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/certificates/:id/renew',
       summary: 'Request renewal: enqueues one AwaitingCSR job (409 if one is open); the CSR endpoint completes it',
@@ -89,8 +87,8 @@ export function jobRoutes(deps: { jobs: JobService }): RouteDefinition[] {
         const job = await jobs.renew(ctx.principal, ctx.param('id'));
         return { status: 202, headers: { Location: `/api/v1/jobs/${job.id}` }, json: { status: 'renewal_triggered', job_id: job.id, job: present(job) } };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/jobs',
       summary: 'List jobs by id: filters status, type, certificate_id, agent_id; keyset cursor',
@@ -99,13 +97,13 @@ export function jobRoutes(deps: { jobs: JobService }): RouteDefinition[] {
       access: 'jobs.read',
       etag: true,
       handler: async (ctx) => {
-        const { per_page, cursor, ...filter } = ctx.queryParams as JobsListReq;
+        const { per_page, cursor, ...filter } = ctx.queryParams;
         const perPage = per_page ?? 50;
         const { rows, nextCursor } = await jobs.list(filter, perPage, cursor);
         return { status: 200, json: { data: rows.map(present), per_page: perPage, ...(nextCursor ? { next_cursor: nextCursor } : {}) } };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/jobs/:id',
       summary: 'Get a job',
@@ -113,14 +111,14 @@ export function jobRoutes(deps: { jobs: JobService }): RouteDefinition[] {
       access: 'jobs.read',
       etag: true,
       handler: async (ctx) => ({ status: 200, json: present(await jobs.get(ctx.param('id'))) }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/jobs/:id/cancel',
       summary: 'Cancel a Pending, AwaitingCSR or Running job (409 otherwise)',
       response: { schema: JobSchema },
       access: 'jobs.manage',
       handler: async (ctx) => ({ status: 200, json: present(await jobs.cancel(ctx.principal, ctx.param('id'))) }),
-    },
+    }),
   ];
 }

@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Errors } from '../../../errors.ts';
 import type { Metrics } from '../../../observability/metrics.ts';
 import { bearerToken } from '../../auth.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type RouteDefinition } from '../../router.ts';
 
 export interface MetricsDeps {
   metrics: Metrics;
@@ -16,7 +16,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export function metricsRoutes(deps: MetricsDeps): RouteDefinition[] {
   const expected = deps.token === undefined ? undefined : digest(deps.token);
   return [
-    {
+    route({
       method: 'GET',
       path: '/metrics',
       summary: 'Prometheus metrics; Bearer CERTFLEET_METRICS_TOKEN when that is set',
@@ -35,6 +35,6 @@ export function metricsRoutes(deps: MetricsDeps): RouteDefinition[] {
           raw: { contentType: deps.metrics.contentType, payload: await deps.metrics.render() },
         };
       },
-    },
+    }),
   ];
 }

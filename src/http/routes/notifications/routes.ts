@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { notificationStatuses, type NotificationFilter, type NotificationRow } from '../../../domain/notifications.ts';
 import type { NotificationService } from '../../../services/notifications.ts';
 import { pick } from '../../presenters/row.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type RouteDefinition } from '../../router.ts';
 import { refId } from '../common/fields.ts';
 import { listEnvelope } from '../common/responses.ts';
 
@@ -30,11 +30,10 @@ export const NotificationsListSchema = z.strictObject({
   per_page: z.coerce.number().int().min(1).max(500).optional(),
   cursor: z.string().min(1).max(1024).optional(),
 });
-type NotificationsListReq = z.infer<typeof NotificationsListSchema>;
 
 export function notificationRoutes(deps: { notifications: NotificationService }): RouteDefinition[] {
   return [
-    {
+    route({
       method: 'GET',
       path: '/api/v1/notifications',
       summary: 'Expiry alerts (one per certificate, threshold and expiry) with their delivery state: filters status, certificate_id; keyset cursor',
@@ -43,11 +42,11 @@ export function notificationRoutes(deps: { notifications: NotificationService })
       access: 'certificates.read',
       etag: true,
       handler: async (ctx) => {
-        const { per_page, cursor, ...filter } = ctx.queryParams as NotificationsListReq;
+        const { per_page, cursor, ...filter } = ctx.queryParams;
         const perPage = per_page ?? 50;
         const { rows, nextCursor } = await deps.notifications.list(filter as NotificationFilter, perPage, cursor);
         return { status: 200, json: { data: rows.map(present), per_page: perPage, ...(nextCursor ? { next_cursor: nextCursor } : {}) } };
       },
-    },
+    }),
   ];
 }

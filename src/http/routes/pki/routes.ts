@@ -5,7 +5,7 @@
  */
 import { Errors } from '../../../errors.ts';
 import type { CrlService } from '../../../services/pki/crl.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type RouteDefinition } from '../../router.ts';
 
 /** base64url tokens (RFC 8555 8.3: at least 128 bits of entropy); anything else is not ours. */
 const tokenPattern = /^[A-Za-z0-9_-]{16,256}$/;
@@ -17,7 +17,7 @@ export interface ChallengeResponses {
 
 export function pkiRoutes(deps: { crls: CrlService; acmeChallenges: ChallengeResponses }): RouteDefinition[] {
   return [
-    {
+    route({
       method: 'GET',
       path: '/.well-known/acme-challenge/:token',
       summary: 'HTTP-01 key authorization for a challenge the ACME issuer is answering (404 otherwise)',
@@ -29,8 +29,8 @@ export function pkiRoutes(deps: { crls: CrlService; acmeChallenges: ChallengeRes
         if (!keyAuthorization) throw Errors.notFound('no such ACME challenge');
         return { status: 200, headers: { 'Cache-Control': 'no-store' }, raw: { contentType: 'application/octet-stream', payload: keyAuthorization } };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/.well-known/pki/crl/:issuer_id',
       summary: "An issuer's CRL (DER); strong ETag, If-None-Match -> 304",
@@ -50,6 +50,6 @@ export function pkiRoutes(deps: { crls: CrlService; acmeChallenges: ChallengeRes
           raw: { contentType: 'application/pkix-crl', payload: crl.der },
         };
       },
-    },
+    }),
   ];
 }

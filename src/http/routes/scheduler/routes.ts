@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Errors } from '../../../errors.ts';
 import type { AuditWriter } from '../../../services/audit/writer.ts';
 import type { SingletonLoops } from '../../../scheduler/singleton-loops.ts';
-import type { RouteDefinition } from '../../router.ts';
+import { route, type RouteDefinition } from '../../router.ts';
 
 export const LoopSchema = z.object({
   name: z.string(),
@@ -30,7 +30,7 @@ export interface SchedulerRouteDeps {
 
 export function schedulerRoutes(deps: SchedulerRouteDeps): RouteDefinition[] {
   return [
-    {
+    route({
       method: 'GET',
       path: '/api/v1/scheduler/loops',
       summary: 'The singleton loops as this replica sees them (they run on the leader only: `leader` says whether this replica is it)',
@@ -50,8 +50,8 @@ export function schedulerRoutes(deps: SchedulerRouteDeps): RouteDefinition[] {
           })),
         },
       }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/scheduler/loops/:name/run',
       summary: 'Ask the leader to run a singleton loop now (202: requested; skipped if its tick is running); audited',
@@ -64,6 +64,6 @@ export function schedulerRoutes(deps: SchedulerRouteDeps): RouteDefinition[] {
         await deps.audit.record(ctx.principal, { action: 'loop_run_requested', resourceType: 'loop', resourceId: name, category: 'config' });
         return { status: 202, json: { loop: name, requested: true } };
       },
-    },
+    }),
   ];
 }
