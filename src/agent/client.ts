@@ -1,5 +1,6 @@
 /** The agent's HTTP client for the certfleet API. 410 (retired) surfaces as AgentGone. */
 import type { ScanResult } from './discovery-scan.ts';
+import { request } from './http.ts';
 
 export class AgentGone extends Error {}
 
@@ -24,27 +25,22 @@ export class AgentClient {
   ) {}
 
   static async register(server: string, bootstrapToken: string, body: Record<string, string>): Promise<{ id: string; api_key: string }> {
-    const res = await fetch(`${server}/api/v1/agents`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${bootstrapToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (res.status !== 201) throw new ApiError(res.status, `registration failed (${res.status}): ${await res.text()}`);
-    return (await res.json()) as { id: string; api_key: string };
+    const res = await request(`${server}/api/v1/agents`, { method: 'POST', headers: { authorization: `Bearer ${bootstrapToken}` }, body, timeoutMs: 30_000 });
+    if (res.status !== 201) throw new ApiError(res.status, `registration failed (${res.status}): ${res.text}`);
+    return JSON.parse(res.text) as { id: string; api_key: string };
   }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const { agentId, apiKey } = this.credentials!;
-    const res = await fetch(`${this.server}/api/v1/agents/${agentId}${path}`, {
+    const res = await request(`${this.server}/api/v1/agents/${agentId}${path}`, {
       method,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(30_000),
+      headers: { authorization: `Bearer ${apiKey}` },
+      body,
+      timeoutMs: 30_000,
     });
     if (res.status === 410) throw new AgentGone(`agent ${agentId} is retired`);
-    if (!res.ok) throw new ApiError(res.status, `${method} ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+    if (res.status < 200 || res.status > 299) throw new ApiError(res.status, `${method} ${path}: ${res.status} ${res.text}`);
+    return JSON.parse(res.text) as T;
   }
 
   heartbeat(metadata: Record<string, string>) {

@@ -45,7 +45,6 @@ async function writePrivate(file: string, content: string): Promise<void> {
 export class AgentRunner {
   readonly #o: AgentOptions;
   #client!: AgentClient;
-  #gone = false;
 
   constructor(options: AgentOptions) {
     this.#o = options;
@@ -150,18 +149,26 @@ export class AgentRunner {
   /** Runs until stopped or retired (410). */
   async run(signal: AbortSignal): Promise<void> {
     const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    let retired!: () => void;
+    const gone = new Promise<void>((resolve) => (retired = resolve));
     const guard = (step: () => Promise<unknown>) => async () => {
       try {
         await step();
       } catch (err) {
         if (err instanceof AgentGone) {
-          this.#gone = true;
+          retired();
           this.#o.log.warn('this agent was retired: stopping');
           return;
         }
         throw err;
       }
     };
+    // The first heartbeat goes out at once: the server learns the agent is up within
+    // milliseconds of its start. Later ones, and every poll, are jittered and start after a
+    // random delay, so a fleet restarted together spreads out.
+    await guard(() => this.heartbeat())().catch((err: unknown) =>
+      this.#o.log.warn({ err: (err as Error).message }, 'first heartbeat failed; the loop retries'),
+    );
     const loops = [
       // ±10% jitter, a random start, and exponential backoff (up to 10 intervals) while the server is unreachable.
       new Loop({
@@ -196,13 +203,12 @@ export class AgentRunner {
       );
     }
     for (const loop of loops) loop.start();
-    // This interval is deliberately not unref'd: the loops' timers are, so it is what keeps the
-    // agent process alive between ticks (without it Node exits 13 at the first idle moment).
-    const gone = new Promise<void>((resolve) => {
-      const check = setInterval(() => this.#gone && (clearInterval(check), resolve()), 200);
-      signal.addEventListener('abort', () => clearInterval(check), { once: true });
-    });
+    // The loops' timers are unref'd, so this one timer is what keeps the process alive between
+    // ticks (without it Node exits 13 at the first idle moment). It never fires: an idle agent
+    // wakes only for its own ticks (a 200 ms check here once cost an idle agent 6 s of CPU an hour).
+    const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
     await Promise.race([stopped, gone]);
+    clearInterval(keepAlive);
     await Promise.all(loops.map((l) => l.stop()));
   }
 }

@@ -2,8 +2,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentGone } from '../agent/client.ts';
+import type { AgentConfig } from '../config/agent.ts';
 import { AgentRunner } from '../agent/runner.ts';
-import { UsageError, type CommandContext } from './main.ts';
+import { UsageError, type CommandContext } from './run-command.ts';
 
 /**
  * `certfleet agent --server URL [--name N] [--state-file F] [--heartbeat-interval S]
@@ -12,7 +13,7 @@ import { UsageError, type CommandContext } from './main.ts';
  * --discovery-dir soon after start, then every 6 h by default. --once does one heartbeat, a
  * discovery scan (if directories are given) and two work polls, then exits.
  */
-export async function agentCommand({ config, log, args }: CommandContext): Promise<number> {
+export async function agentCommand({ config, log, args }: CommandContext<AgentConfig>): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({

@@ -6,7 +6,7 @@ import { loadInstanceSecret } from '../db/instance-secrets.ts';
 import { migrate } from '../db/migrate.ts';
 import { AuditLog, type AuditCheckpoint } from '../services/audit/audit-log.ts';
 import { CursorCodec } from '../services/cursor.ts';
-import { UsageError, type CommandContext } from './main.ts';
+import { UsageError, type CommandContext } from './run-command.ts';
 
 const usage = 'usage: certfleet audit verify [--checkpoint FILE] [--export-checkpoint FILE]';
 

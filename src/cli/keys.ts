@@ -8,7 +8,7 @@ import { isAppError } from '../errors.ts';
 import { ApiKeyService } from '../services/auth/api-keys.ts';
 import { roles, type Role } from '../domain/roles.ts';
 import { parseArgs } from 'node:util';
-import { UsageError, type CommandContext } from './main.ts';
+import { UsageError, type CommandContext } from './run-command.ts';
 
 /** `certfleet keys create --name N --role R [--expires-at T]`: prints the new key once, on stdout. */
 export async function keysCommand({ config, log, args }: CommandContext): Promise<number> {

@@ -2,15 +2,21 @@
  * `certfleet <command>`: serve, migrate, keys create. Returns the process exit code:
  * 0 success, 1 runtime failure, 2 bad usage or configuration.
  */
-import { ConfigError, loadConfig, type Config } from '../config/schema.ts';
-import { createLogger, flushLogger, type Logger } from '../observability/logger.ts';
 import { version } from '../version.ts';
-import { agentCommand } from './agent.ts';
-import { auditCommand } from './audit.ts';
-import { keysCommand } from './keys.ts';
-import { migrateCommand } from './migrate.ts';
-import { seedCommand } from './seed.ts';
-import { serveCommand } from './serve.ts';
+import { loadConfig } from '../config/schema.ts';
+import { runCommand, type Command } from './run-command.ts';
+
+/**
+ * Each command's module is loaded only when it runs: `certfleet agent` on a fleet host must not
+ * load the server (pg, uWS, piscina, prom-client ...): docs/operator/agent.md.
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.ts')).serveCommand,
+  migrate: async () => (await import('./migrate.ts')).migrateCommand,
+  keys: async () => (await import('./keys.ts')).keysCommand,
+  audit: async () => (await import('./audit.ts')).auditCommand,
+  seed: async () => (await import('./seed.ts')).seedCommand,
+};
 
 const usage = `certfleet ${version}: certificate lifecycle control plane
 
@@ -28,14 +34,6 @@ Usage:
 Configuration comes from the environment: see docs/environment.md.
 `;
 
-export class UsageError extends Error {}
-
-export interface CommandContext {
-  config: Config;
-  log: Logger;
-  args: string[];
-}
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -46,36 +44,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  const run = { serve: serveCommand, migrate: migrateCommand, keys: keysCommand, audit: auditCommand, seed: seedCommand, agent: agentCommand }[command];
-  if (!run) {
+  // The agent reads its own three variables (src/config/agent.ts), as its bundle does.
+  if (command === 'agent') return (await import('./agent-main.ts')).agentMain(rest);
+  const load = Object.hasOwn(commands, command) ? commands[command] : undefined;
+  if (!load) {
     process.stderr.write(`certfleet: unknown command ${JSON.stringify(command)}\n\n${usage}`);
     return 2;
   }
-  let config: Config;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`certfleet: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  // One-shot commands log to stderr so stdout carries only their result (e.g. a new key).
-  const log =
-    command === 'serve'
-      ? createLogger({ level: config.logLevel })
-      : createLogger({ level: config.logLevel === 'info' && command !== 'agent' ? 'warn' : config.logLevel, destination: process.stderr });
-  try {
-    return await run({ config, log, args: rest });
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`certfleet ${command}: ${err.message}\n`);
-      return 2;
-    }
-    log.fatal({ err }, `certfleet ${command} failed`);
-    flushLogger(log);
-    process.stderr.write(`certfleet ${command}: ${(err as Error).message}\n`);
-    return 1;
-  }
+  return runCommand(command, load, rest, loadConfig);
 }

@@ -1,6 +1,6 @@
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './run-command.ts';
 
 export async function migrateCommand({ config, log }: CommandContext): Promise<number> {
   const database = await openDatabase(config, log, { attachToRunning: true });

@@ -4,7 +4,7 @@ import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { AuditWriter } from '../services/audit/writer.ts';
 import { seedDemo } from '../services/demo.ts';
-import { UsageError, type CommandContext } from './main.ts';
+import { UsageError, type CommandContext } from './run-command.ts';
 
 /** `certfleet seed --demo`: adds the demo inventory (idempotent). */
 export async function seedCommand({ config, log, args }: CommandContext): Promise<number> {

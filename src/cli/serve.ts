@@ -1,6 +1,6 @@
 import { startApp } from '../app.ts';
 import { flushLogger } from '../observability/logger.ts';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './run-command.ts';
 
 /**
  * Runs the server until SIGTERM or SIGINT, then shuts down gracefully and resolves 0.

@@ -9,6 +9,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { logLevels } from './agent.ts';
+import { ConfigError } from './errors.ts';
+
+export { ConfigError };
 
 const MiB = 1024 * 1024;
 
@@ -30,8 +34,6 @@ function optionalNonEmpty<T extends z.ZodTypeAny>(schema: T) {
 function withDefault<T extends z.ZodTypeAny>(schema: T, fallback: string) {
   return z.preprocess((v) => (v === undefined || v === '' ? fallback : v), schema);
 }
-
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const environmentSchema = z.object({
   /** Address the HTTP server binds; default 127.0.0.1 (loopback only). */
@@ -187,13 +189,6 @@ const secretVariables = new Set([
   'CERTFLEET_ENCRYPTION_KEY',
   'CERTFLEET_AGENT_BOOTSTRAP_TOKEN',
 ]);
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
-  }
-}
 
 /** Names of every variable the schema reads, in declaration order. */
 export const environmentVariableNames: readonly string[] = Object.keys(environmentSchema.shape);

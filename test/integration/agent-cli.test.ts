@@ -3,6 +3,8 @@
  * file 0600), generates its key locally, submits a CSR for its certificate, deploys cert, chain
  * and key to its file targets (the reload command runs), reports the jobs Completed; the
  * deployed chain passes `openssl verify` and matches the key. A retired agent exits cleanly.
+ * Both forms run it: `certfleet agent` from the sources, and the bundle a fleet host runs
+ * (`npm run build:agent`, dist/certfleet-agent.cjs, plain node).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,6 +13,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
 import { runCertfleet } from '../support/process.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const bootstrap = 'bootstrap-token-0123456789abcdef';
@@ -18,7 +22,11 @@ let server: TestServer;
 let inv: Inventory;
 let dir: string;
 
+const root = path.resolve(import.meta.dirname, '../..');
+const bundle = path.join(root, 'dist/certfleet-agent.cjs');
+
 beforeAll(async () => {
+  await promisify(execFile)(process.execPath, [path.join(root, 'scripts/build-agent.mjs')]);
   server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
   inv = await seedInventory(server.db.url);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-agent-'));
@@ -30,30 +38,36 @@ afterAll(async () => {
 
 const json = (method: string, body: unknown) => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-async function agentOnce(name: string, extra: string[] = []) {
-  const proc = runCertfleet(['agent', '--server', server.url, '--name', name, '--state-file', path.join(dir, name, 'state.json'), '--once', ...extra], {
-    CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
-    CERTFLEET_DATA_DIR: path.join(dir, name),
-  });
-  const code = await proc.exited;
-  return { code, stdout: proc.stdout.join('\n'), stderr: proc.stderr() };
-}
+const forms = [
+  { form: 'certfleet agent (sources)', slug: 'src', run: (args: string[], env: Record<string, string>) => runCertfleet(['agent', ...args], env) },
+  { form: 'the agent bundle', slug: 'bundle', run: (args: string[], env: Record<string, string>) => runCertfleet(args, env, bundle) },
+];
 
-describe('certfleet agent', () => {
+describe.each(forms)('$form', ({ run, slug }) => {
+  const host = `host-${slug}`;
+  async function agentOnce(name: string, extra: string[] = []) {
+    const proc = run(['--server', server.url, '--name', name, '--state-file', path.join(dir, name, 'state.json'), '--once', ...extra], {
+      CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
+      CERTFLEET_DATA_DIR: path.join(dir, name),
+    });
+    const code = await proc.exited;
+    return { code, stdout: proc.stdout.join('\n'), stderr: proc.stderr() };
+  }
+
   it('registers, issues with a local key, deploys to its targets and reports', async () => {
     // First run: registers (nothing mapped to it yet).
-    const first = await agentOnce('host-1');
+    const first = await agentOnce(host);
     expect(first.code, first.stderr).toBe(0);
-    const state = JSON.parse(fs.readFileSync(path.join(dir, 'host-1', 'state.json'), 'utf8')) as { agent_id: string };
-    expect(fs.statSync(path.join(dir, 'host-1', 'state.json')).mode & 0o777).toBe(0o600);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, host, 'state.json'), 'utf8')) as { agent_id: string };
+    expect(fs.statSync(path.join(dir, host, 'state.json')).mode & 0o777).toBe(0o600);
 
-    const files = path.join(dir, 'host-1', 'tls');
+    const files = path.join(dir, host, 'tls');
     fs.mkdirSync(files, { recursive: true });
     const target = (await (
       await server.request(
         '/api/v1/targets',
         json('POST', {
-          name: 'site',
+          name: `site-${slug}`,
           type: 'File',
           agent_id: state.agent_id,
           config: {
@@ -67,12 +81,12 @@ describe('certfleet agent', () => {
       )
     ).json()) as { id: string };
     const cert = (await (
-      await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `agent-${inv.suffix}`, { target_ids: [target.id] })))
+      await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `agent-${slug}-${inv.suffix}`, { target_ids: [target.id] })))
     ).json()) as { id: string };
     expect((await server.request(`/api/v1/certificates/${cert.id}/renew`, { method: 'POST' })).status).toBe(202);
 
     // Second run: CSR with a local key, then the deployment it created.
-    const second = await agentOnce('host-1');
+    const second = await agentOnce(host);
     expect(second.code, second.stderr).toBe(0);
     expect(
       JSON.parse(
@@ -119,7 +133,7 @@ describe('certfleet agent', () => {
       ],
       { stdio: 'ignore' },
     );
-    const scanned = await agentOnce('host-1', ['--discovery-dir', files]);
+    const scanned = await agentOnce(host, ['--discovery-dir', files]);
     expect(scanned.code, scanned.stderr).toBe(0);
     expect(
       JSON.parse(
@@ -140,14 +154,14 @@ describe('certfleet agent', () => {
 
     // Retired: the agent exits cleanly.
     await server.request(`/api/v1/agents/${state.agent_id}`, { method: 'DELETE' });
-    const third = await agentOnce('host-1');
+    const third = await agentOnce(host);
     expect(third.code).toBe(0);
     expect(third.stderr).toMatch(/retired/);
   }, 60_000);
 
   it('refuses to start unregistered without a bootstrap token', async () => {
-    const proc = runCertfleet(['agent', '--server', server.url, '--state-file', path.join(dir, 'none', 'state.json'), '--once'], {
-      CERTFLEET_DATA_DIR: path.join(dir, 'none'),
+    const proc = run(['--server', server.url, '--state-file', path.join(dir, `none-${slug}`, 'state.json'), '--once'], {
+      CERTFLEET_DATA_DIR: path.join(dir, `none-${slug}`),
     });
     expect(await proc.exited).toBe(1);
     expect(proc.stderr()).toMatch(/CERTFLEET_AGENT_BOOTSTRAP_TOKEN/);

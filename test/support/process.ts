@@ -21,8 +21,9 @@ afterAll(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-export function runCertfleet(args: string[], env: Record<string, string>): CertfleetProcess {
-  const child = spawn(process.execPath, [certfleetBin, ...args], {
+/** `script`: another entry point than bin/certfleet.js (the agent bundle, dist/certfleet-agent.cjs). */
+export function runCertfleet(args: string[], env: Record<string, string>, script: string = certfleetBin): CertfleetProcess {
+  const child = spawn(process.execPath, [script, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

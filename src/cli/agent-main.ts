@@ -1,0 +1,8 @@
+/** `certfleet agent` without the rest of the CLI: what the agent bundle runs (src/agent/main.ts). */
+import { loadAgentConfig } from '../config/agent.ts';
+import { agentCommand } from './agent.ts';
+import { runCommand } from './run-command.ts';
+
+export function agentMain(args: string[]): Promise<number> {
+  return runCommand('agent', async () => agentCommand, args, loadAgentConfig);
+}
