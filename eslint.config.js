@@ -86,7 +86,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/services/**', 'src/scheduler/**', 'src/workers/**', 'src/pki/**'],
+    files: ['src/services/**', 'src/scheduler/**', 'src/workers/**', 'src/pki/**', 'src/acme/**'],
     rules: {
       'no-restricted-imports': [
         'error',

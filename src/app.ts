@@ -6,8 +6,11 @@
 import type { Config } from './config/schema.ts';
 import { createApiKeyRepository } from './db/api-keys.ts';
 import { createAgentWorkRepository } from './db/agent-work.ts';
-import { createAcmeChallengeRepository } from './db/acme-challenges.ts';
-import { loadAcmeAccountKey } from './db/acme-accounts.ts';
+import { AcmeServer } from './acme/server.ts';
+import { poolVerifier } from './acme/requests.ts';
+import { createAcmeServerRepository } from './db/acme-server.ts';
+import { createAcmeChallengeRepository } from './db/acme-issuer-challenges.ts';
+import { loadAcmeAccountKey } from './db/acme-issuer-accounts.ts';
 import { createSigningJobRepository } from './db/signing-jobs.ts';
 import { createDiscoveryRepository } from './db/discovery.ts';
 import { createRenewalSweepRepository } from './db/renewal-sweep.ts';
@@ -51,7 +54,7 @@ import { resolveEncryptionKey } from './services/pki/encryption-key.ts';
 import { CrlService } from './services/pki/crl.ts';
 import { IssuanceService } from './services/pki/issuance.ts';
 import { ExternalIssuanceService } from './services/pki/external-issuance.ts';
-import { AcmeIssuer } from './services/issuers/acme.ts';
+import { AcmeIssuer } from './services/issuers/acme-issuer.ts';
 import { JobProcessor } from './scheduler/job-processor.ts';
 import { RevocationService } from './services/pki/revocation.ts';
 import { caSpec, LocalCaRegistry } from './services/pki/local-ca.ts';
@@ -63,6 +66,7 @@ import { jobTimeoutLoop } from './scheduler/job-timeouts.ts';
 import { crlRefreshLoop } from './scheduler/crl-refresh.ts';
 import { auditChainLoop } from './scheduler/audit-chain.ts';
 import { countCompactionLoop } from './scheduler/count-compaction.ts';
+import { acmeGcLoop } from './scheduler/acme-gc.ts';
 import { runNowChannel, SingletonLoops } from './scheduler/singleton-loops.ts';
 import { WorkerPool } from './workers/pool.ts';
 import { version } from './version.ts';
@@ -209,9 +213,18 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       intervalSeconds: config.expiryAlertsIntervalSeconds,
       log,
     });
+    const acme = new AcmeServer({
+      repo: createAcmeServerRepository(pool),
+      audit,
+      nonceKey: await loadInstanceSecret(pool, 'acme-nonce-hmac'),
+      nonceTtlSeconds: config.acmeNonceTtlSeconds,
+      publicUrl: config.publicUrlConfigured,
+      scheme: config.tls ? 'https' : 'http',
+      meta: { termsOfService: config.acmeTermsOfServiceUrl, website: config.acmeWebsiteUrl, caaIdentities: config.acmeCaaIdentities },
+      remoteVerify: poolVerifier(workerPool),
+    });
     // Singleton loops run only on the replica holding the leader lock. The set is sealed before
-    // the lock is tried: the ACME GC loop (expired nonces, authorizations, orders) joins here
-    // with the ACME server.
+    // the lock is tried.
     const auditChain = auditChainLoop({ audit, intervalSeconds: config.auditChainIntervalSeconds, log });
     const singletons = new SingletonLoops()
       .add(healthLoop)
@@ -220,6 +233,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       .add(jobTimeoutLoop({ jobs: jobRepo, audit, timeoutSeconds: config.jobRunningTimeoutSeconds, intervalSeconds: config.jobTimeoutIntervalSeconds, log }))
       .add(crlRefreshLoop({ crls, intervalSeconds: config.crlRefreshIntervalSeconds, log }))
       .add(countCompactionLoop({ certificates: certificateRepo, intervalSeconds: config.countCompactionIntervalSeconds, log }))
+      .add(acmeGcLoop({ acme, intervalSeconds: config.acmeGcIntervalSeconds, log }))
       .seal();
     metrics.watchLoops(() => [...singletons.loops, jobProcessor.loop, auditChain]);
     const leader = new LeaderLock({
@@ -281,6 +295,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         discovery: new DiscoveryService(createDiscoveryRepository(pool), workerPool, audit, cursors),
         notifications: new NotificationService(notifications, cursors),
         scheduler: { loops: singletons, isLeader: () => leader.leading, requestRun: (name) => notify(pool, runNowChannel, name), audit },
+        acme,
       }),
     );
     const address = await server.listen(config.host, config.port);

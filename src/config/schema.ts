@@ -114,6 +114,18 @@ export const environmentSchema = z.object({
   CERTFLEET_EXPORT_CONCURRENCY: withDefault(integer(1, 64), '4'),
   /** A streamed response whose client accepts nothing for this long is cut off (its cursor freed); default 30000. */
   CERTFLEET_STREAM_STALL_TIMEOUT_MS: withDefault(integer(100, 600_000), '30000'),
+  /** Seconds an ACME nonce stays redeemable; default 1800. */
+  CERTFLEET_ACME_NONCE_TTL_SECONDS: withDefault(integer(60, 86_400), '1800'),
+  /** Seconds between ACME GC runs (leader only): spent nonces past their expiry are deleted; default 60. */
+  CERTFLEET_ACME_GC_INTERVAL_SECONDS: withDefault(integer(5, 86_400), '60'),
+  /** ACME directory meta.termsOfService; unset: none advertised. */
+  CERTFLEET_ACME_TERMS_OF_SERVICE_URL: optionalNonEmpty(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  /** ACME directory meta.website; unset: none advertised. */
+  CERTFLEET_ACME_WEBSITE_URL: optionalNonEmpty(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  /** ACME directory meta.caaIdentities: comma-separated domain names; unset: none advertised. */
+  CERTFLEET_ACME_CAA_IDENTITIES: optionalNonEmpty(
+    z.string().refine((v) => v.split(',').every((d) => /^[A-Za-z0-9.-]{1,253}$/.test(d.trim())), 'must be comma-separated domain names'),
+  ),
   /** Memory for cached list responses, MiB (0: no response cache); default 64. */
   CERTFLEET_RESPONSE_CACHE_MB: withDefault(integer(0, 4_096), '64'),
   /** Seconds between folds of the certificate count deltas (leader only); default 10. */
@@ -172,6 +184,13 @@ export interface Config {
   responseCacheMb: number;
   exportConcurrency: number;
   streamStallTimeoutMs: number;
+  /** CERTFLEET_PUBLIC_URL as set (not the default): ACME then builds its URLs from it, else from each request's Host. */
+  publicUrlConfigured: string | undefined;
+  acmeNonceTtlSeconds: number;
+  acmeGcIntervalSeconds: number;
+  acmeTermsOfServiceUrl: string | undefined;
+  acmeWebsiteUrl: string | undefined;
+  acmeCaaIdentities: string[];
 }
 
 /** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
@@ -258,6 +277,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     responseCacheMb: e.CERTFLEET_RESPONSE_CACHE_MB,
     exportConcurrency: e.CERTFLEET_EXPORT_CONCURRENCY,
     streamStallTimeoutMs: e.CERTFLEET_STREAM_STALL_TIMEOUT_MS,
+    publicUrlConfigured: e.CERTFLEET_PUBLIC_URL?.replace(/\/+$/, ''),
+    acmeNonceTtlSeconds: e.CERTFLEET_ACME_NONCE_TTL_SECONDS,
+    acmeGcIntervalSeconds: e.CERTFLEET_ACME_GC_INTERVAL_SECONDS,
+    acmeTermsOfServiceUrl: e.CERTFLEET_ACME_TERMS_OF_SERVICE_URL,
+    acmeWebsiteUrl: e.CERTFLEET_ACME_WEBSITE_URL,
+    acmeCaaIdentities: e.CERTFLEET_ACME_CAA_IDENTITIES?.split(',').map((d) => d.trim().toLowerCase()) ?? [],
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(
       /\/+$/,
       '',

@@ -1,6 +1,6 @@
 export const auditCategories = ['cert_lifecycle', 'auth', 'config', 'fleet'] as const;
 export type AuditCategory = (typeof auditCategories)[number];
-export const actorTypes = ['APIKey', 'Agent', 'System', 'Anonymous'] as const;
+export const actorTypes = ['APIKey', 'Agent', 'System', 'Anonymous', 'ACMEAccount'] as const;
 export type ActorType = (typeof actorTypes)[number];
 
 /** An event as recorded, before it is numbered and chained. */

@@ -55,6 +55,12 @@ export function requireJsonContentType(ctx: RequestContext): void {
   if (!jsonContentType.test(ctx.contentType)) throw Errors.unsupportedMediaType('application/json');
 }
 
+/** The request's media type is one of `accepted` (lower-case, parameters ignored); else 415. */
+export function requireContentType(ctx: RequestContext, accepted: readonly string[]): void {
+  const media = ctx.contentType.split(';', 1)[0]!.trim().toLowerCase();
+  if (!accepted.includes(media)) throw Errors.unsupportedMediaType(accepted.join(' or '));
+}
+
 /** Deepest nesting a body may have: the API's deepest documents (issuer config) use 4 levels. */
 export const maxJsonDepth = 32;
 

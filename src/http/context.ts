@@ -35,6 +35,8 @@ export class RequestContext<B = unknown, Q = unknown> {
   readonly rawQuery: string;
   readonly requestId: string;
   readonly authorization: string;
+  /** The Host header as sent (ACME builds its URLs from it when no public URL is configured). */
+  readonly host: string;
   readonly contentType: string;
   readonly contentLength: string;
   readonly ifNoneMatch: string;
@@ -65,6 +67,7 @@ export class RequestContext<B = unknown, Q = unknown> {
     this.rawQuery = req.getQuery() ?? '';
     this.requestId = requestIdFrom(req.getHeader('x-request-id'));
     this.authorization = req.getHeader('authorization');
+    this.host = req.getHeader('host');
     this.contentType = req.getHeader('content-type');
     this.contentLength = req.getHeader('content-length');
     this.ifNoneMatch = req.getHeader('if-none-match');

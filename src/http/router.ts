@@ -4,8 +4,27 @@
  * what uWS cannot: which methods a path allows (for 405 + Allow) when no route matched.
  */
 import type { ZodType } from 'zod';
+import type { AppError } from '../errors.ts';
 import type { Permission } from '../services/auth/permissions.ts';
 import type { Reply, RequestContext } from './context.ts';
+
+/** What the access log needs to know of a failed request. */
+export type LoggedProblem = Pick<AppError, 'kind' | 'code' | 'message' | 'cause'>;
+
+/**
+ * A protocol other than the REST API's (ACME): how its request bodies are typed, how its errors
+ * are written, and headers every one of its responses carries. Routes without one speak the
+ * REST envelope (src/http/problems.ts) and take application/json. The body limit, abort
+ * handling, metrics and access log are the same for every protocol.
+ */
+export interface RouteProtocol {
+  /** Body media types accepted, lower-case and without parameters (anything else is 415). */
+  bodyContentTypes: readonly string[];
+  /** Renders anything the route threw (its body limit and content-type errors included). */
+  problem(err: unknown, ctx: RequestContext): { reply: Reply; problem: LoggedProblem };
+  /** Headers added to every response of the route, errors included (ACME: Replay-Nonce). */
+  headers?(ctx: RequestContext): Record<string, string>;
+}
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -46,6 +65,8 @@ export interface RouteDefinition<B = unknown, Q = unknown> {
    * and the caller's role.
    */
   cache?: { buckets(ctx: RequestContext<B, Q>): readonly string[] | undefined };
+  /** A protocol of its own (ACME); default: the REST API's JSON envelope. */
+  protocol?: RouteProtocol;
   /** Access-log at debug instead of info (probes and scrapes that would flood the log). */
   quiet?: boolean;
   handler(ctx: RequestContext<B, Q>): Reply | Promise<Reply>;

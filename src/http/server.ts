@@ -11,15 +11,15 @@ import type { Logger } from '../observability/logger.ts';
 import { LogSampler } from '../observability/log-sampler.ts';
 import { scrubForLog } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { Errors, type AppError } from '../errors.ts';
+import { Errors } from '../errors.ts';
 import { authorize, type Authenticate } from './auth.ts';
-import { parseJson, readBody, requireJsonContentType } from './body.ts';
+import { parseJson, readBody, requireContentType, requireJsonContentType } from './body.ts';
 import { RequestContext, type Reply } from './context.ts';
 import { problemFor } from './problems.ts';
 import { etagFor } from './etag.ts';
 import type { ChangeVersions, ResponseCache } from './response-cache.ts';
 import { jsonContentType, writeReply, writeStream } from './respond.ts';
-import { MethodIndex, paramNames, type RouteDefinition } from './router.ts';
+import { MethodIndex, paramNames, type LoggedProblem, type RouteDefinition } from './router.ts';
 import { LISTEN_EXCLUSIVE_PORT, type HttpEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.ts';
 
 export interface HttpServerOptions {
@@ -216,7 +216,8 @@ export class HttpServer {
     const bodiless = state.def.bodyOptional === true && ctx.contentType === '' && (ctx.contentLength === '' || ctx.contentLength === '0');
     if (state.def.body && !bodiless) {
       try {
-        requireJsonContentType(ctx);
+        if (state.def.protocol) requireContentType(ctx, state.def.protocol.bodyContentTypes);
+        else requireJsonContentType(ctx);
         body = readBody(res, ctx, this.#options.maxBodyBytes);
         body.catch(() => undefined); // observed in #run; avoid an unhandled rejection meanwhile
       } catch (err) {
@@ -229,7 +230,7 @@ export class HttpServer {
   async #run(res: HttpResponse, ctx: RequestContext, state: RouteState, early: unknown, body: Promise<Buffer> | undefined): Promise<void> {
     const { def } = state;
     let reply: Reply;
-    let problem: AppError | undefined;
+    let problem: LoggedProblem | undefined;
     try {
       if (early) throw early;
       if (def.access !== 'public') await authorize(ctx, def.access, this.#options.authenticate);
@@ -238,8 +239,9 @@ export class HttpServer {
       if (body && def.body) ctx.body = def.body.parse(parseJson(await body));
       reply = (def.cache && (await this.#fromCache(ctx, def))) || (await def.handler(ctx));
     } catch (err) {
-      ({ reply, problem } = problemFor(err, ctx));
+      ({ reply, problem } = def.protocol ? def.protocol.problem(err, ctx) : problemFor(err, ctx));
     }
+    if (def.protocol?.headers) reply = { ...reply, headers: { ...reply.headers, ...def.protocol.headers(ctx) } };
     try {
       if (reply.stream) await writeStream(res, ctx, reply, this.#options.streamStallTimeoutMs);
       else writeReply(res, ctx, reply, { etag: def.etag === true, close: this.#draining });
@@ -271,7 +273,7 @@ export class HttpServer {
     return cached ? { status: 200, raw: { contentType: cached.contentType, payload: cached.payload }, etag: cached.etag } : undefined;
   }
 
-  #finish(ctx: RequestContext, state: RouteState, problem: AppError | undefined): void {
+  #finish(ctx: RequestContext, state: RouteState, problem: LoggedProblem | undefined): void {
     const seconds = (performance.now() - ctx.startedAt) / 1000;
     const status = ctx.aborted && ctx.status === 0 ? 499 : ctx.status;
     state.duration.observe(seconds);

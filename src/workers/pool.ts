@@ -9,6 +9,7 @@ import type { BuildCrlTask } from './build-crl.task.ts';
 import type { IssueCertificateResult, IssueCertificateTask } from './issue-certificate.task.ts';
 import type { ReadCertificatesResult } from './read-certificates.task.ts';
 import type { VerifyCsrResult, VerifyCsrTask } from './verify-csr.task.ts';
+import type { VerifyJwsResult, VerifyJwsTask } from './verify-jws.task.ts';
 
 /** Every task: its name (the worker's export) with its input and result types. */
 export interface Tasks {
@@ -16,6 +17,7 @@ export interface Tasks {
   buildCrl: { input: BuildCrlTask; result: Uint8Array };
   readCertificates: { input: string[]; result: ReadCertificatesResult };
   verifyCsr: { input: VerifyCsrTask; result: VerifyCsrResult };
+  verifyJws: { input: VerifyJwsTask; result: VerifyJwsResult };
 }
 
 export interface WorkerPoolOptions {

@@ -10,3 +10,4 @@ export const issueCertificate = tasks.issueCertificate;
 export const buildCrl = tasks.buildCrl;
 export const readCertificates = tasks.readCertificates;
 export const verifyCsr = tasks.verifyCsr;
+export const verifyJws = tasks.verifyJws;

@@ -32,6 +32,7 @@ export function documentedRoutes(): RouteDefinition[] {
     discovery: inert,
     notifications: inert,
     scheduler: inert,
+    acme: inert,
     acmeChallenges: inert,
   };
   return buildRoutes(deps);

@@ -17,7 +17,9 @@ import type { NotificationService } from '../../services/notifications.ts';
 import type { CrlService } from '../../services/pki/crl.ts';
 import type { IssuanceService } from '../../services/pki/issuance.ts';
 import type { RevocationService } from '../../services/pki/revocation.ts';
+import type { AcmeServer } from '../../acme/server.ts';
 import type { RouteDefinition } from '../router.ts';
+import { acmeRoutes } from './acme/routes.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { authKeyRoutes } from './auth-keys/routes.ts';
@@ -52,6 +54,7 @@ export interface RouteDeps {
   notifications: NotificationService;
   acmeChallenges: ChallengeResponses;
   scheduler: SchedulerRouteDeps;
+  acme: AcmeServer;
 }
 
 export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
@@ -69,5 +72,6 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...discoveryRoutes({ discovery: deps.discovery }),
     ...notificationRoutes({ notifications: deps.notifications }),
     ...schedulerRoutes(deps.scheduler),
+    ...acmeRoutes({ acme: deps.acme }),
   ];
 }

@@ -1,7 +1,7 @@
 /**
  * Issuer connectors: what an issuer `type` means. Each type declares the schema of its
  * `config`. `local` signs in-process (src/services/pki/issuance.ts); external CAs sign
- * asynchronously through an `ExternalIssuer` (src/services/issuers/acme.ts), driven by the job
+ * asynchronously through an `ExternalIssuer` (src/services/issuers/acme-issuer.ts), driven by the job
  * processor (src/scheduler/job-processor.ts). Vault, step-ca ... plug in as further entries.
  */
 import { z } from 'zod';

@@ -19,7 +19,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import acme from 'acme-client';
-import type { AcmeChallengeRepository } from '../../db/acme-challenges.ts';
+import type { AcmeChallengeRepository } from '../../db/acme-issuer-challenges.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { pollUntilIssued, type PollCheck } from './async-poll.ts';
 import type { ExternalIssueRequest, ExternalIssuer } from './connector.ts';

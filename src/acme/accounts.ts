@@ -1,0 +1,106 @@
+/**
+ * ACME accounts (RFC 8555 7.3): created by new-account with the key that signs it, found again
+ * by that key (onlyReturnExisting), updated and deactivated by their own kid. Every change is
+ * audited in the same transaction, with the account as the actor.
+ */
+import { randomBytes, type KeyObject } from 'node:crypto';
+import type { AcmeServerRepository } from '../db/acme-server.ts';
+import type { AcmeAccountRow } from '../domain/acme.ts';
+import { ConstraintViolation } from '../db/constraint-errors.ts';
+import type { AuditWriter } from '../services/audit/writer.ts';
+import { jwkThumbprint, publicJwk } from './jws.ts';
+import { AcmeProblems } from './problems.ts';
+
+/** At most this many contacts per account (Boulder allows 10 too). */
+const maxContacts = 10;
+// An addr-spec without comments, quoted parts or hfields: what a CA can send mail to.
+const mailAddress = /^[A-Za-z0-9.!#$%&'*+/=^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+/** Validates `contact` (RFC 8555 7.3: mailto URLs only here); returns the list to store. */
+export function validateContacts(contact: unknown): string[] {
+  if (contact === undefined || contact === null) return [];
+  if (!Array.isArray(contact)) throw AcmeProblems.malformed('contact must be an array of URLs');
+  if (contact.length > maxContacts) throw AcmeProblems.invalidContact(`at most ${maxContacts} contacts are accepted`);
+  return contact.map((value) => {
+    if (typeof value !== 'string') throw AcmeProblems.invalidContact('each contact must be a URL string');
+    if (!value.toLowerCase().startsWith('mailto:'))
+      throw AcmeProblems.unsupportedContact(`only mailto: contacts are supported (got ${JSON.stringify(value.slice(0, 64))})`);
+    const address = value.slice('mailto:'.length);
+    if (address.includes('?') || address.includes(','))
+      throw AcmeProblems.invalidContact('a mailto: contact must name exactly one address, without header fields');
+    if (!mailAddress.test(address) || address.length > 254)
+      throw AcmeProblems.invalidContact(`${JSON.stringify(address.slice(0, 64))} is not an email address`);
+    return `mailto:${address}`;
+  });
+}
+
+export class AcmeAccounts {
+  readonly #repo: AcmeServerRepository;
+  readonly #audit: AuditWriter;
+
+  constructor(options: { repo: AcmeServerRepository; audit: AuditWriter }) {
+    this.#repo = options.repo;
+    this.#audit = options.audit;
+  }
+
+  /**
+   * new-account: the account of `key` (created: false), or a new one. `onlyReturnExisting`
+   * never creates (accountDoesNotExist). Two racing creations with one key: one wins, the other
+   * returns the winner.
+   */
+  async findOrCreate(key: KeyObject, payload: Record<string, unknown>): Promise<{ account: AcmeAccountRow; created: boolean }> {
+    const thumbprint = jwkThumbprint(key);
+    const existing = await this.#repo.accountByThumbprint(thumbprint);
+    if (existing) return { account: existing, created: false };
+    if (payload.onlyReturnExisting === true) throw AcmeProblems.accountDoesNotExist('no account exists for this key');
+    const contact = validateContacts(payload.contact);
+    try {
+      const account = await this.#audit.atomically(async () => {
+        const created = await this.#repo.createAccount({
+          id: `acct-${randomBytes(12).toString('base64url')}`,
+          keyThumbprint: thumbprint,
+          jwk: publicJwk(key),
+          contact,
+          tosAgreed: payload.termsOfServiceAgreed === true,
+        });
+        await this.#record(created.id, 'acme_account_created', { contacts: contact.length, key_type: key.asymmetricKeyType });
+        return created;
+      });
+      return { account, created: true };
+    } catch (err) {
+      if (err instanceof ConstraintViolation && err.kind === 'unique') {
+        const winner = await this.#repo.accountByThumbprint(thumbprint);
+        if (winner) return { account: winner, created: false };
+      }
+      throw err;
+    }
+  }
+
+  /** POST to the account URL: a read (empty payload or `{}`), a contact update, or deactivation. */
+  async update(account: AcmeAccountRow, payload: Record<string, unknown> | undefined): Promise<AcmeAccountRow> {
+    if (payload === undefined) return account;
+    const deactivate = payload.status !== undefined;
+    if (deactivate && payload.status !== 'deactivated') throw AcmeProblems.malformed('the only status a client may set is "deactivated"');
+    const contact = payload.contact === undefined ? undefined : validateContacts(payload.contact);
+    if (!deactivate && contact === undefined) return account;
+    return this.#audit.atomically(async () => {
+      const updated = await this.#repo.updateAccount(account.id, { ...(contact ? { contact } : {}), ...(deactivate ? { status: 'deactivated' } : {}) });
+      if (!updated) throw AcmeProblems.accountDoesNotExist(`account ${account.id} does not exist`);
+      if (contact) await this.#record(account.id, 'acme_account_updated', { contacts: contact.length });
+      if (deactivate) await this.#record(account.id, 'acme_account_deactivated', {});
+      return updated;
+    });
+  }
+
+  #record(accountId: string, action: string, details: Record<string, unknown>): Promise<void> {
+    return this.#audit.append({
+      actor: accountId,
+      actorType: 'ACMEAccount',
+      action,
+      resourceType: 'acme_account',
+      resourceId: accountId,
+      category: 'auth',
+      details,
+    });
+  }
+}

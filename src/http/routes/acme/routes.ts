@@ -1,0 +1,85 @@
+/**
+ * The ACME server's routes (RFC 8555), unauthenticated at the HTTP level: a request's JWS is its
+ * credential (src/acme/requests.ts). They speak ACME through the pipeline's protocol hooks
+ * (./protocol.ts): JOSE bodies, problem documents, Replay-Nonce on every response.
+ */
+import { z } from 'zod';
+import type { AcmeAccountRow } from '../../../domain/acme.ts';
+import { payloadObject, type SignerRule, type VerifiedRequest } from '../../../acme/requests.ts';
+import { AcmeProblems } from '../../../acme/problems.ts';
+import type { AcmeServer } from '../../../acme/server.ts';
+import type { Reply, RequestContext } from '../../context.ts';
+import { route, type RouteDefinition } from '../../router.ts';
+import { acmeProtocol } from './protocol.ts';
+
+/** A flattened JWS; its content is checked by the verifier, which names what is wrong in ACME terms. */
+const jwsBody = z.unknown();
+
+function accountJson(server: AcmeServer, origin: string, account: AcmeAccountRow): Record<string, unknown> {
+  return { status: account.status, contact: account.contact, termsOfServiceAgreed: account.tos_agreed, orders: server.urls.accountOrders(origin, account.id) };
+}
+
+export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
+  const server = deps.acme;
+  const protocol = acmeProtocol(server);
+
+  /** Verifies the request's JWS against the URL it was sent to. */
+  async function verified(ctx: RequestContext, rule: SignerRule): Promise<{ origin: string; request: VerifiedRequest }> {
+    const origin = server.urls.origin(ctx.host);
+    const request = await server.verifier.verify(ctx.body, server.urls.request(origin, ctx.path), origin, rule);
+    return { origin, request };
+  }
+
+  return [
+    route({
+      method: 'GET',
+      path: '/acme/directory',
+      summary: 'ACME directory (RFC 8555 7.1.1): the URLs of every ACME resource and the server meta',
+      response: { description: 'the directory object' },
+      access: 'public',
+      protocol,
+      handler: (ctx): Reply => ({ status: 200, json: server.directory(server.urls.origin(ctx.host)) }),
+    }),
+    route({
+      method: 'GET',
+      path: '/acme/new-nonce',
+      summary: 'A fresh ACME nonce in Replay-Nonce (RFC 8555 7.2): HEAD answers 200, GET 204',
+      response: { status: 204, description: 'no body; the nonce is in Replay-Nonce' },
+      access: 'public',
+      protocol,
+      quiet: true,
+      handler: (ctx): Reply => ({ status: ctx.isHead ? 200 : 204 }),
+    }),
+    route({
+      method: 'POST',
+      path: '/acme/new-account',
+      summary: 'ACME new-account (RFC 8555 7.3): 201 with Location for a new key, 200 for a known one',
+      body: jwsBody,
+      response: { status: 201, description: 'the account; Location is its URL (the kid)' },
+      access: 'public',
+      protocol,
+      handler: async (ctx): Promise<Reply> => {
+        const { origin, request } = await verified(ctx, 'jwk');
+        const payload = payloadObject(request);
+        if (!payload) throw AcmeProblems.malformed('new-account needs a payload (an empty object at least)');
+        const { account, created } = await server.accounts.findOrCreate(request.key, payload);
+        return { status: created ? 201 : 200, headers: { Location: server.urls.account(origin, account.id) }, json: accountJson(server, origin, account) };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/acme/acct/:id',
+      summary: 'ACME account (RFC 8555 7.3.2, 7.3.6): read (POST-as-GET), update contacts, or deactivate',
+      body: jwsBody,
+      response: { description: 'the account' },
+      access: 'public',
+      protocol,
+      handler: async (ctx): Promise<Reply> => {
+        const { origin, request } = await verified(ctx, 'kid');
+        if (request.account!.id !== ctx.param('id')) throw AcmeProblems.unauthorized('the JWS is signed by another account than the one this URL names');
+        const account = await server.accounts.update(request.account!, payloadObject(request));
+        return { status: 200, headers: { Location: server.urls.account(origin, account.id) }, json: accountJson(server, origin, account) };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,232 @@
+/**
+ * The ACME server's foundation over real HTTP: the directory, nonces and accounts, driven by the
+ * npm acme-client (a real client) and by hand-made JWS for what a client would never send.
+ * Every ACME response, errors included, carries a Replay-Nonce and speaks problem+json.
+ */
+import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import * as acme from 'acme-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../support/fixtures.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { createAcmeServerRepository } from '../../src/db/acme-server.ts';
+import type { Pool } from '../../src/db/pool.ts';
+
+let server: TestServer;
+let directoryUrl: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  directoryUrl = `${server.url}/acme/directory`;
+});
+afterAll(() => server.close());
+
+const b64 = (value: string | Buffer) => Buffer.from(value).toString('base64url');
+
+async function freshNonce(): Promise<string> {
+  const res = await fetch(`${server.url}/acme/new-nonce`, { method: 'HEAD' });
+  return res.headers.get('replay-nonce')!;
+}
+
+/** A JWS signed by hand (ES256), for requests no real client would make. */
+function jws(privateKey: KeyObject, header: Record<string, unknown>, payload: string | object) {
+  const protectedB64 = b64(JSON.stringify({ alg: 'ES256', ...header }));
+  const payloadB64 = b64(typeof payload === 'string' ? payload : JSON.stringify(payload));
+  const signature = sign('sha256', Buffer.from(`${protectedB64}.${payloadB64}`), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return JSON.stringify({ protected: protectedB64, payload: payloadB64, signature: b64(signature) });
+}
+
+async function post(path: string, body: string, contentType = 'application/jose+json') {
+  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const text = await res.text();
+  return { res, status: res.status, nonce: res.headers.get('replay-nonce'), body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+describe('ACME directory and nonces', () => {
+  it('serves the directory with absolute URLs built from the request, and a nonce', async () => {
+    const res = await fetch(directoryUrl);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('replay-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const directory = (await res.json()) as Record<string, unknown>;
+    expect(directory.newNonce).toBe(`${server.url}/acme/new-nonce`);
+    expect(directory.newAccount).toBe(`${server.url}/acme/new-account`);
+    expect(directory.meta).toEqual({ externalAccountRequired: false });
+  });
+
+  it('answers HEAD new-nonce 200 and GET 204, no-store, each with a fresh nonce', async () => {
+    const head = await fetch(`${server.url}/acme/new-nonce`, { method: 'HEAD' });
+    const get = await fetch(`${server.url}/acme/new-nonce`);
+    expect([head.status, get.status]).toEqual([200, 204]);
+    for (const res of [head, get]) expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(head.headers.get('replay-nonce')).not.toBe(get.headers.get('replay-nonce'));
+    expect(head.headers.get('link')).toBe(`<${directoryUrl}>;rel="index"`);
+  });
+});
+
+describe('ACME accounts with acme-client', () => {
+  it.each([
+    ['ECDSA P-256', () => acme.crypto.createPrivateEcdsaKey('P-256')],
+    ['ECDSA P-384', () => acme.crypto.createPrivateEcdsaKey('P-384')],
+    ['ECDSA P-521', () => acme.crypto.createPrivateEcdsaKey('P-521')],
+    ['RSA 2048', () => acme.crypto.createPrivateRsaKey(2048)],
+  ])('creates, finds, updates and deactivates an account (%s key)', async (_name, makeKey) => {
+    const accountKey = await makeKey();
+    const client = new acme.Client({ directoryUrl, accountKey });
+    const created = await client.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:ops@example.test'] });
+    expect(created).toMatchObject({ status: 'valid', contact: ['mailto:ops@example.test'] });
+    const accountUrl = client.getAccountUrl();
+    expect(accountUrl).toMatch(new RegExp(`^${server.url}/acme/acct/acct-`));
+
+    // The same key again (a new client object): the same account, 200, same URL.
+    const again = new acme.Client({ directoryUrl, accountKey });
+    await again.createAccount({ onlyReturnExisting: true });
+    expect(again.getAccountUrl()).toBe(accountUrl);
+
+    const updated = await client.updateAccount({ contact: ['mailto:pki@example.test', 'mailto:oncall@example.test'] });
+    expect(updated.contact).toEqual(['mailto:pki@example.test', 'mailto:oncall@example.test']);
+    const deactivated = await client.updateAccount({ status: 'deactivated' });
+    expect(deactivated.status).toBe('deactivated');
+    // A deactivated account can no longer sign anything.
+    await expect(client.updateAccount({ contact: [] })).rejects.toThrow(/deactivated/);
+
+    const events = await withClient(server.db.url, (c) =>
+      c.query<{ action: string; actor_type: string }>('SELECT action, actor_type FROM audit_events WHERE resource_id = $1 ORDER BY seq', [
+        accountUrl.split('/').pop(),
+      ]),
+    );
+    expect(events.rows.map((r) => `${r.actor_type}:${r.action}`)).toEqual([
+      'ACMEAccount:acme_account_created',
+      'ACMEAccount:acme_account_updated',
+      'ACMEAccount:acme_account_deactivated',
+    ]);
+  });
+
+  it('answers onlyReturnExisting for an unknown key with accountDoesNotExist', async () => {
+    const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+    await expect(client.createAccount({ onlyReturnExisting: true })).rejects.toThrow(/no account exists/);
+  });
+
+  it('refuses contacts it cannot use', async () => {
+    const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+    await expect(client.createAccount({ termsOfServiceAgreed: true, contact: ['tel:+15551234'] })).rejects.toThrow(/only mailto/);
+    await expect(client.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:a@b.test?subject=x'] })).rejects.toThrow(/exactly one address/);
+  });
+});
+
+describe('ACME requests a client would not make', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const newAccountUrl = () => `${server.url}/acme/new-account`;
+
+  function expectProblem(answer: Awaited<ReturnType<typeof post>>, status: number, type: string) {
+    expect({ status: answer.status, type: answer.body?.type }).toEqual({ status, type: `urn:ietf:params:acme:error:${type}` });
+    expect(answer.res.headers.get('content-type')).toBe('application/problem+json');
+    expect(answer.nonce, 'every error carries a fresh nonce').toMatch(/^[A-Za-z0-9_-]{43}$/);
+  }
+
+  it('spends a nonce once: a replay is badNonce, and the fresh nonce it carries works', async () => {
+    const nonce = await freshNonce();
+    const first = await post('/acme/new-account', jws(privateKey, { jwk, nonce, url: newAccountUrl() }, {}));
+    expect(first.status).toBe(201);
+    const replay = await post('/acme/new-account', jws(privateKey, { jwk, nonce, url: newAccountUrl() }, {}));
+    expectProblem(replay, 400, 'badNonce');
+    const retried = await post('/acme/new-account', jws(privateKey, { jwk, nonce: replay.nonce, url: newAccountUrl() }, {}));
+    expect(retried.status).toBe(200);
+    expect(retried.res.headers.get('location')).toBe(first.res.headers.get('location'));
+  });
+
+  it('names each defect with its problem type', async () => {
+    const url = newAccountUrl();
+    expectProblem(await post('/acme/new-account', jws(privateKey, { jwk, nonce: await freshNonce(), url: `${url}x` }, {})), 403, 'unauthorized');
+    expectProblem(await post('/acme/new-account', jws(privateKey, { jwk, nonce: 'forged', url }, {})), 400, 'badNonce');
+    expectProblem(await post('/acme/new-account', jws(privateKey, { jwk, url }, {})), 400, 'badNonce');
+    expectProblem(await post('/acme/new-account', '{"protected":"e30","payload":"","signature":"!"}'), 400, 'malformed');
+    expectProblem(await post('/acme/new-account', 'not json'), 400, 'malformed');
+    expectProblem(await post('/acme/new-account', jws(privateKey, { jwk, nonce: await freshNonce(), url }, {}), 'application/json'), 415, 'malformed');
+    const hs = JSON.stringify({ protected: b64(JSON.stringify({ alg: 'HS256', jwk, nonce: await freshNonce(), url })), payload: '', signature: '' });
+    const badAlg = await post('/acme/new-account', hs);
+    expectProblem(badAlg, 400, 'badSignatureAlgorithm');
+    expect(badAlg.body?.algorithms).toContain('ES384');
+    // kid on new-account, jwk on an account URL, an unknown kid.
+    expectProblem(
+      await post('/acme/new-account', jws(privateKey, { kid: `${server.url}/acme/acct/acct-x`, nonce: await freshNonce(), url }, {})),
+      400,
+      'malformed',
+    );
+    const unknownKid = `${server.url}/acme/acct/acct-nobody`;
+    expectProblem(
+      await post('/acme/acct/acct-nobody', jws(privateKey, { kid: unknownKid, nonce: await freshNonce(), url: unknownKid }, '')),
+      400,
+      'accountDoesNotExist',
+    );
+    // A signature by another key than the jwk names.
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    expectProblem(await post('/acme/new-account', jws(other, { jwk, nonce: await freshNonce(), url }, {})), 400, 'malformed');
+    // A private key in the jwk.
+    const leaked = privateKey.export({ format: 'jwk' });
+    expectProblem(await post('/acme/new-account', jws(privateKey, { jwk: leaked, nonce: await freshNonce(), url }, {})), 400, 'badPublicKey');
+  });
+
+  it('refuses a bad P-384 signature verified in the worker pool the same way', async () => {
+    const signer = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const named = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' });
+    const protectedB64 = b64(JSON.stringify({ alg: 'ES384', jwk: named, nonce: await freshNonce(), url: newAccountUrl() }));
+    const payloadB64 = b64('{}');
+    const signature = sign('sha384', Buffer.from(`${protectedB64}.${payloadB64}`), { key: signer.privateKey, dsaEncoding: 'ieee-p1363' });
+    expectProblem(
+      await post('/acme/new-account', JSON.stringify({ protected: protectedB64, payload: payloadB64, signature: b64(signature) })),
+      400,
+      'malformed',
+    );
+  });
+
+  it('keeps an account to its own key: another account cannot read or change it', async () => {
+    const a = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+    await a.createAccount({ termsOfServiceAgreed: true });
+    const nonce = await freshNonce();
+    const created = await post('/acme/new-account', jws(privateKey, { jwk, nonce, url: newAccountUrl() }, {}));
+    const ownKid = created.res.headers.get('location')!;
+    const victim = a.getAccountUrl();
+    const path = new URL(victim).pathname;
+    expectProblem(await post(path, jws(privateKey, { kid: ownKid, nonce: await freshNonce(), url: victim }, { contact: [] })), 403, 'unauthorized');
+  });
+
+  it('answers an oversize body 413 in ACME terms', async () => {
+    const big = await post('/acme/new-account', `{"payload":"${'A'.repeat(2 * 1024 * 1024)}"}`);
+    expectProblem(big, 413, 'malformed');
+  });
+});
+
+describe('PS256 and EdDSA account keys (hand-signed: acme-client has neither)', () => {
+  it.each([
+    ['PS256', generateKeyPairSync('rsa', { modulusLength: 2048 })],
+    ['EdDSA', generateKeyPairSync('ed25519')],
+  ] as const)('creates an account with %s', async (alg, pair) => {
+    const jwk = pair.publicKey.export({ format: 'jwk' });
+    const protectedB64 = b64(JSON.stringify({ alg, jwk, nonce: await freshNonce(), url: `${server.url}/acme/new-account` }));
+    const payloadB64 = b64('{"termsOfServiceAgreed":true}');
+    const data = Buffer.from(`${protectedB64}.${payloadB64}`);
+    const signature =
+      alg === 'PS256'
+        ? sign('sha256', data, { key: pair.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST })
+        : sign(null, data, pair.privateKey);
+    const answer = await post('/acme/new-account', JSON.stringify({ protected: protectedB64, payload: payloadB64, signature: b64(signature) }));
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({ status: 'valid', termsOfServiceAgreed: true });
+  });
+});
+
+describe('ACME GC', () => {
+  it('deletes spent nonces past their expiry, in batches, and keeps live ones', async () => {
+    await withClient(server.db.url, async (c) => {
+      await c.query(
+        "INSERT INTO acme_spent_nonces (id, expires_at) SELECT decode(md5(g::text), 'hex'), now() - interval '1 minute' FROM generate_series(1, 25) g",
+      );
+      await c.query("INSERT INTO acme_spent_nonces (id, expires_at) VALUES ('\\x00ff', now() + interval '1 hour')");
+      const repo = createAcmeServerRepository(c as unknown as Pool);
+      expect(await repo.deleteExpiredNonces(10)).toBe(10);
+      expect(await repo.deleteExpiredNonces(100)).toBe(15);
+      const left = await c.query<{ n: string }>("SELECT count(*) AS n FROM acme_spent_nonces WHERE id = '\\x00ff'");
+      expect(left.rows[0]!.n).toBe('1');
+    });
+  });
+});
