@@ -7,6 +7,7 @@ import type { CommandContext } from './run-command.ts';
  * A second signal, or the shutdown budget running out, exits at once with 1.
  */
 export async function serveCommand({ config, log }: CommandContext): Promise<number> {
+  for (const deprecation of config.deprecations) log.warn({ deprecation }, 'deprecated configuration');
   const app = await startApp(config, log);
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -75,4 +75,16 @@ describe('loadConfig', () => {
   it('requires TLS cert and key together', () => {
     expect(problemsOf({ CERTFLEET_TLS_CERT_PATH: '/c.pem' })[0]).toMatch(/CERTFLEET_TLS_KEY_PATH/);
   });
+
+  it('reads a deprecated duration name into its new name, says so, and refuses a conflict', () => {
+    const config = loadConfig({ CERTFLEET_AGENT_OFFLINE_AFTER: '120' });
+    expect(config.agentOfflineAfterSeconds).toBe(120);
+    expect(config.deprecations).toEqual(['CERTFLEET_AGENT_OFFLINE_AFTER is deprecated: rename it to CERTFLEET_AGENT_OFFLINE_AFTER_SECONDS']);
+    expect(loadConfig({ CERTFLEET_AGENT_OFFLINE_AFTER_SECONDS: '120' }).deprecations).toEqual([]);
+    expect(problemsOf({ CERTFLEET_AGENT_OFFLINE_AFTER: '120', CERTFLEET_AGENT_OFFLINE_AFTER_SECONDS: '90' })[0]).toMatch(
+      /CERTFLEET_AGENT_OFFLINE_AFTER is the deprecated name of CERTFLEET_AGENT_OFFLINE_AFTER_SECONDS/,
+    );
+    // The old name keeps the new name's rules.
+    expect(problemsOf({ CERTFLEET_AGENT_OFFLINE_AFTER: '1' })[0]).toMatch(/^CERTFLEET_AGENT_OFFLINE_AFTER_SECONDS: must be at least 10/);
+  });
 });

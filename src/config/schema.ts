@@ -85,31 +85,31 @@ export const environmentSchema = z.object({
   /** Unknown bearer tokens remembered for 5 s (so a flood of random tokens stays bounded in memory); default 10,000. */
   CERTFLEET_AUTH_NEGATIVE_CACHE_ENTRIES: withDefault(integer(100, 1_000_000), '10000'),
   /** Seconds without a heartbeat after which an agent is marked Offline; default 300. */
-  CERTFLEET_AGENT_OFFLINE_AFTER: withDefault(integer(10, 86_400), '300'),
+  CERTFLEET_AGENT_OFFLINE_AFTER_SECONDS: withDefault(integer(10, 86_400), '300'),
   /** Seconds between renewal sweeps (leader only); default 3600. */
-  CERTFLEET_RENEWAL_SWEEP_INTERVAL: withDefault(integer(10, 86_400), '3600'),
+  CERTFLEET_RENEWAL_SWEEP_INTERVAL_SECONDS: withDefault(integer(10, 86_400), '3600'),
   /** Where expiry alerts are POSTed (JSON); unset = notifications are only listed by the API. */
   CERTFLEET_ALERT_WEBHOOK_URL: optionalNonEmpty(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   /** Delivery attempts before an alert is dead-lettered; default 5. */
   CERTFLEET_ALERT_MAX_ATTEMPTS: withDefault(integer(1, 20), '5'),
   /** Seconds between expiry-alert runs (leader only); default 300. */
-  CERTFLEET_EXPIRY_ALERTS_INTERVAL: withDefault(integer(5, 86_400), '300'),
+  CERTFLEET_EXPIRY_ALERTS_INTERVAL_SECONDS: withDefault(integer(5, 86_400), '300'),
   /** Seconds a deployment job may stay Running without a report before it is requeued; default 600. */
-  CERTFLEET_JOB_RUNNING_TIMEOUT: withDefault(integer(30, 86_400), '600'),
+  CERTFLEET_JOB_RUNNING_TIMEOUT_SECONDS: withDefault(integer(30, 86_400), '600'),
   /** Seconds between job-timeout checks (leader only); default 60. */
-  CERTFLEET_JOB_TIMEOUT_INTERVAL: withDefault(integer(5, 3_600), '60'),
+  CERTFLEET_JOB_TIMEOUT_INTERVAL_SECONDS: withDefault(integer(5, 3_600), '60'),
   /** Milliseconds between leader-lock attempts (and checks while leading); failover within two; default 5000. */
   CERTFLEET_LEADER_RETRY_MS: withDefault(integer(100, 60_000), '5000'),
   /** Seconds between CRL refresh runs (leader only; stored CRLs are rebuilt at half of their 1 h refresh age); default 600. */
-  CERTFLEET_CRL_REFRESH_INTERVAL: withDefault(integer(10, 86_400), '600'),
+  CERTFLEET_CRL_REFRESH_INTERVAL_SECONDS: withDefault(integer(10, 86_400), '600'),
   /** Server-side jobs (CSRs an external CA signs) in flight at once on each replica; default 25. */
   CERTFLEET_RENEWAL_CONCURRENCY: withDefault(integer(1, 1_000), '25'),
   /** Seconds between job-processor ticks (a job queued on this replica starts at once); default 5. */
-  CERTFLEET_JOB_PROCESSOR_INTERVAL: withDefault(integer(1, 3_600), '5'),
+  CERTFLEET_JOB_PROCESSOR_INTERVAL_SECONDS: withDefault(integer(1, 3_600), '5'),
   /** Longest wait for one order at an external CA, seconds, unless its issuer sets async_poll_max_wait_seconds; default 600. */
   CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS: optionalNonEmpty(integer(1, 86_400)),
   /** Seconds between agent-health checks; default 30. */
-  CERTFLEET_AGENT_HEALTH_INTERVAL: withDefault(integer(1, 3_600), '30'),
+  CERTFLEET_AGENT_HEALTH_INTERVAL_SECONDS: withDefault(integer(1, 3_600), '30'),
   /** Audit exports (each holds a database cursor on a pool of its own) running at once on a replica; 2 per key at most; default 4. */
   CERTFLEET_EXPORT_CONCURRENCY: withDefault(integer(1, 64), '4'),
   /** A streamed response whose client accepts nothing for this long is cut off (its cursor freed); default 30000. */
@@ -140,59 +140,6 @@ export const environmentSchema = z.object({
 
 export type EnvironmentInput = z.input<typeof environmentSchema>;
 
-/** Resolved configuration: the only shape the rest of src/ sees. */
-export interface Config {
-  host: string;
-  port: number;
-  dataDir: string;
-  databaseUrl: string | undefined;
-  embeddedPgPort: number | undefined;
-  databaseMaxConns: number;
-  maxBodyBytes: number;
-  logLevel: (typeof logLevels)[number];
-  adminApiKey: string | undefined;
-  metricsToken: string | undefined;
-  tls: { certPath: string; keyPath: string } | undefined;
-  shutdownTimeoutMs: number;
-  demoSeed: boolean;
-  encryptionKey: Buffer | undefined;
-  caFiles: { certPath: string; keyPath: string } | undefined;
-  workerThreads: number;
-  workerQueueMax: number;
-  publicUrl: string;
-  agentBootstrapToken: string | undefined;
-  heartbeatFlushMs: number;
-  heartbeatBatchMax: number;
-  authCacheEntries: number;
-  authNegativeCacheEntries: number;
-  heartbeatLanes: number;
-  agentOfflineAfterSeconds: number;
-  agentHealthIntervalSeconds: number;
-  leaderRetryMs: number;
-  renewalSweepIntervalSeconds: number;
-  alertWebhookUrl: string | undefined;
-  jobRunningTimeoutSeconds: number;
-  alertMaxAttempts: number;
-  expiryAlertsIntervalSeconds: number;
-  crlRefreshIntervalSeconds: number;
-  renewalConcurrency: number;
-  jobTimeoutIntervalSeconds: number;
-  jobProcessorIntervalSeconds: number;
-  asyncPollMaxWaitSeconds: number | undefined;
-  auditChainIntervalSeconds: number;
-  countCompactionIntervalSeconds: number;
-  responseCacheMb: number;
-  exportConcurrency: number;
-  streamStallTimeoutMs: number;
-  /** CERTFLEET_PUBLIC_URL as set (not the default): ACME then builds its URLs from it, else from each request's Host. */
-  publicUrlConfigured: string | undefined;
-  acmeNonceTtlSeconds: number;
-  acmeGcIntervalSeconds: number;
-  acmeTermsOfServiceUrl: string | undefined;
-  acmeWebsiteUrl: string | undefined;
-  acmeCaaIdentities: string[];
-}
-
 /** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
 export function decodeKey(value: string): Buffer | undefined {
   const trimmed = value.trim();
@@ -209,12 +156,47 @@ const secretVariables = new Set([
   'CERTFLEET_AGENT_BOOTSTRAP_TOKEN',
 ]);
 
-/** Names of every variable the schema reads, in declaration order. */
+/** Names of every variable the schema reads, in declaration order (deprecated aliases: deprecatedAliases). */
 export const environmentVariableNames: readonly string[] = Object.keys(environmentSchema.shape);
 
-export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
+/**
+ * Names kept working for one release after a rename (the duration variables gained their unit):
+ * old name -> new name. Setting the old one works and logs a deprecation at start; setting
+ * both to different values is an error.
+ */
+export const deprecatedAliases: Readonly<Record<string, string>> = {
+  CERTFLEET_AGENT_OFFLINE_AFTER: 'CERTFLEET_AGENT_OFFLINE_AFTER_SECONDS',
+  CERTFLEET_AGENT_HEALTH_INTERVAL: 'CERTFLEET_AGENT_HEALTH_INTERVAL_SECONDS',
+  CERTFLEET_RENEWAL_SWEEP_INTERVAL: 'CERTFLEET_RENEWAL_SWEEP_INTERVAL_SECONDS',
+  CERTFLEET_EXPIRY_ALERTS_INTERVAL: 'CERTFLEET_EXPIRY_ALERTS_INTERVAL_SECONDS',
+  CERTFLEET_JOB_RUNNING_TIMEOUT: 'CERTFLEET_JOB_RUNNING_TIMEOUT_SECONDS',
+  CERTFLEET_JOB_TIMEOUT_INTERVAL: 'CERTFLEET_JOB_TIMEOUT_INTERVAL_SECONDS',
+  CERTFLEET_CRL_REFRESH_INTERVAL: 'CERTFLEET_CRL_REFRESH_INTERVAL_SECONDS',
+  CERTFLEET_JOB_PROCESSOR_INTERVAL: 'CERTFLEET_JOB_PROCESSOR_INTERVAL_SECONDS',
+};
+
+/** The variables as read (every name of the schema, deprecated aliases folded into their new names). */
+function pickVariables(env: NodeJS.ProcessEnv): { picked: Record<string, string | undefined>; deprecations: string[] } {
   const picked: Record<string, string | undefined> = {};
   for (const name of environmentVariableNames) picked[name] = env[name];
+  const deprecations: string[] = [];
+  for (const [old, current] of Object.entries(deprecatedAliases)) {
+    const value = env[old];
+    if (value === undefined || value === '') continue;
+    if (picked[current] !== undefined && picked[current] !== '' && picked[current] !== value) {
+      throw new ConfigError([`${old} and ${current}: ${old} is the deprecated name of ${current}; set only ${current}`]);
+    }
+    picked[current] = value;
+    deprecations.push(`${old} is deprecated: rename it to ${current}`);
+  }
+  return { picked, deprecations };
+}
+
+/** Resolved configuration: the only shape the rest of src/ sees (inferred from `resolve`). */
+export type Config = ReturnType<typeof resolve>;
+
+export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
+  const { picked, deprecations } = pickVariables(env);
   const parsed = environmentSchema.safeParse(picked);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
@@ -224,7 +206,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     });
     throw new ConfigError(problems);
   }
-  const e = parsed.data;
+  return resolve(parsed.data, cwd, deprecations);
+}
+
+/** The schema's output as the server uses it: names in camelCase, defaults and pairs resolved. */
+function resolve(e: z.output<typeof environmentSchema>, cwd: string, deprecations: string[]) {
   const certPath = e.CERTFLEET_TLS_CERT_PATH;
   const keyPath = e.CERTFLEET_TLS_KEY_PATH;
   const caCert = e.CERTFLEET_CA_CERT_PATH;
@@ -259,30 +245,33 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     authCacheEntries: e.CERTFLEET_AUTH_CACHE_ENTRIES,
     authNegativeCacheEntries: e.CERTFLEET_AUTH_NEGATIVE_CACHE_ENTRIES,
     heartbeatLanes: e.CERTFLEET_HEARTBEAT_LANES,
-    agentOfflineAfterSeconds: e.CERTFLEET_AGENT_OFFLINE_AFTER,
-    agentHealthIntervalSeconds: e.CERTFLEET_AGENT_HEALTH_INTERVAL,
+    agentOfflineAfterSeconds: e.CERTFLEET_AGENT_OFFLINE_AFTER_SECONDS,
+    agentHealthIntervalSeconds: e.CERTFLEET_AGENT_HEALTH_INTERVAL_SECONDS,
     leaderRetryMs: e.CERTFLEET_LEADER_RETRY_MS,
-    renewalSweepIntervalSeconds: e.CERTFLEET_RENEWAL_SWEEP_INTERVAL,
+    renewalSweepIntervalSeconds: e.CERTFLEET_RENEWAL_SWEEP_INTERVAL_SECONDS,
     alertWebhookUrl: e.CERTFLEET_ALERT_WEBHOOK_URL,
-    jobRunningTimeoutSeconds: e.CERTFLEET_JOB_RUNNING_TIMEOUT,
+    jobRunningTimeoutSeconds: e.CERTFLEET_JOB_RUNNING_TIMEOUT_SECONDS,
     alertMaxAttempts: e.CERTFLEET_ALERT_MAX_ATTEMPTS,
-    expiryAlertsIntervalSeconds: e.CERTFLEET_EXPIRY_ALERTS_INTERVAL,
-    crlRefreshIntervalSeconds: e.CERTFLEET_CRL_REFRESH_INTERVAL,
+    expiryAlertsIntervalSeconds: e.CERTFLEET_EXPIRY_ALERTS_INTERVAL_SECONDS,
+    crlRefreshIntervalSeconds: e.CERTFLEET_CRL_REFRESH_INTERVAL_SECONDS,
     renewalConcurrency: e.CERTFLEET_RENEWAL_CONCURRENCY,
-    jobTimeoutIntervalSeconds: e.CERTFLEET_JOB_TIMEOUT_INTERVAL,
-    jobProcessorIntervalSeconds: e.CERTFLEET_JOB_PROCESSOR_INTERVAL,
+    jobTimeoutIntervalSeconds: e.CERTFLEET_JOB_TIMEOUT_INTERVAL_SECONDS,
+    jobProcessorIntervalSeconds: e.CERTFLEET_JOB_PROCESSOR_INTERVAL_SECONDS,
     asyncPollMaxWaitSeconds: e.CERTFLEET_ASYNC_POLL_MAX_WAIT_SECONDS,
     auditChainIntervalSeconds: e.CERTFLEET_AUDIT_CHAIN_INTERVAL_SECONDS,
     countCompactionIntervalSeconds: e.CERTFLEET_COUNT_COMPACTION_INTERVAL_SECONDS,
     responseCacheMb: e.CERTFLEET_RESPONSE_CACHE_MB,
     exportConcurrency: e.CERTFLEET_EXPORT_CONCURRENCY,
     streamStallTimeoutMs: e.CERTFLEET_STREAM_STALL_TIMEOUT_MS,
+    /** CERTFLEET_PUBLIC_URL as set (not the default): ACME builds its URLs from it, else from each request's Host. */
     publicUrlConfigured: e.CERTFLEET_PUBLIC_URL?.replace(/\/+$/, ''),
     acmeNonceTtlSeconds: e.CERTFLEET_ACME_NONCE_TTL_SECONDS,
     acmeGcIntervalSeconds: e.CERTFLEET_ACME_GC_INTERVAL_SECONDS,
     acmeTermsOfServiceUrl: e.CERTFLEET_ACME_TERMS_OF_SERVICE_URL,
     acmeWebsiteUrl: e.CERTFLEET_ACME_WEBSITE_URL,
     acmeCaaIdentities: e.CERTFLEET_ACME_CAA_IDENTITIES?.split(',').map((d) => d.trim().toLowerCase()) ?? [],
+    /** Deprecated variable names in use, for a warning at start. */
+    deprecations,
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(
       /\/+$/,
       '',

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { environmentVariableNames } from '../../src/config/schema.ts';
+import { deprecatedAliases, environmentVariableNames } from '../../src/config/schema.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const doc = fs.readFileSync(path.join(root, 'docs/environment.md'), 'utf8');
@@ -33,7 +33,12 @@ describe('docs/environment.md', () => {
   });
 
   it('lists no variable the code never reads', () => {
-    expect(documented.filter((n) => !environmentVariableNames.includes(n))).toEqual([]);
+    const read = [...environmentVariableNames, ...Object.keys(deprecatedAliases)];
+    expect(documented.filter((n) => !read.includes(n))).toEqual([]);
+  });
+
+  it('documents every deprecated alias with the name that replaces it', () => {
+    for (const [old, current] of Object.entries(deprecatedAliases)) expect(doc).toContain(`| \`${old}\` | alias of \`${current}\` |`);
   });
 
   it('gives every variable a default (or says none)', () => {

@@ -58,7 +58,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-acme-'));
-  server = await startTestServer({ CERTFLEET_JOB_PROCESSOR_INTERVAL: '1', CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
+  server = await startTestServer({ CERTFLEET_JOB_PROCESSOR_INTERVAL_SECONDS: '1', CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
   pebble = await startPebble(path.join(dir, 'pebble'), server.app.address.port);
   inv = await seedInventory(server.db.url);
   const res = await post('/api/v1/issuers', {

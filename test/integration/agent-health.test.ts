@@ -1,6 +1,6 @@
 /**
  * The agent-health loop, wired into a real server (interval 1 s): an agent whose last
- * heartbeat is older than CERTFLEET_AGENT_OFFLINE_AFTER becomes Offline (audited), a fresh one
+ * heartbeat is older than CERTFLEET_AGENT_OFFLINE_AFTER_SECONDS becomes Offline (audited), a fresh one
  * stays Online, and a new heartbeat brings the stale one back.
  */
 import pg from 'pg';
@@ -14,8 +14,8 @@ let db: pg.Client;
 beforeAll(async () => {
   server = await startTestServer({
     CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
-    CERTFLEET_AGENT_HEALTH_INTERVAL: '1',
-    CERTFLEET_AGENT_OFFLINE_AFTER: '60',
+    CERTFLEET_AGENT_HEALTH_INTERVAL_SECONDS: '1',
+    CERTFLEET_AGENT_OFFLINE_AFTER_SECONDS: '60',
   });
   db = new pg.Client({ connectionString: server.db.url });
   await db.connect();

@@ -30,7 +30,7 @@ describe('/metrics', () => {
   });
 
   it('exposes each scheduler loop: runs, failures, last duration, running', async () => {
-    const server = await startTestServer({ CERTFLEET_AGENT_HEALTH_INTERVAL: '1' });
+    const server = await startTestServer({ CERTFLEET_AGENT_HEALTH_INTERVAL_SECONDS: '1' });
     try {
       let text = '';
       for (let i = 0; i < 50 && !/certfleet_loop_runs_total\{loop="agent-health"\} [1-9]/.test(text); i++) {
