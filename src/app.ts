@@ -221,6 +221,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       publicUrl: config.publicUrlConfigured,
       scheme: config.tls ? 'https' : 'http',
       meta: { termsOfService: config.acmeTermsOfServiceUrl, website: config.acmeWebsiteUrl, caaIdentities: config.acmeCaaIdentities },
+      encryptionKey,
+      eabRequired: config.acmeEabRequired,
       remoteVerify: poolVerifier(workerPool),
     });
     // Singleton loops run only on the replica holding the leader lock. The set is sealed before

@@ -8,6 +8,7 @@ import type { AcmeServerRepository } from '../db/acme-server.ts';
 import type { AcmeAccountRow } from '../domain/acme.ts';
 import { ConstraintViolation } from '../db/constraint-errors.ts';
 import type { AuditWriter } from '../services/audit/writer.ts';
+import type { AcmeEabKeys } from './eab.ts';
 import { jwkThumbprint, publicJwk } from './jws.ts';
 import { AcmeProblems } from './problems.ts';
 
@@ -37,23 +38,33 @@ export function validateContacts(contact: unknown): string[] {
 export class AcmeAccounts {
   readonly #repo: AcmeServerRepository;
   readonly #audit: AuditWriter;
+  readonly #eab: AcmeEabKeys;
+  readonly #eabRequired: boolean;
 
-  constructor(options: { repo: AcmeServerRepository; audit: AuditWriter }) {
+  constructor(options: { repo: AcmeServerRepository; audit: AuditWriter; eab: AcmeEabKeys; eabRequired: boolean }) {
     this.#repo = options.repo;
     this.#audit = options.audit;
+    this.#eab = options.eab;
+    this.#eabRequired = options.eabRequired;
   }
 
   /**
    * new-account: the account of `key` (created: false), or a new one. `onlyReturnExisting`
-   * never creates (accountDoesNotExist). Two racing creations with one key: one wins, the other
-   * returns the winner.
+   * never creates (accountDoesNotExist). An `externalAccountBinding` is verified and its key
+   * bound in the account's own transaction (required when the server requires EAB). Two racing
+   * creations with one key: one wins, the other returns the winner.
    */
-  async findOrCreate(key: KeyObject, payload: Record<string, unknown>): Promise<{ account: AcmeAccountRow; created: boolean }> {
+  async findOrCreate(key: KeyObject, payload: Record<string, unknown>, url: string): Promise<{ account: AcmeAccountRow; created: boolean }> {
     const thumbprint = jwkThumbprint(key);
     const existing = await this.#repo.accountByThumbprint(thumbprint);
     if (existing) return { account: existing, created: false };
     if (payload.onlyReturnExisting === true) throw AcmeProblems.accountDoesNotExist('no account exists for this key');
     const contact = validateContacts(payload.contact);
+    const binding = payload.externalAccountBinding;
+    if ((binding === undefined || binding === null) && this.#eabRequired) {
+      throw AcmeProblems.externalAccountRequired('this server requires an external account binding: ask its operator for an EAB key id and HMAC key');
+    }
+    const eabKeyId = binding === undefined || binding === null ? undefined : await this.#eab.verifyBinding(binding, key, url);
     try {
       const account = await this.#audit.atomically(async () => {
         const created = await this.#repo.createAccount({
@@ -62,8 +73,10 @@ export class AcmeAccounts {
           jwk: publicJwk(key),
           contact,
           tosAgreed: payload.termsOfServiceAgreed === true,
+          eabKeyId,
         });
-        await this.#record(created.id, 'acme_account_created', { contacts: contact.length, key_type: key.asymmetricKeyType });
+        if (eabKeyId) await this.#eab.bind(eabKeyId, created.id);
+        await this.#record(created.id, 'acme_account_created', { contacts: contact.length, key_type: key.asymmetricKeyType, eab_key_id: eabKeyId ?? null });
         return created;
       });
       return { account, created: true };

@@ -6,6 +6,7 @@
 import type { AcmeServerRepository } from '../db/acme-server.ts';
 import type { AuditWriter } from '../services/audit/writer.ts';
 import { AcmeAccounts } from './accounts.ts';
+import { AcmeEabKeys } from './eab.ts';
 import { NonceService } from './nonces.ts';
 import { AcmeRequestVerifier, type RemoteVerify } from './requests.ts';
 import { AcmeUrls } from './urls.ts';
@@ -25,6 +26,10 @@ export interface AcmeServerOptions {
   publicUrl: string | undefined;
   scheme: 'http' | 'https';
   meta: AcmeDirectoryMeta;
+  /** Seals EAB HMAC keys at rest (CERTFLEET_ENCRYPTION_KEY). */
+  encryptionKey: Buffer;
+  /** New accounts must carry an external account binding. */
+  eabRequired: boolean;
   /** Slow signature algorithms are verified here (the worker pool) when given. */
   remoteVerify?: RemoteVerify;
 }
@@ -34,6 +39,8 @@ export class AcmeServer {
   readonly nonces: NonceService;
   readonly verifier: AcmeRequestVerifier;
   readonly accounts: AcmeAccounts;
+  readonly eabKeys: AcmeEabKeys;
+  readonly #eabRequired: boolean;
   readonly #meta: AcmeDirectoryMeta;
   readonly #repo: AcmeServerRepository;
 
@@ -51,13 +58,15 @@ export class AcmeServer {
       accountUrl: (origin, id) => this.urls.account(origin, id),
       ...(options.remoteVerify ? { remoteVerify: options.remoteVerify } : {}),
     });
-    this.accounts = new AcmeAccounts({ repo: options.repo, audit: options.audit });
+    this.eabKeys = new AcmeEabKeys({ repo: options.repo, audit: options.audit, encryptionKey: options.encryptionKey });
+    this.accounts = new AcmeAccounts({ repo: options.repo, audit: options.audit, eab: this.eabKeys, eabRequired: options.eabRequired });
+    this.#eabRequired = options.eabRequired;
     this.#meta = options.meta;
   }
 
   /** The directory object (RFC 8555 7.1.1); built from configuration only: no database round trip. */
   directory(origin: string): Record<string, unknown> {
-    const meta: Record<string, unknown> = { externalAccountRequired: false };
+    const meta: Record<string, unknown> = { externalAccountRequired: this.#eabRequired };
     if (this.#meta.termsOfService) meta.termsOfService = this.#meta.termsOfService;
     if (this.#meta.website) meta.website = this.#meta.website;
     if (this.#meta.caaIdentities?.length) meta.caaIdentities = this.#meta.caaIdentities;

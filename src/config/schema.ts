@@ -118,6 +118,8 @@ export const environmentSchema = z.object({
   CERTFLEET_ACME_NONCE_TTL_SECONDS: withDefault(integer(60, 86_400), '1800'),
   /** Seconds between ACME GC runs (leader only): spent nonces past their expiry are deleted; default 60. */
   CERTFLEET_ACME_GC_INTERVAL_SECONDS: withDefault(integer(5, 86_400), '60'),
+  /** true: new ACME accounts must carry an External Account Binding; default false. */
+  CERTFLEET_ACME_EAB_REQUIRED: withDefault(z.enum(['true', 'false'], { error: 'must be true or false' }), 'false'),
   /** ACME directory meta.termsOfService; unset: none advertised. */
   CERTFLEET_ACME_TERMS_OF_SERVICE_URL: optionalNonEmpty(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   /** ACME directory meta.website; unset: none advertised. */
@@ -267,6 +269,7 @@ function resolve(e: z.output<typeof environmentSchema>, cwd: string, deprecation
     publicUrlConfigured: e.CERTFLEET_PUBLIC_URL?.replace(/\/+$/, ''),
     acmeNonceTtlSeconds: e.CERTFLEET_ACME_NONCE_TTL_SECONDS,
     acmeGcIntervalSeconds: e.CERTFLEET_ACME_GC_INTERVAL_SECONDS,
+    acmeEabRequired: e.CERTFLEET_ACME_EAB_REQUIRED === 'true',
     acmeTermsOfServiceUrl: e.CERTFLEET_ACME_TERMS_OF_SERVICE_URL,
     acmeWebsiteUrl: e.CERTFLEET_ACME_WEBSITE_URL,
     acmeCaaIdentities: e.CERTFLEET_ACME_CAA_IDENTITIES?.split(',').map((d) => d.trim().toLowerCase()) ?? [],

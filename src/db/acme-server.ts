@@ -3,30 +3,45 @@
  * (certfleet as a client: acme-issuer-*.ts).
  */
 import { translateConstraintError } from './constraint-errors.ts';
-import type { AcmeAccountRow, AcmeAccountStatus } from '../domain/acme.ts';
+import type { AcmeAccountRow, AcmeAccountStatus, AcmeEabKeyRow } from '../domain/acme.ts';
 import type { Pool } from './pool.ts';
 
 export interface AcmeServerRepository {
   /** Inserts an account; a key already registered is a ConstraintViolation (unique, field 'key'). */
-  createAccount(input: { id: string; keyThumbprint: string; jwk: Record<string, unknown>; contact: string[]; tosAgreed: boolean }): Promise<AcmeAccountRow>;
+  createAccount(input: {
+    id: string;
+    keyThumbprint: string;
+    jwk: Record<string, unknown>;
+    contact: string[];
+    tosAgreed: boolean;
+    eabKeyId?: string | undefined;
+  }): Promise<AcmeAccountRow>;
   accountById(id: string): Promise<AcmeAccountRow | undefined>;
   accountByThumbprint(thumbprint: string): Promise<AcmeAccountRow | undefined>;
   updateAccount(id: string, change: { contact?: string[]; status?: AcmeAccountStatus }): Promise<AcmeAccountRow | undefined>;
+  createEabKey(input: { id: string; name: string; hmacKeySealed: Buffer; createdBy: string }): Promise<AcmeEabKeyRow>;
+  listEabKeys(includeRevoked: boolean): Promise<AcmeEabKeyRow[]>;
+  getEabKey(id: string): Promise<(AcmeEabKeyRow & { hmac_key_sealed: Buffer }) | undefined>;
+  /** Marks a key revoked (idempotent); undefined when there is no such key. */
+  revokeEabKey(id: string): Promise<AcmeEabKeyRow | undefined>;
+  /** Binds a live, unbound key to an account; false when it was revoked or bound meanwhile. */
+  bindEabKey(id: string, accountId: string): Promise<boolean>;
   /** True the first time `id` is spent (any replica). */
   spendNonce(id: Buffer, expiresAt: Date): Promise<boolean>;
   /** Deletes spent nonces past their expiry, at most `limit`; returns how many. */
   deleteExpiredNonces(limit: number): Promise<number>;
 }
 
-const accountColumns = 'id, key_thumbprint, jwk, contact, status, tos_agreed, created_at';
+const accountColumns = 'id, key_thumbprint, jwk, contact, status, tos_agreed, eab_key_id, created_at';
+const eabColumns = 'id, name, created_by, created_at, revoked_at, account_id, bound_at';
 
 export function createAcmeServerRepository(pool: Pool): AcmeServerRepository {
   return {
     async createAccount(input) {
       try {
         const { rows } = await pool.query<AcmeAccountRow>(
-          `INSERT INTO acme_accounts (id, key_thumbprint, jwk, contact, tos_agreed) VALUES ($1, $2, $3, $4, $5) RETURNING ${accountColumns}`,
-          [input.id, input.keyThumbprint, input.jwk, input.contact, input.tosAgreed],
+          `INSERT INTO acme_accounts (id, key_thumbprint, jwk, contact, tos_agreed, eab_key_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${accountColumns}`,
+          [input.id, input.keyThumbprint, input.jwk, input.contact, input.tosAgreed, input.eabKeyId ?? null],
         );
         return rows[0]!;
       } catch (err) {
@@ -48,6 +63,39 @@ export function createAcmeServerRepository(pool: Pool): AcmeServerRepository {
         [id, change.contact ?? null, change.status ?? null],
       );
       return rows[0];
+    },
+    async createEabKey(input) {
+      const { rows } = await pool.query<AcmeEabKeyRow>(
+        `INSERT INTO acme_eab_keys (id, name, hmac_key_sealed, created_by) VALUES ($1, $2, $3, $4) RETURNING ${eabColumns}`,
+        [input.id, input.name, input.hmacKeySealed, input.createdBy],
+      );
+      return rows[0]!;
+    },
+    async listEabKeys(includeRevoked) {
+      const { rows } = await pool.query<AcmeEabKeyRow>(
+        `SELECT ${eabColumns} FROM acme_eab_keys ${includeRevoked ? '' : 'WHERE revoked_at IS NULL'} ORDER BY created_at, id`,
+      );
+      return rows;
+    },
+    async getEabKey(id) {
+      const { rows } = await pool.query<AcmeEabKeyRow & { hmac_key_sealed: Buffer }>(`SELECT ${eabColumns}, hmac_key_sealed FROM acme_eab_keys WHERE id = $1`, [
+        id,
+      ]);
+      return rows[0];
+    },
+    async revokeEabKey(id) {
+      const { rows } = await pool.query<AcmeEabKeyRow>(
+        `UPDATE acme_eab_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING ${eabColumns}`,
+        [id],
+      );
+      return rows[0];
+    },
+    async bindEabKey(id, accountId) {
+      const { rowCount } = await pool.query(
+        'UPDATE acme_eab_keys SET account_id = $2, bound_at = now() WHERE id = $1 AND account_id IS NULL AND revoked_at IS NULL',
+        [id, accountId],
+      );
+      return rowCount === 1;
     },
     async spendNonce(id, expiresAt) {
       // Called before a request's unit of work starts: a nonce stays spent even if the request fails.

@@ -85,6 +85,11 @@ describe('documented response schemas', () => {
     };
     const auditId = ((await (await server.request('/api/v1/audit?per_page=1')).json()) as { data: Array<{ id: string }> }).data[0]!.id;
     const keyId = ((await (await server.request('/api/v1/auth/keys')).json()) as { data: Array<{ id: string }> }).data[0]!.id;
+    const eabKey = await server.request('/api/v1/acme/eab-keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"doc"}' });
+    const eabCreated = (await eabKey.json()) as Record<string, unknown>;
+    const eabCreatedSchema = documentedRoutes().find((r) => r.method === 'POST' && r.path === '/api/v1/acme/eab-keys')!.response!.schema!;
+    expect(eabCreatedSchema.safeParse(eabCreated).success).toBe(true);
+    ids['/api/v1/acme/eab-keys'] = eabCreated.id as string;
     let checked = 0;
     for (const route of documentedRoutes()) {
       if (route.method !== 'GET' || !route.response?.schema || route.response.contentType) continue;

@@ -20,6 +20,7 @@ import type { RevocationService } from '../../services/pki/revocation.ts';
 import type { AcmeServer } from '../../acme/server.ts';
 import type { RouteDefinition } from '../router.ts';
 import { acmeRoutes } from './acme/routes.ts';
+import { acmeEabKeyRoutes } from './acme-eab-keys/routes.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { authKeyRoutes } from './auth-keys/routes.ts';
@@ -73,5 +74,6 @@ export function buildRoutes(deps: RouteDeps): RouteDefinition[] {
     ...notificationRoutes({ notifications: deps.notifications }),
     ...schedulerRoutes(deps.scheduler),
     ...acmeRoutes({ acme: deps.acme }),
+    ...acmeEabKeyRoutes({ acme: deps.acme }),
   ];
 }
