@@ -9,7 +9,7 @@ import type { AcmeAccountRow } from '../domain/acme.ts';
 import { ConstraintViolation } from '../db/constraint-errors.ts';
 import type { AuditWriter } from '../services/audit/writer.ts';
 import type { AcmeEabKeys } from './eab.ts';
-import { jwkThumbprint, publicJwk } from './jws.ts';
+import { importJwk, jwkThumbprint, parseJws, publicJwk, verifyJws } from './jws.ts';
 import { AcmeProblems } from './problems.ts';
 
 /** At most this many contacts per account (Boulder allows 10 too). */
@@ -103,6 +103,49 @@ export class AcmeAccounts {
       if (deactivate) await this.#record(account.id, 'acme_account_deactivated', {});
       return updated;
     });
+  }
+
+  /**
+   * key-change (RFC 8555 7.3.5): `inner` is a JWS signed by the new key (jwk, the same url, no
+   * kid) over {account, oldKey}. The account keeps its URL; the old key stops working at once.
+   * A new key another account holds is a 409 naming that account.
+   */
+  async changeKey(account: AcmeAccountRow, accountKey: KeyObject, inner: unknown, url: string, accountUrl: (id: string) => string): Promise<AcmeAccountRow> {
+    const jws = parseJws(inner);
+    if (jws.header.kid !== undefined || jws.header.jwk === undefined) throw AcmeProblems.malformed('the inner JWS must carry the new key as jwk, and no kid');
+    if (jws.header.url !== url) throw AcmeProblems.unauthorized('the inner JWS url is not the key-change URL');
+    const newKey = importJwk(jws.header.jwk);
+    verifyJws(jws, newKey);
+    let payload: Record<string, unknown>;
+    try {
+      payload = JSON.parse(jws.payload) as Record<string, unknown>;
+    } catch {
+      throw AcmeProblems.malformed('the inner JWS payload is not JSON');
+    }
+    if (typeof payload !== 'object' || payload === null) throw AcmeProblems.malformed('the inner JWS payload must be a JSON object');
+    if (payload.account !== accountUrl(account.id)) throw AcmeProblems.unauthorized('the inner JWS names another account');
+    if (typeof payload.oldKey !== 'object' || payload.oldKey === null) throw AcmeProblems.malformed('the inner JWS payload must carry oldKey');
+    const oldThumbprint = jwkThumbprint(importJwk(payload.oldKey as Record<string, unknown>));
+    if (oldThumbprint !== account.key_thumbprint || jwkThumbprint(accountKey) !== oldThumbprint)
+      throw AcmeProblems.unauthorized('oldKey is not the key of this account');
+    const newThumbprint = jwkThumbprint(newKey);
+    if (newThumbprint === oldThumbprint) throw AcmeProblems.malformed('the new key is the current key');
+    const holder = await this.#repo.accountByThumbprint(newThumbprint);
+    if (holder) throw AcmeProblems.keyInUse(accountUrl(holder.id));
+    try {
+      return await this.#audit.atomically(async () => {
+        const changed = await this.#repo.changeAccountKey(account.id, oldThumbprint, newThumbprint, publicJwk(newKey));
+        if (!changed) throw AcmeProblems.unauthorized('the account key changed meanwhile; sign with the current key');
+        await this.#record(account.id, 'acme_account_key_changed', { key_type: newKey.asymmetricKeyType });
+        return changed;
+      });
+    } catch (err) {
+      if (err instanceof ConstraintViolation && err.kind === 'unique') {
+        const winner = await this.#repo.accountByThumbprint(newThumbprint);
+        if (winner) throw AcmeProblems.keyInUse(accountUrl(winner.id));
+      }
+      throw err;
+    }
   }
 
   #record(accountId: string, action: string, details: Record<string, unknown>): Promise<void> {

@@ -82,6 +82,8 @@ export const AcmeProblems = {
   invalidContact: (detail: string) => new AcmeProblem('invalidContact', 400, detail),
   unsupportedContact: (detail: string) => new AcmeProblem('unsupportedContact', 400, detail),
   externalAccountRequired: (detail: string) => new AcmeProblem('externalAccountRequired', 403, detail),
+  /** key-change to a key another account holds: 409 with that account's URL in Location (RFC 8555 7.3.5). */
+  keyInUse: (accountUrl: string) => new AcmeProblem('malformed', 409, 'the new key is already the key of another account', {}, { Location: accountUrl }),
   serverInternal: (detail = 'internal server error', status = 500, headers: Record<string, string> = {}) =>
     new AcmeProblem('serverInternal', status, detail, {}, headers),
   rateLimited: (detail: string, retryAfterSeconds: number) =>

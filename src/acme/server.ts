@@ -73,6 +73,7 @@ export class AcmeServer {
     return {
       newNonce: this.urls.newNonce(origin),
       newAccount: this.urls.newAccount(origin),
+      keyChange: this.urls.keyChange(origin),
       meta,
     };
   }

@@ -19,6 +19,11 @@ export interface AcmeServerRepository {
   accountById(id: string): Promise<AcmeAccountRow | undefined>;
   accountByThumbprint(thumbprint: string): Promise<AcmeAccountRow | undefined>;
   updateAccount(id: string, change: { contact?: string[]; status?: AcmeAccountStatus }): Promise<AcmeAccountRow | undefined>;
+  /**
+   * Replaces an account's key if it still has `oldThumbprint`; undefined otherwise (changed
+   * meanwhile). A key another account holds is a ConstraintViolation (unique, field 'key').
+   */
+  changeAccountKey(id: string, oldThumbprint: string, newThumbprint: string, jwk: Record<string, unknown>): Promise<AcmeAccountRow | undefined>;
   createEabKey(input: { id: string; name: string; hmacKeySealed: Buffer; createdBy: string }): Promise<AcmeEabKeyRow>;
   listEabKeys(includeRevoked: boolean): Promise<AcmeEabKeyRow[]>;
   getEabKey(id: string): Promise<(AcmeEabKeyRow & { hmac_key_sealed: Buffer }) | undefined>;
@@ -63,6 +68,17 @@ export function createAcmeServerRepository(pool: Pool): AcmeServerRepository {
         [id, change.contact ?? null, change.status ?? null],
       );
       return rows[0];
+    },
+    async changeAccountKey(id, oldThumbprint, newThumbprint, jwk) {
+      try {
+        const { rows } = await pool.query<AcmeAccountRow>(
+          `UPDATE acme_accounts SET key_thumbprint = $3, jwk = $4, updated_at = now() WHERE id = $1 AND key_thumbprint = $2 RETURNING ${accountColumns}`,
+          [id, oldThumbprint, newThumbprint, jwk],
+        );
+        return rows[0];
+      } catch (err) {
+        translateConstraintError(err, { unique: { acme_accounts_key_thumbprint_key: 'key' } }, 'ACME account');
+      }
     },
     async createEabKey(input) {
       const { rows } = await pool.query<AcmeEabKeyRow>(

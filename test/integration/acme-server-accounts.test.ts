@@ -3,7 +3,7 @@
  * npm acme-client (a real client) and by hand-made JWS for what a client would never send.
  * Every ACME response, errors included, carries a Replay-Nonce and speaks problem+json.
  */
-import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../support/fixtures.ts';
@@ -49,6 +49,7 @@ describe('ACME directory and nonces', () => {
     const directory = (await res.json()) as Record<string, unknown>;
     expect(directory.newNonce).toBe(`${server.url}/acme/new-nonce`);
     expect(directory.newAccount).toBe(`${server.url}/acme/new-account`);
+    expect(directory.keyChange).toBe(`${server.url}/acme/key-change`);
     expect(directory.meta).toEqual({ externalAccountRequired: false });
   });
 
@@ -109,6 +110,85 @@ describe('ACME accounts with acme-client', () => {
     const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
     await expect(client.createAccount({ termsOfServiceAgreed: true, contact: ['tel:+15551234'] })).rejects.toThrow(/only mailto/);
     await expect(client.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:a@b.test?subject=x'] })).rejects.toThrow(/exactly one address/);
+  });
+});
+
+describe('ACME key change', () => {
+  it('rolls the account key with acme-client: same account URL, the old key stops working, audited', async () => {
+    const oldKey = await acme.crypto.createPrivateEcdsaKey();
+    const client = new acme.Client({ directoryUrl, accountKey: oldKey });
+    await client.createAccount({ termsOfServiceAgreed: true });
+    const accountUrl = client.getAccountUrl();
+    const stale = new acme.Client({ directoryUrl, accountKey: oldKey, accountUrl });
+
+    const newKey = await acme.crypto.createPrivateRsaKey(2048);
+    const changed = await client.updateAccountKey(newKey);
+    expect(changed.status).toBe('valid');
+    expect(client.getAccountUrl()).toBe(accountUrl);
+    expect((await client.updateAccount({ contact: ['mailto:new@example.test'] })).contact).toEqual(['mailto:new@example.test']);
+    // The old key (ES256) no longer fits the account's key (RSA).
+    await expect(stale.updateAccount({ contact: [] })).rejects.toThrow(/ES256 does not fit the rsa key/);
+    // The new key finds the same account; the old key finds none.
+    const found = new acme.Client({ directoryUrl, accountKey: newKey });
+    await found.createAccount({ onlyReturnExisting: true });
+    expect(found.getAccountUrl()).toBe(accountUrl);
+    await expect(new acme.Client({ directoryUrl, accountKey: oldKey }).createAccount({ onlyReturnExisting: true })).rejects.toThrow(/no account exists/);
+    const events = await withClient(server.db.url, (c) =>
+      c.query<{ action: string }>("SELECT action FROM audit_events WHERE resource_id = $1 AND action = 'acme_account_key_changed'", [
+        accountUrl.split('/').pop(),
+      ]),
+    );
+    expect(events.rows).toHaveLength(1);
+  });
+
+  it('refuses a key another account holds with 409 and that account in Location', async () => {
+    const holderKey = await acme.crypto.createPrivateEcdsaKey();
+    const holder = new acme.Client({ directoryUrl, accountKey: holderKey });
+    await holder.createAccount({ termsOfServiceAgreed: true });
+    const clientKey = await acme.crypto.createPrivateEcdsaKey();
+    const client = new acme.Client({ directoryUrl, accountKey: clientKey });
+    await client.createAccount({ termsOfServiceAgreed: true });
+    const error = await client.updateAccountKey(holderKey).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(error?.message).toMatch(/already the key of another account/);
+    // The same by hand, to see the status and the Location of the account that holds the key.
+    const url = `${server.url}/acme/key-change`;
+    const outerKey = createPrivateKey(clientKey);
+    const innerKey = createPrivateKey(holderKey);
+    const inner = jws(
+      innerKey,
+      { jwk: createPublicKey(innerKey).export({ format: 'jwk' }), url },
+      { account: client.getAccountUrl(), oldKey: createPublicKey(outerKey).export({ format: 'jwk' }) },
+    );
+    const answer = await post('/acme/key-change', jws(outerKey, { kid: client.getAccountUrl(), nonce: await freshNonce(), url }, inner));
+    expect(answer.status).toBe(409);
+    expect(answer.res.headers.get('location')).toBe(holder.getAccountUrl());
+  });
+
+  it('refuses an inner JWS for another URL or over another old key', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const created = await post(
+      '/acme/new-account',
+      jws(privateKey, { jwk: publicKey.export({ format: 'jwk' }), nonce: await freshNonce(), url: `${server.url}/acme/new-account` }, {}),
+    );
+    const kid = created.res.headers.get('location')!;
+    const url = `${server.url}/acme/key-change`;
+    const next = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const nextJwk = next.publicKey.export({ format: 'jwk' });
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+    const cases: Array<[Record<string, unknown>, Record<string, unknown>, number, string]> = [
+      [{ jwk: nextJwk, url: `${url}/x` }, { account: kid, oldKey: publicKey.export({ format: 'jwk' }) }, 403, 'unauthorized'],
+      [{ jwk: nextJwk, url }, { account: kid, oldKey: stranger }, 403, 'unauthorized'],
+      [{ jwk: nextJwk, url }, { account: `${kid}x`, oldKey: publicKey.export({ format: 'jwk' }) }, 403, 'unauthorized'],
+      [{ kid, url }, { account: kid, oldKey: publicKey.export({ format: 'jwk' }) }, 400, 'malformed'],
+    ];
+    for (const [header, payload, status, type] of cases) {
+      const inner = JSON.parse(jws(next.privateKey, header, payload)) as unknown;
+      const answer = await post('/acme/key-change', jws(privateKey, { kid, nonce: await freshNonce(), url }, JSON.stringify(inner)));
+      expect({ status: answer.status, type: answer.body?.type }, JSON.stringify(header)).toEqual({ status, type: `urn:ietf:params:acme:error:${type}` });
+    }
   });
 });
 

@@ -81,5 +81,27 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
         return { status: 200, headers: { Location: server.urls.account(origin, account.id) }, json: accountJson(server, origin, account) };
       },
     }),
+    route({
+      method: 'POST',
+      path: '/acme/key-change',
+      summary: 'ACME key-change (RFC 8555 7.3.5): the account keeps its URL, the new key signs from now on',
+      body: jwsBody,
+      response: { description: 'the account' },
+      access: 'public',
+      protocol,
+      handler: async (ctx): Promise<Reply> => {
+        const { origin, request } = await verified(ctx, 'kid');
+        if (request.payload === '') throw AcmeProblems.malformed('key-change needs the inner JWS as its payload');
+        let inner: unknown;
+        try {
+          inner = JSON.parse(request.payload);
+        } catch {
+          throw AcmeProblems.malformed('the key-change payload is not a JWS');
+        }
+        const url = server.urls.request(origin, ctx.path);
+        const account = await server.accounts.changeKey(request.account!, request.key, inner, url, (id) => server.urls.account(origin, id));
+        return { status: 200, headers: { Location: server.urls.account(origin, account.id) }, json: accountJson(server, origin, account) };
+      },
+    }),
   ];
 }
