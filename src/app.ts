@@ -223,6 +223,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       meta: { termsOfService: config.acmeTermsOfServiceUrl, website: config.acmeWebsiteUrl, caaIdentities: config.acmeCaaIdentities },
       encryptionKey,
       eabRequired: config.acmeEabRequired,
+      rateLimits: config.acmeRateLimits,
       remoteVerify: poolVerifier(workerPool),
     });
     // Singleton loops run only on the replica holding the leader lock. The set is sealed before

@@ -9,6 +9,7 @@ import type { AcmeAccountRow } from '../domain/acme.ts';
 import { ConstraintViolation } from '../db/constraint-errors.ts';
 import type { AuditWriter } from '../services/audit/writer.ts';
 import type { AcmeEabKeys } from './eab.ts';
+import type { AcmeRateLimits } from './rate-limits.ts';
 import { importJwk, jwkThumbprint, parseJws, publicJwk, verifyJws } from './jws.ts';
 import { AcmeProblems } from './problems.ts';
 
@@ -40,8 +41,10 @@ export class AcmeAccounts {
   readonly #audit: AuditWriter;
   readonly #eab: AcmeEabKeys;
   readonly #eabRequired: boolean;
+  readonly #limits: AcmeRateLimits;
 
-  constructor(options: { repo: AcmeServerRepository; audit: AuditWriter; eab: AcmeEabKeys; eabRequired: boolean }) {
+  constructor(options: { repo: AcmeServerRepository; audit: AuditWriter; eab: AcmeEabKeys; eabRequired: boolean; limits: AcmeRateLimits }) {
+    this.#limits = options.limits;
     this.#repo = options.repo;
     this.#audit = options.audit;
     this.#eab = options.eab;
@@ -54,7 +57,7 @@ export class AcmeAccounts {
    * bound in the account's own transaction (required when the server requires EAB). Two racing
    * creations with one key: one wins, the other returns the winner.
    */
-  async findOrCreate(key: KeyObject, payload: Record<string, unknown>, url: string): Promise<{ account: AcmeAccountRow; created: boolean }> {
+  async findOrCreate(key: KeyObject, payload: Record<string, unknown>, url: string, clientIp: string): Promise<{ account: AcmeAccountRow; created: boolean }> {
     const thumbprint = jwkThumbprint(key);
     const existing = await this.#repo.accountByThumbprint(thumbprint);
     if (existing) return { account: existing, created: false };
@@ -65,6 +68,7 @@ export class AcmeAccounts {
       throw AcmeProblems.externalAccountRequired('this server requires an external account binding: ask its operator for an EAB key id and HMAC key');
     }
     const eabKeyId = binding === undefined || binding === null ? undefined : await this.#eab.verifyBinding(binding, key, url);
+    await this.#limits.take('newAccountsPerIp', clientIp || 'unknown');
     try {
       const account = await this.#audit.atomically(async () => {
         const created = await this.#repo.createAccount({
@@ -130,6 +134,7 @@ export class AcmeAccounts {
       throw AcmeProblems.unauthorized('oldKey is not the key of this account');
     const newThumbprint = jwkThumbprint(newKey);
     if (newThumbprint === oldThumbprint) throw AcmeProblems.malformed('the new key is the current key');
+    await this.#limits.take('keyChangesPerAccount', account.id);
     const holder = await this.#repo.accountByThumbprint(newThumbprint);
     if (holder) throw AcmeProblems.keyInUse(accountUrl(holder.id));
     try {

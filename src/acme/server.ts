@@ -7,6 +7,7 @@ import type { AcmeServerRepository } from '../db/acme-server.ts';
 import type { AuditWriter } from '../services/audit/writer.ts';
 import { AcmeAccounts } from './accounts.ts';
 import { AcmeEabKeys } from './eab.ts';
+import { AcmeRateLimits, type AcmeRateLimitSettings } from './rate-limits.ts';
 import { NonceService } from './nonces.ts';
 import { AcmeRequestVerifier, type RemoteVerify } from './requests.ts';
 import { AcmeUrls } from './urls.ts';
@@ -30,6 +31,7 @@ export interface AcmeServerOptions {
   encryptionKey: Buffer;
   /** New accounts must carry an external account binding. */
   eabRequired: boolean;
+  rateLimits: AcmeRateLimitSettings;
   /** Slow signature algorithms are verified here (the worker pool) when given. */
   remoteVerify?: RemoteVerify;
 }
@@ -59,7 +61,8 @@ export class AcmeServer {
       ...(options.remoteVerify ? { remoteVerify: options.remoteVerify } : {}),
     });
     this.eabKeys = new AcmeEabKeys({ repo: options.repo, audit: options.audit, encryptionKey: options.encryptionKey });
-    this.accounts = new AcmeAccounts({ repo: options.repo, audit: options.audit, eab: this.eabKeys, eabRequired: options.eabRequired });
+    const limits = new AcmeRateLimits({ repo: options.repo, settings: options.rateLimits });
+    this.accounts = new AcmeAccounts({ repo: options.repo, audit: options.audit, eab: this.eabKeys, eabRequired: options.eabRequired, limits });
     this.#eabRequired = options.eabRequired;
     this.#meta = options.meta;
   }
@@ -81,5 +84,10 @@ export class AcmeServer {
   /** Spent nonces past their expiry, deleted in batches (the ACME GC loop). */
   deleteExpiredNonces(limit: number): Promise<number> {
     return this.#repo.deleteExpiredNonces(limit);
+  }
+
+  /** Rate-limit rows whose buckets are full again (the ACME GC loop). */
+  deleteIdleRateLimits(limit: number): Promise<number> {
+    return this.#repo.deleteIdleRateLimits(limit);
   }
 }

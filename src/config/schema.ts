@@ -120,6 +120,10 @@ export const environmentSchema = z.object({
   CERTFLEET_ACME_GC_INTERVAL_SECONDS: withDefault(integer(5, 86_400), '60'),
   /** true: new ACME accounts must carry an External Account Binding; default false. */
   CERTFLEET_ACME_EAB_REQUIRED: withDefault(z.enum(['true', 'false'], { error: 'must be true or false' }), 'false'),
+  /** New ACME accounts one IP address may create per hour (cluster-wide); 0: no limit; default 300. */
+  CERTFLEET_ACME_RATE_LIMIT_NEW_ACCOUNTS_PER_IP_PER_HOUR: withDefault(integer(0, 1_000_000), '300'),
+  /** ACME key changes one account may make per hour (cluster-wide); 0: no limit; default 10. */
+  CERTFLEET_ACME_RATE_LIMIT_KEY_CHANGES_PER_ACCOUNT_PER_HOUR: withDefault(integer(0, 1_000_000), '10'),
   /** ACME directory meta.termsOfService; unset: none advertised. */
   CERTFLEET_ACME_TERMS_OF_SERVICE_URL: optionalNonEmpty(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   /** ACME directory meta.website; unset: none advertised. */
@@ -270,6 +274,10 @@ function resolve(e: z.output<typeof environmentSchema>, cwd: string, deprecation
     acmeNonceTtlSeconds: e.CERTFLEET_ACME_NONCE_TTL_SECONDS,
     acmeGcIntervalSeconds: e.CERTFLEET_ACME_GC_INTERVAL_SECONDS,
     acmeEabRequired: e.CERTFLEET_ACME_EAB_REQUIRED === 'true',
+    acmeRateLimits: {
+      newAccountsPerIpPerHour: e.CERTFLEET_ACME_RATE_LIMIT_NEW_ACCOUNTS_PER_IP_PER_HOUR,
+      keyChangesPerAccountPerHour: e.CERTFLEET_ACME_RATE_LIMIT_KEY_CHANGES_PER_ACCOUNT_PER_HOUR,
+    },
     acmeTermsOfServiceUrl: e.CERTFLEET_ACME_TERMS_OF_SERVICE_URL,
     acmeWebsiteUrl: e.CERTFLEET_ACME_WEBSITE_URL,
     acmeCaaIdentities: e.CERTFLEET_ACME_CAA_IDENTITIES?.split(',').map((d) => d.trim().toLowerCase()) ?? [],

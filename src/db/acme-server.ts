@@ -31,6 +31,13 @@ export interface AcmeServerRepository {
   revokeEabKey(id: string): Promise<AcmeEabKeyRow | undefined>;
   /** Binds a live, unbound key to an account; false when it was revoked or bound meanwhile. */
   bindEabKey(id: string, accountId: string): Promise<boolean>;
+  /**
+   * One GCRA step for (name, key): admits when the bucket has room and moves its arrival time
+   * by `intervalMs`; else returns the seconds until one request would be admitted.
+   */
+  rateLimit(name: string, key: string, intervalMs: number, periodMs: number): Promise<{ admitted: true } | { admitted: false; retryAfterSeconds: number }>;
+  /** Deletes rate-limit rows whose buckets are full again, at most `limit`; returns how many. */
+  deleteIdleRateLimits(limit: number): Promise<number>;
   /** True the first time `id` is spent (any replica). */
   spendNonce(id: Buffer, expiresAt: Date): Promise<boolean>;
   /** Deletes spent nonces past their expiry, at most `limit`; returns how many. */
@@ -112,6 +119,31 @@ export function createAcmeServerRepository(pool: Pool): AcmeServerRepository {
         [id, accountId],
       );
       return rowCount === 1;
+    },
+    async rateLimit(name, key, intervalMs, periodMs) {
+      // tat' = max(tat, now) + interval; admitted while tat' - now <= period (a burst of
+      // period / interval requests, then one per interval). One statement, any replica.
+      const { rows } = await pool.query<{ admitted: boolean; wait_ms: number }>(
+        `WITH step AS (
+           INSERT INTO acme_rate_limits AS r (name, key, tat) VALUES ($1, $2, now() + make_interval(secs => $3 / 1000.0))
+           ON CONFLICT (name, key) DO UPDATE SET tat = GREATEST(r.tat, now()) + make_interval(secs => $3 / 1000.0)
+           WHERE GREATEST(r.tat, now()) + make_interval(secs => $3 / 1000.0) - now() <= make_interval(secs => $4 / 1000.0)
+           RETURNING 1
+         )
+         SELECT EXISTS (SELECT 1 FROM step) AS admitted,
+                COALESCE((SELECT extract(epoch FROM (tat + make_interval(secs => $3 / 1000.0) - make_interval(secs => $4 / 1000.0) - now())) * 1000
+                          FROM acme_rate_limits WHERE name = $1 AND key = $2), 0)::float8 AS wait_ms`,
+        [name, key, intervalMs, periodMs],
+      );
+      const row = rows[0]!;
+      return row.admitted ? { admitted: true } : { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil(row.wait_ms / 1000)) };
+    },
+    async deleteIdleRateLimits(limit) {
+      const { rowCount } = await pool.query(
+        'DELETE FROM acme_rate_limits WHERE (name, key) IN (SELECT name, key FROM acme_rate_limits WHERE tat < now() LIMIT $1)',
+        [limit],
+      );
+      return rowCount ?? 0;
     },
     async spendNonce(id, expiresAt) {
       // Called before a request's unit of work starts: a nonce stays spent even if the request fails.

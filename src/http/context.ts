@@ -3,7 +3,7 @@
  * so everything a handler may need later is copied here first; HttpResponse must never be
  * touched after onAborted fires, so every write goes through `ctx.aborted` checks (respond.ts).
  */
-import type { HttpRequest } from './uws.ts';
+import type { HttpRequest, HttpResponse } from './uws.ts';
 import { Errors } from '../errors.ts';
 import type { Principal } from '../services/auth/permissions.ts';
 import { requestIdFrom } from './request-id.ts';
@@ -57,6 +57,9 @@ export class RequestContext<B = unknown, Q = unknown> {
   status = 0;
   responseBytes = 0;
   #query: URLSearchParams | undefined;
+  /** The response, kept only to read the peer address on demand (see remoteAddress). */
+  #res: HttpResponse | undefined;
+  #remoteAddress: string | undefined;
 
   constructor(req: HttpRequest, paramNames: readonly string[], isHead: boolean) {
     this.startedAt = performance.now();
@@ -88,6 +91,27 @@ export class RequestContext<B = unknown, Q = unknown> {
     // PostgreSQL text cannot hold U+0000 (it would fail in the database as a 5xx).
     if (value.includes('\0')) throw Errors.badRequest(`path parameter ${name} may not contain the NUL character (%00)`);
     return value;
+  }
+
+  /** Set by the server before the handler runs. */
+  attach(res: HttpResponse): void {
+    this.#res = res;
+  }
+
+  /**
+   * The peer's IP address as text (per-IP limits), read when first asked: most routes never need
+   * it. The TCP peer: behind a proxy it is the proxy's address. Read it in the handler, before
+   * the response is written (uWS forbids touching a finished response; '' then).
+   */
+  get remoteAddress(): string {
+    if (this.#remoteAddress === undefined) {
+      try {
+        this.#remoteAddress = this.#res && !this.aborted && this.status === 0 ? Buffer.from(this.#res.getRemoteAddressAsText()).toString() : '';
+      } catch {
+        this.#remoteAddress = '';
+      }
+    }
+    return this.#remoteAddress;
   }
 
   get query(): URLSearchParams {

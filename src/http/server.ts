@@ -205,6 +205,7 @@ export class HttpServer {
 
   #dispatch(res: HttpResponse, req: HttpRequest, state: RouteState, isHead: boolean): void {
     const ctx = new RequestContext(req, state.paramNames, isHead);
+    ctx.attach(res);
     res.onAborted(() => {
       ctx.aborted = true;
       ctx.onAbort?.();

@@ -296,7 +296,7 @@ describe('PS256 and EdDSA account keys (hand-signed: acme-client has neither)', 
 });
 
 describe('ACME GC', () => {
-  it('deletes spent nonces past their expiry, in batches, and keeps live ones', async () => {
+  it('deletes spent nonces past their expiry and idle rate-limit rows, in batches, and keeps live ones', async () => {
     await withClient(server.db.url, async (c) => {
       await c.query(
         "INSERT INTO acme_spent_nonces (id, expires_at) SELECT decode(md5(g::text), 'hex'), now() - interval '1 minute' FROM generate_series(1, 25) g",
@@ -307,6 +307,14 @@ describe('ACME GC', () => {
       expect(await repo.deleteExpiredNonces(100)).toBe(15);
       const left = await c.query<{ n: string }>("SELECT count(*) AS n FROM acme_spent_nonces WHERE id = '\\x00ff'");
       expect(left.rows[0]!.n).toBe('1');
+
+      // Rate-limit buckets full again (arrival time past) go; a bucket still refilling stays.
+      await c.query(
+        "INSERT INTO acme_rate_limits (name, key, tat) VALUES ('t', 'idle', now() - interval '1 second'), ('t', 'busy', now() + interval '1 hour')",
+      );
+      expect(await repo.deleteIdleRateLimits(100)).toBeGreaterThanOrEqual(1);
+      const kept = await c.query<{ key: string }>("SELECT key FROM acme_rate_limits WHERE name = 't'");
+      expect(kept.rows.map((r) => r.key)).toEqual(['busy']);
     });
   });
 });

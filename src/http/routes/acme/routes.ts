@@ -62,7 +62,7 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
         const { origin, request } = await verified(ctx, 'jwk');
         const payload = payloadObject(request);
         if (!payload) throw AcmeProblems.malformed('new-account needs a payload (an empty object at least)');
-        const { account, created } = await server.accounts.findOrCreate(request.key, payload, server.urls.request(origin, ctx.path));
+        const { account, created } = await server.accounts.findOrCreate(request.key, payload, server.urls.request(origin, ctx.path), ctx.remoteAddress);
         return { status: created ? 201 : 200, headers: { Location: server.urls.account(origin, account.id) }, json: accountJson(server, origin, account) };
       },
     }),

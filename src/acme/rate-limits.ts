@@ -1,0 +1,48 @@
+/**
+ * ACME rate limits, cluster-wide: the state of every limit is a PostgreSQL row (GCRA), so N
+ * replicas enforce one limit and a restart forgets nothing (certctl's were per process, and
+ * sent no Retry-After). A limit allows a burst of its hourly count, then refills evenly. A
+ * refusal is 429 rateLimited with Retry-After in seconds and a detail naming the limit.
+ */
+import type { AcmeServerRepository } from '../db/acme-server.ts';
+import { AcmeProblems } from './problems.ts';
+
+export interface AcmeRateLimitSettings {
+  /** New accounts one IP address may create per hour; 0: no limit. */
+  newAccountsPerIpPerHour: number;
+  /** Key changes one account may make per hour; 0: no limit. */
+  keyChangesPerAccountPerHour: number;
+}
+
+const hourMs = 3_600_000;
+
+const limits = {
+  newAccountsPerIp: { setting: 'newAccountsPerIpPerHour', what: (key: string) => `new accounts from ${key}` },
+  keyChangesPerAccount: { setting: 'keyChangesPerAccountPerHour', what: (key: string) => `key changes of account ${key}` },
+} as const satisfies Record<string, { setting: keyof AcmeRateLimitSettings; what: (key: string) => string }>;
+
+export type AcmeLimit = keyof typeof limits;
+
+export class AcmeRateLimits {
+  readonly #repo: Pick<AcmeServerRepository, 'rateLimit'>;
+  readonly #settings: AcmeRateLimitSettings;
+
+  constructor(options: { repo: Pick<AcmeServerRepository, 'rateLimit'>; settings: AcmeRateLimitSettings }) {
+    this.#repo = options.repo;
+    this.#settings = options.settings;
+  }
+
+  /** Takes one request from `limit`'s bucket for `key`, or throws rateLimited. */
+  async take(limit: AcmeLimit, key: string): Promise<void> {
+    const rule = limits[limit];
+    const perHour = this.#settings[rule.setting];
+    if (perHour <= 0) return;
+    const result = await this.#repo.rateLimit(limit, key, hourMs / perHour, hourMs);
+    if (result.admitted) return;
+    const at = new Date(Date.now() + result.retryAfterSeconds * 1000).toISOString();
+    throw AcmeProblems.rateLimited(
+      `too many ${rule.what(key)}: the limit is ${perHour} per hour; retry after ${result.retryAfterSeconds} s (${at})`,
+      result.retryAfterSeconds,
+    );
+  }
+}
