@@ -9,8 +9,9 @@
  *   does not);
  * - idle, at the default intervals: RSS (and RssAnon, the private part) after --settle-seconds,
  *   and CPU over the next --idle-seconds, extrapolated to an hour;
- * - cycles: RSS after 100 warm-up work polls and after --cycles more, at a 10 ms poll interval
- *   (a leak grows it), and CPU per cycle.
+ * - cycles: RSS after 100 warm-up work polls and at every tenth of --cycles more, at a 10 ms
+ *   poll interval, the live heap after each full GC (--trace-gc: RSS also follows V8's heap
+ *   sizing; the live heap grows only with a leak), and CPU per cycle.
  * `sources` runs `bin/certfleet.js agent` (TypeScript through tsx) of this checkout or --root;
  * `bundle` runs dist/certfleet-agent.cjs with plain node; `sea` the single executable
  * dist/certfleet-agent. The server is always this checkout's.
@@ -52,11 +53,17 @@ function procStats(pid: number): { rssMb: number; anonMb: number; cpuSeconds: nu
   return { rssMb, anonMb, cpuSeconds };
 }
 
-function agentProcess(url: string, dir: string, extra: string[]): ChildProcess {
+/**
+ * `traceGc`: run with --trace-gc and collect the live heap after each full GC (Mark-Compact)
+ * into `liveHeapMb`: RSS also moves with V8's heap sizing, the live heap only with a leak.
+ * (Not for the single executable: V8 flags reach it only through NODE_OPTIONS, which refuses this one.)
+ */
+function agentProcess(url: string, dir: string, extra: string[], traceGc?: { liveHeapMb: number[] }): ChildProcess {
   const args = ['--server', url, '--state-file', path.join(dir, 'state.json'), '--name', path.basename(dir), ...extra];
+  const flags = traceGc && command !== 'sea' ? [...nodeFlags, '--trace-gc'] : nodeFlags;
   const forms: Record<string, [string, string[]]> = {
-    sources: [process.execPath, [...nodeFlags, path.join(root, 'bin/certfleet.js'), 'agent', ...args]],
-    bundle: [process.execPath, [...nodeFlags, path.join(root, 'dist/certfleet-agent.cjs'), ...args]],
+    sources: [process.execPath, [...flags, path.join(root, 'bin/certfleet.js'), 'agent', ...args]],
+    bundle: [process.execPath, [...flags, path.join(root, 'dist/certfleet-agent.cjs'), ...args]],
     // Node options reach a single executable through NODE_OPTIONS only; --node-flag is not used.
     sea: [path.join(root, 'dist/certfleet-agent'), args],
   };
@@ -65,8 +72,15 @@ function agentProcess(url: string, dir: string, extra: string[]): ChildProcess {
   const [bin, argv] = form;
   const child = spawn(bin, argv, {
     env: { PATH: process.env.PATH ?? '', HOME: dir, CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap, CERTFLEET_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', traceGc ? 'pipe' : 'ignore', 'inherit'],
   });
+  if (traceGc) {
+    // "... Mark-Compact 12.8 (45.5) -> 5.3 (43.7) MB, ...": the size after the arrow is live.
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      for (const match of chunk.matchAll(/Mark-Compact[^>]*-> ([\d.]+) \(/g)) traceGc.liveHeapMb.push(Number(match[1]));
+    });
+  }
   agents.add(child);
   child.once('exit', () => agents.delete(child));
   return child;
@@ -111,6 +125,12 @@ async function until(count: () => Promise<number>, base: number, what: string): 
 }
 
 try {
+  // A fleet's server is warm: one throwaway agent registers and polls first, so the measured
+  // start is the agent's, not the server's first registration (its routes cold).
+  const warmDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-agent-warm-'));
+  const warmUp = agentProcess(target.url, warmDir, ['--once']);
+  await new Promise((r) => warmUp.once('exit', r));
+
   // Start and idle, at the default intervals (heartbeat 60 s, poll 30 s).
   const idleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-agent-idle-'));
   let base = await heartbeats();
@@ -148,7 +168,8 @@ try {
   // then after `cycles` more.
   const busyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-agent-busy-'));
   const pollBase = await workPolls();
-  const busy = agentProcess(target.url, busyDir, ['--poll-interval', '0.01', '--heartbeat-interval', '0.05']);
+  const gc = { liveHeapMb: [] as number[] };
+  const busy = agentProcess(target.url, busyDir, ['--poll-interval', '0.01', '--heartbeat-interval', '0.05'], gc);
   const waitFor = async (polls: number) => {
     const deadline = Date.now() + 120_000;
     while ((await workPolls()) - pollBase < polls) {
@@ -170,6 +191,7 @@ try {
   results.rss_before_cycles_mb = mb(warm.rssMb);
   results.rss_after_cycles_mb = mb(end.rssMb);
   results.rss_trail_mb = rssTrail.join(' ');
+  results.live_heap_after_full_gcs_mb = gc.liveHeapMb.join(' ') || 'no full GC in the run';
   results.cpu_ms_per_cycle = Math.round(((end.cpuSeconds - warm.cpuSeconds) * 1000 * 100) / cycles) / 100; // a poll, plus heartbeats every 50 ms
   busy.kill('SIGTERM');
   process.stdout.write(`${JSON.stringify(results)}\n`);
