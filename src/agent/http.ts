@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 
 export interface HttpAnswer {
   status: number;
@@ -15,6 +16,42 @@ const agents = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: 4 }),
   'https:': new https.Agent({ keepAlive: true, maxSockets: 4 }),
 };
+
+/** Trusts `caPem` (a private CA, PEM) for https servers, in addition to the system's roots. */
+export function trustCa(caPem: string): void {
+  agents['https:'] = new https.Agent({ keepAlive: true, maxSockets: 4, ca: [...tls.rootCertificates, caPem] });
+}
+
+const tlsCodes = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Why a request never got an answer, in one line an operator can act on. */
+export function describeNetworkError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { hostname?: string; address?: string; port?: number };
+  const where = e.address ? ` (${e.address}${e.port ? `:${e.port}` : ''})` : e.hostname ? ` (${e.hostname})` : '';
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return `connection refused${where}: is the server running and listening there?`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `DNS: cannot resolve${where}`;
+    case 'ECONNRESET':
+      return `connection reset${where}`;
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `no route or no answer${where}`;
+  }
+  if (e.code && tlsCodes.has(e.code))
+    return `TLS: ${e.code}: the server's certificate is not trusted here (a private CA: --ca-file or CERTFLEET_AGENT_CA_FILE)`;
+  return e.message || String(err);
+}
 
 /** One request with a JSON body (or none); resolves with the status and the body as text. */
 export function request(url: string, options: { method: string; headers: Record<string, string>; body?: unknown; timeoutMs: number }): Promise<HttpAnswer> {

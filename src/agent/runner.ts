@@ -12,7 +12,8 @@ import type { Logger } from '../observability/logger.ts';
 import { buildCsr } from '../pki/csr-builder.ts';
 import { toPem } from '../pki/certificate.ts';
 import { Loop } from '../scheduler/loop.ts';
-import { AgentClient, AgentGone, type Work } from './client.ts';
+import { AgentClient, AgentGone, ApiError, type Work } from './client.ts';
+import { describeNetworkError } from './http.ts';
 import { reportChunks, scanDirectories } from './discovery-scan.ts';
 import { deployFiles, type DeployFile } from './deploy-files.ts';
 
@@ -54,8 +55,13 @@ export class AgentRunner {
     return path.join(path.dirname(this.#o.stateFile), 'keys');
   }
 
-  /** Loads the state file or registers (once) and writes it. */
-  async connect(): Promise<string> {
+  /**
+   * Loads the state file or registers (once) and writes it. Until the server answers, first
+   * registration retries with capped exponential backoff (1 s doubling to 60 s), one log line
+   * per attempt naming the cause; `retry: false` (--once) fails at the first attempt. A 4xx
+   * answer (a wrong bootstrap token, a name taken) is not retried: it will not change.
+   */
+  async connect(options: { retry: boolean; signal?: AbortSignal } = { retry: false }): Promise<string> {
     let state: AgentState | undefined;
     try {
       state = JSON.parse(await fs.readFile(this.#o.stateFile, 'utf8')) as AgentState;
@@ -64,13 +70,33 @@ export class AgentRunner {
     }
     if (!state) {
       if (!this.#o.bootstrapToken) throw new Error('not registered yet: set CERTFLEET_AGENT_BOOTSTRAP_TOKEN for the first start');
-      const agent = await AgentClient.register(this.#o.server, this.#o.bootstrapToken, { name: this.#o.name, ...this.#metadata() });
+      const agent = await this.#register(options);
       state = { server: this.#o.server, agent_id: agent.id, api_key: agent.api_key };
       await writePrivate(this.#o.stateFile, `${JSON.stringify(state, null, 2)}\n`);
       this.#o.log.info({ agentId: agent.id }, 'registered');
     }
     this.#client = new AgentClient(this.#o.server, { agentId: state.agent_id, apiKey: state.api_key });
     return state.agent_id;
+  }
+
+  async #register(options: { retry: boolean; signal?: AbortSignal }): Promise<{ id: string; api_key: string }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await AgentClient.register(this.#o.server, this.#o.bootstrapToken!, { name: this.#o.name, ...this.#metadata() });
+      } catch (err) {
+        const answered = err instanceof ApiError;
+        if (answered && err.status < 500) throw err;
+        const cause = answered ? err.message : describeNetworkError(err);
+        if (!options.retry || options.signal?.aborted) throw new Error(`registration with ${this.#o.server} failed: ${cause}`, { cause: err });
+        const waitMs = Math.min(60_000, 1000 * 2 ** attempt);
+        this.#o.log.warn({ server: this.#o.server, cause, retry_in_s: waitMs / 1000 }, 'registration failed; retrying');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          options.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
+        if (options.signal?.aborted) throw new Error('stopped before registration succeeded');
+      }
+    }
   }
 
   #metadata(): Record<string, string> {

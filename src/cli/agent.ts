@@ -1,14 +1,16 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentGone } from '../agent/client.ts';
 import type { AgentConfig } from '../config/agent.ts';
 import { AgentRunner } from '../agent/runner.ts';
+import { trustCa } from '../agent/http.ts';
 import { UsageError, type CommandContext } from './run-command.ts';
 
 /**
  * `certfleet agent --server URL [--name N] [--state-file F] [--heartbeat-interval S]
- * [--poll-interval S] [--discovery-dir D ...] [--discovery-interval S] [--once]`: runs the agent
+ * [--poll-interval S] [--discovery-dir D ...] [--discovery-interval S] [--ca-file PEM] [--once]`: runs the agent
  * (first start registers with CERTFLEET_AGENT_BOOTSTRAP_TOKEN). Discovery scans each
  * --discovery-dir soon after start, then every 6 h by default. --once does one heartbeat, a
  * discovery scan (if directories are given) and two work polls, then exits.
@@ -27,6 +29,7 @@ export async function agentCommand({ config, log, args }: CommandContext<AgentCo
         'discovery-dir': { type: 'string', multiple: true },
         'discovery-interval': { type: 'string' },
         once: { type: 'boolean' },
+        'ca-file': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -50,7 +53,26 @@ export async function agentCommand({ config, log, args }: CommandContext<AgentCo
     log,
   });
   try {
-    await runner.connect();
+    const caFile = values['ca-file'] ?? config.agentCaFile;
+    if (caFile) {
+      let pem: string;
+      try {
+        pem = fs.readFileSync(caFile, 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read the CA file ${caFile}: ${(err as Error).message}`);
+      }
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${caFile} holds no PEM certificate`);
+      trustCa(pem);
+    }
+    const controller = new AbortController();
+    process.once('SIGTERM', () => controller.abort());
+    process.once('SIGINT', () => controller.abort());
+    try {
+      await runner.connect({ retry: !values.once, signal: controller.signal });
+    } catch (err) {
+      if (controller.signal.aborted) return 0; // stopped while waiting for the server
+      throw err;
+    }
     if (values.once) {
       await runner.heartbeat();
       const discovered = values['discovery-dir']?.length ? await runner.discoverOnce() : undefined;
@@ -61,9 +83,6 @@ export async function agentCommand({ config, log, args }: CommandContext<AgentCo
       );
       return 0;
     }
-    const controller = new AbortController();
-    process.once('SIGTERM', () => controller.abort());
-    process.once('SIGINT', () => controller.abort());
     await runner.run(controller.signal);
     return 0;
   } catch (err) {

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { agentOnlyVariableNames } from '../../src/config/agent.ts';
 import { deprecatedAliases, environmentVariableNames } from '../../src/config/schema.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -28,12 +29,12 @@ const sources = sourceFiles(path.join(root, 'src')).map((file) => ({
 }));
 
 describe('docs/environment.md', () => {
-  it('documents every variable the config schema reads', () => {
-    expect(environmentVariableNames.filter((n) => !documented.includes(n))).toEqual([]);
+  it('documents every variable the config schema (and the agent) reads', () => {
+    expect([...environmentVariableNames, ...agentOnlyVariableNames].filter((n) => !documented.includes(n))).toEqual([]);
   });
 
   it('lists no variable the code never reads', () => {
-    const read = [...environmentVariableNames, ...Object.keys(deprecatedAliases)];
+    const read = [...environmentVariableNames, ...Object.keys(deprecatedAliases), ...agentOnlyVariableNames];
     expect(documented.filter((n) => !read.includes(n))).toEqual([]);
   });
 
