@@ -4,6 +4,7 @@
  */
 import { version } from '../version.ts';
 import { loadConfig } from '../config/schema.ts';
+import { commandHelp, wantsHelp } from './help.ts';
 import { runCommand, type Command } from './run-command.ts';
 
 /**
@@ -30,6 +31,7 @@ Usage:
   certfleet seed --demo                        add a small demo inventory (idempotent)
   certfleet agent --server URL [--once]        run the host agent (registers with CERTFLEET_AGENT_BOOTSTRAP_TOKEN)
   certfleet --version | --help
+  certfleet <command> --help                   a command's flags and the variables it reads
 
 Configuration comes from the environment: see docs/environment.md.
 `;
@@ -44,7 +46,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  // The agent reads its own three variables (src/config/agent.ts), as its bundle does.
+  if (Object.hasOwn(commandHelp, command) && wantsHelp(rest)) {
+    process.stdout.write(commandHelp[command]!);
+    return 0;
+  }
+  // The agent reads its own variables (src/config/agent.ts), as its bundle does.
   if (command === 'agent') return (await import('./agent-main.ts')).agentMain(rest);
   const load = Object.hasOwn(commands, command) ? commands[command] : undefined;
   if (!load) {
