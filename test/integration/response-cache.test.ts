@@ -52,8 +52,10 @@ describe('certificate list response cache', () => {
       expect(await again.text()).toBe(body);
     }
     await new Promise((r) => setTimeout(r, 600));
-    // 100 answers; the few commits are the test's own probes and the background loops.
-    expect((await commits()) - before).toBeLessThan(20);
+    // 100 answers; the few commits are the test's own probes, the background loops and stats
+    // another backend flushed late (pg_stat_database is not exact to the statement: one CI run
+    // saw 27). Answers from the database would be 100 or more.
+    expect((await commits()) - before).toBeLessThan(50);
     expect((await metric('certfleet_response_cache_hits')) - hitsBefore).toBeGreaterThanOrEqual(100);
   });
 
