@@ -10,7 +10,7 @@ import { ConstraintViolation } from '../db/constraint-errors.ts';
 import type { AuditWriter } from '../services/audit/writer.ts';
 import type { AcmeEabKeys } from './eab.ts';
 import type { AcmeRateLimits } from './rate-limits.ts';
-import { importJwk, jwkThumbprint, parseJws, publicJwk, verifyJws } from './jws.ts';
+import { importJwk, jwkThumbprint, parseJsonObject, parseJws, publicJwk, verifyJws } from './jws.ts';
 import { AcmeProblems } from './problems.ts';
 
 /** At most this many contacts per account (Boulder allows 10 too). */
@@ -120,13 +120,7 @@ export class AcmeAccounts {
     if (jws.header.url !== url) throw AcmeProblems.unauthorized('the inner JWS url is not the key-change URL');
     const newKey = importJwk(jws.header.jwk);
     verifyJws(jws, newKey);
-    let payload: Record<string, unknown>;
-    try {
-      payload = JSON.parse(jws.payload) as Record<string, unknown>;
-    } catch {
-      throw AcmeProblems.malformed('the inner JWS payload is not JSON');
-    }
-    if (typeof payload !== 'object' || payload === null) throw AcmeProblems.malformed('the inner JWS payload must be a JSON object');
+    const payload = parseJsonObject(jws.payload, 'inner payload');
     if (payload.account !== accountUrl(account.id)) throw AcmeProblems.unauthorized('the inner JWS names another account');
     if (typeof payload.oldKey !== 'object' || payload.oldKey === null) throw AcmeProblems.malformed('the inner JWS payload must carry oldKey');
     const oldThumbprint = jwkThumbprint(importJwk(payload.oldKey as Record<string, unknown>));

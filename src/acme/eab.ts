@@ -10,7 +10,7 @@ import { Errors } from '../errors.ts';
 import { decryptSecret, encryptSecret } from '../pki/key-encryption.ts';
 import type { AuditWriter } from '../services/audit/writer.ts';
 import type { Principal } from '../services/auth/permissions.ts';
-import { importJwk, jwkThumbprint } from './jws.ts';
+import { importJwk, jwkThumbprint, parseJsonObject } from './jws.ts';
 import { AcmeProblems } from './problems.ts';
 
 const hmacAlgorithms: Record<string, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
@@ -87,15 +87,10 @@ export class AcmeEabKeys {
     for (const part of ['protected', 'payload', 'signature'] as const) {
       if (typeof jws[part] !== 'string' || !base64url.test(jws[part])) throw AcmeProblems.malformed(`externalAccountBinding.${part} must be base64url`);
     }
-    let header: Record<string, unknown>;
-    let payloadKey: KeyObject;
-    try {
-      header = JSON.parse(Buffer.from(jws.protected as string, 'base64url').toString('utf8')) as Record<string, unknown>;
-      payloadKey = importJwk(JSON.parse(Buffer.from(jws.payload as string, 'base64url').toString('utf8')) as Record<string, unknown>);
-    } catch (err) {
-      if (err instanceof SyntaxError) throw AcmeProblems.malformed('externalAccountBinding is not valid JSON inside');
-      throw err;
-    }
+    const decoded = (part: 'protected' | 'payload') =>
+      parseJsonObject(Buffer.from(jws[part] as string, 'base64url').toString('utf8'), `externalAccountBinding ${part}`);
+    const header = decoded('protected');
+    const payloadKey = importJwk(decoded('payload'));
     const hash = typeof header.alg === 'string' ? hmacAlgorithms[header.alg] : undefined;
     if (!hash) throw AcmeProblems.malformed('externalAccountBinding must use HS256, HS384 or HS512');
     if ('nonce' in header) throw AcmeProblems.malformed('externalAccountBinding must not carry a nonce');

@@ -42,7 +42,8 @@ function decodeSegment(value: unknown, what: string): Buffer {
   return Buffer.from(value, 'base64url');
 }
 
-function parseJsonObject(text: string, what: string): Record<string, unknown> {
+/** `text` as a JSON object, or malformed naming `what` (a JWS part, or a payload). */
+export function parseJsonObject(text: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);

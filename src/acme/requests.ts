@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { AcmeAccountRow } from '../domain/acme.ts';
 import type { WorkerPool } from '../workers/pool.ts';
-import { algorithmFitsKey, importJwk, parseJws, signatureAlgorithms, verifyJws, type Jwk, type ParsedJws } from './jws.ts';
+import { algorithmFitsKey, importJwk, parseJsonObject, parseJws, signatureAlgorithms, verifyJws, type Jwk, type ParsedJws } from './jws.ts';
 import type { NonceService } from './nonces.ts';
 import { AcmeProblem, AcmeProblems } from './problems.ts';
 
@@ -108,15 +108,7 @@ export class AcmeRequestVerifier {
 
 /** The payload as a JSON object; undefined for POST-as-GET (empty payload). */
 export function payloadObject(request: VerifiedRequest): Record<string, unknown> | undefined {
-  if (request.payload === '') return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(request.payload);
-  } catch {
-    throw AcmeProblems.malformed('the JWS payload is not JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw AcmeProblems.malformed('the JWS payload must be a JSON object');
-  return value as Record<string, unknown>;
+  return request.payload === '' ? undefined : parseJsonObject(request.payload, 'payload');
 }
 
 /** RemoteVerify on the worker pool (app.ts); a pool that is full answers 503 as everywhere. */

@@ -91,13 +91,8 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
       protocol,
       handler: async (ctx): Promise<Reply> => {
         const { origin, request } = await verified(ctx, 'kid');
-        if (request.payload === '') throw AcmeProblems.malformed('key-change needs the inner JWS as its payload');
-        let inner: unknown;
-        try {
-          inner = JSON.parse(request.payload);
-        } catch {
-          throw AcmeProblems.malformed('the key-change payload is not a JWS');
-        }
+        const inner = payloadObject(request);
+        if (!inner) throw AcmeProblems.malformed('key-change needs the inner JWS as its payload');
         const url = server.urls.request(origin, ctx.path);
         const account = await server.accounts.changeKey(request.account!, request.key, inner, url, (id) => server.urls.account(origin, id));
         return { status: 200, headers: { Location: server.urls.account(origin, account.id) }, json: accountJson(server, origin, account) };
