@@ -9,6 +9,7 @@ import { createAgentWorkRepository } from './db/agent-work.ts';
 import { AcmeServer } from './acme/server.ts';
 import { poolVerifier } from './acme/requests.ts';
 import { createAcmeServerRepository } from './db/acme-server.ts';
+import { createAcmeOrderRepository } from './db/acme-orders.ts';
 import { createAcmeChallengeRepository } from './db/acme-issuer-challenges.ts';
 import { loadAcmeAccountKey } from './db/acme-issuer-accounts.ts';
 import { createSigningJobRepository } from './db/signing-jobs.ts';
@@ -225,6 +226,19 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       eabRequired: config.acmeEabRequired,
       rateLimits: config.acmeRateLimits,
       remoteVerify: poolVerifier(workerPool),
+      orders: {
+        repo: createAcmeOrderRepository(pool),
+        changes,
+        defaultProfile: config.acmeDefaultProfile,
+        settings: { orderTtlSeconds: config.acmeOrderTtlSeconds },
+        validators: config.acmeValidators,
+        validation: config.acmeValidation,
+        certificates,
+        issuance,
+        revocation,
+        workers: workerPool,
+      },
+      renewalInfoRetryAfterSeconds: config.acmeRenewalInfoRetryAfterSeconds,
     });
     // Singleton loops run only on the replica holding the leader lock. The set is sealed before
     // the lock is tried.
@@ -332,6 +346,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();
           crls.close();
+          acme.close();
           await heartbeats.flush();
           await workerPool.close();
           await audit.flush();

@@ -12,6 +12,8 @@ export interface AcmeRateLimitSettings {
   newAccountsPerIpPerHour: number;
   /** Key changes one account may make per hour; 0: no limit. */
   keyChangesPerAccountPerHour: number;
+  /** New orders one account may place per hour, renewals (ARI replaces) exempt; 0: no limit. */
+  newOrdersPerAccountPerHour: number;
 }
 
 const hourMs = 3_600_000;
@@ -19,6 +21,7 @@ const hourMs = 3_600_000;
 const limits = {
   newAccountsPerIp: { setting: 'newAccountsPerIpPerHour', what: (key: string) => `new accounts from ${key}` },
   keyChangesPerAccount: { setting: 'keyChangesPerAccountPerHour', what: (key: string) => `key changes of account ${key}` },
+  newOrdersPerAccount: { setting: 'newOrdersPerAccountPerHour', what: (key: string) => `new orders of account ${key}` },
 } as const satisfies Record<string, { setting: keyof AcmeRateLimitSettings; what: (key: string) => string }>;
 
 export type AcmeLimit = keyof typeof limits;

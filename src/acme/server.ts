@@ -3,9 +3,21 @@
  * (src/http/routes/acme/routes.ts): URLs, nonces, request verification, accounts, and the
  * directory's meta fields.
  */
+import type { AcmeOrderRepository } from '../db/acme-orders.ts';
 import type { AcmeServerRepository } from '../db/acme-server.ts';
 import type { AuditWriter } from '../services/audit/writer.ts';
+import type { CertificateService } from '../services/certificates/certificates.ts';
+import type { IssuanceService } from '../services/pki/issuance.ts';
+import type { RevocationService } from '../services/pki/revocation.ts';
+import type { WorkerPool } from '../workers/pool.ts';
 import { AcmeAccounts } from './accounts.ts';
+import { AcmeOrders, type AcmeOrderSettings } from './orders.ts';
+import { AcmeProblems } from './problems.ts';
+import { AcmeProfiles, type ProfileChanges } from './profiles.ts';
+import { parseRenewalCertId, renewalWindow, type RenewalWindow } from './renewal-info.ts';
+import { AcmeRevocation } from './revocation.ts';
+import { ValidationQueue } from './validation-queue.ts';
+import { ChallengeValidators, type ValidatorSettings } from './validators.ts';
 import { AcmeEabKeys } from './eab.ts';
 import { AcmeRateLimits, type AcmeRateLimitSettings } from './rate-limits.ts';
 import { NonceService } from './nonces.ts';
@@ -34,6 +46,21 @@ export interface AcmeServerOptions {
   rateLimits: AcmeRateLimitSettings;
   /** Slow signature algorithms are verified here (the worker pool) when given. */
   remoteVerify?: RemoteVerify;
+  orders: {
+    repo: AcmeOrderRepository;
+    /** Profile changes from every replica (the change feed). */
+    changes?: ProfileChanges;
+    defaultProfile: string | undefined;
+    settings: AcmeOrderSettings;
+    validators: ValidatorSettings;
+    validation: { concurrency: number; timeoutSeconds: number };
+    certificates: Pick<CertificateService, 'create'>;
+    issuance: Pick<IssuanceService, 'issueFromCsr'>;
+    revocation: Pick<RevocationService, 'revoke'>;
+    workers: Pick<WorkerPool, 'run'>;
+  };
+  /** Seconds clients wait between renewal-info polls (RFC 9773 4.3 Retry-After). */
+  renewalInfoRetryAfterSeconds: number;
 }
 
 export class AcmeServer {
@@ -42,6 +69,12 @@ export class AcmeServer {
   readonly verifier: AcmeRequestVerifier;
   readonly accounts: AcmeAccounts;
   readonly eabKeys: AcmeEabKeys;
+  readonly profiles: AcmeProfiles;
+  readonly orders: AcmeOrders;
+  readonly revocation: AcmeRevocation;
+  readonly validations: ValidationQueue;
+  readonly renewalInfoRetryAfterSeconds: number;
+  readonly #orderRepo: AcmeOrderRepository;
   readonly #eabRequired: boolean;
   readonly #meta: AcmeDirectoryMeta;
   readonly #repo: AcmeServerRepository;
@@ -65,18 +98,66 @@ export class AcmeServer {
     this.accounts = new AcmeAccounts({ repo: options.repo, audit: options.audit, eab: this.eabKeys, eabRequired: options.eabRequired, limits });
     this.#eabRequired = options.eabRequired;
     this.#meta = options.meta;
+    const o = options.orders;
+    this.#orderRepo = o.repo;
+    this.profiles = new AcmeProfiles({ load: () => o.repo.offeredProfiles(), defaultProfile: o.defaultProfile, ...(o.changes ? { changes: o.changes } : {}) });
+    this.validations = new ValidationQueue({
+      concurrency: o.validation.concurrency,
+      maxQueued: o.validation.concurrency * 50,
+      timeoutMs: o.validation.timeoutSeconds * 1000,
+    });
+    this.orders = new AcmeOrders({
+      repo: o.repo,
+      audit: options.audit,
+      profiles: this.profiles,
+      limits,
+      queue: this.validations,
+      validators: new ChallengeValidators(o.validators),
+      certificates: o.certificates,
+      issuance: o.issuance,
+      workers: o.workers,
+      settings: o.settings,
+    });
+    this.revocation = new AcmeRevocation({ repo: o.repo, revocation: o.revocation });
+    this.renewalInfoRetryAfterSeconds = options.renewalInfoRetryAfterSeconds;
   }
 
-  /** The directory object (RFC 8555 7.1.1); built from configuration only: no database round trip. */
-  directory(origin: string): Record<string, unknown> {
+  /** RFC 9773 renewal information for a certificate id; 404 for a certificate not issued here. */
+  async renewalInfo(certId: string): Promise<RenewalWindow> {
+    const serial = parseRenewalCertId(certId);
+    const version = await this.#orderRepo.issuedVersionBySerial(serial);
+    if (!version) throw AcmeProblems.notFound(`a certificate issued here with serial ${serial}`);
+    return renewalWindow(version);
+  }
+
+  /** Orders past their expiry become invalid; long-expired ones without a certificate go (the ACME GC loop). */
+  expireOrders(limit: number): Promise<number> {
+    return this.#orderRepo.expireOrders(limit);
+  }
+  deleteExpiredOrders(limit: number): Promise<number> {
+    return this.#orderRepo.deleteExpiredOrders(7 * 86_400, limit);
+  }
+
+  /** Stops validations in flight (shutdown). */
+  close(): void {
+    this.validations.close();
+  }
+
+  /** The directory object (RFC 8555 7.1.1), from configuration and the in-memory profile list. */
+  async directory(origin: string): Promise<Record<string, unknown>> {
+    const profiles = await this.profiles.list();
     const meta: Record<string, unknown> = { externalAccountRequired: this.#eabRequired };
+    if (profiles.length > 0) meta.profiles = Object.fromEntries(profiles.map((p) => [p.name, p.description || `certificate profile ${p.name}`]));
     if (this.#meta.termsOfService) meta.termsOfService = this.#meta.termsOfService;
     if (this.#meta.website) meta.website = this.#meta.website;
     if (this.#meta.caaIdentities?.length) meta.caaIdentities = this.#meta.caaIdentities;
     return {
       newNonce: this.urls.newNonce(origin),
       newAccount: this.urls.newAccount(origin),
+      newOrder: this.urls.newOrder(origin),
+      revokeCert: this.urls.revokeCert(origin),
       keyChange: this.urls.keyChange(origin),
+      renewalInfo: this.urls.renewalInfo(origin),
       meta,
     };
   }

@@ -59,4 +59,20 @@ export class AcmeUrls {
   accountOrders(origin: string, id: string): string {
     return `${origin}/acme/acct/${id}/orders`;
   }
+  order(origin: string, id: string): string {
+    return `${origin}/acme/order/${id}`;
+  }
+  finalize(origin: string, id: string): string {
+    return `${origin}/acme/order/${id}/finalize`;
+  }
+  /** An order's certificate, named by the order (one certificate per order). */
+  certificate(origin: string, orderId: string): string {
+    return `${origin}/acme/cert/${orderId}`;
+  }
+  authorization(origin: string, id: string): string {
+    return `${origin}/acme/authz/${id}`;
+  }
+  challenge(origin: string, id: string): string {
+    return `${origin}/acme/chall/${id}`;
+  }
 }

@@ -124,6 +124,28 @@ export const environmentSchema = z.object({
   CERTFLEET_ACME_RATE_LIMIT_NEW_ACCOUNTS_PER_IP_PER_HOUR: withDefault(integer(0, 1_000_000), '300'),
   /** ACME key changes one account may make per hour (cluster-wide); 0: no limit; default 10. */
   CERTFLEET_ACME_RATE_LIMIT_KEY_CHANGES_PER_ACCOUNT_PER_HOUR: withDefault(integer(0, 1_000_000), '10'),
+  /** New ACME orders one account may place per hour (cluster-wide), renewals with ARI replaces exempt; 0: no limit; default 300. */
+  CERTFLEET_ACME_RATE_LIMIT_NEW_ORDERS_PER_ACCOUNT_PER_HOUR: withDefault(integer(0, 1_000_000), '300'),
+  /** The profile (name or id) of ACME orders that name none; unset: the only offered profile, if exactly one. */
+  CERTFLEET_ACME_DEFAULT_PROFILE: optionalNonEmpty(z.string().max(255)),
+  /** Seconds a new ACME order and its authorizations may wait to be finalized; default 86400. */
+  CERTFLEET_ACME_ORDER_TTL_SECONDS: withDefault(integer(300, 604_800), '86400'),
+  /** Port ACME http-01 validation requests go to; default 80 (RFC 8555 8.3). */
+  CERTFLEET_ACME_HTTP01_PORT: withDefault(integer(1, 65_535), '80'),
+  /** Port ACME tls-alpn-01 validation handshakes go to; default 443 (RFC 8737). */
+  CERTFLEET_ACME_TLSALPN01_PORT: withDefault(integer(1, 65_535), '443'),
+  /** host:port of the DNS server ACME validation asks (A, AAAA, TXT); unset: the system resolver. */
+  CERTFLEET_ACME_DNS_RESOLVER: optionalNonEmpty(
+    z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:]+\])(:\d{1,5})?$/, 'must be an IP address with an optional :port'),
+  ),
+  /** true: ACME validation may connect to loopback addresses (labs and tests); default false. */
+  CERTFLEET_ACME_VALIDATION_ALLOW_LOOPBACK: withDefault(z.enum(['true', 'false'], { error: 'must be true or false' }), 'false'),
+  /** Seconds one ACME challenge validation may take before it fails; default 10. */
+  CERTFLEET_ACME_VALIDATION_TIMEOUT_SECONDS: withDefault(integer(1, 120), '10'),
+  /** ACME challenge validations running at once on each replica (50 times as many may wait); default 20. */
+  CERTFLEET_ACME_VALIDATION_CONCURRENCY: withDefault(integer(1, 1_000), '20'),
+  /** Retry-After of ACME renewal-info answers, seconds (RFC 9773 4.3); default 21600. */
+  CERTFLEET_ACME_RENEWAL_INFO_RETRY_AFTER_SECONDS: withDefault(integer(60, 604_800), '21600'),
   /** ACME directory meta.termsOfService; unset: none advertised. */
   CERTFLEET_ACME_TERMS_OF_SERVICE_URL: optionalNonEmpty(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   /** ACME directory meta.website; unset: none advertised. */
@@ -277,7 +299,18 @@ function resolve(e: z.output<typeof environmentSchema>, cwd: string, deprecation
     acmeRateLimits: {
       newAccountsPerIpPerHour: e.CERTFLEET_ACME_RATE_LIMIT_NEW_ACCOUNTS_PER_IP_PER_HOUR,
       keyChangesPerAccountPerHour: e.CERTFLEET_ACME_RATE_LIMIT_KEY_CHANGES_PER_ACCOUNT_PER_HOUR,
+      newOrdersPerAccountPerHour: e.CERTFLEET_ACME_RATE_LIMIT_NEW_ORDERS_PER_ACCOUNT_PER_HOUR,
     },
+    acmeDefaultProfile: e.CERTFLEET_ACME_DEFAULT_PROFILE,
+    acmeOrderTtlSeconds: e.CERTFLEET_ACME_ORDER_TTL_SECONDS,
+    acmeValidators: {
+      http01Port: e.CERTFLEET_ACME_HTTP01_PORT,
+      tlsAlpn01Port: e.CERTFLEET_ACME_TLSALPN01_PORT,
+      dnsResolver: e.CERTFLEET_ACME_DNS_RESOLVER,
+      allowLoopback: e.CERTFLEET_ACME_VALIDATION_ALLOW_LOOPBACK === 'true',
+    },
+    acmeValidation: { concurrency: e.CERTFLEET_ACME_VALIDATION_CONCURRENCY, timeoutSeconds: e.CERTFLEET_ACME_VALIDATION_TIMEOUT_SECONDS },
+    acmeRenewalInfoRetryAfterSeconds: e.CERTFLEET_ACME_RENEWAL_INFO_RETRY_AFTER_SECONDS,
     acmeTermsOfServiceUrl: e.CERTFLEET_ACME_TERMS_OF_SERVICE_URL,
     acmeWebsiteUrl: e.CERTFLEET_ACME_WEBSITE_URL,
     acmeCaaIdentities: e.CERTFLEET_ACME_CAA_IDENTITIES?.split(',').map((d) => d.trim().toLowerCase()) ?? [],

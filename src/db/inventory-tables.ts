@@ -15,7 +15,11 @@ export const inventoryTables: Readonly<Record<InventoryKind, TableSpec>> = {
     columns: ['id', 'name', 'description', ...timestamps],
     constraints: {
       unique: { teams_name_key: 'name' },
-      referencedBy: { owners_team_id_fkey: 'owners', certificates_team_id_fkey: 'certificates' },
+      referencedBy: {
+        owners_team_id_fkey: 'owners',
+        certificates_team_id_fkey: 'certificates',
+        certificate_profiles_acme_team_id_fkey: 'certificate profiles',
+      },
     },
   },
   owners: {
@@ -24,7 +28,7 @@ export const inventoryTables: Readonly<Record<InventoryKind, TableSpec>> = {
     columns: ['id', 'name', 'email', 'team_id', ...timestamps],
     constraints: {
       references: { owners_team_id_fkey: 'team_id' },
-      referencedBy: { certificates_owner_id_fkey: 'certificates' },
+      referencedBy: { certificates_owner_id_fkey: 'certificates', certificate_profiles_acme_owner_id_fkey: 'certificate profiles' },
     },
   },
   issuers: {
@@ -34,7 +38,7 @@ export const inventoryTables: Readonly<Record<InventoryKind, TableSpec>> = {
     jsonColumns: ['config'],
     constraints: {
       unique: { issuers_name_key: 'name' },
-      referencedBy: { certificates_issuer_id_fkey: 'certificates' },
+      referencedBy: { certificates_issuer_id_fkey: 'certificates', certificate_profiles_acme_issuer_id_fkey: 'certificate profiles' },
     },
   },
   renewal_policies: {
@@ -43,7 +47,7 @@ export const inventoryTables: Readonly<Record<InventoryKind, TableSpec>> = {
     columns: ['id', 'name', 'renewal_window_days', 'auto_renew', 'max_retries', 'retry_interval_seconds', 'alert_thresholds_days', ...timestamps],
     constraints: {
       unique: { renewal_policies_name_key: 'name' },
-      referencedBy: { certificates_renewal_policy_id_fkey: 'certificates' },
+      referencedBy: { certificates_renewal_policy_id_fkey: 'certificates', certificate_profiles_acme_renewal_policy_id_fkey: 'certificate profiles' },
     },
   },
   certificate_profiles: {
@@ -58,12 +62,22 @@ export const inventoryTables: Readonly<Record<InventoryKind, TableSpec>> = {
       'allowed_ekus',
       'san_patterns',
       'acme_auth_mode',
+      'acme_issuer_id',
+      'acme_owner_id',
+      'acme_team_id',
+      'acme_renewal_policy_id',
       'enabled',
       ...timestamps,
     ],
     jsonColumns: ['allowed_key_algorithms'],
     constraints: {
       unique: { certificate_profiles_name_key: 'name' },
+      references: {
+        certificate_profiles_acme_issuer_id_fkey: 'acme_issuer_id',
+        certificate_profiles_acme_owner_id_fkey: 'acme_owner_id',
+        certificate_profiles_acme_team_id_fkey: 'acme_team_id',
+        certificate_profiles_acme_renewal_policy_id_fkey: 'acme_renewal_policy_id',
+      },
       referencedBy: { certificates_certificate_profile_id_fkey: 'certificates' },
     },
   },

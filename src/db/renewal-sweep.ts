@@ -6,7 +6,7 @@ import { streamRows } from './sql.ts';
 export interface RenewalSweepRepository {
   /**
    * Streams the ids of certificates due for renewal in batches: auto_renew policy, renewable
-   * status (Active, Expiring), inside the policy's renewal window, and no open issuance/renewal
+   * status (Active, Expiring), not ACME-issued, inside the policy's renewal window, and no open issuance/renewal
    * job. `onBatch` returning false stops the stream. Returns how many ids were read.
    */
   streamDue(batchSize: number, onBatch: (ids: string[]) => Promise<void | false>): Promise<number>;
@@ -28,6 +28,8 @@ export function createRenewalSweepRepository(pool: Pool): RenewalSweepRepository
             WHERE c.expires_at <= now() + interval '365 days'
               AND c.expires_at <= now() + make_interval(days => p.renewal_window_days)
               AND p.auto_renew AND c.status IN ('Active', 'Expiring')
+              -- ACME clients hold their keys and renew themselves (renewal-info tells them when).
+              AND c.source <> 'ACME'
               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.certificate_id = c.id AND ${openIssuanceJob('j')})
          )
          SELECT id FROM due ORDER BY id`,

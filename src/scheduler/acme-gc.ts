@@ -2,7 +2,8 @@
  * ACME GC (leader-only loop): deletes spent nonces past their expiry and rate-limit rows whose
  * buckets are full again, in batches, so both tables hold at most one nonce lifetime (one
  * hour of limits) of traffic whatever the request rate.
- * Expired orders and authorizations join it with the order flow.
+ * Orders past their expiry become invalid (pollers stop), and those that never got a
+ * certificate are deleted a week later: the order tables hold a bounded window too.
  */
 import type { AcmeServer } from '../acme/server.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -11,7 +12,11 @@ import { Loop } from './loop.ts';
 /** Rows per DELETE: short statements that never hold locks for long. */
 const batch = 5_000;
 
-export function acmeGcLoop(deps: { acme: Pick<AcmeServer, 'deleteExpiredNonces' | 'deleteIdleRateLimits'>; intervalSeconds: number; log: Logger }): Loop {
+export function acmeGcLoop(deps: {
+  acme: Pick<AcmeServer, 'deleteExpiredNonces' | 'deleteIdleRateLimits' | 'expireOrders' | 'deleteExpiredOrders'>;
+  intervalSeconds: number;
+  log: Logger;
+}): Loop {
   return new Loop({
     name: 'acme-gc',
     intervalMs: deps.intervalSeconds * 1000,
@@ -27,7 +32,9 @@ export function acmeGcLoop(deps: { acme: Pick<AcmeServer, 'deleteExpiredNonces' 
       };
       const nonces = await drain((n) => deps.acme.deleteExpiredNonces(n));
       const limits = await drain((n) => deps.acme.deleteIdleRateLimits(n));
-      if (nonces + limits > 0) deps.log.debug({ nonces, limits }, 'ACME GC');
+      const expired = await drain((n) => deps.acme.expireOrders(n));
+      const orders = await drain((n) => deps.acme.deleteExpiredOrders(n));
+      if (nonces + limits + expired + orders > 0) deps.log.debug({ nonces, limits, expired, orders }, 'ACME GC');
     },
   });
 }

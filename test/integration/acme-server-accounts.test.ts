@@ -3,9 +3,10 @@
  * npm acme-client (a real client) and by hand-made JWS for what a client would never send.
  * Every ACME response, errors included, carries a Replay-Nonce and speaks problem+json.
  */
-import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acmeHttp, b64, expectProblem, jws } from '../support/acme-http.ts';
 import { withClient } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createAcmeServerRepository } from '../../src/db/acme-server.ts';
@@ -20,26 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const b64 = (value: string | Buffer) => Buffer.from(value).toString('base64url');
-
-async function freshNonce(): Promise<string> {
-  const res = await fetch(`${server.url}/acme/new-nonce`, { method: 'HEAD' });
-  return res.headers.get('replay-nonce')!;
-}
-
-/** A JWS signed by hand (ES256), for requests no real client would make. */
-function jws(privateKey: KeyObject, header: Record<string, unknown>, payload: string | object) {
-  const protectedB64 = b64(JSON.stringify({ alg: 'ES256', ...header }));
-  const payloadB64 = b64(typeof payload === 'string' ? payload : JSON.stringify(payload));
-  const signature = sign('sha256', Buffer.from(`${protectedB64}.${payloadB64}`), { key: privateKey, dsaEncoding: 'ieee-p1363' });
-  return JSON.stringify({ protected: protectedB64, payload: payloadB64, signature: b64(signature) });
-}
-
-async function post(path: string, body: string, contentType = 'application/jose+json') {
-  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
-  const text = await res.text();
-  return { res, status: res.status, nonce: res.headers.get('replay-nonce'), body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
-}
+const { freshNonce, post } = acmeHttp(() => server.url);
 
 describe('ACME directory and nonces', () => {
   it('serves the directory with absolute URLs built from the request, and a nonce', async () => {
@@ -196,12 +178,6 @@ describe('ACME requests a client would not make', () => {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = publicKey.export({ format: 'jwk' });
   const newAccountUrl = () => `${server.url}/acme/new-account`;
-
-  function expectProblem(answer: Awaited<ReturnType<typeof post>>, status: number, type: string) {
-    expect({ status: answer.status, type: answer.body?.type }).toEqual({ status, type: `urn:ietf:params:acme:error:${type}` });
-    expect(answer.res.headers.get('content-type')).toBe('application/problem+json');
-    expect(answer.nonce, 'every error carries a fresh nonce').toMatch(/^[A-Za-z0-9_-]{43}$/);
-  }
 
   it('spends a nonce once: a replay is badNonce, and the fresh nonce it carries works', async () => {
     const nonce = await freshNonce();

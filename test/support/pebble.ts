@@ -7,11 +7,11 @@
  * (`tlsCaPem`, what an issuer's ca_bundle_pem trusts). Random nonce rejection stays on (5%), as
  * pebble ships: clients must retry badNonce.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import path from 'node:path';
+import { startChallTestSrv, stopChild, until } from './challtestsrv.ts';
 import { freePort } from './free-port.ts';
 
 export const pebbleBin = ['/usr/bin/pebble'].find((p) => fs.existsSync(p));
@@ -36,15 +36,6 @@ function get(url: string, ca: string): Promise<{ status: number; body: string }>
       })
       .on('error', reject);
   });
-}
-
-async function until(what: string, ready: () => Promise<boolean>, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    if (await ready().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not start within 10 s`);
 }
 
 /** `httpPort`: where pebble sends HTTP-01 validation requests (the certfleet under test). */
@@ -79,34 +70,9 @@ export async function startPebble(dir: string, httpPort: number): Promise<TestPe
   openssl(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'cert.pem']);
   const tlsCaPem = fs.readFileSync(file('ca.pem'), 'utf8');
 
-  const [acmePort, managementPort, dnsPort, challManagementPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const dns = spawn(
-    '/usr/bin/pebble-challtestsrv',
-    [
-      '-dns01',
-      `127.0.0.1:${dnsPort}`,
-      '-http01',
-      '',
-      '-https01',
-      '',
-      '-tlsalpn01',
-      '',
-      '-management',
-      `127.0.0.1:${challManagementPort}`,
-      '-defaultIPv4',
-      '127.0.0.1',
-      '-defaultIPv6',
-      '',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  dns.stderr!.resume();
-  const listening = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.on('connect', () => (socket.destroy(), resolve(true))).on('error', () => resolve(false));
-    });
-  await until('pebble-challtestsrv', () => listening(challManagementPort), dns);
+  const [acmePort, managementPort] = [await freePort(), await freePort()];
+  const dns = await startChallTestSrv({ responders: false });
+  const dnsPort = dns.dnsPort;
 
   fs.writeFileSync(
     file('pebble.json'),
@@ -134,18 +100,12 @@ export async function startPebble(dir: string, httpPort: number): Promise<TestPe
     throw new Error(`${err.message}\n${output.join('')}`);
   });
 
-  const stopChild = (child: ChildProcess) =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
   return {
     directoryUrl,
     tlsCaPem,
     rootPem: async () => (await get(`https://127.0.0.1:${managementPort}/roots/0`, tlsCaPem)).body,
     stop: async () => {
-      await Promise.all([stopChild(pebble), stopChild(dns)]);
+      await Promise.all([stopChild(pebble), dns.stop()]);
     },
   };
 }

@@ -80,7 +80,7 @@ export class AuditWriter {
   #input(principal: Principal | undefined, event: RecordedEvent): AuditEventInput {
     return {
       actor: principal?.keyId ?? 'system',
-      actorType: principal ? (principal.role === 'agent' ? 'Agent' : 'APIKey') : 'System',
+      actorType: principal ? (principal.actorType ?? (principal.role === 'agent' ? 'Agent' : 'APIKey')) : 'System',
       action: event.action,
       resourceType: event.resourceType,
       resourceId: event.resourceId,

@@ -50,6 +50,8 @@ export interface Principal {
   permissions: ReadonlySet<Permission>;
   /** For agent keys: the one agent this key may act for. */
   agentId?: string | undefined;
+  /** Who acts, in the audit trail, when not an API key: an ACME account (src/acme). */
+  actorType?: 'ACMEAccount' | undefined;
 }
 
 export function can(principal: Principal, permission: Permission): boolean {

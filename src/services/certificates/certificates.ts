@@ -14,6 +14,8 @@ import { violationToAppError } from '../inventory/violations.ts';
 export interface CertificateInput extends CertificateWrite {
   id?: string | undefined;
   target_ids?: string[] | undefined;
+  /** How the certificate came to be; set by protocols (ACME), never by REST input. Default API. */
+  source?: 'ACME' | undefined;
 }
 
 export interface ListRequest {

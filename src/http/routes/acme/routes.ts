@@ -3,17 +3,15 @@
  * credential (src/acme/requests.ts). They speak ACME through the pipeline's protocol hooks
  * (./protocol.ts): JOSE bodies, problem documents, Replay-Nonce on every response.
  */
-import { z } from 'zod';
 import type { AcmeAccountRow } from '../../../domain/acme.ts';
-import { payloadObject, type SignerRule, type VerifiedRequest } from '../../../acme/requests.ts';
+import { payloadObject, type SignerRule } from '../../../acme/requests.ts';
 import { AcmeProblems } from '../../../acme/problems.ts';
 import type { AcmeServer } from '../../../acme/server.ts';
 import type { Reply, RequestContext } from '../../context.ts';
 import { route, type RouteDefinition } from '../../router.ts';
 import { acmeProtocol } from './protocol.ts';
-
-/** A flattened JWS; its content is checked by the verifier, which names what is wrong in ACME terms. */
-const jwsBody = z.unknown();
+import { acmeOrderRoutes } from './order-routes.ts';
+import { jwsBody, verifiedRequest } from './verified.ts';
 
 function accountJson(server: AcmeServer, origin: string, account: AcmeAccountRow): Record<string, unknown> {
   return { status: account.status, contact: account.contact, termsOfServiceAgreed: account.tos_agreed, orders: server.urls.accountOrders(origin, account.id) };
@@ -23,12 +21,7 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
   const server = deps.acme;
   const protocol = acmeProtocol(server);
 
-  /** Verifies the request's JWS against the URL it was sent to. */
-  async function verified(ctx: RequestContext, rule: SignerRule): Promise<{ origin: string; request: VerifiedRequest }> {
-    const origin = server.urls.origin(ctx.host);
-    const request = await server.verifier.verify(ctx.body, server.urls.request(origin, ctx.path), origin, rule);
-    return { origin, request };
-  }
+  const verified = (ctx: RequestContext, rule: SignerRule) => verifiedRequest(server, ctx, rule);
 
   return [
     route({
@@ -38,7 +31,7 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
       response: { description: 'the directory object' },
       access: 'public',
       protocol,
-      handler: (ctx): Reply => ({ status: 200, json: server.directory(server.urls.origin(ctx.host)) }),
+      handler: async (ctx): Promise<Reply> => ({ status: 200, json: await server.directory(server.urls.origin(ctx.host)) }),
     }),
     route({
       method: 'GET',
@@ -98,5 +91,6 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
         return { status: 200, headers: { Location: server.urls.account(origin, account.id) }, json: accountJson(server, origin, account) };
       },
     }),
+    ...acmeOrderRoutes(server, protocol),
   ];
 }

@@ -38,7 +38,13 @@ export const ProfilesCreateSchema = z.strictObject({
   allowed_ekus: z.array(z.enum(ekus)).min(1).max(ekus.length).optional(),
   /** SAN patterns every requested name must match; empty = any name. */
   san_patterns: z.array(sanPattern).max(100).optional(),
+  /** ACME: 'challenge' (clients prove control of each name; the default) or 'trust_authenticated' (any account gets any allowed name). */
   acme_auth_mode: z.enum(['trust_authenticated', 'challenge']).optional(),
+  /** With the three below, offers the profile over ACME: the issuer, owner, team and renewal policy its ACME certificates get. */
+  acme_issuer_id: clientId.nullable().optional(),
+  acme_owner_id: clientId.nullable().optional(),
+  acme_team_id: clientId.nullable().optional(),
+  acme_renewal_policy_id: clientId.nullable().optional(),
   enabled: z.boolean().optional(),
 });
 export const ProfilesUpdateSchema = ProfilesCreateSchema.omit({ id: true }).partial();
@@ -53,6 +59,10 @@ const columns = [
   'allowed_ekus',
   'san_patterns',
   'acme_auth_mode',
+  'acme_issuer_id',
+  'acme_owner_id',
+  'acme_team_id',
+  'acme_renewal_policy_id',
   'enabled',
   'created_at',
   'updated_at',

@@ -1,0 +1,365 @@
+/**
+ * ACME orders (RFC 8555 7.4-7.5): newOrder, authorizations, challenges and finalize, with the
+ * order state machine pending -> ready -> processing -> valid (or invalid, which pollers see and
+ * stop on). Every transition is one conditional UPDATE (`WHERE status = <from>`), so two replicas
+ * or two racing requests can never both move an order; each commits with its audit event.
+ *
+ * Finalize turns an order into an inventory certificate (source ACME, the profile's owner, team,
+ * issuer and renewal policy) issued through the same path as REST issuance: ACME certificates are
+ * listed, audited, alerted on, revocable over REST and on the CRL like any other.
+ */
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import type { AcmeOrderRepository, ChallengeContext, NewAuthorization } from '../db/acme-orders.ts';
+import type { AcmeAccountRow, AcmeAuthorizationRow, AcmeChallengeType, AcmeOrderRow, AcmeProfile, StoredProblem } from '../domain/acme.ts';
+import { newId } from '../domain/ids.ts';
+import { ConstraintViolation } from '../db/constraint-errors.ts';
+import { isAppError } from '../errors.ts';
+import { toPem } from '../pki/certificate.ts';
+import { nameMatches } from '../pki/profile-rules.ts';
+import type { AuditWriter } from '../services/audit/writer.ts';
+import type { Principal } from '../services/auth/permissions.ts';
+import type { CertificateService } from '../services/certificates/certificates.ts';
+import { isQueued, type IssuanceService } from '../services/pki/issuance.ts';
+import type { WorkerPool } from '../workers/pool.ts';
+import { parseIdentifiers } from './identifiers.ts';
+import { jwkThumbprint } from './jws.ts';
+import { AcmeProblem, AcmeProblems } from './problems.ts';
+import type { AcmeProfiles } from './profiles.ts';
+import type { AcmeRateLimits } from './rate-limits.ts';
+import { parseRenewalCertId } from './renewal-info.ts';
+import type { ValidationQueue } from './validation-queue.ts';
+import type { ChallengeValidators } from './validators.ts';
+
+export interface AcmeOrderSettings {
+  /** How long a new order (and its authorizations) may wait to be finalized. */
+  orderTtlSeconds: number;
+}
+
+export interface AcmeOrdersOptions {
+  repo: AcmeOrderRepository;
+  audit: AuditWriter;
+  profiles: AcmeProfiles;
+  limits: AcmeRateLimits;
+  queue: ValidationQueue;
+  validators: ChallengeValidators;
+  certificates: Pick<CertificateService, 'create'>;
+  issuance: Pick<IssuanceService, 'issueFromCsr'>;
+  workers: Pick<WorkerPool, 'run'>;
+  settings: AcmeOrderSettings;
+}
+
+/** The audit actor for what an ACME account does through inventory services. */
+export function acmePrincipal(accountId: string): Principal {
+  return { keyId: accountId, name: 'ACME account', role: 'operator', permissions: new Set(), actorType: 'ACMEAccount' };
+}
+
+/** An order as its routes present it. */
+export interface OrderView {
+  order: AcmeOrderRow;
+  authorizationIds: string[];
+}
+
+export class AcmeOrders {
+  readonly #o: AcmeOrdersOptions;
+
+  constructor(options: AcmeOrdersOptions) {
+    this.#o = options;
+  }
+
+  /** newOrder: the order with one authorization per name, ready at once under a trusting profile. */
+  async create(account: AcmeAccountRow, payload: Record<string, unknown>): Promise<OrderView> {
+    const identifiers = parseIdentifiers(payload.identifiers);
+    const profile = await this.#o.profiles.resolve(payload.profile);
+    const outside = identifiers.filter((i) => profile.sanPatterns.length > 0 && !profile.sanPatterns.some((p) => nameMatches(p, i.value)));
+    if (outside.length > 0) {
+      throw new AcmeProblem('rejectedIdentifier', 400, `profile ${profile.name} does not issue for ${outside.map((i) => i.value).join(', ')}`, {
+        subproblems: outside.map((i) => ({
+          type: 'urn:ietf:params:acme:error:rejectedIdentifier',
+          detail: `${i.value} does not match the profile's names (${profile.sanPatterns.join(', ')})`,
+          status: 400,
+          identifier: i,
+        })),
+      });
+    }
+    const notBefore = optionalDate(payload.notBefore, 'notBefore');
+    const notAfter = optionalDate(payload.notAfter, 'notAfter');
+    if (notBefore || notAfter) {
+      // certfleet decides lifetimes by profile (as Let's Encrypt does): say so rather than ignore them.
+      throw AcmeProblems.malformed('notBefore and notAfter are not supported: the certificate lifetime comes from the profile');
+    }
+    const replaces = await this.#replaces(account, payload.replaces);
+    // Renewals (ARI `replaces`) are exempt from the new-order limit: they must never be stopped.
+    if (!replaces) await this.#o.limits.take('newOrdersPerAccount', account.id);
+
+    const trusted = profile.authMode === 'trust_authenticated';
+    const authorizations: NewAuthorization[] = identifiers.map((identifier) => {
+      const wildcard = identifier.value.startsWith('*.');
+      const types: AcmeChallengeType[] = wildcard ? ['dns-01'] : ['http-01', 'dns-01', 'tls-alpn-01'];
+      return {
+        id: newId('authz'),
+        identifier: wildcard ? identifier.value.slice(2) : identifier.value,
+        wildcard,
+        status: trusted ? 'valid' : 'pending',
+        challenges: types.map((type) => ({ id: newId('chall'), type, token: randomBytes(16).toString('base64url'), status: trusted ? 'valid' : 'pending' })),
+      };
+    });
+    const expiresAt = new Date(Math.floor(Date.now() / 1000 + this.#o.settings.orderTtlSeconds) * 1000);
+    try {
+      const order = await this.#o.audit.atomically(async () => {
+        const order = await this.#o.repo.createOrder({
+          id: newId('order'),
+          accountId: account.id,
+          profileId: profile.id,
+          status: trusted ? 'ready' : 'pending',
+          expiresAt,
+          identifiers,
+          notBefore: null,
+          notAfter: null,
+          replaces,
+          authorizations,
+        });
+        await this.#record(account.id, 'acme_order_created', order.id, {
+          profile: profile.name,
+          identifiers: identifiers.map((i) => i.value),
+          auth_mode: profile.authMode,
+          ...(replaces ? { replaces } : {}),
+        });
+        return order;
+      });
+      return { order, authorizationIds: authorizations.map((a) => a.id) };
+    } catch (err) {
+      if (err instanceof ConstraintViolation && err.kind === 'unique') {
+        throw new AcmeProblem('alreadyReplaced', 409, `certificate ${String(payload.replaces)} is already being replaced by another order`);
+      }
+      throw err;
+    }
+  }
+
+  /** An order of `account` (POST-as-GET). */
+  async get(account: AcmeAccountRow, id: string): Promise<OrderView> {
+    const order = await this.#ownOrder(account, id);
+    const authorizations = await this.#o.repo.authorizationsOfOrder(order.id);
+    return { order, authorizationIds: authorizations.map((a) => a.id) };
+  }
+
+  /** The account's live orders, newest first (RFC 8555 7.1.2.1), at most `limit`. */
+  ordersOf(account: AcmeAccountRow, limit: number): Promise<string[]> {
+    return this.#o.repo.ordersOfAccount(account.id, limit);
+  }
+
+  async authorization(account: AcmeAccountRow, id: string): Promise<AcmeAuthorizationRow> {
+    const authorization = await this.#o.repo.authorizationById(id);
+    if (!authorization) throw AcmeProblems.notFound(`authorization ${id}`);
+    if (authorization.account_id !== account.id) throw AcmeProblems.unauthorized('this authorization belongs to another account');
+    return authorization;
+  }
+
+  /** POST to an authorization: a read, or deactivation (RFC 8555 7.5.2). */
+  async updateAuthorization(account: AcmeAccountRow, id: string, payload: Record<string, unknown> | undefined): Promise<AcmeAuthorizationRow> {
+    const authorization = await this.authorization(account, id);
+    if (payload === undefined || payload.status === undefined) return authorization;
+    if (payload.status !== 'deactivated') throw AcmeProblems.malformed('the only status a client may set on an authorization is "deactivated"');
+    if (authorization.status !== 'pending' && authorization.status !== 'valid') {
+      throw AcmeProblems.malformed(`authorization ${id} is ${authorization.status} and cannot be deactivated`, 403);
+    }
+    await this.#o.audit.atomically(async () => {
+      await this.#o.repo.lockOrder(authorization.order_id);
+      await this.#o.repo.deactivateAuthorization(id);
+      await this.#o.repo.advanceOrder(authorization.order_id, problem('unauthorized', 403, `authorization ${id} was deactivated`));
+      await this.#record(account.id, 'acme_authorization_deactivated', authorization.order_id, { authorization_id: id });
+    });
+    return this.authorization(account, id);
+  }
+
+  /**
+   * A client says a challenge is ready (RFC 8555 7.5.1): the challenge becomes processing and a
+   * validation is queued; the answer is the challenge as it now is. Repeats change nothing.
+   */
+  async respond(account: AcmeAccountRow, accountKey: KeyObject, id: string, payload: Record<string, unknown> | undefined): Promise<ChallengeContext> {
+    const challenge = await this.challenge(account, id);
+    // POST-as-GET reads; any JSON object (RFC 8555 says {}) says "ready".
+    if (payload === undefined || challenge.status !== 'pending' || challenge.authorization_status !== 'pending') return challenge;
+    const keyAuthorization = `${challenge.token}.${jwkThumbprint(accountKey)}`;
+    if (!(await this.#o.repo.setChallengeStatus(id, 'pending', 'processing'))) return this.challenge(account, id);
+    const queued = this.#o.queue.submit(async (signal) => {
+      let outcome: AcmeProblem | undefined;
+      try {
+        await this.#o.validators.validate({ type: challenge.type, name: challenge.identifier, token: challenge.token, keyAuthorization }, signal);
+      } catch (err) {
+        outcome =
+          err instanceof AcmeProblem
+            ? err
+            : new AcmeProblem('connection', 400, signal.aborted ? `validation of ${challenge.identifier} timed out` : 'validation failed');
+      }
+      await this.settle(id, challenge.authorization_id, challenge.order_id, account.id, outcome);
+    });
+    if (!queued) {
+      await this.#o.repo.setChallengeStatus(id, 'processing', 'pending');
+      throw AcmeProblems.serverInternal('too many validations are waiting; retry shortly', 503, { 'Retry-After': '5' });
+    }
+    return { ...challenge, status: 'processing' };
+  }
+
+  async challenge(account: AcmeAccountRow, id: string): Promise<ChallengeContext> {
+    const challenge = await this.#o.repo.challengeById(id);
+    if (!challenge) throw AcmeProblems.notFound(`challenge ${id}`);
+    if (challenge.account_id !== account.id) throw AcmeProblems.unauthorized('this challenge belongs to another account');
+    return challenge;
+  }
+
+  /** A validation's outcome, cascaded to the authorization and the order in one transaction. */
+  async settle(challengeId: string, authorizationId: string, orderId: string, accountId: string, failure: AcmeProblem | undefined): Promise<void> {
+    await this.#o.audit.atomically(async () => {
+      // Two authorizations of one order settling at once would each see the other still pending
+      // and neither would make the order ready: the order row serialises them.
+      await this.#o.repo.lockOrder(orderId);
+      const error = failure ? { ...failure.document() } : undefined;
+      if (!(await this.#o.repo.setChallengeStatus(challengeId, 'processing', failure ? 'invalid' : 'valid', error))) return;
+      await this.#o.repo.settleAuthorization(authorizationId, !failure);
+      await this.#o.repo.advanceOrder(orderId, problem('unauthorized', 403, `an authorization of this order failed: ${failure?.message ?? ''}`));
+      await this.#record(accountId, failure ? 'acme_challenge_failed' : 'acme_challenge_validated', orderId, {
+        challenge_id: challengeId,
+        ...(failure ? { error: failure.type, detail: failure.message.slice(0, 500) } : {}),
+      });
+    });
+  }
+
+  /**
+   * finalize (RFC 8555 7.4): the CSR names exactly the order's identifiers (its CN counted),
+   * its signature verifies, its key is not the account key. The order is processing while the
+   * certificate is issued, valid with it, invalid (with the reason) if issuance fails.
+   */
+  async finalize(account: AcmeAccountRow, accountKey: KeyObject, id: string, payload: Record<string, unknown> | undefined): Promise<OrderView> {
+    const order = await this.#ownOrder(account, id);
+    if (order.status !== 'ready') {
+      throw new AcmeProblem('orderNotReady', 403, `order ${id} is ${order.status}; only a ready order can be finalized`);
+    }
+    const csrDer = typeof payload?.csr === 'string' && /^[A-Za-z0-9_-]+$/.test(payload.csr) ? Buffer.from(payload.csr, 'base64url') : undefined;
+    if (!csrDer || csrDer.length === 0) throw new AcmeProblem('badCSR', 400, 'csr must be the base64url DER of a PKCS#10 request');
+    const csrPem = toPem(csrDer, 'CERTIFICATE REQUEST');
+    const profile = await this.#profileOf(order);
+    const names = order.identifiers.map((i) => i.value);
+    const checked = await this.#o.workers.run('verifyCsr', {
+      csr: csrPem,
+      names,
+      rules: { allowedKeyAlgorithms: profile.allowedKeyAlgorithms, allowedEkus: profile.allowedEkus, sanPatterns: profile.sanPatterns, maxTtlSeconds: 0 },
+    });
+    if (!checked.ok) throw new AcmeProblem('badCSR', 400, checked.reason);
+    const wanted = new Set(names);
+    const extra = checked.requested.filter((n) => !wanted.has(n));
+    const missing = names.filter((n) => !checked.requested.includes(n));
+    if (extra.length || missing.length) {
+      throw new AcmeProblem(
+        'badCSR',
+        400,
+        `the CSR must name exactly the order's identifiers${extra.length ? `; not in the order: ${extra.join(', ')}` : ''}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`,
+      );
+    }
+    if (
+      checked.spkiSha256 ===
+      createHash('sha256')
+        .update(accountKey.export({ type: 'spki', format: 'der' }))
+        .digest('hex')
+    ) {
+      throw new AcmeProblem('badCSR', 400, 'the certificate key must not be the account key');
+    }
+    if (!(await this.#o.repo.transitionOrder(id, 'ready', 'processing'))) {
+      throw new AcmeProblem('orderNotReady', 403, `order ${id} is no longer ready (finalized concurrently?)`);
+    }
+    try {
+      const principal = acmePrincipal(account.id);
+      const commonName = checked.commonName && wanted.has(checked.commonName) ? checked.commonName : names[0]!;
+      const certificate = await this.#o.certificates.create(principal, {
+        name: `acme-${order.id}`,
+        common_name: commonName,
+        sans: names,
+        owner_id: profile.ownerId,
+        team_id: profile.teamId,
+        issuer_id: profile.issuerId,
+        renewal_policy_id: profile.renewalPolicyId,
+        certificate_profile_id: profile.id,
+        tags: { acme_account: account.id, acme_order: order.id },
+        source: 'ACME',
+      });
+      const issued = await this.#o.issuance.issueFromCsr(principal, certificate.id, csrPem);
+      if (isQueued(issued)) {
+        const processing = await this.#o.repo.transitionOrder(id, 'processing', 'processing', { certificateId: certificate.id });
+        return { order: processing ?? order, authorizationIds: await this.#authorizationIds(order.id) };
+      }
+      const valid = await this.#o.audit.atomically(async () => {
+        const valid = await this.#o.repo.transitionOrder(id, 'processing', 'valid', { certificateId: certificate.id, versionId: issued.versionId });
+        await this.#record(account.id, 'acme_order_finalized', order.id, { certificate_id: certificate.id, serial_number: issued.serialNumber });
+        return valid;
+      });
+      return { order: valid!, authorizationIds: await this.#authorizationIds(order.id) };
+    } catch (err) {
+      const failure =
+        err instanceof AcmeProblem
+          ? err
+          : isAppError(err) && err.status < 500
+            ? new AcmeProblem('badCSR', 400, err.message)
+            : AcmeProblems.serverInternal('issuing the certificate failed; place a new order');
+      await this.#o.repo.transitionOrder(id, 'processing', 'invalid', { error: failure.document() }).catch(() => undefined);
+      throw isAppError(err) && err.status >= 500 ? err : failure;
+    }
+  }
+
+  /** The PEM chain of an order's certificate (RFC 8555 7.4.2), for the account that ordered it. */
+  async certificateChain(account: AcmeAccountRow, orderId: string): Promise<string> {
+    const order = await this.#ownOrder(account, orderId);
+    const chain = order.version_id ? await this.#o.repo.versionPemChain(order.version_id) : undefined;
+    if (!chain) throw AcmeProblems.notFound(`certificate ${orderId}`);
+    return chain;
+  }
+
+  async #ownOrder(account: AcmeAccountRow, id: string): Promise<AcmeOrderRow> {
+    const order = await this.#o.repo.orderById(id);
+    if (!order) throw AcmeProblems.notFound(`order ${id}`);
+    if (order.account_id !== account.id) throw AcmeProblems.unauthorized('this order belongs to another account');
+    return order;
+  }
+
+  async #authorizationIds(orderId: string): Promise<string[]> {
+    return (await this.#o.repo.authorizationsOfOrder(orderId)).map((a) => a.id);
+  }
+
+  async #profileOf(order: AcmeOrderRow): Promise<AcmeProfile> {
+    const profile = (await this.#o.profiles.list()).find((p) => p.id === order.profile_id);
+    if (!profile) throw new AcmeProblem('invalidProfile', 403, `the order's profile ${order.profile_id} is no longer offered over ACME`);
+    return profile;
+  }
+
+  /** `replaces` (RFC 9773 5): an ARI certificate id of a certificate this account may renew. */
+  async #replaces(account: AcmeAccountRow, value: unknown): Promise<string | null> {
+    if (value === undefined || value === null) return null;
+    const serial = parseRenewalCertId(value);
+    const version = await this.#o.repo.issuedVersionBySerial(serial);
+    if (!version || version.account_id !== account.id) {
+      throw AcmeProblems.malformed(`replaces names a certificate this account was not issued`);
+    }
+    return `${serial}`;
+  }
+
+  #record(accountId: string, action: string, orderId: string, details: Record<string, unknown>): Promise<void> {
+    return this.#o.audit.append({
+      actor: accountId,
+      actorType: 'ACMEAccount',
+      action,
+      resourceType: 'acme_order',
+      resourceId: orderId,
+      category: 'cert_lifecycle',
+      details,
+    });
+  }
+}
+
+function problem(type: string, status: number, detail: string): StoredProblem {
+  return { type: `urn:ietf:params:acme:error:${type}`, detail, status };
+}
+
+function optionalDate(value: unknown, field: string): Date | undefined {
+  if (value === undefined || value === null) return undefined;
+  const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(date.getTime())) throw AcmeProblems.malformed(`${field} must be an RFC 3339 date`);
+  return date;
+}

@@ -1,0 +1,302 @@
+/**
+ * The ACME server's order flow tables (migration 0020): orders, authorizations, challenges, and
+ * the reads that connect them to the inventory (offered profiles, issued versions by serial).
+ * Statements run in the caller's unit of work when there is one (transaction-scope.ts).
+ */
+import type {
+  AcmeAuthorizationRow,
+  AcmeChallengeRow,
+  AcmeChallengeStatus,
+  AcmeChallengeType,
+  AcmeIdentifier,
+  AcmeIssuedVersion,
+  AcmeOrderRow,
+  AcmeOrderStatus,
+  AcmeProfile,
+  StoredProblem,
+} from '../domain/acme.ts';
+import { translateConstraintError } from './constraint-errors.ts';
+import type { Pool } from './pool.ts';
+
+export interface NewAuthorization {
+  id: string;
+  identifier: string;
+  wildcard: boolean;
+  status: 'pending' | 'valid';
+  challenges: Array<{ id: string; type: AcmeChallengeType; token: string; status: 'pending' | 'valid' }>;
+}
+
+export interface NewOrder {
+  id: string;
+  accountId: string;
+  profileId: string;
+  status: 'pending' | 'ready';
+  expiresAt: Date;
+  identifiers: AcmeIdentifier[];
+  notBefore: Date | null;
+  notAfter: Date | null;
+  replaces: string | null;
+  authorizations: NewAuthorization[];
+}
+
+/** A challenge with what deciding on it needs: its authorization and order. */
+export interface ChallengeContext extends AcmeChallengeRow {
+  identifier: string;
+  wildcard: boolean;
+  authorization_status: string;
+  order_id: string;
+  account_id: string;
+}
+
+export interface AcmeOrderRepository {
+  offeredProfiles(): Promise<AcmeProfile[]>;
+  /** Inserts the order, its authorizations and their challenges (three statements). A second live order replacing one certificate: ConstraintViolation (unique, 'replaces'). */
+  createOrder(order: NewOrder): Promise<AcmeOrderRow>;
+  orderById(id: string): Promise<AcmeOrderRow | undefined>;
+  ordersOfAccount(accountId: string, limit: number): Promise<string[]>;
+  /** The order's authorizations with their challenges, in the order's identifier order. */
+  authorizationsOfOrder(orderId: string): Promise<AcmeAuthorizationRow[]>;
+  authorizationById(id: string): Promise<(AcmeAuthorizationRow & { account_id: string }) | undefined>;
+  challengeById(id: string): Promise<ChallengeContext | undefined>;
+  /** Locks an order row until the unit of work ends: its authorizations settle one at a time. */
+  lockOrder(id: string): Promise<void>;
+  /** Moves a challenge from `from` to `to`; false when it was not in `from` (someone else moved it). */
+  setChallengeStatus(id: string, from: AcmeChallengeStatus, to: AcmeChallengeStatus, error?: StoredProblem): Promise<boolean>;
+  /** A validation's outcome: the authorization (still pending) becomes valid or invalid. */
+  settleAuthorization(id: string, valid: boolean): Promise<boolean>;
+  /** A pending or valid authorization becomes deactivated (RFC 8555 7.5.2). */
+  deactivateAuthorization(id: string): Promise<boolean>;
+  /** A pending order whose authorizations are all valid becomes ready; one with an invalid one, invalid. Returns the new status. */
+  advanceOrder(orderId: string, error: StoredProblem): Promise<AcmeOrderStatus | undefined>;
+  /** Moves an order from `from` to `to`, setting the given columns; undefined when it was not in `from`. */
+  transitionOrder(
+    id: string,
+    from: AcmeOrderStatus,
+    to: AcmeOrderStatus,
+    set?: { error?: StoredProblem; certificateId?: string; versionId?: string },
+  ): Promise<AcmeOrderRow | undefined>;
+  /** The issued version with this serial (canonical hex), with its certificate's state and ACME owner. */
+  issuedVersionBySerial(serial: string): Promise<AcmeIssuedVersion | undefined>;
+  versionPemChain(versionId: string): Promise<string | undefined>;
+  /** Orders past their expiry that never reached processing become invalid (at most `limit`). */
+  expireOrders(limit: number): Promise<number>;
+  /** Orders without a certificate, expired more than `retentionSeconds` ago, are deleted (at most `limit`). */
+  deleteExpiredOrders(retentionSeconds: number, limit: number): Promise<number>;
+}
+
+const orderColumns =
+  'id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces, error, certificate_id, version_id, created_at';
+
+export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
+  return {
+    async offeredProfiles() {
+      const { rows } = await pool.query<AcmeProfile>(
+        `SELECT id, name, description, acme_auth_mode AS "authMode", acme_issuer_id AS "issuerId", acme_owner_id AS "ownerId",
+                acme_team_id AS "teamId", acme_renewal_policy_id AS "renewalPolicyId", san_patterns AS "sanPatterns",
+                max_ttl_seconds AS "maxTtlSeconds", allowed_key_algorithms AS "allowedKeyAlgorithms", allowed_ekus AS "allowedEkus"
+           FROM certificate_profiles
+          WHERE enabled AND acme_issuer_id IS NOT NULL AND acme_owner_id IS NOT NULL AND acme_team_id IS NOT NULL
+            AND acme_renewal_policy_id IS NOT NULL
+          ORDER BY name`,
+      );
+      return rows;
+    },
+
+    async createOrder(order) {
+      let row: AcmeOrderRow;
+      try {
+        const result = await pool.query<AcmeOrderRow>(
+          `INSERT INTO acme_orders (id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${orderColumns}`,
+          [
+            order.id,
+            order.accountId,
+            order.profileId,
+            order.status,
+            order.expiresAt,
+            JSON.stringify(order.identifiers),
+            order.notBefore,
+            order.notAfter,
+            order.replaces,
+          ],
+        );
+        row = result.rows[0]!;
+      } catch (err) {
+        translateConstraintError(err, { unique: { acme_orders_replaces_key: 'replaces' } }, 'ACME order');
+      }
+      const authz = order.authorizations;
+      await pool.query(
+        `INSERT INTO acme_authorizations (id, order_id, identifier, wildcard, status, expires_at, position)
+         SELECT id, $1, identifier, wildcard, status, $2, position
+           FROM unnest($3::text[], $4::text[], $5::boolean[], $6::text[]) WITH ORDINALITY AS a(id, identifier, wildcard, status, position)`,
+        [order.id, order.expiresAt, authz.map((a) => a.id), authz.map((a) => a.identifier), authz.map((a) => a.wildcard), authz.map((a) => a.status)],
+      );
+      const challenges = authz.flatMap((a) => a.challenges.map((c) => ({ ...c, authorizationId: a.id })));
+      await pool.query(
+        `INSERT INTO acme_challenges (id, authorization_id, type, token, status, validated_at, position)
+         SELECT id, authorization_id, type, token, status, CASE WHEN status = 'valid' THEN now() END, position
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS c(id, authorization_id, type, token, status, position)`,
+        [
+          challenges.map((c) => c.id),
+          challenges.map((c) => c.authorizationId),
+          challenges.map((c) => c.type),
+          challenges.map((c) => c.token),
+          challenges.map((c) => c.status),
+        ],
+      );
+      return row;
+    },
+
+    async orderById(id) {
+      const { rows } = await pool.query<AcmeOrderRow>(`SELECT ${orderColumns} FROM acme_orders WHERE id = $1`, [id]);
+      return rows[0];
+    },
+
+    async ordersOfAccount(accountId, limit) {
+      const { rows } = await pool.query<{ id: string }>(
+        `SELECT id FROM acme_orders WHERE account_id = $1 AND status IN ('pending', 'ready', 'processing', 'valid') AND expires_at > now()
+          ORDER BY created_at DESC, id DESC LIMIT $2`,
+        [accountId, limit],
+      );
+      return rows.map((r) => r.id);
+    },
+
+    async authorizationsOfOrder(orderId) {
+      const { rows } = await pool.query<AcmeAuthorizationRow>(
+        `SELECT a.id, a.order_id, a.identifier, a.wildcard, a.status, a.expires_at,
+                COALESCE((SELECT json_agg(json_build_object('id', c.id, 'authorization_id', c.authorization_id, 'type', c.type, 'token', c.token,
+                                 'status', c.status, 'validated_at', c.validated_at, 'error', c.error) ORDER BY c.position)
+                            FROM acme_challenges c WHERE c.authorization_id = a.id), '[]') AS challenges
+           FROM acme_authorizations a WHERE a.order_id = $1 ORDER BY a.position`,
+        [orderId],
+      );
+      return rows.map(withChallengeDates);
+    },
+
+    async authorizationById(id) {
+      const { rows } = await pool.query<AcmeAuthorizationRow & { account_id: string }>(
+        `SELECT a.id, a.order_id, a.identifier, a.wildcard, a.status, a.expires_at, o.account_id,
+                COALESCE((SELECT json_agg(json_build_object('id', c.id, 'authorization_id', c.authorization_id, 'type', c.type, 'token', c.token,
+                                 'status', c.status, 'validated_at', c.validated_at, 'error', c.error) ORDER BY c.position)
+                            FROM acme_challenges c WHERE c.authorization_id = a.id), '[]') AS challenges
+           FROM acme_authorizations a JOIN acme_orders o ON o.id = a.order_id WHERE a.id = $1`,
+        [id],
+      );
+      return rows[0] && withChallengeDates(rows[0]);
+    },
+
+    async challengeById(id) {
+      const { rows } = await pool.query<ChallengeContext>(
+        `SELECT c.id, c.authorization_id, c.type, c.token, c.status, c.validated_at, c.error,
+                a.identifier, a.wildcard, a.status AS authorization_status, a.order_id, o.account_id
+           FROM acme_challenges c JOIN acme_authorizations a ON a.id = c.authorization_id JOIN acme_orders o ON o.id = a.order_id
+          WHERE c.id = $1`,
+        [id],
+      );
+      return rows[0];
+    },
+
+    async lockOrder(id) {
+      await pool.query('SELECT 1 FROM acme_orders WHERE id = $1 FOR UPDATE', [id]);
+    },
+
+    async setChallengeStatus(id, from, to, error) {
+      const { rowCount } = await pool.query(
+        `UPDATE acme_challenges SET status = $3, error = $4, validated_at = CASE WHEN $3 = 'valid' THEN now() ELSE validated_at END
+          WHERE id = $1 AND status = $2`,
+        [id, from, to, error ? JSON.stringify(error) : null],
+      );
+      return rowCount === 1;
+    },
+
+    async settleAuthorization(id, valid) {
+      const { rowCount } = await pool.query(`UPDATE acme_authorizations SET status = $2 WHERE id = $1 AND status = 'pending'`, [
+        id,
+        valid ? 'valid' : 'invalid',
+      ]);
+      return rowCount === 1;
+    },
+
+    async deactivateAuthorization(id) {
+      const { rowCount } = await pool.query(`UPDATE acme_authorizations SET status = 'deactivated' WHERE id = $1 AND status IN ('pending', 'valid')`, [id]);
+      return rowCount === 1;
+    },
+
+    async advanceOrder(orderId, error) {
+      const { rows } = await pool.query<{ status: AcmeOrderStatus }>(
+        `UPDATE acme_orders o SET updated_at = now(),
+                status = CASE WHEN s.invalid THEN 'invalid' ELSE 'ready' END,
+                error = CASE WHEN s.invalid THEN $2::jsonb END
+           FROM (SELECT bool_or(status IN ('invalid', 'deactivated', 'expired', 'revoked')) AS invalid, bool_and(status = 'valid') AS valid
+                   FROM acme_authorizations WHERE order_id = $1) s
+          WHERE o.id = $1 AND o.status = 'pending' AND (s.invalid OR s.valid)
+          RETURNING o.status`,
+        [orderId, JSON.stringify(error)],
+      );
+      return rows[0]?.status;
+    },
+
+    async transitionOrder(id, from, to, set = {}) {
+      const { rows } = await pool.query<AcmeOrderRow>(
+        `UPDATE acme_orders SET status = $3, error = COALESCE($4, error), certificate_id = COALESCE($5, certificate_id),
+                version_id = COALESCE($6, version_id), updated_at = now()
+          WHERE id = $1 AND status = $2 RETURNING ${orderColumns}`,
+        [id, from, to, set.error ? JSON.stringify(set.error) : null, set.certificateId ?? null, set.versionId ?? null],
+      );
+      return rows[0];
+    },
+
+    async issuedVersionBySerial(serial) {
+      const { rows } = await pool.query<AcmeIssuedVersion>(
+        `SELECT v.id AS version_id, v.certificate_id, c.issuer_id, v.serial_number, v.fingerprint_sha256 AS fingerprint, v.not_before, v.not_after, v.pem_chain,
+                c.status AS certificate_status, p.renewal_window_days,
+                EXISTS (SELECT 1 FROM certificate_revocations r WHERE r.issuer_id = c.issuer_id AND r.serial_number = v.serial_number) AS revoked,
+                (SELECT o.account_id FROM acme_orders o WHERE o.certificate_id = v.certificate_id LIMIT 1) AS account_id
+           FROM certificate_versions v JOIN certificates c ON c.id = v.certificate_id JOIN renewal_policies p ON p.id = c.renewal_policy_id
+          WHERE v.serial_number = $1
+          LIMIT 1`,
+        [serial],
+      );
+      return rows[0];
+    },
+
+    async versionPemChain(versionId) {
+      const { rows } = await pool.query<{ pem_chain: string }>('SELECT pem_chain FROM certificate_versions WHERE id = $1', [versionId]);
+      return rows[0]?.pem_chain;
+    },
+
+    async expireOrders(limit) {
+      const { rows } = await pool.query<{ n: number }>(
+        `WITH expired AS (
+           UPDATE acme_orders SET status = 'invalid', updated_at = now(),
+                  error = '{"type":"urn:ietf:params:acme:error:malformed","detail":"the order expired before it was finalized","status":403}'
+            WHERE id IN (SELECT id FROM acme_orders WHERE status IN ('pending', 'ready') AND expires_at < now() LIMIT $1)
+            RETURNING id
+         ), authorizations AS (
+           UPDATE acme_authorizations SET status = 'expired' WHERE order_id IN (SELECT id FROM expired) AND status = 'pending'
+         )
+         SELECT count(*)::int AS n FROM expired`,
+        [limit],
+      );
+      return rows[0]!.n;
+    },
+
+    async deleteExpiredOrders(retentionSeconds, limit) {
+      const { rowCount } = await pool.query(
+        `DELETE FROM acme_orders WHERE id IN (
+           SELECT id FROM acme_orders WHERE status IN ('pending', 'ready', 'invalid') AND certificate_id IS NULL
+              AND expires_at < now() - make_interval(secs => $1) LIMIT $2)`,
+        [retentionSeconds, limit],
+      );
+      return rowCount ?? 0;
+    },
+  };
+}
+
+/** json_agg gives timestamps as strings. */
+function withChallengeDates<T extends AcmeAuthorizationRow>(row: T): T {
+  return {
+    ...row,
+    challenges: row.challenges.map((c) => ({ ...c, validated_at: c.validated_at === null ? null : new Date(c.validated_at) })),
+  };
+}

@@ -1,0 +1,342 @@
+/**
+ * The ACME order flow over real HTTP, driven by the npm acme-client: profiles offered over
+ * ACME, orders under a trusting profile and under a proving one, http-01, dns-01 (a wildcard)
+ * and tls-alpn-01 validated against pebble-challtestsrv (the "internet" on loopback: its DNS
+ * answers every name with 127.0.0.1 and its responders serve what a test asks), finalize into
+ * the inventory, download, ARI and revocation, each checked with openssl or the database.
+ */
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import * as acme from 'acme-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acmeHttp, expectProblem, jws } from '../support/acme-http.ts';
+import { startChallTestSrv, type ChallTestSrv } from '../support/challtestsrv.ts';
+import { seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+let server: TestServer;
+let chall: ChallTestSrv;
+let inv: Inventory;
+let directoryUrl: string;
+const { freshNonce, post } = acmeHttp(() => server.url);
+
+beforeAll(async () => {
+  chall = await startChallTestSrv({ responders: true });
+  server = await startTestServer({
+    CERTFLEET_ACME_VALIDATION_ALLOW_LOOPBACK: 'true',
+    CERTFLEET_ACME_HTTP01_PORT: String(chall.http01Port),
+    CERTFLEET_ACME_TLSALPN01_PORT: String(chall.tlsAlpn01Port),
+    CERTFLEET_ACME_DNS_RESOLVER: `127.0.0.1:${chall.dnsPort}`,
+    CERTFLEET_ACME_DEFAULT_PROFILE: 'proven',
+    CERTFLEET_ACME_VALIDATION_TIMEOUT_SECONDS: '5',
+  });
+  directoryUrl = `${server.url}/acme/directory`;
+  inv = await seedInventory(server.db.url);
+  const acmeFields = { acme_issuer_id: inv.issuerId, acme_owner_id: inv.ownerId, acme_team_id: inv.teamId, acme_renewal_policy_id: inv.policyId };
+  for (const profile of [
+    {
+      id: 'trusted',
+      name: 'trusted',
+      description: 'Any name under trust.test, no challenge',
+      san_patterns: ['*.trust.test'],
+      acme_auth_mode: 'trust_authenticated',
+    },
+    { id: 'proven', name: 'proven', description: 'Names proven by a challenge' },
+  ]) {
+    const res = await server.request('/api/v1/profiles', {
+      method: 'POST',
+      body: JSON.stringify({ ...profile, ...acmeFields }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+  }
+}, 60_000);
+afterAll(async () => {
+  await server?.close();
+  await chall?.stop();
+});
+
+async function newClient(): Promise<acme.Client> {
+  const client = new acme.Client({
+    directoryUrl,
+    accountKey: await acme.crypto.createPrivateEcdsaKey(),
+    backoffAttempts: 20,
+    backoffMin: 100,
+    backoffMax: 500,
+  });
+  await client.createAccount({ termsOfServiceAgreed: true });
+  return client;
+}
+
+/** The issuing CA's certificate: the second PEM block of a chain. */
+function verifyChain(chainPem: string): X509Certificate {
+  const blocks = chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? [];
+  expect(blocks).toHaveLength(2);
+  expect(chainPem.endsWith('-----END CERTIFICATE-----\n')).toBe(true);
+  const dir = execFileSync('mktemp', ['-d']).toString().trim();
+  execFileSync('sh', ['-c', `cat > ${dir}/ca.pem && true`], { input: blocks[1] });
+  execFileSync('sh', ['-c', `cat > ${dir}/leaf.pem`], { input: blocks[0] });
+  expect(execFileSync('openssl', ['verify', '-CAfile', `${dir}/ca.pem`, `${dir}/leaf.pem`]).toString()).toMatch(/: OK/);
+  return new X509Certificate(blocks[0]!);
+}
+
+/** The RFC 9773 certificate id, with the serial as DER encodes it (a leading 00 when its top bit is set). */
+function ariCertId(cert: X509Certificate, pem: string): string {
+  const aki = /keyid:([0-9A-F:]+)|\n\s+([0-9A-F:]{20,})/.exec(
+    execFileSync('openssl', ['x509', '-noout', '-ext', 'authorityKeyIdentifier'], { input: pem }).toString(),
+  );
+  const keyId = Buffer.from((aki?.[1] ?? aki?.[2] ?? '').replace(/:/g, ''), 'hex');
+  let serial = Buffer.from(cert.serialNumber.length % 2 ? `0${cert.serialNumber}` : cert.serialNumber, 'hex');
+  if (serial[0]! & 0x80) serial = Buffer.concat([Buffer.from([0]), serial]);
+  expect(keyId.length).toBeGreaterThan(0);
+  return `${keyId.toString('base64url')}.${serial.toString('base64url')}`;
+}
+
+describe('the directory', () => {
+  it('names every resource and lists the profiles offered over ACME', async () => {
+    const directory = (await (await fetch(directoryUrl)).json()) as Record<string, unknown>;
+    expect(directory).toMatchObject({
+      newOrder: `${server.url}/acme/new-order`,
+      revokeCert: `${server.url}/acme/revoke-cert`,
+      renewalInfo: `${server.url}/acme/renewal-info`,
+      meta: { profiles: { proven: 'Names proven by a challenge', trusted: 'Any name under trust.test, no challenge' } },
+    });
+  });
+
+  it('sees a profile change from the REST API at once', async () => {
+    const res = await server.request('/api/v1/profiles/trusted', {
+      method: 'PATCH',
+      body: JSON.stringify({ description: 'Trusted names' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(200);
+    const directory = (await (await fetch(directoryUrl)).json()) as { meta: { profiles: Record<string, string> } };
+    expect(directory.meta.profiles.trusted).toBe('Trusted names');
+  });
+});
+
+describe('orders under a trusting profile', () => {
+  it('are ready at once; finalize issues into the inventory; download, ARI and revoke work', async () => {
+    const client = await newClient();
+    const order = await client.createOrder({ identifiers: [{ type: 'dns', value: 'App.Trust.test' }], profile: 'trusted' } as acme.Order & { profile: string });
+    expect(order.status).toBe('ready');
+    expect(order.identifiers).toEqual([{ type: 'dns', value: 'app.trust.test' }]);
+    const [authz] = await client.getAuthorizations(order);
+    expect(authz).toMatchObject({ status: 'valid', identifier: { type: 'dns', value: 'app.trust.test' } });
+
+    // A CSR naming another name, or signed by the account key, is badCSR; the order stays ready.
+    const [, wrongCsr] = await acme.crypto.createCsr({ commonName: 'app.trust.test', altNames: ['app.trust.test', 'other.trust.test'] });
+    await expect(client.finalizeOrder(order, wrongCsr)).rejects.toThrow(/not in the order: other.trust.test/);
+    const [, ownKeyCsr] = await acme.crypto.createCsr(
+      { commonName: 'app.trust.test' },
+      (client as unknown as { opts: { accountKey: Buffer } }).opts.accountKey,
+    );
+    await expect(client.finalizeOrder(order, ownKeyCsr)).rejects.toThrow(/must not be the account key/);
+
+    const [, csr] = await acme.crypto.createCsr({ altNames: ['app.trust.test'] }); // certbot's shape: no CN
+    const finalized = await client.finalizeOrder(order, csr);
+    expect(finalized.status).toBe('valid');
+    const chain = await client.getCertificate(finalized);
+    const leaf = verifyChain(chain);
+    expect(leaf.subjectAltName).toBe('DNS:app.trust.test');
+
+    // In the inventory, as ACME's, with the profile's owner and issuer, audited with the account as actor.
+    const orderId = finalized.url!.split('/').pop()!;
+    const row = await withClient(server.db.url, (c) =>
+      c.query<{ id: string; source: string; status: string; owner_id: string; issuer_id: string }>(
+        'SELECT id, source, status, owner_id, issuer_id FROM certificates WHERE name = $1',
+        [`acme-${orderId}`],
+      ),
+    );
+    expect(row.rows[0]).toMatchObject({ source: 'ACME', status: 'Active', owner_id: inv.ownerId, issuer_id: inv.issuerId });
+    const listed = (await (await server.request(`/api/v1/certificates/${row.rows[0]!.id}`)).json()) as { common_name: string };
+    expect(listed.common_name).toBe('app.trust.test');
+
+    // ARI, with the serial as certbot sends it.
+    const info = await fetch(`${server.url}/acme/renewal-info/${ariCertId(leaf, chain)}`);
+    expect(info.status).toBe(200);
+    expect(Number(info.headers.get('retry-after'))).toBeGreaterThan(0);
+    const window = ((await info.json()) as { suggestedWindow: { start: string; end: string } }).suggestedWindow;
+    expect(Date.parse(window.start)).toBeLessThan(Date.parse(window.end));
+    expect(Date.parse(window.end)).toBeLessThan(Date.parse(leaf.validTo));
+    expect(Date.parse(window.start)).toBeGreaterThan(Date.now());
+
+    // Another account can neither read the order nor download the certificate.
+    const stranger = await newClient();
+    await expect(stranger.getOrder(finalized)).rejects.toThrow(/another account/);
+    await expect(stranger.getCertificate(finalized)).rejects.toThrow(/another account/);
+    await expect(stranger.revokeCertificate(chain)).rejects.toThrow(/did not order this certificate/);
+
+    // Revoke (kid): once; then alreadyRevoked; the inventory and ARI agree.
+    await client.revokeCertificate(chain, { reason: 4 });
+    await expect(client.revokeCertificate(chain)).rejects.toThrow(/already revoked/);
+    const revoked = await withClient(server.db.url, (c) =>
+      c.query<{ status: string; revocation_reason: string }>('SELECT status, revocation_reason FROM certificates WHERE id = $1', [row.rows[0]!.id]),
+    );
+    expect(revoked.rows[0]).toEqual({ status: 'Revoked', revocation_reason: 'superseded' });
+    const after = ((await (await fetch(`${server.url}/acme/renewal-info/${ariCertId(leaf, chain)}`)).json()) as { suggestedWindow: { end: string } })
+      .suggestedWindow;
+    expect(Date.parse(after.end)).toBeLessThanOrEqual(Date.now());
+
+    const events = await withClient(server.db.url, (c) =>
+      c.query<{ action: string; actor_type: string }>(
+        "SELECT action, actor_type FROM audit_events WHERE resource_id IN ($1, $2) AND action <> 'certificate_created' ORDER BY seq",
+        [orderId, row.rows[0]!.id],
+      ),
+    );
+    expect(events.rows.map((e) => `${e.actor_type}:${e.action}`)).toEqual([
+      'ACMEAccount:acme_order_created',
+      'ACMEAccount:certificate_issued',
+      'ACMEAccount:acme_order_finalized',
+      'ACMEAccount:certificate_revoked',
+    ]);
+  });
+
+  it('refuses names outside the profile, bad identifiers (each named), unknown profiles and lifetimes', async () => {
+    const client = await newClient();
+    const kid = client.getAccountUrl();
+    const key = createPrivateKey((client as unknown as { opts: { accountKey: Buffer } }).opts.accountKey);
+    const newOrder = async (payload: object) =>
+      post('/acme/new-order', jws(key, { kid, nonce: await freshNonce(), url: `${server.url}/acme/new-order` }, payload));
+
+    const outside = await newOrder({ identifiers: [{ type: 'dns', value: 'www.example.test' }], profile: 'trusted' });
+    expectProblem(outside, 400, 'rejectedIdentifier');
+    const bad = await newOrder({
+      identifiers: [
+        { type: 'ip', value: '192.0.2.1' },
+        { type: 'dns', value: 'under_score.example.test' },
+        { type: 'dns', value: '*.*.example.test' },
+        { type: 'dns', value: 'ok.example.test' },
+      ],
+    });
+    expectProblem(bad, 400, 'rejectedIdentifier');
+    const subproblems = bad.body!.subproblems as Array<{ type: string; identifier: { value: string } }>;
+    expect(subproblems.map((p) => [p.type.split(':').pop(), p.identifier.value])).toEqual([
+      ['unsupportedIdentifier', '192.0.2.1'],
+      ['rejectedIdentifier', 'under_score.example.test'],
+      ['rejectedIdentifier', '*.*.example.test'],
+    ]);
+    expectProblem(await newOrder({ identifiers: [] }), 400, 'malformed');
+    expectProblem(await newOrder({ identifiers: [{ type: 'dns', value: 'a.example.test' }], profile: 'nope' }), 400, 'invalidProfile');
+    expectProblem(await newOrder({ identifiers: [{ type: 'dns', value: 'a.example.test' }], notAfter: '2030-01-01T00:00:00Z' }), 400, 'malformed');
+    // Unknown fields are ignored (RFC 8555 7.4); a GET on an order URL is 405.
+    const ok = await newOrder({ identifiers: [{ type: 'dns', value: 'a.example.test' }], extension: { x: 1 } });
+    expect(ok.status).toBe(201);
+    expect(ok.res.headers.get('location')).toMatch(new RegExp(`^${server.url}/acme/order/order-`));
+    expect((await fetch(ok.res.headers.get('location')!)).status).toBe(405);
+  });
+});
+
+describe('orders under a proving profile (validated against challtestsrv)', () => {
+  it('issues with acme-client auto over http-01', async () => {
+    const client = await newClient();
+    const [, csr] = await acme.crypto.createCsr({ commonName: 'web.example.test', altNames: ['web.example.test', 'www.example.test'] });
+    const chain = await client.auto({
+      csr,
+      termsOfServiceAgreed: true,
+      challengePriority: ['http-01'],
+      skipChallengeVerification: true,
+      challengeCreateFn: (_authz, challenge, keyAuthorization) => chall.addHttp01(challenge.token, keyAuthorization),
+      challengeRemoveFn: async () => undefined,
+    });
+    expect(verifyChain(chain).subjectAltName).toBe('DNS:web.example.test, DNS:www.example.test');
+  });
+
+  it('validates a wildcard with dns-01 only, and its base name with tls-alpn-01', async () => {
+    const client = await newClient();
+    const order = await client.createOrder({
+      identifiers: [
+        { type: 'dns', value: '*.wild.example.test' },
+        { type: 'dns', value: 'wild.example.test' },
+      ],
+    });
+    expect(order.status).toBe('pending');
+    const [wildcard, base] = await client.getAuthorizations(order);
+    expect(wildcard).toMatchObject({ identifier: { type: 'dns', value: 'wild.example.test' }, wildcard: true, status: 'pending' });
+    expect(wildcard!.challenges.map((c) => c.type)).toEqual(['dns-01']);
+    expect(base!.challenges.map((c) => c.type)).toEqual(['http-01', 'dns-01', 'tls-alpn-01']);
+
+    const dns01 = wildcard!.challenges[0]!;
+    await chall.setTxt('_acme-challenge.wild.example.test', await client.getChallengeKeyAuthorization(dns01));
+    await client.completeChallenge(dns01);
+    await client.waitForValidStatus(dns01);
+
+    const alpn = base!.challenges.find((c) => (c.type as string) === 'tls-alpn-01')!;
+    await chall.addTlsAlpn01('wild.example.test', await client.getChallengeKeyAuthorization(alpn));
+    await client.completeChallenge(alpn);
+    await client.waitForValidStatus(alpn);
+
+    const ready = await client.getOrder(order);
+    expect(ready.status).toBe('ready');
+    const [, csr] = await acme.crypto.createCsr({ commonName: '*.wild.example.test', altNames: ['*.wild.example.test', 'wild.example.test'] });
+    const finalized = await client.finalizeOrder(ready, csr);
+    expect(verifyChain(await client.getCertificate(finalized)).subjectAltName).toBe('DNS:*.wild.example.test, DNS:wild.example.test');
+  });
+
+  it('fails a wrong answer: the challenge, the authorization and the order become invalid, and say why', async () => {
+    const client = await newClient();
+    const order = await client.createOrder({ identifiers: [{ type: 'dns', value: 'wrong.example.test' }] });
+    const [authz] = await client.getAuthorizations(order);
+    const http01 = authz!.challenges.find((c) => c.type === 'http-01')!;
+    await chall.addHttp01(http01.token, 'not-the-key-authorization');
+    await client.completeChallenge(http01);
+    await expect(client.waitForValidStatus(http01)).rejects.toThrow(/answered "not-the-key-authorization", not the key authorization/);
+    const failed = (await client.getAuthorizations(order))[0]!;
+    expect(failed.status).toBe('invalid');
+    expect(failed.challenges.find((c) => c.type === 'http-01')).toMatchObject({
+      status: 'invalid',
+      error: { type: 'urn:ietf:params:acme:error:incorrectResponse', status: 403 },
+    });
+    const invalid = await client.getOrder(order);
+    expect(invalid.status).toBe('invalid');
+    const [, csr] = await acme.crypto.createCsr({ commonName: 'wrong.example.test' });
+    await expect(client.finalizeOrder(invalid, csr)).rejects.toThrow(/only a ready order can be finalized/);
+  });
+
+  it('revokes with the certificate key (jwk), one nonce', async () => {
+    const client = await newClient();
+    const certKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const keyPem = certKey.privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const [, csr] = await acme.crypto.createCsr({ commonName: 'gone.example.test' }, keyPem);
+    const chain = await client.auto({
+      csr,
+      termsOfServiceAgreed: true,
+      challengePriority: ['http-01'],
+      skipChallengeVerification: true,
+      challengeCreateFn: (_authz, challenge, keyAuthorization) => chall.addHttp01(challenge.token, keyAuthorization),
+      challengeRemoveFn: async () => undefined,
+    });
+    const der = new X509Certificate(chain).raw.toString('base64url');
+    const url = `${server.url}/acme/revoke-cert`;
+    const jwk = certKey.publicKey.export({ format: 'jwk' });
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    expectProblem(
+      await post(
+        '/acme/revoke-cert',
+        jws(other.privateKey, { jwk: other.publicKey.export({ format: 'jwk' }), nonce: await freshNonce(), url }, { certificate: der }),
+      ),
+      403,
+      'unauthorized',
+    );
+    expectProblem(
+      await post('/acme/revoke-cert', jws(certKey.privateKey, { jwk, nonce: await freshNonce(), url }, { certificate: der, reason: 7 })),
+      400,
+      'badRevocationReason',
+    );
+    const revoked = await post('/acme/revoke-cert', jws(certKey.privateKey, { jwk, nonce: await freshNonce(), url }, { certificate: der, reason: 1 }));
+    expect(revoked.status).toBe(200);
+    expect(revoked.nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expectProblem(
+      await post('/acme/revoke-cert', jws(certKey.privateKey, { jwk, nonce: await freshNonce(), url }, { certificate: der })),
+      400,
+      'alreadyRevoked',
+    );
+  });
+
+  it('answers renewal-info for unknown and malformed ids with 404 and 400', async () => {
+    expect((await fetch(`${server.url}/acme/renewal-info/aaaa.bbbb`)).status).toBe(404);
+    const malformed = await fetch(`${server.url}/acme/renewal-info/not-an-id`);
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('content-type')).toBe('application/problem+json');
+  });
+});
