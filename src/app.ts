@@ -240,6 +240,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       },
       renewalInfoRetryAfterSeconds: config.acmeRenewalInfoRetryAfterSeconds,
     });
+    metrics.gauge('certfleet_acme_validations_queued', 'ACME challenge validations running or waiting on this replica', () => acme.validations.depth);
     // Singleton loops run only on the replica holding the leader lock. The set is sealed before
     // the lock is tried.
     const auditChain = auditChainLoop({ audit, intervalSeconds: config.auditChainIntervalSeconds, log });

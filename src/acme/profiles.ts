@@ -39,12 +39,19 @@ export class AcmeProfiles {
     const fresh = this.#changes?.healthy ? version === this.#version : Date.now() - this.#loadedAt < unhealthyRefreshMs;
     if (fresh) return this.#profiles;
     this.#loading ??= this.#load()
-      .then((profiles) => {
-        this.#profiles = profiles;
-        this.#version = version;
-        this.#loadedAt = Date.now();
-        return profiles;
-      })
+      .then(
+        (profiles) => {
+          this.#profiles = profiles;
+          this.#version = version;
+          this.#loadedAt = Date.now();
+          return profiles;
+        },
+        (err: unknown) => {
+          // The database is away: the last list known beats a directory that fails.
+          if (this.#loadedAt > 0) return this.#profiles;
+          throw err;
+        },
+      )
       .finally(() => (this.#loading = undefined));
     return this.#loading;
   }

@@ -242,7 +242,7 @@ export class HttpServer {
     } catch (err) {
       ({ reply, problem } = def.protocol ? def.protocol.problem(err, ctx) : problemFor(err, ctx));
     }
-    if (def.protocol?.headers) reply = { ...reply, headers: { ...reply.headers, ...def.protocol.headers(ctx) } };
+    if (def.protocol?.headers) reply = { ...reply, headers: withProtocolHeaders(reply.headers, def.protocol.headers(ctx)) };
     try {
       if (reply.stream) await writeStream(res, ctx, reply, this.#options.streamStallTimeoutMs);
       else writeReply(res, ctx, reply, { etag: def.etag === true, close: this.#draining });
@@ -328,4 +328,14 @@ export class HttpServer {
       problem.kind === 'notFound' ? 'no route' : 'method not allowed',
     );
   }
+}
+
+/**
+ * A route's own headers plus its protocol's. Link is the one header both may set (ACME: the
+ * route's rel="up", the protocol's rel="index"): the values are joined, as RFC 8288 allows.
+ */
+function withProtocolHeaders(own: Record<string, string> | undefined, protocol: Record<string, string>): Record<string, string> {
+  const merged = { ...own, ...protocol };
+  if (own?.Link && protocol.Link) merged.Link = `${own.Link}, ${protocol.Link}`;
+  return merged;
 }

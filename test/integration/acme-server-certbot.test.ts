@@ -1,35 +1,68 @@
 /**
- * Debian's certbot (2.1) against certfleet's ACME server: register, show, update and
- * deactivate an account, each a real certbot process over real HTTP on loopback. (Issuance
- * with certbot comes with the order flow.) certbot is installed by scripts/install-test-deps.sh.
+ * Debian's certbot (2.1) against certfleet's ACME server, each step a real certbot process over
+ * real HTTP on loopback: an account's life (register, show, update, deactivate), and a
+ * certificate's (certonly with its standalone http-01 server, renew, revoke with the account key
+ * and with the certificate key). pebble-challtestsrv is the DNS that sends the validation to
+ * certbot's listener. certbot is installed by scripts/install-test-deps.sh.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient } from '../support/fixtures.ts';
+import { startChallTestSrv, type ChallTestSrv } from '../support/challtestsrv.ts';
+import { seedInventory, withClient } from '../support/fixtures.ts';
+import { freePort } from '../support/free-port.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
+let chall: ChallTestSrv;
 let dir: string;
+/** Where certbot's standalone server listens for http-01, and where certfleet validates. */
+let http01Port: number;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  chall = await startChallTestSrv({ responders: false });
+  http01Port = await freePort();
+  server = await startTestServer({
+    CERTFLEET_ACME_VALIDATION_ALLOW_LOOPBACK: 'true',
+    CERTFLEET_ACME_HTTP01_PORT: String(http01Port),
+    CERTFLEET_ACME_DNS_RESOLVER: `127.0.0.1:${chall.dnsPort}`,
+  });
+  const inv = await seedInventory(server.db.url);
+  await withClient(server.db.url, (c) =>
+    c.query(
+      `UPDATE certificate_profiles SET acme_issuer_id = $2, acme_owner_id = $3, acme_team_id = $4, acme_renewal_policy_id = $5, description = 'certbot'
+        WHERE id = $1`,
+      [inv.profileId, inv.issuerId, inv.ownerId, inv.teamId, inv.policyId],
+    ),
+  );
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-certbot-'));
-});
+}, 60_000);
 afterAll(async () => {
-  await server.close();
+  await server?.close();
+  await chall?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 async function certbot(...args: string[]): Promise<string> {
   const common = ['--config-dir', path.join(dir, 'config'), '--work-dir', path.join(dir, 'work'), '--logs-dir', path.join(dir, 'logs')];
-  const { stdout, stderr } = await promisify(execFile)('certbot', [...args, ...common, '--non-interactive', '--server', `${server.url}/acme/directory`], {
-    timeout: 60_000,
-  });
-  return `${stdout}${stderr}`;
+  try {
+    const { stdout, stderr } = await promisify(execFile)('certbot', [...args, ...common, '--non-interactive', '--server', `${server.url}/acme/directory`], {
+      timeout: 60_000,
+    });
+    return `${stdout}${stderr}`;
+  } catch (err) {
+    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
+    const log = fs
+      .readFileSync(path.join(dir, 'logs', 'letsencrypt.log'), 'utf8')
+      .split('\n')
+      .slice(-60)
+      .join('\n');
+    throw new Error(`certbot ${args.join(' ')} failed:\n${stdout}${stderr}\n--- letsencrypt.log (end) ---\n${log}`);
+  }
 }
 
 describe('certbot against the ACME server', () => {
@@ -51,4 +84,48 @@ describe('certbot against the ACME server', () => {
     );
     expect(row.rows[0]).toEqual({ status: 'deactivated', contact: ['mailto:pki@example.test'], tos_agreed: true });
   }, 120_000);
+
+  it('issues, renews and revokes a certificate (account key, then certificate key)', async () => {
+    const name = 'certbot.example.test';
+    const standalone = ['--standalone', '--http-01-port', String(http01Port), '--http-01-address', '127.0.0.1'];
+    const issued = await certbot('certonly', ...standalone, '-d', name, '--agree-tos', '--email', 'ops@example.test', '--no-eff-email');
+    expect(issued).toMatch(/Successfully received certificate/);
+    const live = path.join(dir, 'config', 'live', name);
+    const first = new X509Certificate(fs.readFileSync(path.join(live, 'cert.pem')));
+    expect(first.subjectAltName).toBe(`DNS:${name}`);
+    expect(execFileSync('openssl', ['verify', '-CAfile', path.join(live, 'chain.pem'), path.join(live, 'cert.pem')]).toString()).toMatch(/: OK/);
+    // The certificate's key is certbot's own, never sent anywhere.
+    expect(first.checkPrivateKey(createPrivateKey(fs.readFileSync(path.join(live, 'privkey.pem'))))).toBe(true);
+
+    expect(await certbot('renew', '--force-renewal', '--no-random-sleep-on-renew', ...standalone)).toMatch(/Congratulations, all renewals succeeded/);
+    const second = new X509Certificate(fs.readFileSync(path.join(live, 'cert.pem')));
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+
+    // The first certificate, revoked with its own key (the jwk path, RFC 8555 7.6).
+    const archive = path.join(dir, 'config', 'archive', name);
+    expect(
+      await certbot(
+        'revoke',
+        '--cert-path',
+        path.join(archive, 'cert1.pem'),
+        '--key-path',
+        path.join(archive, 'privkey1.pem'),
+        '--reason',
+        'keycompromise',
+        '--no-delete-after-revoke',
+      ),
+    ).toMatch(/Congratulations! You have successfully revoked/);
+    // The current one, with the account key (kid).
+    expect(await certbot('revoke', '--cert-name', name, '--reason', 'superseded', '--no-delete-after-revoke')).toMatch(/successfully revoked/);
+    const rows = await withClient(server.db.url, (c) =>
+      c.query<{ serial_number: string; reason: string }>(
+        `SELECT r.serial_number, r.reason FROM certificate_revocations r JOIN certificates c ON c.id = r.certificate_id WHERE c.source = 'ACME' ORDER BY r.revoked_at`,
+      ),
+    );
+    const canonical = (serial: string) => serial.toLowerCase().replace(/^0+/, '');
+    expect(rows.rows).toEqual([
+      { serial_number: canonical(first.serialNumber), reason: 'keyCompromise' },
+      { serial_number: canonical(second.serialNumber), reason: 'superseded' },
+    ]);
+  }, 180_000);
 });

@@ -287,6 +287,11 @@ describe('orders under a proving profile (validated against challtestsrv)', () =
       status: 'invalid',
       error: { type: 'urn:ietf:params:acme:error:incorrectResponse', status: 403 },
     });
+    // POST-as-GET of the challenge: Link names its authorization (rel="up", certbot needs it) and the directory.
+    const key = createPrivateKey((client as unknown as { opts: { accountKey: Buffer } }).opts.accountKey);
+    const read = await post(new URL(http01.url).pathname, jws(key, { kid: client.getAccountUrl(), nonce: await freshNonce(), url: http01.url }, ''));
+    expect(read.status).toBe(200);
+    expect(read.res.headers.get('link')).toBe(`<${authz!.url}>;rel="up", <${directoryUrl}>;rel="index"`);
     const invalid = await client.getOrder(order);
     expect(invalid.status).toBe('invalid');
     const [, csr] = await acme.crypto.createCsr({ commonName: 'wrong.example.test' });
