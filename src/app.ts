@@ -230,7 +230,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         repo: createAcmeOrderRepository(pool),
         changes,
         defaultProfile: config.acmeDefaultProfile,
-        settings: { orderTtlSeconds: config.acmeOrderTtlSeconds },
+        settings: { orderTtlSeconds: config.acmeOrderTtlSeconds, maxPendingOrdersPerAccount: config.acmeMaxPendingOrdersPerAccount },
         validators: config.acmeValidators,
         validation: config.acmeValidation,
         certificates,

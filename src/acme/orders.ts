@@ -33,6 +33,8 @@ import type { ChallengeValidators } from './validators.ts';
 export interface AcmeOrderSettings {
   /** How long a new order (and its authorizations) may wait to be finalized. */
   orderTtlSeconds: number;
+  /** Orders an account may have waiting for validation at once (renewals exempt); 0: no limit. */
+  maxPendingOrdersPerAccount: number;
 }
 
 export interface AcmeOrdersOptions {
@@ -70,6 +72,10 @@ export class AcmeOrders {
   async create(account: AcmeAccountRow, payload: Record<string, unknown>): Promise<OrderView> {
     const identifiers = parseIdentifiers(payload.identifiers);
     const profile = await this.#o.profiles.resolve(payload.profile);
+    if (profile.authMode === 'trust_authenticated' && !account.eab_key_id) {
+      // Trusting an account with names is only as good as knowing whose account it is.
+      throw AcmeProblems.unauthorized(`profile ${profile.name} issues without challenges, to accounts bound by an external account binding only`);
+    }
     const outside = identifiers.filter((i) => profile.sanPatterns.length > 0 && !profile.sanPatterns.some((p) => nameMatches(p, i.value)));
     if (outside.length > 0) {
       throw new AcmeProblem('rejectedIdentifier', 400, `profile ${profile.name} does not issue for ${outside.map((i) => i.value).join(', ')}`, {
@@ -88,8 +94,13 @@ export class AcmeOrders {
       throw AcmeProblems.malformed('notBefore and notAfter are not supported: the certificate lifetime comes from the profile');
     }
     const replaces = await this.#replaces(account, payload.replaces);
-    // Renewals (ARI `replaces`) are exempt from the new-order limit: they must never be stopped.
-    if (!replaces) await this.#o.limits.take('newOrdersPerAccount', account.id);
+    // Renewals (ARI `replaces`) are exempt from the order limits: they must never be stopped.
+    if (!replaces)
+      await this.#checkOrderLimits(
+        account,
+        identifiers.map((i) => i.value.replace(/^\*\./, '')),
+        profile,
+      );
 
     const trusted = profile.authMode === 'trust_authenticated';
     const authorizations: NewAuthorization[] = identifiers.map((identifier) => {
@@ -133,6 +144,17 @@ export class AcmeOrders {
       }
       throw err;
     }
+  }
+
+  async #checkOrderLimits(account: AcmeAccountRow, names: string[], profile: AcmeProfile): Promise<void> {
+    if (profile.authMode === 'challenge') {
+      for (const name of new Set(names)) await this.#o.limits.check('failedValidationsPerIdentifier', `${account.id}:${name}`);
+      const max = this.#o.settings.maxPendingOrdersPerAccount;
+      if (max > 0 && (await this.#o.repo.pendingOrderCount(account.id)) >= max) {
+        throw AcmeProblems.rateLimited(`account ${account.id} has ${max} orders awaiting validation, the most allowed: complete or let some expire`, 60);
+      }
+    }
+    await this.#o.limits.take('newOrdersPerAccount', account.id);
   }
 
   /** An order of `account` (POST-as-GET). */
@@ -191,7 +213,7 @@ export class AcmeOrders {
             ? err
             : new AcmeProblem('connection', 400, signal.aborted ? `validation of ${challenge.identifier} timed out` : 'validation failed');
       }
-      await this.settle(id, challenge.authorization_id, challenge.order_id, account.id, outcome);
+      await this.settle(id, challenge.authorization_id, challenge.order_id, account.id, challenge.identifier, outcome);
     });
     if (!queued) {
       await this.#o.repo.setChallengeStatus(id, 'processing', 'pending');
@@ -208,7 +230,14 @@ export class AcmeOrders {
   }
 
   /** A validation's outcome, cascaded to the authorization and the order in one transaction. */
-  async settle(challengeId: string, authorizationId: string, orderId: string, accountId: string, failure: AcmeProblem | undefined): Promise<void> {
+  async settle(
+    challengeId: string,
+    authorizationId: string,
+    orderId: string,
+    accountId: string,
+    identifier: string,
+    failure: AcmeProblem | undefined,
+  ): Promise<void> {
     await this.#o.audit.atomically(async () => {
       // Two authorizations of one order settling at once would each see the other still pending
       // and neither would make the order ready: the order row serialises them.
@@ -222,6 +251,7 @@ export class AcmeOrders {
         ...(failure ? { error: failure.type, detail: failure.message.slice(0, 500) } : {}),
       });
     });
+    if (failure) await this.#o.limits.count('failedValidationsPerIdentifier', `${accountId}:${identifier}`);
   }
 
   /**
@@ -286,9 +316,16 @@ export class AcmeOrders {
         const processing = await this.#o.repo.transitionOrder(id, 'processing', 'processing', { certificateId: certificate.id });
         return { order: processing ?? order, authorizationIds: await this.#authorizationIds(order.id) };
       }
+      const replaced = order.replaces ? await this.#o.repo.issuedVersionBySerial(order.replaces) : undefined;
       const valid = await this.#o.audit.atomically(async () => {
         const valid = await this.#o.repo.transitionOrder(id, 'processing', 'valid', { certificateId: certificate.id, versionId: issued.versionId });
-        await this.#record(account.id, 'acme_order_finalized', order.id, { certificate_id: certificate.id, serial_number: issued.serialNumber });
+        // The renewal an operator asked for (ARI told the client) is done.
+        const requests = replaced ? await this.#o.repo.completeRenewalRequests(replaced.certificate_id) : 0;
+        await this.#record(account.id, 'acme_order_finalized', order.id, {
+          certificate_id: certificate.id,
+          serial_number: issued.serialNumber,
+          ...(replaced ? { replaced_certificate_id: replaced.certificate_id, renewal_requests_completed: requests } : {}),
+        });
         return valid;
       });
       return { order: valid!, authorizationIds: await this.#authorizationIds(order.id) };

@@ -14,6 +14,8 @@ export interface AcmeRateLimitSettings {
   keyChangesPerAccountPerHour: number;
   /** New orders one account may place per hour, renewals (ARI replaces) exempt; 0: no limit. */
   newOrdersPerAccountPerHour: number;
+  /** Failed validations of one name by one account per hour, then its new orders wait; 0: no limit. */
+  failedValidationsPerIdentifierPerHour: number;
 }
 
 const hourMs = 3_600_000;
@@ -22,15 +24,19 @@ const limits = {
   newAccountsPerIp: { setting: 'newAccountsPerIpPerHour', what: (key: string) => `new accounts from ${key}` },
   keyChangesPerAccount: { setting: 'keyChangesPerAccountPerHour', what: (key: string) => `key changes of account ${key}` },
   newOrdersPerAccount: { setting: 'newOrdersPerAccountPerHour', what: (key: string) => `new orders of account ${key}` },
+  failedValidationsPerIdentifier: {
+    setting: 'failedValidationsPerIdentifierPerHour',
+    what: (key: string) => `failed validations of ${key.slice(key.indexOf(':') + 1)} by this account`,
+  },
 } as const satisfies Record<string, { setting: keyof AcmeRateLimitSettings; what: (key: string) => string }>;
 
 export type AcmeLimit = keyof typeof limits;
 
 export class AcmeRateLimits {
-  readonly #repo: Pick<AcmeServerRepository, 'rateLimit'>;
+  readonly #repo: Pick<AcmeServerRepository, 'rateLimit' | 'rateLimitWait'>;
   readonly #settings: AcmeRateLimitSettings;
 
-  constructor(options: { repo: Pick<AcmeServerRepository, 'rateLimit'>; settings: AcmeRateLimitSettings }) {
+  constructor(options: { repo: Pick<AcmeServerRepository, 'rateLimit' | 'rateLimitWait'>; settings: AcmeRateLimitSettings }) {
     this.#repo = options.repo;
     this.#settings = options.settings;
   }
@@ -41,11 +47,26 @@ export class AcmeRateLimits {
     const perHour = this.#settings[rule.setting];
     if (perHour <= 0) return;
     const result = await this.#repo.rateLimit(limit, key, hourMs / perHour, hourMs);
-    if (result.admitted) return;
-    const at = new Date(Date.now() + result.retryAfterSeconds * 1000).toISOString();
-    throw AcmeProblems.rateLimited(
-      `too many ${rule.what(key)}: the limit is ${perHour} per hour; retry after ${result.retryAfterSeconds} s (${at})`,
-      result.retryAfterSeconds,
-    );
+    if (!result.admitted) throw refusal(rule.what(key), perHour, result.retryAfterSeconds);
   }
+
+  /** Counts one event against `limit` for `key` without refusing anything (a failed validation). */
+  async count(limit: AcmeLimit, key: string): Promise<void> {
+    const perHour = this.#settings[limits[limit].setting];
+    if (perHour > 0) await this.#repo.rateLimit(limit, key, hourMs / perHour, hourMs);
+  }
+
+  /** Throws rateLimited when `limit`'s bucket for `key` is empty, without taking from it. */
+  async check(limit: AcmeLimit, key: string): Promise<void> {
+    const rule = limits[limit];
+    const perHour = this.#settings[rule.setting];
+    if (perHour <= 0) return;
+    const waitSeconds = await this.#repo.rateLimitWait(limit, key, hourMs / perHour, hourMs);
+    if (waitSeconds > 0) throw refusal(rule.what(key), perHour, waitSeconds);
+  }
+}
+
+function refusal(what: string, perHour: number, retryAfterSeconds: number) {
+  const at = new Date(Date.now() + retryAfterSeconds * 1000).toISOString();
+  return AcmeProblems.rateLimited(`too many ${what}: the limit is ${perHour} per hour; retry after ${retryAfterSeconds} s (${at})`, retryAfterSeconds);
 }

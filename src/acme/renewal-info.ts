@@ -33,11 +33,13 @@ export interface RenewalWindow {
 /**
  * When to renew: inside the renewal policy's window (the days before expiry the inventory
  * renews its own certificates), capped at a third of the lifetime for short-lived
- * certificates; the second half of that window is left as slack. A revoked certificate, or
- * one already past its window, should be renewed now.
+ * certificates; the second half of that window is left as slack. A revoked certificate, one
+ * an operator asked to renew, or one already past its window, should be renewed now: an
+ * operator rotates a fleet's ACME certificates without touching a host.
  */
 export function renewalWindow(version: AcmeIssuedVersion, now: number = Date.now()): RenewalWindow {
-  if (version.revoked || version.certificate_status === 'Revoked') return { start: new Date(now - 3_600_000), end: new Date(now) };
+  // Revoked, or an operator asked for a renewal (REST renew, bulk-renew): renew at the next check.
+  if (version.revoked || version.certificate_status === 'Revoked' || version.renewal_requested) return { start: new Date(now - 3_600_000), end: new Date(now) };
   const notAfter = version.not_after.getTime();
   const lifetime = Math.max(notAfter - version.not_before.getTime(), 0);
   const windowMs = Math.min(version.renewal_window_days * dayMs, lifetime / 3);

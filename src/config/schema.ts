@@ -126,6 +126,10 @@ export const environmentSchema = z.object({
   CERTFLEET_ACME_RATE_LIMIT_KEY_CHANGES_PER_ACCOUNT_PER_HOUR: withDefault(integer(0, 1_000_000), '10'),
   /** New ACME orders one account may place per hour (cluster-wide), renewals with ARI replaces exempt; 0: no limit; default 300. */
   CERTFLEET_ACME_RATE_LIMIT_NEW_ORDERS_PER_ACCOUNT_PER_HOUR: withDefault(integer(0, 1_000_000), '300'),
+  /** Failed ACME validations of one name by one account per hour (cluster-wide); then that account's orders for it wait; 0: no limit; default 5. */
+  CERTFLEET_ACME_RATE_LIMIT_FAILED_VALIDATIONS_PER_IDENTIFIER_PER_HOUR: withDefault(integer(0, 1_000_000), '5'),
+  /** ACME orders one account may have pending (awaiting validation) at once, renewals exempt; 0: no limit; default 300. */
+  CERTFLEET_ACME_MAX_PENDING_ORDERS_PER_ACCOUNT: withDefault(integer(0, 1_000_000), '300'),
   /** The profile (name or id) of ACME orders that name none; unset: the only offered profile, if exactly one. */
   CERTFLEET_ACME_DEFAULT_PROFILE: optionalNonEmpty(z.string().max(255)),
   /** Seconds a new ACME order and its authorizations may wait to be finalized; default 86400. */
@@ -300,7 +304,9 @@ function resolve(e: z.output<typeof environmentSchema>, cwd: string, deprecation
       newAccountsPerIpPerHour: e.CERTFLEET_ACME_RATE_LIMIT_NEW_ACCOUNTS_PER_IP_PER_HOUR,
       keyChangesPerAccountPerHour: e.CERTFLEET_ACME_RATE_LIMIT_KEY_CHANGES_PER_ACCOUNT_PER_HOUR,
       newOrdersPerAccountPerHour: e.CERTFLEET_ACME_RATE_LIMIT_NEW_ORDERS_PER_ACCOUNT_PER_HOUR,
+      failedValidationsPerIdentifierPerHour: e.CERTFLEET_ACME_RATE_LIMIT_FAILED_VALIDATIONS_PER_IDENTIFIER_PER_HOUR,
     },
+    acmeMaxPendingOrdersPerAccount: e.CERTFLEET_ACME_MAX_PENDING_ORDERS_PER_ACCOUNT,
     acmeDefaultProfile: e.CERTFLEET_ACME_DEFAULT_PROFILE,
     acmeOrderTtlSeconds: e.CERTFLEET_ACME_ORDER_TTL_SECONDS,
     acmeValidators: {

@@ -16,6 +16,7 @@ import type {
   StoredProblem,
 } from '../domain/acme.ts';
 import { translateConstraintError } from './constraint-errors.ts';
+import { openIssuanceJob } from './open-jobs.ts';
 import type { Pool } from './pool.ts';
 
 export interface NewAuthorization {
@@ -54,6 +55,8 @@ export interface AcmeOrderRepository {
   createOrder(order: NewOrder): Promise<AcmeOrderRow>;
   orderById(id: string): Promise<AcmeOrderRow | undefined>;
   ordersOfAccount(accountId: string, limit: number): Promise<string[]>;
+  /** The account's orders awaiting validation (pending, not expired). */
+  pendingOrderCount(accountId: string): Promise<number>;
   /** The order's authorizations with their challenges, in the order's identifier order. */
   authorizationsOfOrder(orderId: string): Promise<AcmeAuthorizationRow[]>;
   authorizationById(id: string): Promise<(AcmeAuthorizationRow & { account_id: string }) | undefined>;
@@ -78,6 +81,8 @@ export interface AcmeOrderRepository {
   /** The issued version with this serial (canonical hex), with its certificate's state and ACME owner. */
   issuedVersionBySerial(serial: string): Promise<AcmeIssuedVersion | undefined>;
   versionPemChain(versionId: string): Promise<string | undefined>;
+  /** A certificate's open renewal request (job) is done: an ACME client replaced it. Returns how many. */
+  completeRenewalRequests(certificateId: string): Promise<number>;
   /** Orders past their expiry that never reached processing become invalid (at most `limit`). */
   expireOrders(limit: number): Promise<number>;
   /** Orders without a certificate, expired more than `retentionSeconds` ago, are deleted (at most `limit`). */
@@ -159,6 +164,14 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
         [accountId, limit],
       );
       return rows.map((r) => r.id);
+    },
+
+    async pendingOrderCount(accountId) {
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM acme_orders WHERE account_id = $1 AND status = 'pending' AND expires_at > now()`,
+        [accountId],
+      );
+      return rows[0]!.n;
     },
 
     async authorizationsOfOrder(orderId) {
@@ -251,6 +264,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
         `SELECT v.id AS version_id, v.certificate_id, c.issuer_id, v.serial_number, v.fingerprint_sha256 AS fingerprint, v.not_before, v.not_after, v.pem_chain,
                 c.status AS certificate_status, p.renewal_window_days,
                 EXISTS (SELECT 1 FROM certificate_revocations r WHERE r.issuer_id = c.issuer_id AND r.serial_number = v.serial_number) AS revoked,
+                EXISTS (SELECT 1 FROM jobs j WHERE j.certificate_id = c.id AND ${openIssuanceJob('j')}) AS renewal_requested,
                 (SELECT o.account_id FROM acme_orders o WHERE o.certificate_id = v.certificate_id LIMIT 1) AS account_id
            FROM certificate_versions v JOIN certificates c ON c.id = v.certificate_id JOIN renewal_policies p ON p.id = c.renewal_policy_id
           WHERE v.serial_number = $1
@@ -263,6 +277,15 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     async versionPemChain(versionId) {
       const { rows } = await pool.query<{ pem_chain: string }>('SELECT pem_chain FROM certificate_versions WHERE id = $1', [versionId]);
       return rows[0]?.pem_chain;
+    },
+
+    async completeRenewalRequests(certificateId) {
+      const { rowCount } = await pool.query(
+        `UPDATE jobs j SET status = 'Completed', completed_at = now(), updated_at = now(), last_error = NULL
+          WHERE j.certificate_id = $1 AND ${openIssuanceJob('j')}`,
+        [certificateId],
+      );
+      return rowCount ?? 0;
     },
 
     async expireOrders(limit) {

@@ -36,6 +36,8 @@ export interface AcmeServerRepository {
    * by `intervalMs`; else returns the seconds until one request would be admitted.
    */
   rateLimit(name: string, key: string, intervalMs: number, periodMs: number): Promise<{ admitted: true } | { admitted: false; retryAfterSeconds: number }>;
+  /** Seconds until (name, key) would admit one request (0: it would now); reads, never takes. */
+  rateLimitWait(name: string, key: string, intervalMs: number, periodMs: number): Promise<number>;
   /** Deletes rate-limit rows whose buckets are full again, at most `limit`; returns how many. */
   deleteIdleRateLimits(limit: number): Promise<number>;
   /** True the first time `id` is spent (any replica). */
@@ -137,6 +139,15 @@ export function createAcmeServerRepository(pool: Pool): AcmeServerRepository {
       );
       const row = rows[0]!;
       return row.admitted ? { admitted: true } : { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil(row.wait_ms / 1000)) };
+    },
+    async rateLimitWait(name, key, intervalMs, periodMs) {
+      const { rows } = await pool.query<{ wait_ms: number }>(
+        `SELECT (extract(epoch FROM (tat + make_interval(secs => $3 / 1000.0) - make_interval(secs => $4 / 1000.0) - now())) * 1000)::float8 AS wait_ms
+           FROM acme_rate_limits WHERE name = $1 AND key = $2`,
+        [name, key, intervalMs, periodMs],
+      );
+      const waitMs = rows[0]?.wait_ms ?? 0;
+      return waitMs > 0 ? Math.max(1, Math.ceil(waitMs / 1000)) : 0;
     },
     async deleteIdleRateLimits(limit) {
       const { rowCount } = await pool.query(

@@ -110,6 +110,8 @@ export interface AcmeIssuedVersion {
   pem_chain: string;
   certificate_status: string;
   revoked: boolean;
+  /** An operator asked for its renewal (an open renewal job: REST renew or bulk-renew). */
+  renewal_requested: boolean;
   renewal_window_days: number;
   /** The ACME account whose order produced it; null for certificates issued otherwise. */
   account_id: string | null;

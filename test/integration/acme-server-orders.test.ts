@@ -10,6 +10,7 @@ import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:cry
 import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acmeHttp, expectProblem, jws } from '../support/acme-http.ts';
+import { ariCertId } from '../support/ari.ts';
 import { startChallTestSrv, type ChallTestSrv } from '../support/challtestsrv.ts';
 import { seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -56,13 +57,26 @@ afterAll(async () => {
   await chall?.stop();
 });
 
-async function newClient(): Promise<acme.Client> {
+/** An account; `bound`: with an external account binding (what a trusting profile requires). */
+async function newClient(options: { bound?: boolean } = {}): Promise<acme.Client> {
+  let externalAccountBinding: { kid: string; hmacKey: string } | undefined;
+  if (options.bound) {
+    const res = await server.request('/api/v1/acme/eab-keys', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'orders test' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    const key = (await res.json()) as { id: string; hmac_key: string };
+    externalAccountBinding = { kid: key.id, hmacKey: key.hmac_key };
+  }
+  const accountKey = await acme.crypto.createPrivateEcdsaKey();
   const client = new acme.Client({
     directoryUrl,
-    accountKey: await acme.crypto.createPrivateEcdsaKey(),
+    accountKey,
     backoffAttempts: 20,
     backoffMin: 100,
     backoffMax: 500,
+    ...(externalAccountBinding ? { externalAccountBinding } : {}),
   });
   await client.createAccount({ termsOfServiceAgreed: true });
   return client;
@@ -78,18 +92,6 @@ function verifyChain(chainPem: string): X509Certificate {
   execFileSync('sh', ['-c', `cat > ${dir}/leaf.pem`], { input: blocks[0] });
   expect(execFileSync('openssl', ['verify', '-CAfile', `${dir}/ca.pem`, `${dir}/leaf.pem`]).toString()).toMatch(/: OK/);
   return new X509Certificate(blocks[0]!);
-}
-
-/** The RFC 9773 certificate id, with the serial as DER encodes it (a leading 00 when its top bit is set). */
-function ariCertId(cert: X509Certificate, pem: string): string {
-  const aki = /keyid:([0-9A-F:]+)|\n\s+([0-9A-F:]{20,})/.exec(
-    execFileSync('openssl', ['x509', '-noout', '-ext', 'authorityKeyIdentifier'], { input: pem }).toString(),
-  );
-  const keyId = Buffer.from((aki?.[1] ?? aki?.[2] ?? '').replace(/:/g, ''), 'hex');
-  let serial = Buffer.from(cert.serialNumber.length % 2 ? `0${cert.serialNumber}` : cert.serialNumber, 'hex');
-  if (serial[0]! & 0x80) serial = Buffer.concat([Buffer.from([0]), serial]);
-  expect(keyId.length).toBeGreaterThan(0);
-  return `${keyId.toString('base64url')}.${serial.toString('base64url')}`;
 }
 
 describe('the directory', () => {
@@ -116,8 +118,14 @@ describe('the directory', () => {
 });
 
 describe('orders under a trusting profile', () => {
+  it('are for accounts bound by EAB only', async () => {
+    const unbound = await newClient();
+    const order = { identifiers: [{ type: 'dns', value: 'x.trust.test' }], profile: 'trusted' } as acme.Order & { profile: string };
+    await expect(unbound.createOrder(order)).rejects.toThrow(/external account binding only/);
+  });
+
   it('are ready at once; finalize issues into the inventory; download, ARI and revoke work', async () => {
-    const client = await newClient();
+    const client = await newClient({ bound: true });
     const order = await client.createOrder({ identifiers: [{ type: 'dns', value: 'App.Trust.test' }], profile: 'trusted' } as acme.Order & { profile: string });
     expect(order.status).toBe('ready');
     expect(order.identifiers).toEqual([{ type: 'dns', value: 'app.trust.test' }]);
@@ -153,7 +161,7 @@ describe('orders under a trusting profile', () => {
     expect(listed.common_name).toBe('app.trust.test');
 
     // ARI, with the serial as certbot sends it.
-    const info = await fetch(`${server.url}/acme/renewal-info/${ariCertId(leaf, chain)}`);
+    const info = await fetch(`${server.url}/acme/renewal-info/${ariCertId(chain.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!)}`);
     expect(info.status).toBe(200);
     expect(Number(info.headers.get('retry-after'))).toBeGreaterThan(0);
     const window = ((await info.json()) as { suggestedWindow: { start: string; end: string } }).suggestedWindow;
@@ -174,8 +182,11 @@ describe('orders under a trusting profile', () => {
       c.query<{ status: string; revocation_reason: string }>('SELECT status, revocation_reason FROM certificates WHERE id = $1', [row.rows[0]!.id]),
     );
     expect(revoked.rows[0]).toEqual({ status: 'Revoked', revocation_reason: 'superseded' });
-    const after = ((await (await fetch(`${server.url}/acme/renewal-info/${ariCertId(leaf, chain)}`)).json()) as { suggestedWindow: { end: string } })
-      .suggestedWindow;
+    const after = (
+      (await (await fetch(`${server.url}/acme/renewal-info/${ariCertId(chain.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!)}`)).json()) as {
+        suggestedWindow: { end: string };
+      }
+    ).suggestedWindow;
     expect(Date.parse(after.end)).toBeLessThanOrEqual(Date.now());
 
     const events = await withClient(server.db.url, (c) =>
@@ -193,7 +204,7 @@ describe('orders under a trusting profile', () => {
   });
 
   it('refuses names outside the profile, bad identifiers (each named), unknown profiles and lifetimes', async () => {
-    const client = await newClient();
+    const client = await newClient({ bound: true });
     const kid = client.getAccountUrl();
     const key = createPrivateKey((client as unknown as { opts: { accountKey: Buffer } }).opts.accountKey);
     const newOrder = async (payload: object) =>

@@ -7,11 +7,12 @@ import { expect } from 'vitest';
 
 export const b64 = (value: string | Buffer) => Buffer.from(value).toString('base64url');
 
-/** A flattened JWS signed by hand with an ECDSA P-256 key (ES256) unless `alg` says otherwise. */
+/** A flattened JWS signed by hand with an ECDSA key: ES256 unless `alg` names ES384 or ES512. */
 export function jws(privateKey: KeyObject, header: Record<string, unknown>, payload: string | object): string {
   const protectedB64 = b64(JSON.stringify({ alg: 'ES256', ...header }));
   const payloadB64 = b64(typeof payload === 'string' ? payload : JSON.stringify(payload));
-  const signature = sign('sha256', Buffer.from(`${protectedB64}.${payloadB64}`), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  const hash = { ES256: 'sha256', ES384: 'sha384', ES512: 'sha512' }[String(header.alg ?? 'ES256')] ?? 'sha256';
+  const signature = sign(hash, Buffer.from(`${protectedB64}.${payloadB64}`), { key: privateKey, dsaEncoding: 'ieee-p1363' });
   return JSON.stringify({ protected: protectedB64, payload: payloadB64, signature: b64(signature) });
 }
 
