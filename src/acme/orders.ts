@@ -69,9 +69,12 @@ export class AcmeOrders {
   }
 
   /** newOrder: the order with one authorization per name, ready at once under a trusting profile. */
-  async create(account: AcmeAccountRow, payload: Record<string, unknown>): Promise<OrderView> {
+  async create(account: AcmeAccountRow, payload: Record<string, unknown>, pathProfile?: string): Promise<OrderView> {
     const identifiers = parseIdentifiers(payload.identifiers);
-    const profile = await this.#o.profiles.resolve(payload.profile);
+    if (pathProfile !== undefined && payload.profile !== undefined && payload.profile !== pathProfile) {
+      throw new AcmeProblem('invalidProfile', 400, `the order names profile ${JSON.stringify(payload.profile)} under the directory of profile ${pathProfile}`);
+    }
+    const profile = await this.#o.profiles.resolve(payload.profile ?? pathProfile);
     if (profile.authMode === 'trust_authenticated' && !account.eab_key_id) {
       // Trusting an account with names is only as good as knowing whose account it is.
       throw AcmeProblems.unauthorized(`profile ${profile.name} issues without challenges, to accounts bound by an external account binding only`);

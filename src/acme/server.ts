@@ -122,6 +122,13 @@ export class AcmeServer {
     this.renewalInfoRetryAfterSeconds = options.renewalInfoRetryAfterSeconds;
   }
 
+  /** Checks the profile a `/acme/{profile}/...` URL names: 404 unless it is offered. */
+  async pathProfile(profile: string): Promise<void> {
+    if (!(await this.profiles.list()).some((p) => p.name === profile || p.id === profile)) {
+      throw AcmeProblems.notFound(`the ACME profile ${JSON.stringify(profile.slice(0, 64))}`);
+    }
+  }
+
   /** RFC 9773 renewal information for a certificate id; 404 for a certificate not issued here. */
   async renewalInfo(certId: string): Promise<RenewalWindow> {
     const serial = parseRenewalCertId(certId);
@@ -144,7 +151,7 @@ export class AcmeServer {
   }
 
   /** The directory object (RFC 8555 7.1.1), from configuration and the in-memory profile list. */
-  async directory(origin: string): Promise<Record<string, unknown>> {
+  async directory(origin: string, profile?: string): Promise<Record<string, unknown>> {
     const profiles = await this.profiles.list();
     const meta: Record<string, unknown> = { externalAccountRequired: this.#eabRequired };
     if (profiles.length > 0) meta.profiles = Object.fromEntries(profiles.map((p) => [p.name, p.description || `certificate profile ${p.name}`]));
@@ -152,12 +159,12 @@ export class AcmeServer {
     if (this.#meta.website) meta.website = this.#meta.website;
     if (this.#meta.caaIdentities?.length) meta.caaIdentities = this.#meta.caaIdentities;
     return {
-      newNonce: this.urls.newNonce(origin),
-      newAccount: this.urls.newAccount(origin),
-      newOrder: this.urls.newOrder(origin),
-      revokeCert: this.urls.revokeCert(origin),
-      keyChange: this.urls.keyChange(origin),
-      renewalInfo: this.urls.renewalInfo(origin),
+      newNonce: this.urls.newNonce(origin, profile),
+      newAccount: this.urls.newAccount(origin, profile),
+      newOrder: this.urls.newOrder(origin, profile),
+      revokeCert: this.urls.revokeCert(origin, profile),
+      keyChange: this.urls.keyChange(origin, profile),
+      renewalInfo: this.urls.renewalInfo(origin, profile),
       meta,
     };
   }

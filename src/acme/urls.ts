@@ -31,26 +31,35 @@ export class AcmeUrls {
     return `${origin}${path}`;
   }
 
-  directory(origin: string): string {
-    return `${origin}/acme/directory`;
+  /**
+   * Where the entry points live: `/acme` for the default profile, `/acme/{profile}` for one
+   * profile (clients that cannot send `profile` in new-order choose it by directory URL).
+   * Resources (accounts, orders, ...) have one URL whatever the directory they came from.
+   */
+  entry(origin: string, profile?: string): string {
+    return profile ? `${origin}/acme/${encodeURIComponent(profile)}` : `${origin}/acme`;
   }
-  newNonce(origin: string): string {
-    return `${origin}/acme/new-nonce`;
+
+  directory(origin: string, profile?: string): string {
+    return `${this.entry(origin, profile)}/directory`;
   }
-  newAccount(origin: string): string {
-    return `${origin}/acme/new-account`;
+  newNonce(origin: string, profile?: string): string {
+    return `${this.entry(origin, profile)}/new-nonce`;
   }
-  newOrder(origin: string): string {
-    return `${origin}/acme/new-order`;
+  newAccount(origin: string, profile?: string): string {
+    return `${this.entry(origin, profile)}/new-account`;
   }
-  revokeCert(origin: string): string {
-    return `${origin}/acme/revoke-cert`;
+  newOrder(origin: string, profile?: string): string {
+    return `${this.entry(origin, profile)}/new-order`;
   }
-  keyChange(origin: string): string {
-    return `${origin}/acme/key-change`;
+  revokeCert(origin: string, profile?: string): string {
+    return `${this.entry(origin, profile)}/revoke-cert`;
   }
-  renewalInfo(origin: string): string {
-    return `${origin}/acme/renewal-info`;
+  keyChange(origin: string, profile?: string): string {
+    return `${this.entry(origin, profile)}/key-change`;
+  }
+  renewalInfo(origin: string, profile?: string): string {
+    return `${this.entry(origin, profile)}/renewal-info`;
   }
   /** The account URL, which is also its kid. */
   account(origin: string, id: string): string {

@@ -1,6 +1,7 @@
 /**
  * Debian's lego (4.9, Go: the same x/crypto-style client family as cert-manager and Traefik)
- * against certfleet's ACME server, over real HTTP on loopback: `run` with lego's own http-01
+ * against certfleet's ACME server through a profile's own directory (/acme/{profile}/directory),
+ * over real HTTP on loopback: `run` with lego's own http-01
  * server, `renew` with its tls-alpn-01 server (a P-384 key this time), `revoke`. lego puts the
  * first name in the CSR's CN. pebble-challtestsrv is the DNS that sends validations to lego.
  * lego is installed by scripts/install-test-deps.sh.
@@ -22,6 +23,8 @@ let chall: ChallTestSrv;
 let dir: string;
 let http01Port: number;
 let tlsAlpn01Port: number;
+/** lego 4.9 cannot send `profile`: it picks the profile by directory URL. */
+let profileName: string;
 
 beforeAll(async () => {
   chall = await startChallTestSrv({ responders: false });
@@ -33,6 +36,7 @@ beforeAll(async () => {
     CERTFLEET_ACME_DNS_RESOLVER: `127.0.0.1:${chall.dnsPort}`,
   });
   const inv = await seedInventory(server.db.url);
+  profileName = inv.profileId;
   await withClient(server.db.url, (c) =>
     c.query(
       `UPDATE certificate_profiles SET acme_issuer_id = $2, acme_owner_id = $3, acme_team_id = $4, acme_renewal_policy_id = $5, description = 'lego'
@@ -50,7 +54,7 @@ afterAll(async () => {
 
 /** `domains`: what lego orders (run, renew); revoke names the certificate by its first domain only. */
 async function lego(domains: string[], ...args: string[]): Promise<string> {
-  const common = ['--server', `${server.url}/acme/directory`, '--path', dir, '--email', 'ops@example.test', '--accept-tos'];
+  const common = ['--server', `${server.url}/acme/${profileName}/directory`, '--path', dir, '--email', 'ops@example.test', '--accept-tos'];
   common.push(...domains.flatMap((d) => ['--domains', d]));
   try {
     const { stdout, stderr } = await promisify(execFile)('lego', [...common, ...args], { timeout: 90_000 });

@@ -117,6 +117,36 @@ describe('the directory', () => {
   });
 });
 
+describe('a profile chosen by its directory URL (clients that cannot send profile)', () => {
+  it('serves /acme/{profile}/... entry points whose orders get that profile; resources keep one URL', async () => {
+    const profileDirectory = `${server.url}/acme/trusted/directory`;
+    const directory = (await (await fetch(profileDirectory)).json()) as Record<string, string>;
+    expect(directory.newOrder).toBe(`${server.url}/acme/trusted/new-order`);
+    expect(directory.renewalInfo).toBe(`${server.url}/acme/trusted/renewal-info`);
+    const res = await server.request('/api/v1/acme/eab-keys', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'path profile' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    const eab = (await res.json()) as { id: string; hmac_key: string };
+    const client = new acme.Client({
+      directoryUrl: profileDirectory,
+      accountKey: await acme.crypto.createPrivateEcdsaKey(),
+      externalAccountBinding: { kid: eab.id, hmacKey: eab.hmac_key },
+    });
+    await client.createAccount({ termsOfServiceAgreed: true });
+    expect(client.getAccountUrl()).toMatch(new RegExp(`^${server.url}/acme/acct/`));
+    const order = await client.createOrder({ identifiers: [{ type: 'dns', value: 'path.trust.test' }] });
+    expect(order.status).toBe('ready'); // the trusting profile, without naming it
+    const conflicting = client.createOrder({ identifiers: [{ type: 'dns', value: 'path.trust.test' }], profile: 'proven' } as acme.Order & { profile: string });
+    await expect(conflicting).rejects.toThrow(/under the directory of profile trusted/);
+    const unknown = await fetch(`${server.url}/acme/nope/directory`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toBe('application/problem+json');
+    expect((await fetch(`${server.url}/acme/trusted/new-nonce`, { method: 'HEAD' })).headers.get('link')).toBe(`<${profileDirectory}>;rel="index"`);
+  });
+});
+
 describe('orders under a trusting profile', () => {
   it('are for accounts bound by EAB only', async () => {
     const unbound = await newClient();

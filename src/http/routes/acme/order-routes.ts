@@ -9,32 +9,72 @@ import { AcmeProblems } from '../../../acme/problems.ts';
 import type { Reply } from '../../context.ts';
 import { route, type RouteDefinition, type RouteProtocol } from '../../router.ts';
 import { authorizationJson, challengeJson, orderJson } from './presenters.ts';
-import { jwsBody, verifiedRequest } from './verified.ts';
+import { entryProfile, jwsBody, verifiedRequest } from './verified.ts';
 
 /** Seconds a client polling a processing order or challenge is asked to wait. */
 const pollAfterSeconds = '1';
 /** The most order URLs an account's orders list names (RFC 8555 7.1.2.1 allows paging; few clients read it). */
 const ordersListLimit = 1_000;
 
-export function acmeOrderRoutes(server: AcmeServer, protocol: RouteProtocol): RouteDefinition[] {
+/** new-order, revoke-cert and renewal-info: entry points, also served per profile (`prefix` '/:profile'). */
+export function acmeOrderEntryRoutes(server: AcmeServer, protocol: RouteProtocol, prefix: string): RouteDefinition[] {
   const { urls, orders } = server;
   const common = { body: jwsBody, access: 'public' as const, protocol };
-
   return [
     route({
       ...common,
       method: 'POST',
-      path: '/acme/new-order',
+      path: `/acme${prefix}/new-order`,
       summary: 'ACME new-order (RFC 8555 7.4): 201 with the order and its URL in Location',
       response: { status: 201, description: 'the order' },
       handler: async (ctx): Promise<Reply> => {
+        const profile = await entryProfile(server, ctx);
         const { origin, request } = await verifiedRequest(server, ctx, 'kid');
         const payload = payloadObject(request);
         if (!payload) throw AcmeProblems.malformed('new-order needs a payload with identifiers');
-        const view = await orders.create(request.account!, payload);
+        const view = await orders.create(request.account!, payload, profile);
         return { status: 201, headers: { Location: urls.order(origin, view.order.id) }, json: orderJson(urls, origin, view) };
       },
     }),
+    route({
+      ...common,
+      method: 'POST',
+      path: `/acme${prefix}/revoke-cert`,
+      summary: "ACME revokeCert (RFC 8555 7.6): signed by the ordering account (kid) or the certificate's key (jwk)",
+      response: { description: 'empty' },
+      handler: async (ctx): Promise<Reply> => {
+        await entryProfile(server, ctx);
+        const { request } = await verifiedRequest(server, ctx, 'either');
+        await server.revocation.revoke(request, payloadObject(request));
+        return { status: 200 };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: `/acme${prefix}/renewal-info/:id`,
+      summary: 'ACME renewal information (RFC 9773): when to renew a certificate, with Retry-After',
+      response: { description: '{suggestedWindow: {start, end}}' },
+      access: 'public',
+      protocol,
+      handler: async (ctx): Promise<Reply> => {
+        await entryProfile(server, ctx);
+        const window = await server.renewalInfo(ctx.param('id'));
+        return {
+          status: 200,
+          headers: { 'Retry-After': String(server.renewalInfoRetryAfterSeconds) },
+          json: { suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() } },
+        };
+      },
+    }),
+  ];
+}
+
+/** Orders, authorizations, challenges, certificates and an account's orders: one URL each, whatever the directory. */
+export function acmeOrderResourceRoutes(server: AcmeServer, protocol: RouteProtocol): RouteDefinition[] {
+  const { urls, orders } = server;
+  const common = { body: jwsBody, access: 'public' as const, protocol };
+
+  return [
     route({
       ...common,
       method: 'POST',
@@ -111,34 +151,6 @@ export function acmeOrderRoutes(server: AcmeServer, protocol: RouteProtocol): Ro
         if (request.account!.id !== ctx.param('id')) throw AcmeProblems.unauthorized('the JWS is signed by another account than the one this URL names');
         const ids = await orders.ordersOf(request.account!, ordersListLimit);
         return { status: 200, json: { orders: ids.map((id) => urls.order(origin, id)) } };
-      },
-    }),
-    route({
-      ...common,
-      method: 'POST',
-      path: '/acme/revoke-cert',
-      summary: "ACME revokeCert (RFC 8555 7.6): signed by the ordering account (kid) or the certificate's key (jwk)",
-      response: { description: 'empty' },
-      handler: async (ctx): Promise<Reply> => {
-        const { request } = await verifiedRequest(server, ctx, 'either');
-        await server.revocation.revoke(request, payloadObject(request));
-        return { status: 200 };
-      },
-    }),
-    route({
-      method: 'GET',
-      path: '/acme/renewal-info/:id',
-      summary: 'ACME renewal information (RFC 9773): when to renew a certificate, with Retry-After',
-      response: { description: '{suggestedWindow: {start, end}}' },
-      access: 'public',
-      protocol,
-      handler: async (ctx): Promise<Reply> => {
-        const window = await server.renewalInfo(ctx.param('id'));
-        return {
-          status: 200,
-          headers: { 'Retry-After': String(server.renewalInfoRetryAfterSeconds) },
-          json: { suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() } },
-        };
       },
     }),
   ];

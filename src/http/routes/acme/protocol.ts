@@ -63,7 +63,7 @@ export function acmeProtocol(server: AcmeServer): RouteProtocol {
     headers(ctx: RequestContext): Record<string, string> {
       const headers: Record<string, string> = { 'Replay-Nonce': server.nonces.mint(), 'Cache-Control': 'no-store' };
       try {
-        headers.Link = `<${server.urls.directory(server.urls.origin(ctx.host))}>;rel="index"`;
+        headers.Link = `<${server.urls.directory(server.urls.origin(ctx.host), ctx.param('profile') || undefined)}>;rel="index"`;
       } catch {
         // No usable Host: the problem already says so; no Link.
       }

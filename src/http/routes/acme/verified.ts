@@ -12,3 +12,10 @@ export async function verifiedRequest(server: AcmeServer, ctx: RequestContext, r
 
 /** A flattened JWS; its content is checked by the verifier, which names what is wrong in ACME terms. */
 export const jwsBody = z.unknown();
+
+/** The profile a `/acme/{profile}/...` entry URL names (404 unless offered); undefined on `/acme/...`. */
+export async function entryProfile(server: AcmeServer, ctx: RequestContext): Promise<string | undefined> {
+  const profile = ctx.param('profile') || undefined;
+  if (profile) await server.pathProfile(profile);
+  return profile;
+}
