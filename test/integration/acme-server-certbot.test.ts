@@ -1,6 +1,6 @@
 /**
  * Debian's certbot (2.1) against certfleet's ACME server, each step a real certbot process over
- * real HTTP on loopback: an account's life (register, show, update, deactivate), and a
+ * real HTTPS on loopback (a test CA the client trusts): an account's life (register, show, update, deactivate), and a
  * certificate's (certonly with its standalone http-01 server, renew, revoke with the account key
  * and with the certificate key). pebble-challtestsrv is the DNS that sends the validation to
  * certbot's listener. certbot is installed by scripts/install-test-deps.sh.
@@ -16,21 +16,29 @@ import { startChallTestSrv, type ChallTestSrv } from '../support/challtestsrv.ts
 import { seedInventory, withClient } from '../support/fixtures.ts';
 import { freePort } from '../support/free-port.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { makeTlsCertificate, type TlsCertificate } from '../support/tls-certificate.ts';
 
 let server: TestServer;
 let chall: ChallTestSrv;
 let dir: string;
+/** The server speaks HTTPS with a certificate from this test CA, which the client is told to trust. */
+let tls: TlsCertificate;
 /** Where certbot's standalone server listens for http-01, and where certfleet validates. */
 let http01Port: number;
 
 beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-certbot-'));
+  tls = makeTlsCertificate(path.join(dir, 'tls'));
   chall = await startChallTestSrv({ responders: false });
   http01Port = await freePort();
   server = await startTestServer({
+    CERTFLEET_TLS_CERT_PATH: tls.certPath,
+    CERTFLEET_TLS_KEY_PATH: tls.keyPath,
     CERTFLEET_ACME_VALIDATION_ALLOW_LOOPBACK: 'true',
     CERTFLEET_ACME_HTTP01_PORT: String(http01Port),
     CERTFLEET_ACME_DNS_RESOLVER: `127.0.0.1:${chall.dnsPort}`,
   });
+  expect(server.url).toMatch(/^https:\/\//);
   const inv = await seedInventory(server.db.url);
   await withClient(server.db.url, (c) =>
     c.query(
@@ -39,7 +47,6 @@ beforeAll(async () => {
       [inv.profileId, inv.issuerId, inv.ownerId, inv.teamId, inv.policyId],
     ),
   );
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-certbot-'));
 }, 60_000);
 afterAll(async () => {
   await server?.close();
@@ -52,6 +59,7 @@ async function certbot(...args: string[]): Promise<string> {
   try {
     const { stdout, stderr } = await promisify(execFile)('certbot', [...args, ...common, '--non-interactive', '--server', `${server.url}/acme/directory`], {
       timeout: 60_000,
+      env: { ...process.env, REQUESTS_CA_BUNDLE: tls.caPath },
     });
     return `${stdout}${stderr}`;
   } catch (err) {

@@ -1,8 +1,9 @@
 /**
  * Debian's lego (4.9, Go: the same x/crypto-style client family as cert-manager and Traefik)
  * against certfleet's ACME server through a profile's own directory (/acme/{profile}/directory),
- * over real HTTP on loopback: `run` with lego's own http-01
- * server, `renew` with its tls-alpn-01 server (a P-384 key this time), `revoke`. lego puts the
+ * over real HTTPS on loopback (a test CA lego trusts): `run` with lego's own http-01
+ * server, `renew` with its tls-alpn-01 server (a P-384 key this time), `revoke`; a wildcard
+ * with dns-01 through lego's exec DNS provider. lego puts the
  * first name in the CSR's CN. pebble-challtestsrv is the DNS that sends validations to lego.
  * lego is installed by scripts/install-test-deps.sh.
  */
@@ -17,24 +18,32 @@ import { startChallTestSrv, type ChallTestSrv } from '../support/challtestsrv.ts
 import { seedInventory, withClient } from '../support/fixtures.ts';
 import { freePort } from '../support/free-port.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { makeTlsCertificate, type TlsCertificate } from '../support/tls-certificate.ts';
 
 let server: TestServer;
 let chall: ChallTestSrv;
 let dir: string;
+/** The server speaks HTTPS with a certificate from this test CA, which the client is told to trust. */
+let tls: TlsCertificate;
 let http01Port: number;
 let tlsAlpn01Port: number;
 /** lego 4.9 cannot send `profile`: it picks the profile by directory URL. */
 let profileName: string;
 
 beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-lego-'));
+  tls = makeTlsCertificate(path.join(dir, 'tls'));
   chall = await startChallTestSrv({ responders: false });
   [http01Port, tlsAlpn01Port] = [await freePort(), await freePort()];
   server = await startTestServer({
+    CERTFLEET_TLS_CERT_PATH: tls.certPath,
+    CERTFLEET_TLS_KEY_PATH: tls.keyPath,
     CERTFLEET_ACME_VALIDATION_ALLOW_LOOPBACK: 'true',
     CERTFLEET_ACME_HTTP01_PORT: String(http01Port),
     CERTFLEET_ACME_TLSALPN01_PORT: String(tlsAlpn01Port),
     CERTFLEET_ACME_DNS_RESOLVER: `127.0.0.1:${chall.dnsPort}`,
   });
+  expect(server.url).toMatch(/^https:\/\//);
   const inv = await seedInventory(server.db.url);
   profileName = inv.profileId;
   await withClient(server.db.url, (c) =>
@@ -44,7 +53,6 @@ beforeAll(async () => {
       [inv.profileId, inv.issuerId, inv.ownerId, inv.teamId, inv.policyId],
     ),
   );
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-lego-'));
 }, 60_000);
 afterAll(async () => {
   await server?.close();
@@ -53,11 +61,18 @@ afterAll(async () => {
 });
 
 /** `domains`: what lego orders (run, renew); revoke names the certificate by its first domain only. */
-async function lego(domains: string[], ...args: string[]): Promise<string> {
+function lego(domains: string[], ...args: string[]): Promise<string> {
+  return legoWith({}, domains, ...args);
+}
+
+async function legoWith(env: Record<string, string>, domains: string[], ...args: string[]): Promise<string> {
   const common = ['--server', `${server.url}/acme/${profileName}/directory`, '--path', dir, '--email', 'ops@example.test', '--accept-tos'];
   common.push(...domains.flatMap((d) => ['--domains', d]));
   try {
-    const { stdout, stderr } = await promisify(execFile)('lego', [...common, ...args], { timeout: 90_000 });
+    const { stdout, stderr } = await promisify(execFile)('lego', [...common, ...args], {
+      timeout: 90_000,
+      env: { ...process.env, LEGO_CA_CERTIFICATES: tls.caPath, ...env },
+    });
     return `${stdout}${stderr}`;
   } catch (err) {
     const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
@@ -90,4 +105,20 @@ describe('lego against the ACME server', () => {
     );
     expect(revoked.rows[0]!.n).toBe(1);
   }, 180_000);
+
+  it('issues a wildcard with dns-01, its records set by lego through the exec provider', async () => {
+    // lego's exec provider runs this with "present|cleanup <fqdn> <value>".
+    const script = path.join(dir, 'dns-exec.sh');
+    fs.writeFileSync(
+      script,
+      `#!/bin/sh\n[ "$1" = present ] || exit 0\nexec curl -sf -X POST -d "{\\"host\\":\\"$2\\",\\"value\\":\\"$3\\"}" ${chall.managementUrl}/set-txt\n`,
+      { mode: 0o755 },
+    );
+    const wildcard = ['*.wild.example.test', 'wild.example.test'];
+    // EXEC_SEQUENCE_INTERVAL: lego waits this long between the two records of one name (60 s by default).
+    const env = { EXEC_PATH: script, EXEC_PROPAGATION_TIMEOUT: '10', EXEC_POLLING_INTERVAL: '1', EXEC_SEQUENCE_INTERVAL: '1' };
+    await legoWith(env, wildcard, '--dns', 'exec', '--dns.disable-cp', '--dns.resolvers', `127.0.0.1:${chall.dnsPort}`, 'run');
+    const cert = new X509Certificate(fs.readFileSync(path.join(dir, 'certificates', '_.wild.example.test.crt')));
+    expect(cert.subjectAltName).toBe('DNS:*.wild.example.test, DNS:wild.example.test');
+  }, 120_000);
 });

@@ -10,6 +10,8 @@ import { freePort } from './free-port.ts';
 
 export interface ChallTestSrv {
   dnsPort: number;
+  /** Its management API (POST /set-txt, /add-http01, ...), for clients that set records themselves. */
+  managementUrl: string;
   /** 0 when started without the HTTP-01 responder. */
   http01Port: number;
   tlsAlpn01Port: number;
@@ -75,6 +77,7 @@ export async function startChallTestSrv(options: { responders: boolean }): Promi
   };
   return {
     dnsPort,
+    managementUrl: `http://127.0.0.1:${managementPort}`,
     http01Port,
     tlsAlpn01Port,
     addHttp01: (token, content) => manage('/add-http01', { token, content }),

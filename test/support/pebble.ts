@@ -7,12 +7,13 @@
  * (`tlsCaPem`, what an issuer's ca_bundle_pem trusts). Random nonce rejection stays on (5%), as
  * pebble ships: clients must retry badNonce.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { startChallTestSrv, stopChild, until } from './challtestsrv.ts';
 import { freePort } from './free-port.ts';
+import { makeTlsCertificate } from './tls-certificate.ts';
 
 export const pebbleBin = ['/usr/bin/pebble'].find((p) => fs.existsSync(p));
 
@@ -43,32 +44,8 @@ export async function startPebble(dir: string, httpPort: number): Promise<TestPe
   if (!pebbleBin) throw new Error('pebble is not installed: run scripts/install-test-deps.sh (Debian package pebble)');
   fs.mkdirSync(dir, { recursive: true });
   const file = (name: string) => path.join(dir, name);
-  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-subj',
-    '/CN=pebble test TLS CA',
-    '-days',
-    '2',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-  ]);
-  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-keyout', 'key.pem', '-out', 'tls.csr']);
-  fs.writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'cert.pem']);
-  const tlsCaPem = fs.readFileSync(file('ca.pem'), 'utf8');
+  const tls = makeTlsCertificate(dir, 'pebble test TLS CA');
+  const tlsCaPem = tls.caPem;
 
   const [acmePort, managementPort] = [await freePort(), await freePort()];
   const dns = await startChallTestSrv({ responders: false });
@@ -80,8 +57,8 @@ export async function startPebble(dir: string, httpPort: number): Promise<TestPe
       pebble: {
         listenAddress: `127.0.0.1:${acmePort}`,
         managementListenAddress: `127.0.0.1:${managementPort}`,
-        certificate: file('cert.pem'),
-        privateKey: file('key.pem'),
+        certificate: tls.certPath,
+        privateKey: tls.keyPath,
         httpPort,
         tlsPort: await freePort(),
         ocspResponderURL: '',
