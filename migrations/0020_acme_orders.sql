@@ -72,6 +72,9 @@ CREATE TABLE acme_challenges (
   status           text NOT NULL CHECK (status IN ('pending', 'processing', 'valid', 'invalid')),
   validated_at     timestamptz,
   error            jsonb,
-  position         integer NOT NULL
+  position         integer NOT NULL,
+  updated_at       timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX acme_challenges_authorization_idx ON acme_challenges (authorization_id, position);
+-- Validations whose replica went away mid-way are found and run again (the ACME GC).
+CREATE INDEX acme_challenges_processing_idx ON acme_challenges (updated_at) WHERE status = 'processing';

@@ -230,7 +230,12 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         repo: createAcmeOrderRepository(pool),
         changes,
         defaultProfile: config.acmeDefaultProfile,
-        settings: { orderTtlSeconds: config.acmeOrderTtlSeconds, maxPendingOrdersPerAccount: config.acmeMaxPendingOrdersPerAccount },
+        settings: {
+          orderTtlSeconds: config.acmeOrderTtlSeconds,
+          maxPendingOrdersPerAccount: config.acmeMaxPendingOrdersPerAccount,
+          // Well past any validation's own deadline: only abandoned ones qualify.
+          interruptedValidationSeconds: config.acmeValidation.timeoutSeconds * 3 + 30,
+        },
         validators: config.acmeValidators,
         validation: config.acmeValidation,
         certificates,

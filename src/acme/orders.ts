@@ -35,6 +35,8 @@ export interface AcmeOrderSettings {
   orderTtlSeconds: number;
   /** Orders an account may have waiting for validation at once (renewals exempt); 0: no limit. */
   maxPendingOrdersPerAccount: number;
+  /** A challenge processing this long was abandoned by its replica: validate it again. */
+  interruptedValidationSeconds: number;
 }
 
 export interface AcmeOrdersOptions {
@@ -206,19 +208,7 @@ export class AcmeOrders {
     if (payload === undefined || challenge.status !== 'pending' || challenge.authorization_status !== 'pending') return challenge;
     const keyAuthorization = `${challenge.token}.${jwkThumbprint(accountKey)}`;
     if (!(await this.#o.repo.setChallengeStatus(id, 'pending', 'processing'))) return this.challenge(account, id);
-    const queued = this.#o.queue.submit(async (signal) => {
-      let outcome: AcmeProblem | undefined;
-      try {
-        await this.#o.validators.validate({ type: challenge.type, name: challenge.identifier, token: challenge.token, keyAuthorization }, signal);
-      } catch (err) {
-        outcome =
-          err instanceof AcmeProblem
-            ? err
-            : new AcmeProblem('connection', 400, signal.aborted ? `validation of ${challenge.identifier} timed out` : 'validation failed');
-      }
-      await this.settle(id, challenge.authorization_id, challenge.order_id, account.id, challenge.identifier, outcome);
-    });
-    if (!queued) {
+    if (!this.#queueValidation(challenge, keyAuthorization)) {
       await this.#o.repo.setChallengeStatus(id, 'processing', 'pending');
       throw AcmeProblems.serverInternal('too many validations are waiting; retry shortly', 503, { 'Retry-After': '5' });
     }
@@ -230,6 +220,32 @@ export class AcmeOrders {
     if (!challenge) throw AcmeProblems.notFound(`challenge ${id}`);
     if (challenge.account_id !== account.id) throw AcmeProblems.unauthorized('this challenge belongs to another account');
     return challenge;
+  }
+
+  #queueValidation(challenge: ChallengeContext, keyAuthorization: string): boolean {
+    return this.#o.queue.submit(async (signal) => {
+      let outcome: AcmeProblem | undefined;
+      try {
+        await this.#o.validators.validate({ type: challenge.type, name: challenge.identifier, token: challenge.token, keyAuthorization }, signal);
+      } catch (err) {
+        outcome =
+          err instanceof AcmeProblem
+            ? err
+            : new AcmeProblem('connection', 400, signal.aborted ? `validation of ${challenge.identifier} timed out` : 'validation failed');
+      }
+      await this.settle(challenge.id, challenge.authorization_id, challenge.order_id, challenge.account_id, challenge.identifier, outcome);
+    });
+  }
+
+  /**
+   * Validations left `processing` by a replica that went away (crash, deploy) are run again
+   * here (the ACME GC loop), so the clients polling them get an answer. Returns how many.
+   */
+  async retryInterruptedValidations(limit: number): Promise<number> {
+    const stale = await this.#o.repo.claimInterruptedValidations(this.#o.settings.interruptedValidationSeconds, limit);
+    let queued = 0;
+    for (const challenge of stale) if (this.#queueValidation(challenge, `${challenge.token}.${challenge.key_thumbprint}`)) queued++;
+    return queued;
   }
 
   /** A validation's outcome, cascaded to the authorization and the order in one transaction. */

@@ -145,6 +145,11 @@ export class AcmeServer {
     return this.#orderRepo.deleteExpiredOrders(7 * 86_400, limit);
   }
 
+  /** Validations a replica abandoned, run again (the ACME GC loop). */
+  retryInterruptedValidations(limit: number): Promise<number> {
+    return this.orders.retryInterruptedValidations(limit);
+  }
+
   /** Stops validations in flight (shutdown). */
   close(): void {
     this.validations.close();

@@ -83,6 +83,12 @@ export interface AcmeOrderRepository {
   versionPemChain(versionId: string): Promise<string | undefined>;
   /** A certificate's open renewal request (job) is done: an ACME client replaced it. Returns how many. */
   completeRenewalRequests(certificateId: string): Promise<number>;
+  /**
+   * Challenges processing for longer than `olderThanSeconds` (their replica went away mid-way),
+   * claimed for a new attempt (their clock restarts), with the account key thumbprint the key
+   * authorization needs. At most `limit`.
+   */
+  claimInterruptedValidations(olderThanSeconds: number, limit: number): Promise<Array<ChallengeContext & { key_thumbprint: string }>>;
   /** Orders past their expiry that never reached processing become invalid (at most `limit`). */
   expireOrders(limit: number): Promise<number>;
   /** Orders without a certificate, expired more than `retentionSeconds` ago, are deleted (at most `limit`). */
@@ -215,7 +221,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
 
     async setChallengeStatus(id, from, to, error) {
       const { rowCount } = await pool.query(
-        `UPDATE acme_challenges SET status = $3, error = $4, validated_at = CASE WHEN $3 = 'valid' THEN now() ELSE validated_at END
+        `UPDATE acme_challenges SET status = $3, error = $4, validated_at = CASE WHEN $3 = 'valid' THEN now() ELSE validated_at END, updated_at = now()
           WHERE id = $1 AND status = $2`,
         [id, from, to, error ? JSON.stringify(error) : null],
       );
@@ -286,6 +292,22 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
         [certificateId],
       );
       return rowCount ?? 0;
+    },
+
+    async claimInterruptedValidations(olderThanSeconds, limit) {
+      const { rows } = await pool.query<ChallengeContext & { key_thumbprint: string }>(
+        `WITH claimed AS (
+           UPDATE acme_challenges SET updated_at = now()
+            WHERE id IN (SELECT id FROM acme_challenges WHERE status = 'processing' AND updated_at < now() - make_interval(secs => $1)
+                          ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+            RETURNING id, authorization_id, type, token, status, validated_at, error
+         )
+         SELECT c.*, a.identifier, a.wildcard, a.status AS authorization_status, a.order_id, o.account_id, acct.key_thumbprint
+           FROM claimed c JOIN acme_authorizations a ON a.id = c.authorization_id JOIN acme_orders o ON o.id = a.order_id
+           JOIN acme_accounts acct ON acct.id = o.account_id`,
+        [olderThanSeconds, limit],
+      );
+      return rows;
     },
 
     async expireOrders(limit) {

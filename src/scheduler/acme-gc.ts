@@ -2,7 +2,8 @@
  * ACME GC (leader-only loop): deletes spent nonces past their expiry and rate-limit rows whose
  * buckets are full again, in batches, so both tables hold at most one nonce lifetime (one
  * hour of limits) of traffic whatever the request rate.
- * Orders past their expiry become invalid (pollers stop), and those that never got a
+ * Validations a replica abandoned mid-way (crash, deploy) are run again. Orders past their
+ * expiry become invalid (pollers stop), and those that never got a
  * certificate are deleted a week later: the order tables hold a bounded window too.
  */
 import type { AcmeServer } from '../acme/server.ts';
@@ -13,7 +14,7 @@ import { Loop } from './loop.ts';
 const batch = 5_000;
 
 export function acmeGcLoop(deps: {
-  acme: Pick<AcmeServer, 'deleteExpiredNonces' | 'deleteIdleRateLimits' | 'expireOrders' | 'deleteExpiredOrders'>;
+  acme: Pick<AcmeServer, 'deleteExpiredNonces' | 'deleteIdleRateLimits' | 'expireOrders' | 'deleteExpiredOrders' | 'retryInterruptedValidations'>;
   intervalSeconds: number;
   log: Logger;
 }): Loop {
@@ -32,9 +33,11 @@ export function acmeGcLoop(deps: {
       };
       const nonces = await drain((n) => deps.acme.deleteExpiredNonces(n));
       const limits = await drain((n) => deps.acme.deleteIdleRateLimits(n));
+      // One batch a run: the queue takes what it can, the next run takes more.
+      const retried = await deps.acme.retryInterruptedValidations(500);
       const expired = await drain((n) => deps.acme.expireOrders(n));
       const orders = await drain((n) => deps.acme.deleteExpiredOrders(n));
-      if (nonces + limits + expired + orders > 0) deps.log.debug({ nonces, limits, expired, orders }, 'ACME GC');
+      if (nonces + limits + retried + expired + orders > 0) deps.log.debug({ nonces, limits, retried, expired, orders }, 'ACME GC');
     },
   });
 }

@@ -30,6 +30,7 @@ beforeAll(async () => {
     CERTFLEET_ACME_DNS_RESOLVER: `127.0.0.1:${chall.dnsPort}`,
     CERTFLEET_ACME_DEFAULT_PROFILE: 'proven',
     CERTFLEET_ACME_VALIDATION_TIMEOUT_SECONDS: '5',
+    CERTFLEET_ACME_GC_INTERVAL_SECONDS: '5',
   });
   directoryUrl = `${server.url}/acme/directory`;
   inv = await seedInventory(server.db.url);
@@ -338,6 +339,25 @@ describe('orders under a proving profile (validated against challtestsrv)', () =
     const [, csr] = await acme.crypto.createCsr({ commonName: 'wrong.example.test' });
     await expect(client.finalizeOrder(invalid, csr)).rejects.toThrow(/only a ready order can be finalized/);
   });
+
+  it('runs again a validation its replica abandoned mid-way (crash after "processing")', async () => {
+    const client = await newClient();
+    const order = await client.createOrder({ identifiers: [{ type: 'dns', value: 'crash.example.test' }] });
+    const [authz] = await client.getAuthorizations(order);
+    const http01 = authz!.challenges.find((c) => c.type === 'http-01')!;
+    await chall.addHttp01(http01.token, await client.getChallengeKeyAuthorization(http01));
+    // What a replica killed right after answering the challenge POST leaves behind.
+    await withClient(server.db.url, (c) =>
+      c.query(`UPDATE acme_challenges SET status = 'processing', updated_at = now() - interval '1 hour' WHERE id = $1`, [http01.url.split('/').pop()]),
+    );
+    const deadline = Date.now() + 20_000;
+    let status = 'processing';
+    while (status !== 'valid' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      status = (await client.getOrder(order)).status === 'ready' ? 'valid' : 'processing';
+    }
+    expect(status, 'the ACME GC ran the validation again and the order became ready').toBe('valid');
+  }, 30_000);
 
   it('revokes with the certificate key (jwk), one nonce', async () => {
     const client = await newClient();
