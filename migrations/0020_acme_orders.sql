@@ -53,6 +53,7 @@ CREATE UNIQUE INDEX acme_orders_replaces_key ON acme_orders (replaces) WHERE rep
 CREATE TABLE acme_authorizations (
   id          text PRIMARY KEY,
   order_id    text NOT NULL REFERENCES acme_orders (id) ON DELETE CASCADE,
+  identifier_type text NOT NULL DEFAULT 'dns' CHECK (identifier_type IN ('dns', 'ip')),
   -- The value without a leading "*." (RFC 8555 7.1.4); wildcard says it had one.
   identifier  text NOT NULL,
   wildcard    boolean NOT NULL DEFAULT false,

@@ -1,11 +1,23 @@
 /**
- * newOrder identifiers (RFC 8555 7.1.3, 7.4): `dns` names only, checked before anything is
+ * newOrder identifiers (RFC 8555 7.1.3, 7.4; RFC 8738): `dns` names and `ip` addresses, checked before anything is
  * written. Every rejected identifier is a subproblem naming it, so a client asking for ten names
  * learns about all the bad ones at once. Names are lowercased (DNS is case-insensitive, and the
  * CSR comparison at finalize is too); a wildcard is one leading `*.` label.
  */
+import { isIP } from 'node:net';
 import type { AcmeIdentifier } from '../domain/acme.ts';
 import { AcmeProblem, type ProblemDocument } from './problems.ts';
+
+/**
+ * An IP address in the one text form it is compared and stored in (RFC 8738 3; RFC 5952 for
+ * IPv6, as WHATWG URLs serialise it); undefined when `text` is not an IP address.
+ */
+export function canonicalIp(text: string): string | undefined {
+  const version = isIP(text);
+  if (version === 4) return text.split('.').map(Number).join('.');
+  if (version === 6 && !text.includes('%')) return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  return undefined;
+}
 
 /** Boulder's limit; a certificate with more names is rarely what anyone wants. */
 export const maxIdentifiers = 100;
@@ -37,10 +49,25 @@ export function parseIdentifiers(value: unknown): AcmeIdentifier[] {
     const type = typeof item === 'object' && item !== null ? (item as Record<string, unknown>).type : undefined;
     const raw = typeof item === 'object' && item !== null ? (item as Record<string, unknown>).value : undefined;
     const shown = { type: typeof type === 'string' ? type.slice(0, 16) : '', value: typeof raw === 'string' ? raw.slice(0, 253) : '' };
+    if (type === 'ip') {
+      const ip = typeof raw === 'string' ? canonicalIp(raw) : undefined;
+      if (!ip) {
+        subproblems.push({
+          type: 'urn:ietf:params:acme:error:rejectedIdentifier',
+          detail: `${JSON.stringify(shown.value)} is not an IP address`,
+          status: 400,
+          identifier: shown,
+        });
+        continue;
+      }
+      if (!seen.has(`ip:${ip}`)) identifiers.push({ type: 'ip', value: ip });
+      seen.add(`ip:${ip}`);
+      continue;
+    }
     if (type !== 'dns') {
       subproblems.push({
         type: 'urn:ietf:params:acme:error:unsupportedIdentifier',
-        detail: `identifier type ${JSON.stringify(shown.type)} is not supported (only "dns")`,
+        detail: `identifier type ${JSON.stringify(shown.type)} is not supported (only "dns" and "ip")`,
         status: 400,
         identifier: shown,
       });

@@ -21,7 +21,7 @@ import type { Principal } from '../services/auth/permissions.ts';
 import type { CertificateService } from '../services/certificates/certificates.ts';
 import { isQueued, type IssuanceService } from '../services/pki/issuance.ts';
 import type { WorkerPool } from '../workers/pool.ts';
-import { parseIdentifiers } from './identifiers.ts';
+import { canonicalIp, parseIdentifiers } from './identifiers.ts';
 import { jwkThumbprint } from './jws.ts';
 import { AcmeProblem, AcmeProblems } from './problems.ts';
 import type { AcmeProfiles } from './profiles.ts';
@@ -110,9 +110,11 @@ export class AcmeOrders {
     const trusted = profile.authMode === 'trust_authenticated';
     const authorizations: NewAuthorization[] = identifiers.map((identifier) => {
       const wildcard = identifier.value.startsWith('*.');
-      const types: AcmeChallengeType[] = wildcard ? ['dns-01'] : ['http-01', 'dns-01', 'tls-alpn-01'];
+      // A wildcard can only be proven in DNS; an IP address has no DNS name to prove (RFC 8738 7).
+      const types: AcmeChallengeType[] = wildcard ? ['dns-01'] : identifier.type === 'ip' ? ['http-01', 'tls-alpn-01'] : ['http-01', 'dns-01', 'tls-alpn-01'];
       return {
         id: newId('authz'),
+        identifierType: identifier.type,
         identifier: wildcard ? identifier.value.slice(2) : identifier.value,
         wildcard,
         status: trusted ? 'valid' : 'pending',
@@ -226,7 +228,10 @@ export class AcmeOrders {
     return this.#o.queue.submit(async (signal) => {
       let outcome: AcmeProblem | undefined;
       try {
-        await this.#o.validators.validate({ type: challenge.type, name: challenge.identifier, token: challenge.token, keyAuthorization }, signal);
+        await this.#o.validators.validate(
+          { type: challenge.type, identifierType: challenge.identifier_type, name: challenge.identifier, token: challenge.token, keyAuthorization },
+          signal,
+        );
       } catch (err) {
         outcome =
           err instanceof AcmeProblem
@@ -295,8 +300,9 @@ export class AcmeOrders {
     });
     if (!checked.ok) throw new AcmeProblem('badCSR', 400, checked.reason);
     const wanted = new Set(names);
-    const extra = checked.requested.filter((n) => !wanted.has(n));
-    const missing = names.filter((n) => !checked.requested.includes(n));
+    const requested = checked.requested.map((n) => canonicalIp(n) ?? n);
+    const extra = requested.filter((n) => !wanted.has(n));
+    const missing = names.filter((n) => !requested.includes(n));
     if (extra.length || missing.length) {
       throw new AcmeProblem(
         'badCSR',
@@ -317,7 +323,8 @@ export class AcmeOrders {
     }
     try {
       const principal = acmePrincipal(account.id);
-      const commonName = checked.commonName && wanted.has(checked.commonName) ? checked.commonName : names[0]!;
+      const firstDnsName = order.identifiers.find((i) => i.type === 'dns')?.value;
+      const commonName = checked.commonName && wanted.has(checked.commonName) ? checked.commonName : (firstDnsName ?? names[0]!);
       const certificate = await this.#o.certificates.create(principal, {
         name: `acme-${order.id}`,
         common_name: commonName,

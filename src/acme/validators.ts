@@ -13,6 +13,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { AcmeChallengeType } from '../domain/acme.ts';
 import { children, content, decodeOid, read, Tag } from '../pki/der.ts';
+import { canonicalIp } from './identifiers.ts';
 import { AcmeProblem } from './problems.ts';
 
 export interface ValidatorSettings {
@@ -28,7 +29,8 @@ export interface ValidatorSettings {
 
 export interface ValidationRequest {
   type: AcmeChallengeType;
-  /** The identifier without any "*." */
+  identifierType: 'dns' | 'ip';
+  /** The identifier without any "*." (an IP address in canonical form for `ip`). */
   name: string;
   token: string;
   keyAuthorization: string;
@@ -105,11 +107,19 @@ export class ChallengeValidators {
     return usable;
   }
 
+  /** An IP identifier is its own address (if a CA may connect to it); a name is resolved. */
+  async #target(host: string): Promise<string> {
+    if (!net.isIP(host)) return (await this.addresses(host))[0]!;
+    if (this.#blocked.check(host, net.isIPv6(host) ? 'ipv6' : 'ipv4')) throw fail.connection(`${host} is an address a CA does not connect to`);
+    return host;
+  }
+
   async #http01(request: ValidationRequest, signal: AbortSignal): Promise<void> {
     const port = this.#settings.http01Port;
-    let url = new URL(`http://${request.name}${port === 80 ? '' : `:${port}`}/.well-known/acme-challenge/${request.token}`);
+    const host = net.isIPv6(request.name) ? `[${request.name}]` : request.name;
+    let url = new URL(`http://${host}${port === 80 ? '' : `:${port}`}/.well-known/acme-challenge/${request.token}`);
     for (let hop = 0; ; hop++) {
-      const [address] = await this.addresses(url.hostname.replace(/^\[|\]$/g, ''));
+      const address = await this.#target(url.hostname.replace(/^\[|\]$/g, ''));
       const response = await get(url, address!, signal);
       if (response.status >= 300 && response.status < 400 && response.location) {
         if (hop >= maxRedirects) throw fail.incorrect(`more than ${maxRedirects} redirects from ${request.name}`);
@@ -148,12 +158,15 @@ export class ChallengeValidators {
   }
 
   async #tlsAlpn01(request: ValidationRequest, signal: AbortSignal): Promise<void> {
-    const [address] = await this.addresses(request.name);
+    const ip = request.identifierType === 'ip';
+    const address = await this.#target(request.name);
+    // RFC 8738 6: an IP identifier is named in SNI by its reverse-DNS name.
+    const servername = ip ? reverseName(request.name) : request.name;
     const certificate = await new Promise<X509Certificate>((resolve, reject) => {
       const socket = tls.connect({
         host: address,
         port: this.#settings.tlsAlpn01Port,
-        servername: request.name,
+        servername,
         ALPNProtocols: ['acme-tls/1'],
         rejectUnauthorized: false,
         minVersion: 'TLSv1.2',
@@ -180,8 +193,14 @@ export class ChallengeValidators {
         ),
       );
     });
-    if (certificate.subjectAltName !== `DNS:${request.name}`) {
-      throw fail.incorrect(`the acme-tls/1 certificate must name exactly DNS:${request.name} (it has ${certificate.subjectAltName ?? 'no subjectAltName'})`);
+    const names = certificate.subjectAltName?.split(', ') ?? [];
+    const named = ip
+      ? names.length === 1 && names[0]!.startsWith('IP Address:') && canonicalIp(names[0]!.slice(11)) === request.name
+      : names.length === 1 && names[0] === `DNS:${request.name}`;
+    if (!named) {
+      throw fail.incorrect(
+        `the acme-tls/1 certificate must name exactly ${ip ? 'IP Address' : 'DNS'}:${request.name} (it has ${certificate.subjectAltName ?? 'no subjectAltName'})`,
+      );
     }
     const extension = findExtension(certificate.raw, acmeIdentifierOid);
     if (!extension) throw fail.incorrect('the acme-tls/1 certificate has no acmeIdentifier extension');
@@ -239,4 +258,21 @@ function findExtension(der: Buffer, wanted: string): { critical: boolean; value:
     return { critical, value: content(der, rest[rest.length - 1]!) };
   }
   return undefined;
+}
+
+/** The reverse-DNS name of an address: 4.3.2.1.in-addr.arpa, or nibbles under ip6.arpa. */
+export function reverseName(ip: string): string {
+  if (net.isIPv4(ip)) return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
+  const nibbles = expandIpv6(ip)
+    .split(':')
+    .map((g) => g.padStart(4, '0'))
+    .join('');
+  return `${[...nibbles].reverse().join('.')}.ip6.arpa`;
+}
+
+function expandIpv6(ip: string): string {
+  const [head = '', tail = ''] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  return [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t].join(':');
 }

@@ -21,6 +21,7 @@ import type { Pool } from './pool.ts';
 
 export interface NewAuthorization {
   id: string;
+  identifierType: 'dns' | 'ip';
   identifier: string;
   wildcard: boolean;
   status: 'pending' | 'valid';
@@ -42,6 +43,7 @@ export interface NewOrder {
 
 /** A challenge with what deciding on it needs: its authorization and order. */
 export interface ChallengeContext extends AcmeChallengeRow {
+  identifier_type: 'dns' | 'ip';
   identifier: string;
   wildcard: boolean;
   authorization_status: string;
@@ -137,10 +139,18 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
       }
       const authz = order.authorizations;
       await pool.query(
-        `INSERT INTO acme_authorizations (id, order_id, identifier, wildcard, status, expires_at, position)
-         SELECT id, $1, identifier, wildcard, status, $2, position
-           FROM unnest($3::text[], $4::text[], $5::boolean[], $6::text[]) WITH ORDINALITY AS a(id, identifier, wildcard, status, position)`,
-        [order.id, order.expiresAt, authz.map((a) => a.id), authz.map((a) => a.identifier), authz.map((a) => a.wildcard), authz.map((a) => a.status)],
+        `INSERT INTO acme_authorizations (id, order_id, identifier_type, identifier, wildcard, status, expires_at, position)
+         SELECT id, $1, identifier_type, identifier, wildcard, status, $2, position
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::boolean[], $7::text[]) WITH ORDINALITY AS a(id, identifier_type, identifier, wildcard, status, position)`,
+        [
+          order.id,
+          order.expiresAt,
+          authz.map((a) => a.id),
+          authz.map((a) => a.identifierType),
+          authz.map((a) => a.identifier),
+          authz.map((a) => a.wildcard),
+          authz.map((a) => a.status),
+        ],
       );
       const challenges = authz.flatMap((a) => a.challenges.map((c) => ({ ...c, authorizationId: a.id })));
       await pool.query(
@@ -182,7 +192,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
 
     async authorizationsOfOrder(orderId) {
       const { rows } = await pool.query<AcmeAuthorizationRow>(
-        `SELECT a.id, a.order_id, a.identifier, a.wildcard, a.status, a.expires_at,
+        `SELECT a.id, a.order_id, a.identifier_type, a.identifier, a.wildcard, a.status, a.expires_at,
                 COALESCE((SELECT json_agg(json_build_object('id', c.id, 'authorization_id', c.authorization_id, 'type', c.type, 'token', c.token,
                                  'status', c.status, 'validated_at', c.validated_at, 'error', c.error) ORDER BY c.position)
                             FROM acme_challenges c WHERE c.authorization_id = a.id), '[]') AS challenges
@@ -194,7 +204,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
 
     async authorizationById(id) {
       const { rows } = await pool.query<AcmeAuthorizationRow & { account_id: string }>(
-        `SELECT a.id, a.order_id, a.identifier, a.wildcard, a.status, a.expires_at, o.account_id,
+        `SELECT a.id, a.order_id, a.identifier_type, a.identifier, a.wildcard, a.status, a.expires_at, o.account_id,
                 COALESCE((SELECT json_agg(json_build_object('id', c.id, 'authorization_id', c.authorization_id, 'type', c.type, 'token', c.token,
                                  'status', c.status, 'validated_at', c.validated_at, 'error', c.error) ORDER BY c.position)
                             FROM acme_challenges c WHERE c.authorization_id = a.id), '[]') AS challenges
@@ -207,7 +217,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     async challengeById(id) {
       const { rows } = await pool.query<ChallengeContext>(
         `SELECT c.id, c.authorization_id, c.type, c.token, c.status, c.validated_at, c.error,
-                a.identifier, a.wildcard, a.status AS authorization_status, a.order_id, o.account_id
+                a.identifier_type, a.identifier, a.wildcard, a.status AS authorization_status, a.order_id, o.account_id
            FROM acme_challenges c JOIN acme_authorizations a ON a.id = c.authorization_id JOIN acme_orders o ON o.id = a.order_id
           WHERE c.id = $1`,
         [id],
@@ -302,7 +312,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
                           ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
             RETURNING id, authorization_id, type, token, status, validated_at, error
          )
-         SELECT c.*, a.identifier, a.wildcard, a.status AS authorization_status, a.order_id, o.account_id, acct.key_thumbprint
+         SELECT c.*, a.identifier_type, a.identifier, a.wildcard, a.status AS authorization_status, a.order_id, o.account_id, acct.key_thumbprint
            FROM claimed c JOIN acme_authorizations a ON a.id = c.authorization_id JOIN acme_orders o ON o.id = a.order_id
            JOIN acme_accounts acct ON acct.id = o.account_id`,
         [olderThanSeconds, limit],

@@ -31,9 +31,9 @@ export type AcmeChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
 /** How a profile's orders get their authorizations: proven by a challenge, or trusted at once. */
 export type AcmeAuthMode = 'challenge' | 'trust_authenticated';
 
-/** An RFC 8555 identifier; certfleet issues for `dns` identifiers. */
+/** An RFC 8555 identifier: a DNS name, or an IP address (RFC 8738) in its canonical text form. */
 export interface AcmeIdentifier {
-  type: 'dns';
+  type: 'dns' | 'ip';
   value: string;
 }
 
@@ -90,6 +90,7 @@ export interface AcmeChallengeRow {
 export interface AcmeAuthorizationRow {
   id: string;
   order_id: string;
+  identifier_type: AcmeIdentifier['type'];
   identifier: string;
   wildcard: boolean;
   status: AcmeAuthorizationStatus;

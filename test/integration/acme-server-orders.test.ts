@@ -245,7 +245,7 @@ describe('orders under a trusting profile', () => {
     expectProblem(outside, 400, 'rejectedIdentifier');
     const bad = await newOrder({
       identifiers: [
-        { type: 'ip', value: '192.0.2.1' },
+        { type: 'email', value: 'ops@example.test' },
         { type: 'dns', value: 'under_score.example.test' },
         { type: 'dns', value: '*.*.example.test' },
         { type: 'dns', value: 'ok.example.test' },
@@ -254,7 +254,7 @@ describe('orders under a trusting profile', () => {
     expectProblem(bad, 400, 'rejectedIdentifier');
     const subproblems = bad.body!.subproblems as Array<{ type: string; identifier: { value: string } }>;
     expect(subproblems.map((p) => [p.type.split(':').pop(), p.identifier.value])).toEqual([
-      ['unsupportedIdentifier', '192.0.2.1'],
+      ['unsupportedIdentifier', 'ops@example.test'],
       ['rejectedIdentifier', 'under_score.example.test'],
       ['rejectedIdentifier', '*.*.example.test'],
     ]);
@@ -313,6 +313,21 @@ describe('orders under a proving profile (validated against challtestsrv)', () =
     const [, csr] = await acme.crypto.createCsr({ commonName: '*.wild.example.test', altNames: ['*.wild.example.test', 'wild.example.test'] });
     const finalized = await client.finalizeOrder(ready, csr);
     expect(verifyChain(await client.getCertificate(finalized)).subjectAltName).toBe('DNS:*.wild.example.test, DNS:wild.example.test');
+  });
+
+  it('issues for an IP address (RFC 8738) proven with http-01: IP SANs, no dns-01 offered', async () => {
+    const client = await newClient();
+    const order = await client.createOrder({ identifiers: [{ type: 'ip', value: '127.0.0.1' } as unknown as { type: 'dns'; value: string }] });
+    const [authz] = await client.getAuthorizations(order);
+    expect(authz!.identifier).toEqual({ type: 'ip', value: '127.0.0.1' });
+    expect(authz!.challenges.map((c) => c.type as string)).toEqual(['http-01', 'tls-alpn-01']);
+    const http01 = authz!.challenges[0]!;
+    await chall.addHttp01(http01.token, await client.getChallengeKeyAuthorization(http01));
+    await client.completeChallenge(http01);
+    await client.waitForValidStatus(http01);
+    const [, csr] = await acme.crypto.createCsr({ altNames: ['127.0.0.1'] });
+    const finalized = await client.finalizeOrder(await client.getOrder(order), csr);
+    expect(verifyChain(await client.getCertificate(finalized)).subjectAltName).toBe('IP Address:127.0.0.1');
   });
 
   it('fails a wrong answer: the challenge, the authorization and the order become invalid, and say why', async () => {

@@ -29,7 +29,7 @@ export function challengeJson(urls: AcmeUrls, origin: string, challenge: AcmeCha
 
 export function authorizationJson(urls: AcmeUrls, origin: string, authorization: AcmeAuthorizationRow): Record<string, unknown> {
   const json: Record<string, unknown> = {
-    identifier: { type: 'dns', value: authorization.identifier },
+    identifier: { type: authorization.identifier_type, value: authorization.identifier },
     status: authorization.status,
     expires: rfc3339(authorization.expires_at),
     // A valid authorization lists the challenge that validated it (RFC 8555 7.1.4); others all.
