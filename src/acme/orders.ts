@@ -92,12 +92,7 @@ export class AcmeOrders {
         })),
       });
     }
-    const notBefore = optionalDate(payload.notBefore, 'notBefore');
-    const notAfter = optionalDate(payload.notAfter, 'notAfter');
-    if (notBefore || notAfter) {
-      // certfleet decides lifetimes by profile (as Let's Encrypt does): say so rather than ignore them.
-      throw AcmeProblems.malformed('notBefore and notAfter are not supported: the certificate lifetime comes from the profile');
-    }
+    const { notBefore, notAfter } = requestedValidity(payload, profile);
     const replaces = await this.#replaces(account, payload.replaces);
     // Renewals (ARI `replaces`) are exempt from the order limits: they must never be stopped.
     if (!replaces)
@@ -131,8 +126,8 @@ export class AcmeOrders {
           status: trusted ? 'ready' : 'pending',
           expiresAt,
           identifiers,
-          notBefore: null,
-          notAfter: null,
+          notBefore: notBefore ?? null,
+          notAfter: notAfter ?? null,
           replaces,
           authorizations,
         });
@@ -337,7 +332,10 @@ export class AcmeOrders {
         tags: { acme_account: account.id, acme_order: order.id },
         source: 'ACME',
       });
-      const issued = await this.#o.issuance.issueFromCsr(principal, certificate.id, csrPem);
+      const issued = await this.#o.issuance.issueFromCsr(principal, certificate.id, csrPem, undefined, {
+        notBefore: order.not_before ?? undefined,
+        notAfter: order.not_after ?? undefined,
+      });
       if (isQueued(issued)) {
         const processing = await this.#o.repo.transitionOrder(id, 'processing', 'processing', { certificateId: certificate.id });
         return { order: processing ?? order, authorizationIds: await this.#authorizationIds(order.id) };
@@ -418,6 +416,31 @@ export class AcmeOrders {
 
 function problem(type: string, status: number, detail: string): StoredProblem {
   return { type: `urn:ietf:params:acme:error:${type}`, detail, status };
+}
+
+/** The most a requested notBefore may lie in the future. */
+const maxNotBeforeAheadMs = 30 * 86_400_000;
+
+/**
+ * notBefore/notAfter (RFC 8555 7.4): honoured when the profile and its issuer allow them, else
+ * refused at new-order (a server must not issue other dates than those asked for).
+ */
+function requestedValidity(payload: Record<string, unknown>, profile: AcmeProfile): { notBefore?: Date; notAfter?: Date } {
+  const notBefore = optionalDate(payload.notBefore, 'notBefore');
+  const notAfter = optionalDate(payload.notAfter, 'notAfter');
+  const now = Date.now();
+  if (notBefore && notBefore.getTime() > now + maxNotBeforeAheadMs) throw AcmeProblems.malformed('notBefore may be at most 30 days ahead');
+  if (notBefore && notBefore.getTime() < now - 86_400_000) throw AcmeProblems.malformed('notBefore may not be more than a day in the past');
+  if (notAfter) {
+    const start = Math.max(notBefore?.getTime() ?? now, now - 60_000);
+    let longestMs = profile.issuerValidityDays * 86_400_000;
+    if (profile.maxTtlSeconds > 0) longestMs = Math.min(longestMs, profile.maxTtlSeconds * 1000);
+    if (notAfter.getTime() <= start) throw AcmeProblems.malformed('notAfter must be later than notBefore and now');
+    if (notAfter.getTime() - start > longestMs) {
+      throw AcmeProblems.malformed(`notAfter is too far: profile ${profile.name} issues certificates of at most ${Math.floor(longestMs / 1000)} s`);
+    }
+  }
+  return { ...(notBefore ? { notBefore } : {}), ...(notAfter ? { notAfter } : {}) };
 }
 
 function optionalDate(value: unknown, field: string): Date | undefined {

@@ -104,13 +104,14 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
   return {
     async offeredProfiles() {
       const { rows } = await pool.query<AcmeProfile>(
-        `SELECT id, name, description, acme_auth_mode AS "authMode", acme_issuer_id AS "issuerId", acme_owner_id AS "ownerId",
+        `SELECT p.id, p.name, p.description, acme_auth_mode AS "authMode", acme_issuer_id AS "issuerId", acme_owner_id AS "ownerId",
                 acme_team_id AS "teamId", acme_renewal_policy_id AS "renewalPolicyId", san_patterns AS "sanPatterns",
-                max_ttl_seconds AS "maxTtlSeconds", allowed_key_algorithms AS "allowedKeyAlgorithms", allowed_ekus AS "allowedEkus"
-           FROM certificate_profiles
-          WHERE enabled AND acme_issuer_id IS NOT NULL AND acme_owner_id IS NOT NULL AND acme_team_id IS NOT NULL
+                max_ttl_seconds AS "maxTtlSeconds", allowed_key_algorithms AS "allowedKeyAlgorithms", allowed_ekus AS "allowedEkus",
+                COALESCE((i.config->>'validity_days')::int, 90) AS "issuerValidityDays"
+           FROM certificate_profiles p JOIN issuers i ON i.id = p.acme_issuer_id
+          WHERE p.enabled AND acme_issuer_id IS NOT NULL AND acme_owner_id IS NOT NULL AND acme_team_id IS NOT NULL
             AND acme_renewal_policy_id IS NOT NULL
-          ORDER BY name`,
+          ORDER BY p.name`,
       );
       return rows;
     },

@@ -59,6 +59,8 @@ export interface AcmeProfile {
   maxTtlSeconds: number;
   allowedKeyAlgorithms: Array<{ algorithm: string; min_size?: number }>;
   allowedEkus: string[];
+  /** The issuer's certificate lifetime (validity_days, default 90), before the profile's cap. */
+  issuerValidityDays: number;
 }
 
 export interface AcmeOrderRow {

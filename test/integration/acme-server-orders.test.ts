@@ -234,6 +234,18 @@ describe('orders under a trusting profile', () => {
     ]);
   });
 
+  it('issues the lifetime asked for (notBefore/notAfter) when the profile allows it', async () => {
+    const client = await newClient({ bound: true });
+    const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 7 * 86_400_000).toISOString().replace('.000Z', 'Z');
+    const order = await client.createOrder({ identifiers: [{ type: 'dns', value: 'week.trust.test' }], profile: 'trusted', notAfter } as acme.Order & {
+      profile: string;
+    });
+    expect(order.notAfter).toBe(notAfter);
+    const [, csr] = await acme.crypto.createCsr({ commonName: 'week.trust.test' });
+    const leaf = verifyChain(await client.getCertificate(await client.finalizeOrder(order, csr)));
+    expect(new Date(leaf.validTo).toISOString().replace('.000Z', 'Z')).toBe(notAfter);
+  });
+
   it('refuses names outside the profile, bad identifiers (each named), unknown profiles and lifetimes', async () => {
     const client = await newClient({ bound: true });
     const kid = client.getAccountUrl();

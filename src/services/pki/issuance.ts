@@ -64,7 +64,14 @@ export class IssuanceService {
 
   /** `agentId`: the agent whose CSR this is (its own leaf; see migrations/0007_agent_versions.sql). */
   /** An external issuer (ACME) answers `QueuedIssuance`: a Signing job the job processor completes. */
-  async issueFromCsr(principal: Principal | undefined, certificateId: string, csr: string, agentId?: string): Promise<IssuedCertificate | QueuedIssuance> {
+  /** `validity`: a lifetime the requester asked for (ACME notBefore/notAfter); never longer than the issuer and profile allow. */
+  async issueFromCsr(
+    principal: Principal | undefined,
+    certificateId: string,
+    csr: string,
+    agentId?: string,
+    validity?: { notBefore?: Date | undefined; notAfter?: Date | undefined },
+  ): Promise<IssuedCertificate | QueuedIssuance> {
     // Step 1
     const ctx = await this.#o.repo.context(certificateId);
     if (!ctx) throw Errors.notFound(`certificate ${certificateId} not found`);
@@ -82,8 +89,15 @@ export class IssuanceService {
     const now = this.#o.now?.() ?? Date.now();
     let ttlMs = (ctx.issuer_config.validity_days ?? defaultValidityDays) * 86_400_000;
     if (ctx.max_ttl_seconds) ttlMs = Math.min(ttlMs, ctx.max_ttl_seconds * 1000);
-    const notBefore = Math.floor((now - backdateMs) / 1000) * 1000;
-    const notAfter = Math.min(Math.floor((now + ttlMs) / 1000) * 1000, ca.template.notAfter.getTime());
+    const notBefore = Math.floor((validity?.notBefore?.getTime() ?? now - backdateMs) / 1000) * 1000;
+    // The lifetime runs from now (the backdate is a grace for slow clocks, not lifetime taken).
+    const longest = Math.min(Math.floor((Math.max(notBefore, now) + ttlMs) / 1000) * 1000, ca.template.notAfter.getTime());
+    const notAfter = validity?.notAfter ? Math.floor(validity.notAfter.getTime() / 1000) * 1000 : longest;
+    if (notAfter > longest || notAfter <= notBefore) {
+      throw Errors.validation(
+        `notAfter: ${new Date(notAfter).toISOString()} is outside what this issuer and profile allow (up to ${new Date(longest).toISOString()})`,
+      );
+    }
     const names = dedupe([ctx.common_name, ...ctx.sans]);
 
     // Step 2

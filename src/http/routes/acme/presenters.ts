@@ -14,6 +14,8 @@ export function orderJson(urls: AcmeUrls, origin: string, view: OrderView): Reco
     authorizations: view.authorizationIds.map((id) => urls.authorization(origin, id)),
     finalize: urls.finalize(origin, order.id),
   };
+  if (order.not_before) json.notBefore = rfc3339(order.not_before);
+  if (order.not_after) json.notAfter = rfc3339(order.not_after);
   if (order.replaces) json.replaces = order.replaces;
   if (order.error) json.error = order.error;
   if (order.status === 'valid' && order.version_id) json.certificate = urls.certificate(origin, order.id);
