@@ -6,7 +6,7 @@
  * the inventory, download, ARI and revocation, each checked with openssl or the database.
  */
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acmeHttp, expectProblem, jws } from '../support/acme-http.ts';
@@ -273,6 +273,20 @@ describe('orders under a trusting profile', () => {
     expectProblem(await newOrder({ identifiers: [] }), 400, 'malformed');
     expectProblem(await newOrder({ identifiers: [{ type: 'dns', value: 'a.example.test' }], profile: 'nope' }), 400, 'invalidProfile');
     expectProblem(await newOrder({ identifiers: [{ type: 'dns', value: 'a.example.test' }], notAfter: '2030-01-01T00:00:00Z' }), 400, 'malformed');
+    // Garbage where a CSR or a certificate belongs is the client's 400, never a 5xx.
+    const ready = await client.createOrder({ identifiers: [{ type: 'dns', value: 'garbage.trust.test' }], profile: 'trusted' } as acme.Order & {
+      profile: string;
+    });
+    const finalizeUrl = ready.finalize;
+    const signed = async (url: string, payload: object | string) => post(new URL(url).pathname, jws(key, { kid, nonce: await freshNonce(), url }, payload));
+    for (const csr of [randomBytes(300).toString('base64url'), 'not base64url!', '', 42]) {
+      expectProblem(await signed(finalizeUrl, { csr }), 400, 'badCSR');
+    }
+    expectProblem(await signed(finalizeUrl, {}), 400, 'badCSR');
+    expectProblem(await signed(finalizeUrl, '[1,2]'), 400, 'malformed');
+    const revokeUrl = `${server.url}/acme/revoke-cert`;
+    expectProblem(await signed(revokeUrl, { certificate: randomBytes(200).toString('base64url') }), 400, 'malformed');
+    expectProblem(await signed(revokeUrl, { certificate: 'AAAA', reason: 'keyCompromise' }), 400, 'malformed');
     // Unknown fields are ignored (RFC 8555 7.4); a GET on an order URL is 405.
     const ok = await newOrder({ identifiers: [{ type: 'dns', value: 'a.example.test' }], extension: { x: 1 } });
     expect(ok.status).toBe(201);
