@@ -22,7 +22,19 @@ async function scalar(databaseUrl: string, sql: string): Promise<number> {
 
 const recordedHeartbeats = (url: string) => scalar(url, "SELECT coalesce(sum(heartbeats), 0) AS n FROM agent_liveness WHERE agent_id LIKE 'load-agent-%'");
 
+const acmeCertificates = (url: string) => scalar(url, "SELECT count(*) AS n FROM acme_orders WHERE status = 'valid' AND version_id IS NOT NULL");
+
 export const checks: Record<string, Check> = {
+  /** Every ACME flow that completed (its certificate downloaded) left a valid order with its certificate stored. */
+  acme_certificates_durable: {
+    before: acmeCertificates,
+    async after(url, before, summary) {
+      const stored = (await acmeCertificates(url)) - (before as number);
+      const downloaded = summary.completed;
+      const lost = Math.max(0, downloaded - stored);
+      return { downloaded, stored, lost, ok: lost === 0 };
+    },
+  },
   /** Every heartbeat answered 200 is counted in agent_liveness (none lost). */
   heartbeats_durable: {
     before: recordedHeartbeats,

@@ -45,12 +45,16 @@ export async function runFlows(options: FlowOptions): Promise<EngineResult & { r
       const req = step(state, options.ctx);
       let status: number;
       let body: unknown;
+      let headers: Record<string, string> = {};
       try {
         const res = await fetch(`${options.baseUrl}${req.path}`, { method: req.method, headers: req.headers ?? {}, ...(req.body ? { body: req.body } : {}) });
         requests++;
         status = res.status;
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
-        body = req.then && res.ok ? await res.json() : await res.arrayBuffer();
+        if (req.then) {
+          headers = Object.fromEntries(res.headers);
+          body = res.ok && headers['content-type']?.includes('json') ? await res.json() : await res.text();
+        } else body = await res.arrayBuffer();
       } catch (err) {
         failed++;
         const kind = `step ${i + 1}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
@@ -62,7 +66,7 @@ export async function runFlows(options: FlowOptions): Promise<EngineResult & { r
         return;
       }
       try {
-        req.then?.(state, body);
+        req.then?.(state, body, headers);
       } catch (err) {
         failed++;
         const kind = `step ${i + 1}: ${(err as Error).message}`;

@@ -1,6 +1,6 @@
 /**
  * npm run loadtest -- <scenario> [--rate R] [--duration 60s] [--connections C]
- *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--certificates N] [--fleet N] [--seed-secret S]
+ *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--certificates N] [--fleet N] [--acme N] [--seed-secret S]
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
  *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR] [--smoke]
  *   [--compare <git-ref> [--rounds N]]
@@ -48,6 +48,7 @@ async function main(): Promise<number> {
       agents: { type: 'string' },
       certificates: { type: 'string' },
       fleet: { type: 'string' },
+      acme: { type: 'string' },
       'seed-secret': { type: 'string' },
       url: { type: 'string' },
       'database-url': { type: 'string' },
@@ -96,7 +97,7 @@ async function main(): Promise<number> {
   const executor = (values.executor ?? scenario.executor) as 'constant-arrival-rate' | 'max-throughput';
   if (executor !== 'constant-arrival-rate' && executor !== 'max-throughput') fail('--executor must be constant-arrival-rate or max-throughput');
   const seedCounts: Record<string, number> = { ...scenario.seed };
-  for (const kind of ['agents', 'certificates', 'fleet'] as const) {
+  for (const kind of ['agents', 'certificates', 'fleet', 'acme'] as const) {
     if (values[kind] !== undefined && kind in seedCounts) seedCounts[kind] = Math.floor(positive(values[kind], 1, `--${kind}`));
   }
   const seedSecret = values['seed-secret'] ?? 'certfleet-load';

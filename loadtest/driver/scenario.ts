@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createAcmeLoadContext, type AcmeLoadContext } from './acme.ts';
 import { loadAgentId, loadAgentKey } from './seed.ts';
 
 export interface ScenarioRequest {
@@ -12,8 +13,8 @@ export interface ScenarioRequest {
   headers?: Record<string, string>;
   body?: string | null;
   expect?: number;
-  /** Flows: reads the JSON response into the flow's state; throwing fails the flow. */
-  then?: (state: Record<string, unknown>, body: unknown) => void;
+  /** Flows: reads the response (JSON parsed, else text; headers lower-case) into the flow's state; throwing fails the flow. */
+  then?: (state: Record<string, unknown>, body: unknown, headers: Record<string, string>) => void;
 }
 
 /** A scenario whose iteration is several dependent requests (fleet_rotation). */
@@ -32,6 +33,8 @@ export interface ScenarioContext {
   seed: Record<string, number>;
   agentId(n: number): string;
   agentKey(id: string): string;
+  /** ACME scenarios (`acme` set): accounts, JWS signing and CSRs (driver/acme.ts). */
+  acme?: AcmeLoadContext;
 }
 
 export interface Scenario {
@@ -54,6 +57,8 @@ export interface Scenario {
   request?(i: number, ctx: ScenarioContext): ScenarioRequest;
   /** ...or a flow of dependent requests (rate is then flows per second). */
   flow?: ScenarioFlow;
+  /** ACME accounts to create before the run, and CSRs to pre-make (ctx.acme). */
+  acme?: { accounts: number; csrs: number };
 }
 
 export async function loadScenario(name: string): Promise<Scenario> {
@@ -94,6 +99,7 @@ export function scenarioContext(target: { url: string; adminKey: string }, seed:
 
 /** Runs the scenario's setup steps (same semantics as runSetup in loadtest/k6/common.js). */
 export async function runSetup(scenario: Scenario, ctx: ScenarioContext): Promise<void> {
+  if (scenario.acme) ctx.acme = await createAcmeLoadContext(ctx.baseUrl, ctx.adminKey, { ...scenario.acme, runId: ctx.runId });
   for (const [name, step] of Object.entries(scenario.setup ?? {})) {
     const res = await fetch(`${ctx.baseUrl}${step.path}`, { headers: { authorization: `Bearer ${ctx.adminKey}` } });
     const value = res.headers.get(step.header);

@@ -44,6 +44,8 @@ describe.each(scenarios)('npm run loadtest -- %s --smoke', (name) => {
         '300',
         '--fleet',
         '300',
+        '--acme',
+        '300',
         '--out',
         dir,
       ],

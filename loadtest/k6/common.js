@@ -59,7 +59,11 @@ export function k6Script(scenario, { http, exec, sha256, Trend }) {
         const req = step(state, iterationCtx);
         const res = send(req);
         if (res.status !== req.expect) return; // counted by http_req_failed
-        if (req.then) req.then(state, res.json());
+        if (req.then) {
+          // As the Node driver hands them over: JSON parsed (else the text), header names lower-case.
+          const headers = Object.fromEntries(Object.entries(res.headers).map(([name, value]) => [name.toLowerCase(), value]));
+          req.then(state, (headers['content-type'] || '').includes('json') ? res.json() : res.body, headers);
+        }
       }
       flowDuration.add(Date.now() - started);
     },

@@ -30,6 +30,7 @@ beforeAll(async () => {
   await runSeed(db.url, 'agents.sql', 20, seed);
   await runSeed(db.url, 'certificates.sql', 20, seed);
   await runSeed(db.url, 'fleet.sql', 20, seed);
+  await runSeed(db.url, 'acme.sql', 20, seed);
   server = await serve({
     DATABASE_URL: db.url,
     CERTFLEET_HOST: '127.0.0.1',
@@ -44,6 +45,7 @@ beforeAll(async () => {
     AGENTS: '20',
     CERTIFICATES: '20',
     FLEET: '20',
+    ACME: '20',
   };
 });
 afterAll(async () => {

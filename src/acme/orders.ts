@@ -313,35 +313,34 @@ export class AcmeOrders {
     ) {
       throw new AcmeProblem('badCSR', 400, 'the certificate key must not be the account key');
     }
-    if (!(await this.#o.repo.transitionOrder(id, 'ready', 'processing'))) {
-      throw new AcmeProblem('orderNotReady', 403, `order ${id} is no longer ready (finalized concurrently?)`);
-    }
+    const notReady = () => new AcmeProblem('orderNotReady', 403, `order ${id} is no longer ready (finalized concurrently?)`);
+    const replaced = order.replaces ? await this.#o.repo.issuedVersionBySerial(order.replaces) : undefined;
+    const principal = acmePrincipal(account.id);
+    const firstDnsName = order.identifiers.find((i) => i.type === 'dns')?.value;
+    const commonName = checked.commonName && wanted.has(checked.commonName) ? checked.commonName : (firstDnsName ?? names[0]!);
     try {
-      const principal = acmePrincipal(account.id);
-      const firstDnsName = order.identifiers.find((i) => i.type === 'dns')?.value;
-      const commonName = checked.commonName && wanted.has(checked.commonName) ? checked.commonName : (firstDnsName ?? names[0]!);
-      const certificate = await this.#o.certificates.create(principal, {
-        name: `acme-${order.id}`,
-        common_name: commonName,
-        sans: names,
-        owner_id: profile.ownerId,
-        team_id: profile.teamId,
-        issuer_id: profile.issuerId,
-        renewal_policy_id: profile.renewalPolicyId,
-        certificate_profile_id: profile.id,
-        tags: { acme_account: account.id, acme_order: order.id },
-        source: 'ACME',
-      });
-      const issued = await this.#o.issuance.issueFromCsr(principal, certificate.id, csrPem, undefined, {
-        notBefore: order.not_before ?? undefined,
-        notAfter: order.not_after ?? undefined,
-      });
-      if (isQueued(issued)) {
-        const processing = await this.#o.repo.transitionOrder(id, 'processing', 'processing', { certificateId: certificate.id });
-        return { order: processing ?? order, authorizationIds: await this.#authorizationIds(order.id) };
-      }
-      const replaced = order.replaces ? await this.#o.repo.issuedVersionBySerial(order.replaces) : undefined;
-      const valid = await this.#o.audit.atomically(async () => {
+      // One unit of work: the order's move, the inventory certificate, its version and every
+      // audit event commit together, and a failure leaves no half-made certificate behind (the
+      // order rolls back to ready, then fails for good below).
+      const finalized = await this.#o.audit.atomically(async () => {
+        if (!(await this.#o.repo.transitionOrder(id, 'ready', 'processing'))) throw notReady();
+        const certificate = await this.#o.certificates.create(principal, {
+          name: `acme-${order.id}`,
+          common_name: commonName,
+          sans: names,
+          owner_id: profile.ownerId,
+          team_id: profile.teamId,
+          issuer_id: profile.issuerId,
+          renewal_policy_id: profile.renewalPolicyId,
+          certificate_profile_id: profile.id,
+          tags: { acme_account: account.id, acme_order: order.id },
+          source: 'ACME',
+        });
+        const issued = await this.#o.issuance.issueFromCsr(principal, certificate.id, csrPem, undefined, {
+          notBefore: order.not_before ?? undefined,
+          notAfter: order.not_after ?? undefined,
+        });
+        if (isQueued(issued)) return this.#o.repo.transitionOrder(id, 'processing', 'processing', { certificateId: certificate.id });
         const valid = await this.#o.repo.transitionOrder(id, 'processing', 'valid', { certificateId: certificate.id, versionId: issued.versionId });
         // The renewal an operator asked for (ARI told the client) is done.
         const requests = replaced ? await this.#o.repo.completeRenewalRequests(replaced.certificate_id) : 0;
@@ -352,15 +351,17 @@ export class AcmeOrders {
         });
         return valid;
       });
-      return { order: valid!, authorizationIds: await this.#authorizationIds(order.id) };
+      return { order: finalized ?? order, authorizationIds: await this.#authorizationIds(order.id) };
     } catch (err) {
+      if (err instanceof AcmeProblem && err.type === 'orderNotReady') throw err;
       const failure =
         err instanceof AcmeProblem
           ? err
           : isAppError(err) && err.status < 500
             ? new AcmeProblem('badCSR', 400, err.message)
             : AcmeProblems.serverInternal('issuing the certificate failed; place a new order');
-      await this.#o.repo.transitionOrder(id, 'processing', 'invalid', { error: failure.document() }).catch(() => undefined);
+      // The unit of work rolled back to ready: the order fails for good (RFC 8555 7.4).
+      await this.#o.repo.transitionOrder(id, 'ready', 'invalid', { error: failure.document() }).catch(() => undefined);
       throw isAppError(err) && err.status >= 500 ? err : failure;
     }
   }

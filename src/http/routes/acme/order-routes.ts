@@ -56,6 +56,8 @@ export function acmeOrderEntryRoutes(server: AcmeServer, protocol: RouteProtocol
       response: { description: '{suggestedWindow: {start, end}}' },
       access: 'public',
       protocol,
+      // Polled by every ARI client for every certificate: logged at debug (errors still at info).
+      quiet: true,
       handler: async (ctx): Promise<Reply> => {
         await entryProfile(server, ctx);
         const window = await server.renewalInfo(ctx.param('id'));

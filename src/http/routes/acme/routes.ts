@@ -32,6 +32,8 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
       response: { description: 'the directory object' },
       access: 'public',
       protocol,
+      // Every client run starts here: logged at debug, like the nonce (errors still at info).
+      quiet: true,
       handler: async (ctx): Promise<Reply> => ({ status: 200, json: await server.directory(server.urls.origin(ctx.host), await entryProfile(server, ctx)) }),
     }),
     route({
