@@ -37,6 +37,8 @@ CREATE TABLE acme_orders (
   not_after      timestamptz,
   -- RFC 9773: the ARI certificate id of the certificate this order renews.
   replaces       text,
+  -- The account URL (kid) as the client knows it: dns-account-01 derives its record name from it.
+  account_url    text NOT NULL,
   error          jsonb,
   certificate_id text REFERENCES certificates (id) ON DELETE SET NULL,
   version_id     text,
@@ -67,7 +69,7 @@ CREATE INDEX acme_authorizations_order_idx ON acme_authorizations (order_id, pos
 CREATE TABLE acme_challenges (
   id               text PRIMARY KEY,
   authorization_id text NOT NULL REFERENCES acme_authorizations (id) ON DELETE CASCADE,
-  type             text NOT NULL CHECK (type IN ('http-01', 'dns-01', 'tls-alpn-01')),
+  type             text NOT NULL CHECK (type IN ('http-01', 'dns-01', 'tls-alpn-01', 'dns-account-01')),
   -- 128 random bits, base64url (RFC 8555 8.1).
   token            text NOT NULL,
   status           text NOT NULL CHECK (status IN ('pending', 'processing', 'valid', 'invalid')),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalIp, parseIdentifiers } from './identifiers.ts';
 import { AcmeProblem } from './problems.ts';
-import { reverseName } from './validators.ts';
+import { accountLabel, reverseName } from './validators.ts';
 
 function rejection(value: unknown): AcmeProblem {
   try {
@@ -55,11 +55,13 @@ describe('ACME identifiers', () => {
     expect(rejection(Array.from({ length: 101 }, (_, i) => ({ type: 'dns', value: `n${i}.test` }))).type).toBe('rejectedIdentifier');
   });
 
-  it('writes IP addresses and their reverse names as RFC 8738 and RFC 5952 say', () => {
+  it('writes IP addresses, their reverse names and dns-account-01 labels as the RFCs and the draft say', () => {
     expect(canonicalIp('::FFFF:0:1')).toBe('::ffff:0:1');
     expect(canonicalIp('fe80::1%eth0')).toBeUndefined();
     expect(canonicalIp('example.test')).toBeUndefined();
     expect(reverseName('192.0.2.1')).toBe('1.2.0.192.in-addr.arpa');
+    // draft-ietf-acme-dns-account-label-01; the value from Python's base64.b32encode as the oracle.
+    expect(accountLabel('https://ca.example/acme/acct/acct-123')).toBe('_v665amkvnklqk2nj');
     expect(reverseName('2001:db8::1')).toBe('1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa');
   });
 });

@@ -52,6 +52,11 @@ export interface AcmeOrdersOptions {
   settings: AcmeOrderSettings;
 }
 
+/** Attempts per validation when the failure may be transient (dns, connection), a second apart. */
+const validationAttempts = 2;
+const retryDelayMs = 1_000;
+const retriable = new Set(['dns', 'connection']);
+
 /** The audit actor for what an ACME account does through inventory services. */
 export function acmePrincipal(accountId: string): Principal {
   return { keyId: accountId, name: 'ACME account', role: 'operator', permissions: new Set(), actorType: 'ACMEAccount' };
@@ -71,7 +76,8 @@ export class AcmeOrders {
   }
 
   /** newOrder: the order with one authorization per name, ready at once under a trusting profile. */
-  async create(account: AcmeAccountRow, payload: Record<string, unknown>, pathProfile?: string): Promise<OrderView> {
+  /** `accountUrl`: the account's URL (kid) as this client knows it. */
+  async create(account: AcmeAccountRow, accountUrl: string, payload: Record<string, unknown>, pathProfile?: string): Promise<OrderView> {
     const identifiers = parseIdentifiers(payload.identifiers);
     if (pathProfile !== undefined && payload.profile !== undefined && payload.profile !== pathProfile) {
       throw new AcmeProblem('invalidProfile', 400, `the order names profile ${JSON.stringify(payload.profile)} under the directory of profile ${pathProfile}`);
@@ -106,7 +112,11 @@ export class AcmeOrders {
     const authorizations: NewAuthorization[] = identifiers.map((identifier) => {
       const wildcard = identifier.value.startsWith('*.');
       // A wildcard can only be proven in DNS; an IP address has no DNS name to prove (RFC 8738 7).
-      const types: AcmeChallengeType[] = wildcard ? ['dns-01'] : identifier.type === 'ip' ? ['http-01', 'tls-alpn-01'] : ['http-01', 'dns-01', 'tls-alpn-01'];
+      const types: AcmeChallengeType[] = wildcard
+        ? ['dns-01', 'dns-account-01']
+        : identifier.type === 'ip'
+          ? ['http-01', 'tls-alpn-01']
+          : ['http-01', 'dns-01', 'tls-alpn-01', 'dns-account-01'];
       return {
         id: newId('authz'),
         identifierType: identifier.type,
@@ -129,6 +139,7 @@ export class AcmeOrders {
           notBefore: notBefore ?? null,
           notAfter: notAfter ?? null,
           replaces,
+          accountUrl,
           authorizations,
         });
         await this.#record(account.id, 'acme_order_created', order.id, {
@@ -220,18 +231,31 @@ export class AcmeOrders {
   }
 
   #queueValidation(challenge: ChallengeContext, keyAuthorization: string): boolean {
+    const request = {
+      type: challenge.type,
+      identifierType: challenge.identifier_type,
+      name: challenge.identifier,
+      token: challenge.token,
+      keyAuthorization,
+      accountUrl: challenge.account_url,
+    };
     return this.#o.queue.submit(async (signal) => {
       let outcome: AcmeProblem | undefined;
-      try {
-        await this.#o.validators.validate(
-          { type: challenge.type, identifierType: challenge.identifier_type, name: challenge.identifier, token: challenge.token, keyAuthorization },
-          signal,
-        );
-      } catch (err) {
-        outcome =
-          err instanceof AcmeProblem
-            ? err
-            : new AcmeProblem('connection', 400, signal.aborted ? `validation of ${challenge.identifier} timed out` : 'validation failed');
+      // A lookup or a connection that failed may be a blip (a resolver timeout, a listener
+      // restarting): one more attempt a second later, within the same deadline. A wrong answer
+      // is final at once.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.#o.validators.validate(request, signal);
+          outcome = undefined;
+        } catch (err) {
+          outcome =
+            err instanceof AcmeProblem
+              ? err
+              : new AcmeProblem('connection', 400, signal.aborted ? `validation of ${challenge.identifier} timed out` : 'validation failed');
+        }
+        if (!outcome || attempt >= validationAttempts || signal.aborted || !retriable.has(outcome.type)) break;
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
       }
       await this.settle(challenge.id, challenge.authorization_id, challenge.order_id, challenge.account_id, challenge.identifier, outcome);
     });

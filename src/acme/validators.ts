@@ -34,6 +34,8 @@ export interface ValidationRequest {
   name: string;
   token: string;
   keyAuthorization: string;
+  /** The account URL (kid): dns-account-01's record name is derived from it. */
+  accountUrl: string;
 }
 
 /** The most of an http-01 response body read (RFC 8555 8.3 expects a few dozen bytes). */
@@ -81,7 +83,9 @@ export class ChallengeValidators {
       case 'http-01':
         return this.#http01(request, signal);
       case 'dns-01':
-        return this.#dns01(request);
+        return this.#dns01(request, `_acme-challenge.${request.name}`);
+      case 'dns-account-01':
+        return this.#dns01(request, `${accountLabel(request.accountUrl)}._acme-challenge.${request.name}`);
       case 'tls-alpn-01':
         return this.#tlsAlpn01(request, signal);
     }
@@ -138,8 +142,8 @@ export class ChallengeValidators {
     }
   }
 
-  async #dns01(request: ValidationRequest): Promise<void> {
-    const name = `_acme-challenge.${request.name}`;
+  /** dns-01 and dns-account-01: a TXT record at `name` holding the key authorization's digest. */
+  async #dns01(request: ValidationRequest, name: string): Promise<void> {
     const resolver = this.#resolver ?? dns.promises;
     let records: string[][];
     try {
@@ -275,4 +279,19 @@ function expandIpv6(ip: string): string {
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   return [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t].join(':');
+}
+
+/**
+ * dns-account-01's label (draft-ietf-acme-dns-account-label-01): "_" and the lowercase base32
+ * (RFC 4648) of the first 10 bytes of SHA-256(account URL), so each account has its own record
+ * and several accounts (clusters, CDNs) can validate one name at once.
+ */
+export function accountLabel(accountUrl: string): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  const bytes = createHash('sha256').update(accountUrl).digest().subarray(0, 10);
+  let bits = '';
+  for (const byte of bytes) bits += byte.toString(2).padStart(8, '0');
+  let label = '_';
+  for (let i = 0; i < bits.length; i += 5) label += alphabet[parseInt(bits.slice(i, i + 5), 2)];
+  return label;
 }

@@ -38,11 +38,14 @@ export interface NewOrder {
   notBefore: Date | null;
   notAfter: Date | null;
   replaces: string | null;
+  /** The account URL (kid) the client uses: dns-account-01 names its record after it. */
+  accountUrl: string;
   authorizations: NewAuthorization[];
 }
 
 /** A challenge with what deciding on it needs: its authorization and order. */
 export interface ChallengeContext extends AcmeChallengeRow {
+  account_url: string;
   identifier_type: 'dns' | 'ip';
   identifier: string;
   wildcard: boolean;
@@ -120,8 +123,8 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
       let row: AcmeOrderRow;
       try {
         const result = await pool.query<AcmeOrderRow>(
-          `INSERT INTO acme_orders (id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${orderColumns}`,
+          `INSERT INTO acme_orders (id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces, account_url)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${orderColumns}`,
           [
             order.id,
             order.accountId,
@@ -132,6 +135,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
             order.notBefore,
             order.notAfter,
             order.replaces,
+            order.accountUrl,
           ],
         );
         row = result.rows[0]!;
@@ -218,7 +222,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     async challengeById(id) {
       const { rows } = await pool.query<ChallengeContext>(
         `SELECT c.id, c.authorization_id, c.type, c.token, c.status, c.validated_at, c.error,
-                a.identifier_type, a.identifier, a.wildcard, a.status AS authorization_status, a.order_id, o.account_id
+                a.identifier_type, a.identifier, a.wildcard, a.status AS authorization_status, a.order_id, o.account_id, o.account_url
            FROM acme_challenges c JOIN acme_authorizations a ON a.id = c.authorization_id JOIN acme_orders o ON o.id = a.order_id
           WHERE c.id = $1`,
         [id],
@@ -317,7 +321,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
                           ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
             RETURNING id, authorization_id, type, token, status, validated_at, error
          )
-         SELECT c.*, a.identifier_type, a.identifier, a.wildcard, a.status AS authorization_status, a.order_id, o.account_id, acct.key_thumbprint
+         SELECT c.*, a.identifier_type, a.identifier, a.wildcard, a.status AS authorization_status, a.order_id, o.account_id, o.account_url, acct.key_thumbprint
            FROM claimed c JOIN acme_authorizations a ON a.id = c.authorization_id JOIN acme_orders o ON o.id = a.order_id
            JOIN acme_accounts acct ON acct.id = o.account_id`,
         [olderThanSeconds, limit],

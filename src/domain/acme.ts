@@ -27,7 +27,7 @@ export interface AcmeEabKeyRow {
 export type AcmeOrderStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid';
 export type AcmeAuthorizationStatus = 'pending' | 'valid' | 'invalid' | 'deactivated' | 'expired' | 'revoked';
 export type AcmeChallengeStatus = 'pending' | 'processing' | 'valid' | 'invalid';
-export type AcmeChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
+export type AcmeChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01' | 'dns-account-01';
 /** How a profile's orders get their authorizations: proven by a challenge, or trusted at once. */
 export type AcmeAuthMode = 'challenge' | 'trust_authenticated';
 

@@ -13,6 +13,7 @@ import { acmeHttp, expectProblem, jws } from '../support/acme-http.ts';
 import { ariCertId } from '../support/ari.ts';
 import { startChallTestSrv, type ChallTestSrv } from '../support/challtestsrv.ts';
 import { seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
+import { accountLabel } from '../../src/acme/validators.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -321,8 +322,8 @@ describe('orders under a proving profile (validated against challtestsrv)', () =
     expect(order.status).toBe('pending');
     const [wildcard, base] = await client.getAuthorizations(order);
     expect(wildcard).toMatchObject({ identifier: { type: 'dns', value: 'wild.example.test' }, wildcard: true, status: 'pending' });
-    expect(wildcard!.challenges.map((c) => c.type)).toEqual(['dns-01']);
-    expect(base!.challenges.map((c) => c.type)).toEqual(['http-01', 'dns-01', 'tls-alpn-01']);
+    expect(wildcard!.challenges.map((c) => c.type as string)).toEqual(['dns-01', 'dns-account-01']);
+    expect(base!.challenges.map((c) => c.type as string)).toEqual(['http-01', 'dns-01', 'tls-alpn-01', 'dns-account-01']);
 
     const dns01 = wildcard!.challenges[0]!;
     await chall.setTxt('_acme-challenge.wild.example.test', await client.getChallengeKeyAuthorization(dns01));
@@ -339,6 +340,19 @@ describe('orders under a proving profile (validated against challtestsrv)', () =
     const [, csr] = await acme.crypto.createCsr({ commonName: '*.wild.example.test', altNames: ['*.wild.example.test', 'wild.example.test'] });
     const finalized = await client.finalizeOrder(ready, csr);
     expect(verifyChain(await client.getCertificate(finalized)).subjectAltName).toBe('DNS:*.wild.example.test, DNS:wild.example.test');
+  });
+
+  it("validates dns-account-01 (draft-ietf-acme-dns-account-label-01): a TXT record under the account's own label", async () => {
+    const client = await newClient();
+    const order = await client.createOrder({ identifiers: [{ type: 'dns', value: 'acct.example.test' }] });
+    const [authz] = await client.getAuthorizations(order);
+    const challenge = authz!.challenges.find((c) => (c.type as string) === 'dns-account-01')!;
+    // The same digest as dns-01 (acme-client knows that type), at the account's own name.
+    const digest = await client.getChallengeKeyAuthorization({ ...challenge, type: 'dns-01' });
+    await chall.setTxt(`${accountLabel(client.getAccountUrl())}._acme-challenge.acct.example.test`, digest);
+    await client.completeChallenge(challenge);
+    expect((await client.waitForValidStatus(challenge)).status).toBe('valid');
+    expect((await client.getOrder(order)).status).toBe('ready');
   });
 
   it('issues for an IP address (RFC 8738) proven with http-01: IP SANs, no dns-01 offered', async () => {

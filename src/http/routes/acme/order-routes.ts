@@ -32,7 +32,7 @@ export function acmeOrderEntryRoutes(server: AcmeServer, protocol: RouteProtocol
         const { origin, request } = await verifiedRequest(server, ctx, 'kid');
         const payload = payloadObject(request);
         if (!payload) throw AcmeProblems.malformed('new-order needs a payload with identifiers');
-        const view = await orders.create(request.account!, payload, profile);
+        const view = await orders.create(request.account!, urls.account(origin, request.account!.id), payload, profile);
         return { status: 201, headers: { Location: urls.order(origin, view.order.id) }, json: orderJson(urls, origin, view) };
       },
     }),
