@@ -236,6 +236,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           // Well past any validation's own deadline: only abandoned ones qualify.
           interruptedValidationSeconds: config.acmeValidation.timeoutSeconds * 3 + 30,
         },
+        retentionSeconds: config.acmeOrderRetentionSeconds,
         validators: config.acmeValidators,
         validation: config.acmeValidation,
         certificates,

@@ -52,6 +52,8 @@ export interface AcmeServerOptions {
     changes?: ProfileChanges;
     defaultProfile: string | undefined;
     settings: AcmeOrderSettings;
+    /** How long orders that expired without a certificate are kept (then the ACME GC deletes them). */
+    retentionSeconds: number;
     validators: ValidatorSettings;
     validation: { concurrency: number; timeoutSeconds: number };
     certificates: Pick<CertificateService, 'create'>;
@@ -75,6 +77,7 @@ export class AcmeServer {
   readonly validations: ValidationQueue;
   readonly renewalInfoRetryAfterSeconds: number;
   readonly #orderRepo: AcmeOrderRepository;
+  readonly #orderRetentionSeconds: number;
   readonly #eabRequired: boolean;
   readonly #meta: AcmeDirectoryMeta;
   readonly #repo: AcmeServerRepository;
@@ -100,6 +103,7 @@ export class AcmeServer {
     this.#meta = options.meta;
     const o = options.orders;
     this.#orderRepo = o.repo;
+    this.#orderRetentionSeconds = o.retentionSeconds;
     this.profiles = new AcmeProfiles({ load: () => o.repo.offeredProfiles(), defaultProfile: o.defaultProfile, ...(o.changes ? { changes: o.changes } : {}) });
     this.validations = new ValidationQueue({
       concurrency: o.validation.concurrency,
@@ -142,7 +146,7 @@ export class AcmeServer {
     return this.#orderRepo.expireOrders(limit);
   }
   deleteExpiredOrders(limit: number): Promise<number> {
-    return this.#orderRepo.deleteExpiredOrders(7 * 86_400, limit);
+    return this.#orderRepo.deleteExpiredOrders(this.#orderRetentionSeconds, limit);
   }
 
   /** Validations a replica abandoned, run again (the ACME GC loop). */

@@ -134,6 +134,8 @@ export const environmentSchema = z.object({
   CERTFLEET_ACME_DEFAULT_PROFILE: optionalNonEmpty(z.string().max(255)),
   /** Seconds a new ACME order and its authorizations may wait to be finalized; default 86400. */
   CERTFLEET_ACME_ORDER_TTL_SECONDS: withDefault(integer(300, 604_800), '86400'),
+  /** Seconds ACME orders that expired without a certificate are kept before the ACME GC deletes them; default 604800. */
+  CERTFLEET_ACME_ORDER_RETENTION_SECONDS: withDefault(integer(0, 31_536_000), '604800'),
   /** Port ACME http-01 validation requests go to; default 80 (RFC 8555 8.3). */
   CERTFLEET_ACME_HTTP01_PORT: withDefault(integer(1, 65_535), '80'),
   /** Port ACME tls-alpn-01 validation handshakes go to; default 443 (RFC 8737). */
@@ -309,6 +311,7 @@ function resolve(e: z.output<typeof environmentSchema>, cwd: string, deprecation
     acmeMaxPendingOrdersPerAccount: e.CERTFLEET_ACME_MAX_PENDING_ORDERS_PER_ACCOUNT,
     acmeDefaultProfile: e.CERTFLEET_ACME_DEFAULT_PROFILE,
     acmeOrderTtlSeconds: e.CERTFLEET_ACME_ORDER_TTL_SECONDS,
+    acmeOrderRetentionSeconds: e.CERTFLEET_ACME_ORDER_RETENTION_SECONDS,
     acmeValidators: {
       http01Port: e.CERTFLEET_ACME_HTTP01_PORT,
       tlsAlpn01Port: e.CERTFLEET_ACME_TLSALPN01_PORT,

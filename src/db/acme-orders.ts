@@ -112,7 +112,9 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
                 max_ttl_seconds AS "maxTtlSeconds", allowed_key_algorithms AS "allowedKeyAlgorithms", allowed_ekus AS "allowedEkus",
                 COALESCE((i.config->>'validity_days')::int, 90) AS "issuerValidityDays"
            FROM certificate_profiles p JOIN issuers i ON i.id = p.acme_issuer_id
-          WHERE p.enabled AND acme_issuer_id IS NOT NULL AND acme_owner_id IS NOT NULL AND acme_team_id IS NOT NULL
+          -- A local CA signs while finalize waits; an issuer that is itself an ACME CA would leave
+          -- orders processing for minutes, which clients are not built for: such profiles are not offered.
+          WHERE p.enabled AND i.type = 'local' AND acme_issuer_id IS NOT NULL AND acme_owner_id IS NOT NULL AND acme_team_id IS NOT NULL
             AND acme_renewal_policy_id IS NOT NULL
           ORDER BY p.name`,
       );
