@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.ts';
 import { LogSampler } from '../observability/log-sampler.ts';
 import { scrubForLog } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { Errors } from '../errors.ts';
+import { describeZodError, Errors } from '../errors.ts';
 import { authorize, type Authenticate } from './auth.ts';
 import { parseJson, readBody, requireContentType, requireJsonContentType } from './body.ts';
 import { RequestContext, type Reply } from './context.ts';
@@ -53,7 +53,11 @@ class ParsedQueries {
   parse(schema: NonNullable<RouteDefinition['query']>, ctx: RequestContext): unknown {
     const known = this.#parsed.get(ctx.rawQuery);
     if (known !== undefined) return known;
-    const parsed = schema.parse(Object.fromEntries(ctx.query));
+    const result = schema.safeParse(Object.fromEntries(ctx.query));
+    // A bad parameter is named as one ("query.per_page: ...", "query: Unrecognized key ..."),
+    // never reported as the body's.
+    if (!result.success) throw Errors.validation(describeZodError(result.error, 'query'));
+    const parsed = result.data;
     if (this.#parsed.size >= ParsedQueries.max) this.#parsed.delete(this.#parsed.keys().next().value!);
     this.#parsed.set(ctx.rawQuery, parsed);
     return parsed;

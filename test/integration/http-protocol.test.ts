@@ -99,6 +99,15 @@ describe('request bodies', () => {
     expect(extra.message).toMatch(/admin/);
   });
 
+  it('400 naming the query parameter, never the body, on a bad query string', async () => {
+    const unknown = await server.request('/api/v1/certificates?limit=10');
+    expect(unknown.status).toBe(400);
+    expect((await errorBody(unknown)).message).toMatch(/^query: .*"limit"/);
+    const tooBig = await server.request('/api/v1/certificates?per_page=100000');
+    expect(tooBig.status).toBe(400);
+    expect((await errorBody(tooBig)).message).toMatch(/^query\.per_page: /);
+  });
+
   it('413 before reading a body whose declared length exceeds the limit', async () => {
     // Only the head is sent: the answer must come without waiting for any body byte.
     const res = await rawRequest(
