@@ -141,6 +141,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       publicUrl: config.publicUrl,
       caFiles: config.caFiles,
     });
+    await cas.checkEncryptionKey();
     const issuanceRepo = createIssuanceRepository(pool);
     const agentWorkRepo = createAgentWorkRepository(pool);
     const signingJobs = createSigningJobRepository(pool);

@@ -44,7 +44,9 @@ export async function runCommand<C extends { logLevel: string }>(
     const run = await load();
     return await run({ config, log, args: rest });
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      // A configuration found wrong at start (e.g. an encryption key that cannot open the
+      // stored CA keys) is the operator's to fix, as a bad variable is: exit 2, no stack.
       process.stderr.write(`certfleet ${command}: ${err.message}\n`);
       return 2;
     }

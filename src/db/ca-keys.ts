@@ -9,6 +9,8 @@ export interface CaKeyRow {
 
 export interface CaKeyRepository {
   get(issuerId: string): Promise<CaKeyRow | undefined>;
+  /** One stored CA key, any (the start-up check that the encryption key opens them). */
+  any(): Promise<CaKeyRow | undefined>;
   /** Stores the CA unless one exists already; returns the one that is stored (replicas race). */
   insertOrGet(row: CaKeyRow): Promise<CaKeyRow>;
 }
@@ -19,6 +21,10 @@ export function createCaKeyRepository(pool: Pool): CaKeyRepository {
       .rows[0];
   return {
     get,
+    async any() {
+      const { rows } = await pool.query<CaKeyRow>('SELECT issuer_id, certificate_der, private_key_encrypted, key_algorithm FROM ca_keys LIMIT 1');
+      return rows[0];
+    },
     async insertOrGet(row) {
       await pool.query(
         `INSERT INTO ca_keys (issuer_id, certificate_der, private_key_encrypted, key_algorithm)

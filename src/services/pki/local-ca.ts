@@ -9,6 +9,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate
 import fs from 'node:fs';
 import type { CaKeyRepository } from '../../db/ca-keys.ts';
 import { caTemplate, issueCaCertificate, randomSerial, toPem, type CaTemplate } from '../../pki/certificate.ts';
+import { ConfigError } from '../../config/errors.ts';
 import { decryptSecret, encryptSecret } from '../../pki/key-encryption.ts';
 
 /** Everything needed to sign for one issuer; `keyPkcs8` goes to worker threads. */
@@ -79,6 +80,25 @@ export class LocalCaRegistry {
       this.#cache.set(issuerId, ca);
     }
     return ca;
+  }
+
+  /**
+   * Fails when the encryption key cannot open the CA keys already stored: a replica started
+   * without the shared CERTFLEET_ENCRYPTION_KEY generates its own, and would otherwise fail
+   * only later, at its first issuance, with a message far from the cause.
+   */
+  async checkEncryptionKey(): Promise<void> {
+    if (this.#configured) return;
+    const row = await this.#o.repo.any();
+    if (!row) return;
+    try {
+      decryptSecret(row.private_key_encrypted, this.#o.encryptionKey, `ca-key:${row.issuer_id}`);
+    } catch {
+      throw new ConfigError([
+        `CERTFLEET_ENCRYPTION_KEY: this key cannot decrypt the CA keys stored in the database (issuer ${row.issuer_id}); ` +
+          'every replica must use the key they were stored with (unset, each server generates its own into <CERTFLEET_DATA_DIR>/encryption.key)',
+      ]);
+    }
   }
 
   async #load(issuerId: string, spec: CaSpec): Promise<LocalCa> {
