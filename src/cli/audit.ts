@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createAuditRepository } from '../db/audit.ts';
-import { openDatabase } from '../db/database.ts';
+import { openOneShotDatabase } from './one-shot-database.ts';
 import { loadInstanceSecret } from '../db/instance-secrets.ts';
 import { migrate } from '../db/migrate.ts';
 import { AuditLog, type AuditCheckpoint } from '../services/audit/audit-log.ts';
@@ -25,7 +25,7 @@ export async function auditCommand({ config, log, args }: CommandContext): Promi
   }
   if (parsed.positionals[0] !== 'verify' || parsed.positionals.length !== 1) throw new UsageError(usage);
   const checkpoints = parsed.values.checkpoint ? await readCheckpoints(parsed.values.checkpoint) : [];
-  const database = await openDatabase(config, log, { attachToRunning: true });
+  const database = await openOneShotDatabase(config, log, false);
   try {
     await migrate(database.pool, log);
     const auditLog = new AuditLog(createAuditRepository(database.pool), new CursorCodec(await loadInstanceSecret(database.pool, 'cursor-hmac')));

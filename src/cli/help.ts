@@ -17,21 +17,22 @@ Every setting is an environment variable: docs/environment.md.
 Applies the database migrations (DATABASE_URL, or the embedded PostgreSQL in CERTFLEET_DATA_DIR)
 under an advisory lock and exits. serve does the same at start.
 `,
-  keys: `Usage: certfleet keys create --name NAME --role ROLE [--expires-at RFC3339]
+  keys: `Usage: certfleet keys create --name NAME --role ROLE [--expires-at RFC3339] [--init]
 
 Creates an API key and prints it once on stdout (only its SHA-256 is stored).
   --name        unique among live keys: letters, digits, space and . _ @ -
   --role        admin, operator or viewer
   --expires-at  an RFC 3339 time in the future; default: never
+  --init        create the embedded database if CERTFLEET_DATA_DIR has none (else: refused)
 Uses DATABASE_URL, or the embedded PostgreSQL in CERTFLEET_DATA_DIR (default ./.certfleet):
-run it where the server keeps its data.
+run it where the server keeps its data. It says on stderr which database it used.
 `,
   audit: `Usage: certfleet audit verify [--export-checkpoint FILE] [--checkpoint FILE]
 
 Checks the audit log's hash chain and names the first altered event.
   --export-checkpoint FILE  append the verified head to FILE (keep it elsewhere)
   --checkpoint FILE         also check the chain against FILE (a deleted tail is found)
-Uses DATABASE_URL, or the embedded PostgreSQL in CERTFLEET_DATA_DIR.
+Uses DATABASE_URL, or the embedded PostgreSQL in CERTFLEET_DATA_DIR (never creates one).
 `,
   seed: `Usage: certfleet seed --demo
 

@@ -2,7 +2,7 @@ import { createApiKeyRepository } from '../db/api-keys.ts';
 import { createAuditRepository } from '../db/audit.ts';
 import { createUnitOfWork } from '../db/unit-of-work.ts';
 import { AuditWriter } from '../services/audit/writer.ts';
-import { openDatabase } from '../db/database.ts';
+import { openOneShotDatabase } from './one-shot-database.ts';
 import { migrate } from '../db/migrate.ts';
 import { isAppError } from '../errors.ts';
 import { ApiKeyService } from '../services/auth/api-keys.ts';
@@ -10,14 +10,14 @@ import { roles, type Role } from '../domain/roles.ts';
 import { parseArgs } from 'node:util';
 import { UsageError, type CommandContext } from './run-command.ts';
 
-/** `certfleet keys create --name N --role R [--expires-at T]`: prints the new key once, on stdout. */
+/** `certfleet keys create --name N --role R [--expires-at T] [--init]`: prints the new key once, on stdout. */
 export async function keysCommand({ config, log, args }: CommandContext): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: { name: { type: 'string' }, role: { type: 'string' }, 'expires-at': { type: 'string' } },
+      options: { name: { type: 'string' }, role: { type: 'string' }, 'expires-at': { type: 'string' }, init: { type: 'boolean' } },
     });
   } catch (err) {
     throw new UsageError((err as Error).message);
@@ -32,7 +32,7 @@ export async function keysCommand({ config, log, args }: CommandContext): Promis
   const expiresAt = typeof expiresRaw === 'string' ? new Date(expiresRaw) : undefined;
   if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires-at must be an RFC 3339 timestamp');
 
-  const database = await openDatabase(config, log, { attachToRunning: true });
+  const database = await openOneShotDatabase(config, log, values.init === true);
   const audit = new AuditWriter({ repo: createAuditRepository(database.pool), uow: createUnitOfWork(database.pool, log), log });
   const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(database.pool), log, audit });
   try {

@@ -24,7 +24,7 @@ const usage = `certfleet ${version}: certificate lifecycle control plane
 Usage:
   certfleet serve                              start the server (embedded PostgreSQL unless DATABASE_URL)
   certfleet migrate                            apply database migrations and exit
-  certfleet keys create --name N --role R [--expires-at RFC3339]
+  certfleet keys create --name N --role R [--expires-at RFC3339] [--init]
                                                create an API key (roles: admin, operator, viewer);
                                                prints the key once
   certfleet audit verify                       check the audit log's hash chain; names the first broken event

@@ -2,6 +2,8 @@
  * Opens the database certfleet runs on: the server at DATABASE_URL, or an embedded PostgreSQL
  * in CERTFLEET_DATA_DIR when DATABASE_URL is unset.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { EmbeddedPostgres } from './embedded-postgres.ts';
@@ -22,14 +24,34 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** A one-shot command found no database where it looked, and was not told to create one. */
+export class DatabaseMissingError extends Error {
+  override name = 'DatabaseMissingError';
+}
+
+/** Where a command's database is, for it to say (one-shot commands print it on stderr). */
+export function describeDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): string {
+  if (!config.databaseUrl) return `the embedded PostgreSQL in ${path.resolve(config.dataDir)}`;
+  const url = new URL(config.databaseUrl);
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
 export async function openDatabase(
   config: Pick<Config, 'databaseUrl' | 'dataDir' | 'embeddedPgPort' | 'databaseMaxConns'> & Partial<Pick<Config, 'exportConcurrency'>>,
   log: Logger,
-  options: { attachToRunning?: boolean } = {},
+  options: { attachToRunning?: boolean; mustExist?: boolean } = {},
 ): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let connectionString = config.databaseUrl;
   if (!connectionString) {
+    // A one-shot command run from the wrong directory would otherwise make a new, empty
+    // database there (and a key created in it would answer 401 on the real server).
+    if (options.mustExist && !existsSync(path.join(config.dataDir, 'postgres', 'PG_VERSION'))) {
+      throw new DatabaseMissingError(
+        `no certfleet database in CERTFLEET_DATA_DIR=${path.resolve(config.dataDir)} (and DATABASE_URL is unset): ` +
+          'run this where the server keeps its data, set CERTFLEET_DATA_DIR or DATABASE_URL, or pass --init to create a new one',
+      );
+    }
     embedded = new EmbeddedPostgres({
       rootDir: config.dataDir,
       port: config.embeddedPgPort,

@@ -60,6 +60,7 @@ describe('certfleet serve on embedded PostgreSQL', () => {
     const cliKey = create.stdout.join('').trim();
     expect(cliKey).toMatch(/^cfk_[A-Za-z0-9_-]{43}$/);
     expect(create.stderr()).toMatch(/shown only once/);
+    expect(create.stderr()).toContain(`using the embedded PostgreSQL in ${dataDir}`);
     const asOperator = await fetch(`${first.url}/api/v1/auth/keys`, { headers: { authorization: `Bearer ${cliKey}` } });
     expect(asOperator.status).toBe(403); // authenticated, but operators do not manage keys
 
@@ -89,5 +90,19 @@ describe('certfleet serve on embedded PostgreSQL', () => {
     const badRole = runCertfleet(['keys', 'create', '--name', 'x', '--role', 'root'], { CERTFLEET_DATA_DIR: dataDir });
     expect(await badRole.exited).toBe(2);
     expect(badRole.stderr()).toMatch(/--role must be one of/);
+  });
+
+  it('never makes a new database by accident: keys create in an empty directory is refused unless --init', async () => {
+    const empty = await fs.mkdtemp(path.join(os.tmpdir(), 'cf-no-database-'));
+    try {
+      const refused = runCertfleet(['keys', 'create', '--name', 'x', '--role', 'viewer'], { CERTFLEET_DATA_DIR: empty });
+      expect(await refused.exited).toBe(2);
+      expect(refused.stderr()).toContain(`no certfleet database in CERTFLEET_DATA_DIR=${empty}`);
+      expect(refused.stderr()).toMatch(/--init/);
+      expect(refused.stdout.join('')).toBe('');
+      expect(await fs.readdir(empty)).toEqual([]);
+    } finally {
+      await fs.rm(empty, { recursive: true, force: true });
+    }
   });
 });
