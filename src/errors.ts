@@ -78,7 +78,8 @@ export const Errors = {
  * the field a nested value was validated as (e.g. "config").
  */
 export function describeZodError(err: ZodError, prefix?: string): string {
-  const issue = err.issues[0];
+  // An unknown key first: a typo (`certpath`) explains the "required" issue it also causes.
+  const issue = err.issues.find((i) => i.code === 'unrecognized_keys') ?? err.issues[0];
   if (!issue) return 'invalid request';
   const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)];
   return `${path.length > 0 ? path.join('.') : 'body'}: ${issue.message}`;

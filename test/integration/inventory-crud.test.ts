@@ -106,6 +106,10 @@ const cases: Record<string, Case> = {
     invalid: [
       [{ name: 'x', type: 'Toaster', agent_id: 'a' }, 'type'],
       [{ name: 'x', type: 'File', agent_id: 'agent-missing' }, 'agent_id'],
+      // docs/api.md promises it: a typo is a 400 naming the key, not a failed deploy on the host.
+      [{ name: 'x', type: 'NGINX', agent_id: 'a', config: { certpath: '/etc/ssl/x.pem' } }, 'config'],
+      [{ name: 'x', type: 'NGINX', agent_id: 'a', config: { cert_path: 'relative.pem' } }, 'config.cert_path'],
+      [{ name: 'x', type: 'File', agent_id: 'a', config: { cert_path: '/x.pem', reload_command: 'nginx -s reload' } }, 'config.reload_command'],
     ],
     update: ['config', { cert_path: '/etc/ssl/y.pem' }],
     useIt: (id) => server.request('/api/v1/certificates', json('POST', certificateBody(inv, `uses-target-${id}`, { target_ids: [id] }))),
