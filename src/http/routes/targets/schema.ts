@@ -20,8 +20,8 @@ const command = z.array(z.string().min(1).max(4096)).min(1).max(64);
  * such as `certpath`) is a 400 naming it rather than a deploy that fails on the host.
  */
 export const targetConfig = z.strictObject({
-  /** The certificate (with its chain unless chain_path is set). */
-  cert_path: hostPath,
+  /** The certificate (with its chain unless chain_path is set). A target without it deploys nothing (its jobs fail saying so). */
+  cert_path: hostPath.optional(),
   /** The chain apart from the leaf. */
   chain_path: hostPath.optional(),
   /** The private key (mode 0600); the agent generated it and keeps it on the host. */
