@@ -133,7 +133,8 @@ export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
 
     async report(agentId, jobId, outcome) {
       const { rows } = await pool.query<JobRow & { was_running: boolean }>(
-        `WITH target AS (SELECT id, status, attempts, max_attempts FROM jobs WHERE id = $1 AND agent_id = $2 FOR UPDATE)
+        `WITH target AS (SELECT id, status, attempts, max_attempts FROM jobs WHERE id = $1 AND agent_id = $2 FOR UPDATE),
+         reported AS (
          UPDATE jobs j SET
              status = CASE WHEN $3 = 'Completed' THEN 'Completed'
                            WHEN target.attempts < target.max_attempts THEN 'Pending' ELSE 'Failed' END,
@@ -146,7 +147,13 @@ export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
              updated_at = now()
            FROM target
           WHERE j.id = target.id AND target.status = 'Running'
-         RETURNING j.*`,
+         RETURNING j.*
+       ), deployed AS (
+         -- The certificate's last deployment time, the moment an agent reports one done.
+         UPDATE certificates c SET last_deployment_at = now()
+           FROM reported r WHERE c.id = r.certificate_id AND r.type = 'Deployment' AND r.status = 'Completed'
+       )
+       SELECT * FROM reported`,
         [jobId, agentId, outcome.status, outcome.error ?? null, 30],
       );
       if (rows[0]) return rows[0];

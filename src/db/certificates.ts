@@ -256,12 +256,24 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
 
     async deployments(id) {
       const { rows } = await pool.query<DeploymentTargetRow>(
-        `SELECT t.id, t.name, t.type, t.agent_id, t.config, t.enabled, t.created_at, t.updated_at
+        `SELECT t.id, t.name, t.type, t.agent_id, t.config, t.enabled, t.created_at, t.updated_at,
+                (SELECT json_build_object('job_id', j.id, 'status', j.status, 'attempts', j.attempts, 'error', j.last_error,
+                                          'completed_at', j.completed_at, 'updated_at', j.updated_at)
+                   FROM jobs j WHERE j.certificate_id = m.certificate_id AND j.target_id = t.id AND j.type = 'Deployment'
+                  ORDER BY j.created_at DESC, j.id DESC LIMIT 1) AS last_deployment
            FROM certificate_target_mappings m JOIN deployment_targets t ON t.id = m.target_id
           WHERE m.certificate_id = $1 ORDER BY t.id`,
         [id],
       );
-      return rows;
+      // json_build_object gives timestamps as text.
+      return rows.map((r) => ({
+        ...r,
+        last_deployment: r.last_deployment && {
+          ...r.last_deployment,
+          completed_at: r.last_deployment.completed_at === null ? null : new Date(r.last_deployment.completed_at),
+          updated_at: new Date(r.last_deployment.updated_at),
+        },
+      }));
     },
   };
 }

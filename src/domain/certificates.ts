@@ -83,4 +83,14 @@ export interface DeploymentTargetRow {
   enabled: boolean;
   created_at: Date;
   updated_at: Date;
+  /** The latest deployment of this certificate to this target, if any. */
+  last_deployment: {
+    job_id: string;
+    status: string;
+    attempts: number;
+    error: string | null;
+    /** When it ended (Completed or Failed), else null. */
+    completed_at: Date | null;
+    updated_at: Date;
+  } | null;
 }

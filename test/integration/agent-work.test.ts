@@ -145,6 +145,20 @@ describe('agent work protocol', () => {
     expect(new Date(failed.scheduled_at).getTime() - Date.now()).toBeGreaterThan(20_000); // ~30 s backoff
     expect(((await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work).deployments).toEqual([]);
     expect((await as(a, `/api/v1/agents/${a.id}/jobs/${second.job_id}/status`, json('POST', { status: 'Bogus' }))).status).toBe(400);
+
+    // What was deployed where, as the API serves it: each target with its latest deployment,
+    // and the certificate's last deployment time.
+    type Deployment = { id: string; last_deployment: { job_id: string; status: string; error: string | null; completed_at: string | null } | null };
+    const deployments = async (certificateId: string) =>
+      ((await (await server.request(`/api/v1/certificates/${certificateId}/deployments`)).json()) as { data: Deployment[] }).data;
+    const certificateOf = (item: { job_id: string }) => (item as unknown as { certificate_id: string }).certificate_id;
+    const byJob = new Map((await deployments(certificateOf(first))).map((d) => [d.last_deployment?.job_id, d.last_deployment]));
+    expect(byJob.get(first.job_id)).toMatchObject({ status: 'Completed', error: null });
+    expect(Date.parse(byJob.get(first.job_id)!.completed_at!)).toBeGreaterThan(Date.now() - 60_000);
+    const certificate = (await (await server.request(`/api/v1/certificates/${certificateOf(first)}`)).json()) as { last_deployment_at: string | null };
+    expect(Date.parse(certificate.last_deployment_at!)).toBeGreaterThan(Date.now() - 60_000);
+    const retried = (await deployments(certificateOf(second))).find((d) => d.last_deployment?.job_id === second.job_id)!.last_deployment;
+    expect(retried).toMatchObject({ status: 'Pending', error: 'nginx -t failed', completed_at: null });
   });
 
   it('enrolls an agent newly mapped to an issued certificate, and completes a renewal when the last owing agent retires', async () => {

@@ -240,7 +240,7 @@ describe('list', () => {
     expect(byName).toEqual([...byName].sort());
     const res = await server.request('/api/v1/certificates?sort=owner_id');
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { message: string }).message).toMatch(/^sort:/);
+    expect(((await res.json()) as { message: string }).message).toMatch(/^query\.sort:/);
   });
 
   it('projects fields and rejects unknown ones', async () => {

@@ -27,7 +27,7 @@ import {
 } from './schema.ts';
 
 const allowedFields = new Set<string>(certificateFields);
-const targetFields = ['id', 'name', 'type', 'agent_id', 'config', 'enabled', 'created_at', 'updated_at'];
+const targetFields = ['id', 'name', 'type', 'agent_id', 'config', 'enabled', 'created_at', 'updated_at', 'last_deployment'];
 
 const storedStatuses = certificateStatuses.filter((s) => s !== 'RenewalInProgress');
 const nonFinalBuckets = storedStatuses.filter((s) => s !== 'Revoked' && s !== 'Archived').map((s) => `certificates/${s}`);
@@ -220,7 +220,7 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
     route({
       method: 'GET',
       path: '/api/v1/certificates/:id/deployments',
-      summary: 'Deployment targets this certificate is mapped to',
+      summary: 'Deployment targets this certificate is mapped to, each with its latest deployment (status, attempts, error, time)',
       response: { schema: z.object({ data: z.array(DeploymentTargetSchema), total: z.number().int() }) },
       access: 'certificates.read',
       etag: true,

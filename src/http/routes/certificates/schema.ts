@@ -140,6 +140,17 @@ export const DeploymentTargetSchema = z.object({
   enabled: z.boolean(),
   created_at: at,
   updated_at: at,
+  /** The latest deployment of this certificate to this target (null: never deployed there). */
+  last_deployment: z
+    .object({
+      job_id: z.string(),
+      status: z.string(),
+      attempts: z.number().int(),
+      error: z.string().nullable(),
+      completed_at: at.nullable(),
+      updated_at: at,
+    })
+    .nullable(),
 });
 
 export const CertificatesCsrSchema = z.strictObject({
