@@ -219,17 +219,26 @@ export class ApiKeyService {
       return;
     }
     const previous = await this.#repo.findActiveByName(bootstrapAdminKeyName);
-    if (previous) {
+    // (A replica that started with us may have registered this very key meanwhile: not "previous".)
+    if (previous && previous.key_hash !== hash) {
       await this.revoke(previous.id);
       this.#log.info({ keyId: previous.id }, 'CERTFLEET_ADMIN_API_KEY changed: revoked the previous bootstrap key');
     }
-    const key = await this.#repo.insert({
-      id: newId('ak', this.#now()),
-      name: bootstrapAdminKeyName,
-      role: 'admin',
-      key_hash: hash,
-      expires_at: null,
-    });
+    let key;
+    try {
+      key = await this.#repo.insert({
+        id: newId('ak', this.#now()),
+        name: bootstrapAdminKeyName,
+        role: 'admin',
+        key_hash: hash,
+        expires_at: null,
+      });
+    } catch (err) {
+      // Replicas starting together race to register the same key: the one that lost finds
+      // the winner's row and carries on (it used to exit on the unique violation).
+      if ((await this.#repo.findByHash(hash))?.revoked_at === null) return;
+      throw err;
+    }
     this.#log.info({ keyId: key.id }, 'bootstrap admin key registered from CERTFLEET_ADMIN_API_KEY');
   }
 
