@@ -152,6 +152,13 @@ export function verifyJws(jws: ParsedJws, key: KeyObject): void {
   if (!ok) throw AcmeProblems.malformed('the JWS signature does not verify');
 }
 
+/** Hex SHA-256 of a key's SubjectPublicKeyInfo: compares keys whatever their encoding (JWK, certificate, CSR). */
+export function spkiSha256(key: KeyObject): string {
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+}
+
 /** RFC 7638 thumbprint (SHA-256, base64url) of a public JWK: the required members, in order. */
 export function jwkThumbprint(key: KeyObject): string {
   const jwk = key.export({ format: 'jwk' });

@@ -8,9 +8,9 @@
  * issuer and renewal policy) issued through the same path as REST issuance: ACME certificates are
  * listed, audited, alerted on, revocable over REST and on the CRL like any other.
  */
-import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { AcmeOrderRepository, ChallengeContext, NewAuthorization } from '../db/acme-orders.ts';
-import type { AcmeAccountRow, AcmeAuthorizationRow, AcmeChallengeType, AcmeOrderRow, AcmeProfile, StoredProblem } from '../domain/acme.ts';
+import type { AcmeAccountRow, AcmeAuthorizationRow, AcmeChallengeType, AcmeOrderRow, AcmeProfile } from '../domain/acme.ts';
 import { newId } from '../domain/ids.ts';
 import { ConstraintViolation } from '../db/constraint-errors.ts';
 import { isAppError } from '../errors.ts';
@@ -22,7 +22,7 @@ import type { CertificateService } from '../services/certificates/certificates.t
 import { isQueued, type IssuanceService } from '../services/pki/issuance.ts';
 import type { WorkerPool } from '../workers/pool.ts';
 import { canonicalIp, parseIdentifiers } from './identifiers.ts';
-import { jwkThumbprint } from './jws.ts';
+import { jwkThumbprint, spkiSha256 } from './jws.ts';
 import { AcmeProblem, AcmeProblems } from './problems.ts';
 import type { AcmeProfiles } from './profiles.ts';
 import type { AcmeRateLimits } from './rate-limits.ts';
@@ -200,7 +200,7 @@ export class AcmeOrders {
     await this.#o.audit.atomically(async () => {
       await this.#o.repo.lockOrder(authorization.order_id);
       await this.#o.repo.deactivateAuthorization(id);
-      await this.#o.repo.advanceOrder(authorization.order_id, problem('unauthorized', 403, `authorization ${id} was deactivated`));
+      await this.#o.repo.advanceOrder(authorization.order_id, new AcmeProblem('unauthorized', 403, `authorization ${id} was deactivated`).document());
       await this.#record(account.id, 'acme_authorization_deactivated', authorization.order_id, { authorization_id: id });
     });
     return this.authorization(account, id);
@@ -288,7 +288,10 @@ export class AcmeOrders {
       const error = failure ? { ...failure.document() } : undefined;
       if (!(await this.#o.repo.setChallengeStatus(challengeId, 'processing', failure ? 'invalid' : 'valid', error))) return;
       await this.#o.repo.settleAuthorization(authorizationId, !failure);
-      await this.#o.repo.advanceOrder(orderId, problem('unauthorized', 403, `an authorization of this order failed: ${failure?.message ?? ''}`));
+      await this.#o.repo.advanceOrder(
+        orderId,
+        new AcmeProblem('unauthorized', 403, `an authorization of this order failed: ${failure?.message ?? ''}`).document(),
+      );
       await this.#record(accountId, failure ? 'acme_challenge_failed' : 'acme_challenge_validated', orderId, {
         challenge_id: challengeId,
         ...(failure ? { error: failure.type, detail: failure.message.slice(0, 500) } : {}),
@@ -329,12 +332,7 @@ export class AcmeOrders {
         `the CSR must name exactly the order's identifiers${extra.length ? `; not in the order: ${extra.join(', ')}` : ''}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`,
       );
     }
-    if (
-      checked.spkiSha256 ===
-      createHash('sha256')
-        .update(accountKey.export({ type: 'spki', format: 'der' }))
-        .digest('hex')
-    ) {
+    if (checked.spkiSha256 === spkiSha256(accountKey)) {
       throw new AcmeProblem('badCSR', 400, 'the certificate key must not be the account key');
     }
     const notReady = () => new AcmeProblem('orderNotReady', 403, `order ${id} is no longer ready (finalized concurrently?)`);
@@ -437,10 +435,6 @@ export class AcmeOrders {
       details,
     });
   }
-}
-
-function problem(type: string, status: number, detail: string): StoredProblem {
-  return { type: `urn:ietf:params:acme:error:${type}`, detail, status };
 }
 
 /** The most a requested notBefore may lie in the future. */

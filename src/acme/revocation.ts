@@ -4,11 +4,12 @@
  * once and its nonce spent once, whichever it is. Revocation runs through the inventory's
  * revocation path (status, the CRL, the audit trail), as a REST revoke does.
  */
-import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { AcmeOrderRepository } from '../db/acme-orders.ts';
 import { isAppError } from '../errors.ts';
 import { revocationReasons, type RevocationReason } from '../pki/crl.ts';
 import type { RevocationService } from '../services/pki/revocation.ts';
+import { spkiSha256 } from './jws.ts';
 import { acmePrincipal } from './orders.ts';
 import { AcmeProblem, AcmeProblems } from './problems.ts';
 import type { VerifiedRequest } from './requests.ts';
@@ -20,11 +21,6 @@ const subscriberReasons = new Map<number, RevocationReason>(
     name,
   ]),
 );
-
-const spkiDigest = (key: KeyObject) =>
-  createHash('sha256')
-    .update(key.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
 
 export class AcmeRevocation {
   readonly #repo: Pick<AcmeOrderRepository, 'issuedVersionBySerial'>;
@@ -58,7 +54,7 @@ export class AcmeRevocation {
       if (version.account_id !== request.account.id) throw AcmeProblems.unauthorized('this account did not order this certificate');
       actor = request.account.id;
     } else {
-      if (spkiDigest(request.key) !== spkiDigest(certificate.publicKey)) throw AcmeProblems.unauthorized("the request is not signed by the certificate's key");
+      if (spkiSha256(request.key) !== spkiSha256(certificate.publicKey)) throw AcmeProblems.unauthorized("the request is not signed by the certificate's key");
       actor = `acme-certificate-key:${serial}`;
     }
     if (version.revoked) throw new AcmeProblem('alreadyRevoked', 400, `certificate ${serial} is already revoked`);

@@ -12,6 +12,7 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { AcmeChallengeType } from '../domain/acme.ts';
+import { ipv6Bytes } from '../pki/certificate.ts';
 import { children, content, decodeOid, read, Tag } from '../pki/der.ts';
 import { canonicalIp } from './identifiers.ts';
 import { AcmeProblem } from './problems.ts';
@@ -267,18 +268,7 @@ function findExtension(der: Buffer, wanted: string): { critical: boolean; value:
 /** The reverse-DNS name of an address: 4.3.2.1.in-addr.arpa, or nibbles under ip6.arpa. */
 export function reverseName(ip: string): string {
   if (net.isIPv4(ip)) return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
-  const nibbles = expandIpv6(ip)
-    .split(':')
-    .map((g) => g.padStart(4, '0'))
-    .join('');
-  return `${[...nibbles].reverse().join('.')}.ip6.arpa`;
-}
-
-function expandIpv6(ip: string): string {
-  const [head = '', tail = ''] = ip.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  return [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t].join(':');
+  return `${[...ipv6Bytes(ip).toString('hex')].reverse().join('.')}.ip6.arpa`;
 }
 
 /**

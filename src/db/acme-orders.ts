@@ -103,6 +103,12 @@ export interface AcmeOrderRepository {
 const orderColumns =
   'id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces, error, certificate_id, version_id, created_at';
 
+/** Authorization `a`'s challenges as a JSON array, in the order they were offered. */
+const challengesOf = (a: string) =>
+  `COALESCE((SELECT json_agg(json_build_object('id', c.id, 'authorization_id', c.authorization_id, 'type', c.type, 'token', c.token,
+                              'status', c.status, 'validated_at', c.validated_at, 'error', c.error) ORDER BY c.position)
+               FROM acme_challenges c WHERE c.authorization_id = ${a}.id), '[]') AS challenges`;
+
 export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
   return {
     async offeredProfiles() {
@@ -200,9 +206,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     async authorizationsOfOrder(orderId) {
       const { rows } = await pool.query<AcmeAuthorizationRow>(
         `SELECT a.id, a.order_id, a.identifier_type, a.identifier, a.wildcard, a.status, a.expires_at,
-                COALESCE((SELECT json_agg(json_build_object('id', c.id, 'authorization_id', c.authorization_id, 'type', c.type, 'token', c.token,
-                                 'status', c.status, 'validated_at', c.validated_at, 'error', c.error) ORDER BY c.position)
-                            FROM acme_challenges c WHERE c.authorization_id = a.id), '[]') AS challenges
+                ${challengesOf('a')}
            FROM acme_authorizations a WHERE a.order_id = $1 ORDER BY a.position`,
         [orderId],
       );
@@ -212,9 +216,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     async authorizationById(id) {
       const { rows } = await pool.query<AcmeAuthorizationRow & { account_id: string }>(
         `SELECT a.id, a.order_id, a.identifier_type, a.identifier, a.wildcard, a.status, a.expires_at, o.account_id,
-                COALESCE((SELECT json_agg(json_build_object('id', c.id, 'authorization_id', c.authorization_id, 'type', c.type, 'token', c.token,
-                                 'status', c.status, 'validated_at', c.validated_at, 'error', c.error) ORDER BY c.position)
-                            FROM acme_challenges c WHERE c.authorization_id = a.id), '[]') AS challenges
+                ${challengesOf('a')}
            FROM acme_authorizations a JOIN acme_orders o ON o.id = a.order_id WHERE a.id = $1`,
         [id],
       );

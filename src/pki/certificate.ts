@@ -189,7 +189,8 @@ function generalName(name: string): Buffer {
   return tlv(0x82, Buffer.from(name.toLowerCase(), 'ascii'));
 }
 
-function ipv6Bytes(address: string): Buffer {
+/** The 16 bytes of an IPv6 address in text form (compressed or not). */
+export function ipv6Bytes(address: string): Buffer {
   const [head = '', tail = ''] = address.split('::');
   const h = head ? head.split(':') : [];
   const t = address.includes('::') ? (tail ? tail.split(':') : []) : [];
