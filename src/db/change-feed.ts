@@ -10,8 +10,12 @@
  *   once that notification came back, so every notification committed before it has arrived
  *   too (they arrive in commit order): writers await it before acknowledging, and a client
  *   reading after a write sees it. Writers announcing together share one notification.
- * - Other replicas receive the same notification at the same moment (PostgreSQL signals every
- *   listener at commit); test/integration/change-feed-replicas.test.ts measures the lag.
+ * - Other replicas are signalled at the same commit, but each listening backend delivers its copy
+ *   when it next runs, so another replica may not have read it yet when this one acknowledges.
+ *   Readers that must see every write acknowledged anywhere before they started call `fresh()`
+ *   first: one round trip on this connection, after which every notification signalled before it
+ *   has been read (PostgreSQL sends pending notifications before the reply's ReadyForQuery).
+ *   Readers arriving together share one round trip (test/integration/change-feed-replicas.test.ts).
  * - While the connection is down nothing is known: `healthy` is false (caches must not serve),
  *   and every version moves when it comes back (notifications sent meanwhile were lost).
  */
@@ -115,6 +119,41 @@ export class ChangeFeed {
     return this.announce();
   }
 
+  #barrier: Array<() => void> | undefined;
+  #barrierInFlight = false;
+
+  /**
+   * Resolves once a round trip on the feed's connection that began after this call came back: by
+   * then every notification of a commit acknowledged before the call (on any replica) has been
+   * received. Cheaper than `sync()`: no NOTIFY, nothing for other replicas to read. Callers arriving
+   * while one round trip travels share the next. Resolves at once when the feed is down (caches
+   * bypass themselves then; check `healthy` afterwards).
+   */
+  fresh(): Promise<void> {
+    if (!this.#healthy || !this.#client) return Promise.resolve();
+    const waiters = (this.#barrier ??= []);
+    const done = new Promise<void>((resolve) => waiters.push(resolve));
+    if (!this.#barrierInFlight) this.#sendBarrier();
+    return done;
+  }
+
+  #sendBarrier(): void {
+    const waiters = this.#barrier;
+    const client = this.#client;
+    this.#barrier = undefined;
+    if (!waiters) return;
+    if (!client) return waiters.forEach((resolve) => resolve());
+    this.#barrierInFlight = true;
+    const settle = () => {
+      this.#barrierInFlight = false;
+      for (const resolve of waiters) resolve();
+      if (this.#barrier) this.#sendBarrier();
+    };
+    // An empty query: no parse or plan, just EmptyQueryResponse + ReadyForQuery behind any
+    // notifications the backend had pending.
+    client.query('').then(settle, settle);
+  }
+
   async #connect(): Promise<void> {
     if (this.#stopped) return;
     const client = new pg.Client({ connectionString: this.#o.connectionString, keepAlive: true, application_name: 'certfleet-changes' });
@@ -188,6 +227,9 @@ export class ChangeFeed {
     this.#pendingSync = undefined;
     if (pending) for (const resolve of pending.waiters) resolve();
     this.#announcing = false;
+    const barrier = this.#barrier;
+    this.#barrier = undefined;
+    if (barrier) for (const resolve of barrier) resolve();
   }
 
   #setHealthy(healthy: boolean): void {

@@ -12,6 +12,8 @@ export interface ChangeVersions {
   readonly healthy: boolean;
   /** Changes whenever anything in `buckets` (or, undefined, anything at all) changed. */
   version(buckets?: readonly string[]): number;
+  /** Resolves once every change acknowledged anywhere before the call is reflected in `version`. */
+  fresh(): Promise<void>;
 }
 
 export interface CachedResponse {

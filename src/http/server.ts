@@ -265,6 +265,10 @@ export class HttpServer {
   async #fromCache(ctx: RequestContext, def: RouteDefinition): Promise<Reply | undefined> {
     const cache = this.#options.cache;
     if (!cache || !cache.versions.healthy || !def.cache) return undefined;
+    // A write another replica acknowledged a moment ago may not have reached this replica's feed
+    // yet: wait for it (one shared round trip) so the version below already counts it.
+    await cache.versions.fresh();
+    if (!cache.versions.healthy) return undefined;
     const key = `${def.path}\n${ctx.rawQuery}\n${ctx.principal?.role ?? 'public'}`;
     const version = cache.versions.version(def.cache.buckets(ctx));
     const cached =

@@ -1,8 +1,9 @@
 /**
  * Two replicas on one PostgreSQL, each caching certificate lists (issue 13): a write
  * acknowledged by replica A is seen by the next request on replica B. A acknowledges only once
- * its own change feed has heard the write's notification; PostgreSQL signals every listener at
- * the same commit, so B has heard it too by the time A's client can ask B anything.
+ * its own change feed has heard the write's notification; B's backend may deliver its copy later,
+ * so B's cache first makes one round trip on its feed (`ChangeFeed.fresh`), behind which every
+ * pending notification arrives. test/integration/change-feed.test.ts shows B behind without it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
