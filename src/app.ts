@@ -119,6 +119,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       audit,
       cacheEntries: config.authCacheEntries,
       negativeCacheEntries: config.authNegativeCacheEntries,
+      changes,
     });
     metrics.gauge('certfleet_auth_cache_keys', 'API keys held in the authentication cache', () => apiKeys.cacheSizes.keys);
     metrics.gauge(
@@ -297,7 +298,14 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     metrics.gauge('certfleet_http_requests_in_flight', 'HTTP requests started and not yet answered (this scrape included)', () => server.inflight);
     server.register(
       buildRoutes({
-        health: { version, engine, startedAt, pingDatabase: () => pingDatabase(pool, readyTimeoutMs), isLeader: () => leader.leading },
+        health: {
+          version,
+          engine,
+          startedAt,
+          pingDatabase: () => pingDatabase(pool, readyTimeoutMs),
+          isLeader: () => leader.leading,
+          changeFeedUp: () => changes.healthy,
+        },
         metrics,
         metricsToken: config.metricsToken,
         apiKeys,
@@ -323,6 +331,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         acme,
       }),
     );
+    // Serve coherent from the first request (caches work without it, only slower and degraded).
+    if (!(await changes.listening(5_000))) log.warn('change feed not listening yet; caches bypassed and API keys re-read every second until it is');
     const address = await server.listen(config.host, config.port);
     leader.start();
     jobProcessor.start();

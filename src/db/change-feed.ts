@@ -24,6 +24,16 @@ import type { Logger } from '../observability/logger.ts';
 
 export const changeChannel = 'certfleet_changes';
 const syncPrefix = 'sync:';
+/** Bucket characters per announcement (PostgreSQL's payload limit is 8,000 bytes; ids are ASCII). */
+const maxPayloadChars = 7_000;
+
+/** A cache keeping itself current from the feed (`ChangeFeed.subscribe`). */
+export interface ChangeSubscriber {
+  /** `<prefix>/<subject>` was announced: drop what is held for `subject`. */
+  changed(subject: string): void;
+  /** The feed (re)connected: anything announced meanwhile was missed; drop everything. */
+  reset(): void;
+}
 
 export interface ChangeFeedOptions {
   connectionString: string;
@@ -48,6 +58,8 @@ export class ChangeFeed {
   #syncs = new Map<string, Array<() => void>>();
   #pendingSync: { buckets: Set<string>; waiters: Array<() => void> } | undefined;
   #syncCounter = 0;
+  /** Prefix -> subscriber: their buckets go to the subscriber instead of the version map. */
+  readonly #subscribers = new Map<string, ChangeSubscriber>();
   /** Notifications received, for /metrics. */
   received = 0;
 
@@ -65,6 +77,21 @@ export class ChangeFeed {
     let v = this.#epoch * 1e9;
     for (const b of buckets) v += this.#buckets.get(b) ?? 0;
     return v;
+  }
+
+  /**
+   * Hands announcements of `<prefix>/<subject>` to `subscriber` (per-row invalidation, e.g. one API
+   * key: a version per key would grow without bound). One subscriber per prefix.
+   */
+  subscribe(prefix: string, subscriber: ChangeSubscriber): void {
+    this.#subscribers.set(prefix, subscriber);
+  }
+
+  /** Resolves true once listening, or false after `timeoutMs` (the caller decides what that means). */
+  async listening(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#healthy && !this.#stopped && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    return this.#healthy;
   }
 
   start(): void {
@@ -110,8 +137,23 @@ export class ChangeFeed {
       if (this.#pendingSync) this.#sendAnnouncement();
     };
     this.#syncs.set(token, [...batch.waiters, next]);
-    const payload = batch.buckets.size ? `${token}|${[...batch.buckets].join(',')}` : token;
-    client.query('SELECT pg_notify($1, $2)', [changeChannel, payload]).catch(() => this.#releaseSyncs());
+    // A NOTIFY payload holds at most 8,000 bytes: many buckets (a bulk revocation announces one per
+    // key) go in several notifications, the token last, so it comes back after all of them.
+    const payloads: string[] = [];
+    let part = '';
+    for (const bucket of batch.buckets) {
+      if (part && part.length + bucket.length > maxPayloadChars) {
+        payloads.push(`${token}.${payloads.length}|${part}`);
+        part = '';
+      }
+      part = part ? `${part},${bucket}` : bucket;
+    }
+    payloads.push(part ? `${token}|${part}` : token);
+    const sent =
+      payloads.length === 1
+        ? client.query('SELECT pg_notify($1, $2)', [changeChannel, payloads[0]])
+        : client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n', [changeChannel, payloads]);
+    sent.catch(() => this.#releaseSyncs());
   }
 
   /** `announce()` with nothing to announce: waits until everything committed so far has arrived. */
@@ -173,6 +215,7 @@ export class ChangeFeed {
     // Whatever changed while nobody listened is unknown: every version moves.
     this.#epoch += 1;
     this.#all += 1;
+    for (const subscriber of this.#subscribers.values()) subscriber.reset();
     this.#setHealthy(true);
   }
 
@@ -194,6 +237,9 @@ export class ChangeFeed {
   }
 
   #bump(bucket: string): void {
+    const slash = bucket.indexOf('/');
+    const subscriber = slash > 0 ? this.#subscribers.get(bucket.slice(0, slash)) : undefined;
+    if (subscriber) return subscriber.changed(bucket.slice(slash + 1));
     this.#all += 1;
     this.#buckets.set(bucket, (this.#buckets.get(bucket) ?? 0) + 1);
   }

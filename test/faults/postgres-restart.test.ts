@@ -79,6 +79,8 @@ describe('PostgreSQL restarting under write load', () => {
     await new Promise((r) => setTimeout(r, 700));
     await postgres.stop();
     await new Promise((r) => setTimeout(r, 1_000));
+    // Caches say they are no longer kept coherent by the change feed (and /health still answers).
+    expect(((await (await fetch(`${server.url}/health`)).json()) as { caches: string }).caches).toBe('degraded');
     postgres = new EmbeddedPostgres({ rootDir, port, log, settings });
     await postgres.start();
     downAt.ms = performance.now();
@@ -123,12 +125,13 @@ describe('PostgreSQL restarting under write load', () => {
       await client.end();
     }
     // The leader lock's dedicated connection came back too: this replica leads again.
-    let leading = false;
-    for (let i = 0; i < 50 && !leading; i++) {
-      leading = ((await (await fetch(`${server.url}/health`)).json()) as { leader: boolean }).leader;
-      if (!leading) await new Promise((r) => setTimeout(r, 100));
+    // So did the change feed's: caches are coherent again.
+    let health = { leader: false, caches: '' };
+    for (let i = 0; i < 50 && !(health.leader && health.caches === 'coherent'); i++) {
+      health = (await (await fetch(`${server.url}/health`)).json()) as typeof health;
+      if (!health.leader || health.caches !== 'coherent') await new Promise((r) => setTimeout(r, 100));
     }
-    expect(leading).toBe(true);
+    expect(health).toMatchObject({ leader: true, caches: 'coherent' });
     // The chain sweep picks up anything a failed pass left, and the chain verifies.
     const verify = runCertfleet(['audit', 'verify'], { DATABASE_URL: databaseUrl });
     expect(await verify.exited, verify.stdout.join('\n')).toBe(0);

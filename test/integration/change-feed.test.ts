@@ -54,4 +54,15 @@ describe('ChangeFeed.fresh', () => {
     await down.fresh(); // never started: resolves at once
     expect(down.healthy).toBe(false);
   });
+
+  it('hands subscribed buckets to their subscriber, even more than one notification holds', async () => {
+    const seen = new Set<string>();
+    b.subscribe('row', { changed: (id) => seen.add(id), reset: () => seen.clear() });
+    // 2,000 row ids are ~20 KB of buckets: PostgreSQL refuses payloads over 8,000 bytes.
+    const ids = Array.from({ length: 2000 }, (_, i) => `ak_${String(i).padStart(20, '0')}`);
+    await a.announce(ids.map((id) => `row/${id}`));
+    await b.fresh();
+    expect(seen.size).toBe(2000);
+    expect(b.version(['row/ak_00000000000000000001'])).toBe(b.version([])); // not kept as versions
+  });
 });

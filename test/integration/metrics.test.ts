@@ -57,7 +57,7 @@ describe('/metrics', () => {
 describe('/health', () => {
   it('needs no credentials and names the HTTP engine', async () => {
     const body = (await (await open.request('/health', { auth: null })).json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ status: 'ok', version: expect.any(String) });
+    expect(body).toMatchObject({ status: 'ok', version: expect.any(String), caches: 'coherent' });
     expect(body.http_engine).toMatchObject({ name: expect.stringMatching(/uWebSockets\.js|node:http/) });
   });
 });

@@ -14,6 +14,7 @@ export function documentedRoutes(): RouteDefinition[] {
       startedAt: 0,
       pingDatabase: async () => undefined,
       isLeader: () => false,
+      changeFeedUp: () => true,
     },
     metrics: inert,
     metricsToken: undefined,

@@ -86,4 +86,73 @@ describe('API key authentication cache', () => {
     expect(lookups).toEqual([1]);
     await service.close();
   });
+
+  describe('with a change feed', () => {
+    /** Stands in for src/db/change-feed.ts: what ApiKeyService uses of it. */
+    function feed() {
+      let subscriber: { changed(id: string): void; reset(): void } | undefined;
+      return {
+        healthy: true,
+        subscribe: (_prefix: string, s: typeof subscriber) => (subscriber = s),
+        announce: (id: string) => subscriber!.changed(id),
+        reconnect: () => subscriber!.reset(),
+      };
+    }
+
+    it('evicts a key announced by any replica at once, and only that key', async () => {
+      const changes = feed();
+      const { repo, rows, lookups } = memoryRepo(['cfk_a', 'cfk_b']);
+      const service = new ApiKeyService({ repo, log, audit, changes });
+      await Promise.all([service.authenticate('cfk_a'), service.authenticate('cfk_b')]);
+      rows.get(hashApiKey('cfk_a'))!.revoked_at = new Date(); // revoked on another replica...
+      expect(await service.authenticate('cfk_a')).toBeDefined(); // ...not announced yet: cached
+      changes.announce('ak-0');
+      expect(await service.authenticate('cfk_a')).toBeUndefined();
+      expect(await service.authenticate('cfk_b')).toBeDefined();
+      expect(lookups).toEqual([2, 1]);
+      changes.reconnect(); // announcements may have been missed: everything is read again
+      await service.authenticate('cfk_b');
+      expect(lookups).toEqual([2, 1, 1]);
+      await service.close();
+    });
+
+    it('keeps nothing from a lookup that an announcement overtook', async () => {
+      const changes = feed();
+      const { repo, lookups } = memoryRepo(['cfk_a']);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const findByHashes = repo.findByHashes.bind(repo);
+      repo.findByHashes = async (hashes) => {
+        const rows = await findByHashes(hashes); // read before the change committed...
+        await gate; // ...and answered after it was announced
+        return rows;
+      };
+      const service = new ApiKeyService({ repo, log, audit, changes });
+      const first = service.authenticate('cfk_a');
+      await tick();
+      expect(lookups).toEqual([1]);
+      changes.announce('ak-0');
+      release();
+      expect(await first).toBeDefined(); // the request that waited gets the answer it asked for
+      await service.authenticate('cfk_a');
+      expect(lookups).toEqual([1, 1]);
+      await service.close();
+    });
+
+    it('trusts entries for only fallbackTtlMs while the feed is down', async () => {
+      let now = 0;
+      const changes = feed();
+      const { repo, lookups } = memoryRepo(['cfk_a']);
+      const service = new ApiKeyService({ repo, log, audit, changes, now: () => now, fallbackTtlMs: 1_000 });
+      await service.authenticate('cfk_a');
+      now = 5_000;
+      await service.authenticate('cfk_a');
+      expect(lookups).toEqual([1]); // up: the 30 s TTL holds
+      changes.healthy = false;
+      now = 6_500;
+      await service.authenticate('cfk_a');
+      expect(lookups).toEqual([1, 1]);
+      await service.close();
+    });
+  });
 });

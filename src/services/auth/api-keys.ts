@@ -10,8 +10,11 @@
  * (`negativeCacheEntries`, 10,000): random tokens from an attacker never repeat, so caching them
  * like keys only grew memory (300,000 random tokens: RSS 188 -> 351 MB) without sparing a lookup.
  *
- * Cache: entries live `cacheTtlMs`; revocation on this replica evicts at once,
- * and on other replicas within the TTL. A fleet of 100,000 agents is 100,000 keys: lookups are
+ * Cache: a revoked, expired or deleted key is evicted on every replica when the change feed
+ * announces it (`api_keys/<id>`, migrations/0021; within milliseconds, measured in
+ * test/integration/api-key-replicas.test.ts); entries live `cacheTtlMs` as a safety net, and
+ * only `fallbackTtlMs` (1 s) while the feed is down, so a revocation still takes effect within
+ * a second everywhere. A fleet of 100,000 agents is 100,000 keys: lookups are
  * batched (the misses and refreshes of one event-loop turn share one `= ANY($1)` query), an
  * entry used after 50-90% of its TTL (drawn per entry) is refreshed in the background so steady traffic never waits on
  * the database, and a full cache drops its oldest entries, never everything. Measured with
@@ -77,6 +80,14 @@ export interface ApiKeyServiceOptions {
   /** How long an unknown token is remembered; default 5 s (a key created on another replica works after at most this). */
   negativeTtlMs?: number;
   lastUsedFlushMs?: number;
+  /**
+   * The change feed: evictions announced by any replica (`subscribe('api_keys', ...)`), and
+   * whether it is up (while it is down entries live `fallbackTtlMs`). Without it (tests, one-shot
+   * commands) entries live `cacheTtlMs`.
+   */
+  changes?: { readonly healthy: boolean; subscribe(prefix: string, subscriber: { changed(id: string): void; reset(): void }): void };
+  /** Entry lifetime while the change feed is down; default 1 s. */
+  fallbackTtlMs?: number;
 }
 
 export class ApiKeyService {
@@ -99,6 +110,12 @@ export class ApiKeyService {
   #batchRejecters: Array<(err: unknown) => void> = [];
   readonly #used = new Set<string>();
   readonly #flushTimer: NodeJS.Timeout;
+  readonly #changes: ApiKeyServiceOptions['changes'];
+  readonly #fallbackTtlMs: number;
+  /** Key id -> the hash its cache entry is under, so an announcement by id can evict it. */
+  readonly #hashById = new Map<string, string>();
+  /** Moves on every eviction by announcement: a lookup that began before one stores nothing. */
+  #evictions = 0;
 
   constructor(options: ApiKeyServiceOptions) {
     this.#repo = options.repo;
@@ -112,6 +129,12 @@ export class ApiKeyService {
     this.#negativeTtlMs = options.negativeTtlMs ?? 5_000;
     this.#flushTimer = setInterval(() => void this.flushLastUsed(), options.lastUsedFlushMs ?? 60_000);
     this.#flushTimer.unref();
+    this.#changes = options.changes;
+    this.#fallbackTtlMs = options.fallbackTtlMs ?? 1_000;
+    this.#changes?.subscribe('api_keys', {
+      changed: (id) => this.#evict(id),
+      reset: () => this.#evictAll(),
+    });
   }
 
   /** Keys and unknown tokens held in memory, for /metrics. */
@@ -177,6 +200,7 @@ export class ApiKeyService {
       });
       return row;
     });
+    this.#evict(row.id);
     this.#cache.delete(row.key_hash);
     return row;
   }
@@ -191,7 +215,7 @@ export class ApiKeyService {
       const missedAt = this.#misses.get(hash);
       if (missedAt !== undefined && now - missedAt <= this.#negativeTtlMs) return undefined;
     }
-    if (!entry || now - entry.fetchedAt > this.#cacheTtlMs) entry = await this.#load(hash);
+    if (!entry || now - entry.fetchedAt > this.#ttlMs()) entry = await this.#load(hash);
     else if (now > entry.refreshAt) this.#load(hash).catch(() => undefined); // refresh ahead
     const row = entry.row;
     if (!row || !entry.principal) return undefined;
@@ -260,6 +284,31 @@ export class ApiKeyService {
     await this.flushLastUsed();
   }
 
+  /** How long an entry is trusted: the change feed evicts changed keys while it is up. */
+  #ttlMs(): number {
+    return this.#changes && !this.#changes.healthy ? this.#fallbackTtlMs : this.#cacheTtlMs;
+  }
+
+  #evict(id: string): void {
+    this.#evictions += 1;
+    const hash = this.#hashById.get(id);
+    if (hash === undefined) return;
+    this.#hashById.delete(id);
+    this.#cache.delete(hash);
+  }
+
+  #evictAll(): void {
+    this.#evictions += 1;
+    this.#hashById.clear();
+    this.#cache.clear();
+  }
+
+  #forget(hash: string): void {
+    const id = this.#cache.get(hash)?.row?.id;
+    if (id !== undefined) this.#hashById.delete(id);
+    this.#cache.delete(hash);
+  }
+
   /** Queues `hash` for the next batched lookup (one query per event-loop turn). */
   #load(hash: string): Promise<CacheEntry> {
     const pending = this.#batch.get(hash);
@@ -279,6 +328,7 @@ export class ApiKeyService {
     this.#batch = new Map();
     this.#batchResolvers = new Map();
     this.#batchRejecters = [];
+    const evictionsBefore = this.#evictions;
     let rows: ApiKeyRow[];
     try {
       // At most 5,000 hashes a query (a cold cache under a storm asks for all keys at once).
@@ -291,6 +341,9 @@ export class ApiKeyService {
     }
     const found = new Map(rows.map((row) => [row.key_hash, row]));
     const fetchedAt = this.#now();
+    // A key evicted while the query ran may have been read before its change committed: answer
+    // the waiting requests, but keep nothing (the next use reads again).
+    const store = this.#evictions === evictionsBefore;
     for (const [hash, resolve] of resolvers) {
       const row = found.get(hash);
       const entry: CacheEntry = {
@@ -301,12 +354,13 @@ export class ApiKeyService {
         fetchedAt,
         refreshAt: fetchedAt + this.#cacheTtlMs * (refreshFrom + refreshSpread * this.#random()),
       };
-      this.#cache.delete(hash); // re-inserted at the end: the order stays fetch order
+      this.#forget(hash); // re-inserted at the end: the order stays fetch order
       this.#misses.delete(hash);
-      if (row) {
-        while (this.#cache.size >= this.#cacheEntries) this.#cache.delete(this.#cache.keys().next().value!);
+      if (row && store) {
+        while (this.#cache.size >= this.#cacheEntries) this.#forget(this.#cache.keys().next().value!);
         this.#cache.set(hash, entry);
-      } else {
+        this.#hashById.set(row.id, hash);
+      } else if (!row) {
         while (this.#misses.size >= this.#negativeEntries) this.#misses.delete(this.#misses.keys().next().value!);
         this.#misses.set(hash, fetchedAt);
       }

@@ -12,6 +12,8 @@ export interface HealthDeps {
   pingDatabase: () => Promise<void>;
   /** Whether this replica holds the leader lock (runs the singleton loops). */
   isLeader: () => boolean;
+  /** Whether the change feed is listening (caches evicted by announcements, not just by age). */
+  changeFeedUp: () => boolean;
 }
 
 export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
@@ -28,6 +30,11 @@ export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
           http_engine: z.object({ name: z.string(), version: z.string() }),
           uptime_seconds: z.number().int(),
           leader: z.boolean().describe('this replica runs the singleton loops'),
+          caches: z
+            .enum(['coherent', 'degraded'])
+            .describe(
+              'coherent: the change feed is listening and every replica sees a change within a second; degraded: it is reconnecting, response caches are bypassed and API keys are re-read every second',
+            ),
         }),
       },
       access: 'public',
@@ -40,6 +47,7 @@ export function healthRoutes(deps: HealthDeps): RouteDefinition[] {
           http_engine: engine,
           uptime_seconds: Math.round((Date.now() - deps.startedAt) / 1000),
           leader: deps.isLeader(),
+          caches: deps.changeFeedUp() ? 'coherent' : 'degraded',
         },
       }),
     }),
