@@ -86,6 +86,32 @@ describe('runLoad', () => {
     expect((await recorded()) - before).toBe(result.completed);
   });
 
+  it('spreads connections over several targets and reports each one (--replicas)', async () => {
+    const http = await import('node:http');
+    const hits = [0, 0];
+    const replicas = await Promise.all(
+      hits.map(
+        (_, i) =>
+          new Promise<import('node:http').Server>((resolve) => {
+            const s = http.createServer((_req, res) => {
+              hits[i]! += 1;
+              res.writeHead(200, { 'Content-Length': '0' }).end();
+            });
+            s.listen(0, '127.0.0.1', () => resolve(s));
+          }),
+      ),
+    );
+    const targets = replicas.map((s) => ({ host: '127.0.0.1', port: (s.address() as import('node:net').AddressInfo).port }));
+    const ping = prepareRequest('127.0.0.1', { method: 'GET', path: '/' });
+    const result = await runLoad({ ...targets[0]!, targets, connections: 4, executor: 'max-throughput', rate: 0, durationMs: 300, request: () => ping });
+    await Promise.all(replicas.map((s) => new Promise((r) => s.close(r))));
+    const byTarget = [0, 0];
+    for (const t of result.targetOf) byTarget[t]! += 1;
+    expect(byTarget).toEqual(hits); // what each server answered, attributed to it
+    expect(Math.min(...hits)).toBeGreaterThan(10);
+    expect(summarize(result).per_replica?.map((r) => r.completed)).toEqual(hits);
+  });
+
   it('keeps the schedule and times from it (open loop)', async () => {
     const before = await recorded();
     const result = await runLoad({

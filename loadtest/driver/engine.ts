@@ -26,6 +26,8 @@ export interface PreparedRequest {
 export interface EngineOptions {
   host: string;
   port: number;
+  /** Several servers (replicas): connection i goes to targets[i % n]; default [{ host, port }]. */
+  targets?: ReadonlyArray<{ host: string; port: number }>;
   connections: number;
   executor: 'constant-arrival-rate' | 'max-throughput';
   /** Requests per second (constant-arrival-rate). */
@@ -55,6 +57,8 @@ export interface EngineResult {
   /** Per completed request: latency (ms, from the scheduled time) and completion time (ms since start). */
   latencies: Float64Array;
   completedAt: Float64Array;
+  /** Per completed request: the index of the target (replica) that answered it. */
+  targetOf: Uint8Array;
   completed: number;
   /** Responses by status code. */
   statuses: Map<number, number>;
@@ -81,6 +85,7 @@ class Connection {
 
   constructor(
     private readonly options: EngineOptions,
+    readonly target: number,
     private readonly onDone: (conn: Connection, status: number, expect: number, scheduledAt: number) => void,
     private readonly onFail: (conn: Connection, kind: string) => void,
   ) {
@@ -88,7 +93,8 @@ class Connection {
   }
 
   #connect(): net.Socket {
-    const socket = net.connect({ host: this.options.host, port: this.options.port, noDelay: true });
+    const { host, port } = this.options.targets?.[this.target] ?? this.options;
+    const socket = net.connect({ host, port, noDelay: true });
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => this.#fail(err.code ?? 'socket_error'));
     socket.on('close', () => this.#fail('connection_closed'));
@@ -166,6 +172,7 @@ export async function runLoad(options: EngineOptions): Promise<EngineResult> {
   let capacity = openLoop ? total : 1 << 20;
   let latencies = new Float64Array(capacity);
   let completedAt = new Float64Array(capacity);
+  let targetOf = new Uint8Array(capacity);
   const statuses = new Map<number, number>();
   const failures = new Map<string, number>();
   let completed = 0;
@@ -177,20 +184,22 @@ export async function runLoad(options: EngineOptions): Promise<EngineResult> {
   let stopped = false;
   const now = () => performance.now() - t0;
 
-  const record = (latency: number) => {
+  const record = (latency: number, target: number) => {
     if (completed === capacity) {
       capacity *= 2;
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(capacity);
+      const grow = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+        const b = make(capacity);
         b.set(a);
         return b;
       };
-      latencies = grow(latencies);
-      completedAt = grow(completedAt);
+      latencies = grow(latencies, (n) => new Float64Array(n));
+      completedAt = grow(completedAt, (n) => new Float64Array(n));
+      targetOf = grow(targetOf, (n) => new Uint8Array(n));
     }
     const at = now();
     latencies[completed] = latency;
     completedAt[completed] = at;
+    targetOf[completed] = target;
     completed++;
   };
 
@@ -199,7 +208,7 @@ export async function runLoad(options: EngineOptions): Promise<EngineResult> {
   const outstanding = () => scheduled - completed - failed;
 
   const onDone = (conn: Connection, status: number, expect: number, scheduledAt: number) => {
-    record(now() - scheduledAt);
+    record(now() - scheduledAt, conn.target);
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
     if (status !== expect) unexpected++;
     release(conn);
@@ -235,7 +244,9 @@ export async function runLoad(options: EngineOptions): Promise<EngineResult> {
     if (stopped && outstanding() === 0 && (!openLoop || scheduled === total)) finish();
   }
 
-  const connections = Array.from({ length: options.connections }, () => new Connection(options, onDone, onFail));
+  const targets = options.targets?.length ?? 1;
+  if (targets > 255) throw new Error('at most 255 targets');
+  const connections = Array.from({ length: options.connections }, (_, i) => new Connection(options, i % targets, onDone, onFail));
   await Promise.all(
     connections.map(
       (c) =>
@@ -269,6 +280,7 @@ export async function runLoad(options: EngineOptions): Promise<EngineResult> {
     scheduled,
     latencies: latencies.subarray(0, completed),
     completedAt: completedAt.subarray(0, completed),
+    targetOf: targetOf.subarray(0, completed),
     completed,
     statuses,
     unexpected,

@@ -11,7 +11,8 @@ import { lagMonitor, type EngineResult } from './engine.ts';
 import type { ScenarioContext, ScenarioFlow } from './scenario.ts';
 
 export interface FlowOptions {
-  baseUrl: string;
+  /** One per replica: flow k runs against baseUrls[k % n] from its first step to its last. */
+  baseUrls: readonly string[];
   flow: ScenarioFlow;
   ctx: ScenarioContext;
   rate: number;
@@ -27,6 +28,7 @@ export async function runFlows(options: FlowOptions): Promise<EngineResult & { r
   const total = Math.floor((options.rate * options.durationMs) / 1000);
   const latencies = new Float64Array(total);
   const completedAt = new Float64Array(total);
+  const targetOf = new Uint8Array(total);
   const statuses = new Map<number, number>();
   const failures = new Map<string, number>();
   let completed = 0;
@@ -41,13 +43,15 @@ export async function runFlows(options: FlowOptions): Promise<EngineResult & { r
 
   async function one(k: number, due: number): Promise<void> {
     const state = options.flow.begin(k + options.offset, options.ctx);
+    const target = k % options.baseUrls.length;
+    const baseUrl = options.baseUrls[target]!;
     for (const [i, step] of options.flow.steps.entries()) {
       const req = step(state, options.ctx);
       let status: number;
       let body: unknown;
       let headers: Record<string, string> = {};
       try {
-        const res = await fetch(`${options.baseUrl}${req.path}`, { method: req.method, headers: req.headers ?? {}, ...(req.body ? { body: req.body } : {}) });
+        const res = await fetch(`${baseUrl}${req.path}`, { method: req.method, headers: req.headers ?? {}, ...(req.body ? { body: req.body } : {}) });
         requests++;
         status = res.status;
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
@@ -76,6 +80,7 @@ export async function runFlows(options: FlowOptions): Promise<EngineResult & { r
     }
     latencies[completed] = now() - due;
     completedAt[completed] = now();
+    targetOf[completed] = target;
     completed++;
   }
 
@@ -108,6 +113,7 @@ export async function runFlows(options: FlowOptions): Promise<EngineResult & { r
     scheduled,
     latencies: latencies.subarray(0, completed),
     completedAt: completedAt.subarray(0, completed),
+    targetOf: targetOf.subarray(0, completed),
     completed,
     statuses,
     unexpected,

@@ -41,6 +41,7 @@ function fakeRun(): EngineResult {
     scheduled: n,
     latencies,
     completedAt,
+    targetOf: new Uint8Array(n),
     completed: n,
     statuses: new Map([[200, n]]),
     unexpected: 0,

@@ -3,13 +3,15 @@
  *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--certificates N] [--fleet N] [--acme N] [--seed-secret S]
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
  *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR] [--smoke]
- *   [--compare <git-ref> [--rounds N]]
+ *   [--replicas N] [--compare <git-ref> [--rounds N]]
  *
  * Runs one scenario of loadtest/scenarios: starts `certfleet serve` on an embedded PostgreSQL
  * (or targets --url, loopback only unless --allow-remote-target), seeds it, drives it with a
  * live progress line, prints a summary, writes loadtest/results/<scenario>-<time>.{json,html},
  * and exits 1 when a threshold or a check fails. --smoke (CI): a short run where only errors,
  * drops and failed checks fail; latency thresholds are reported (machines under test are noisy).
+ * --replicas N: N `certfleet serve` processes on the one embedded PostgreSQL, connections (or
+ * flows) spread across them round-robin; the report has each replica's figures and the total.
  * --compare <git-ref>: the same scenario against a worktree of the ref and the current tree,
  * alternating, with both figures and their ratio (compare.ts).
  */
@@ -62,6 +64,7 @@ async function main(): Promise<number> {
       smoke: { type: 'boolean' },
       compare: { type: 'string' },
       rounds: { type: 'string' },
+      replicas: { type: 'string' },
     },
   });
   const name = positionals[0];
@@ -106,6 +109,10 @@ async function main(): Promise<number> {
   if (scenario.verify && !check) fail(`scenario ${scenario.name}: unknown check ${scenario.verify}`);
   if (scenario.flow && executor !== 'constant-arrival-rate') fail(`scenario ${scenario.name} is a flow: only constant-arrival-rate`);
   if (!scenario.flow && !scenario.request) fail(`scenario ${scenario.name} has neither request nor flow`);
+  const replicas = Math.floor(positive(values.replicas, 1, '--replicas'));
+  if (replicas > 16) fail('--replicas: at most 16 on one machine');
+  if (replicas > 1 && values.url) fail('--replicas starts its own servers: not with --url');
+  if (replicas > connections) fail(`--replicas ${replicas} needs at least as many --connections`);
 
   // Step 1: the target.
   let target: Target;
@@ -116,7 +123,8 @@ async function main(): Promise<number> {
       fail(`refusing to load ${url.hostname}: only loopback targets (127.0.0.0/8, ::1, localhost) unless --allow-remote-target`);
     }
     if (!values['database-url']) fail('--url needs --database-url (to seed and to verify durability)');
-    target = { url: values.url.replace(/\/+$/, ''), databaseUrl: values['database-url'], adminKey: values['admin-key'] ?? '', stop: async () => undefined };
+    const given = values.url.replace(/\/+$/, '');
+    target = { url: given, urls: [given], databaseUrl: values['database-url'], adminKey: values['admin-key'] ?? '', stop: async () => undefined };
   } else {
     ownData = fs.mkdtempSync(path.join(os.tmpdir(), `certfleet-load-${scenario.name}-`));
     fs.chmodSync(ownData, 0o755); // as root, the embedded PostgreSQL runs as the postgres user
@@ -127,6 +135,7 @@ async function main(): Promise<number> {
       env: serverEnv,
       nodeArgs: [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : []), ...(values['server-node-arg'] ?? [])],
       ...(values['server-log'] ? { logFile: path.resolve(values['server-log']) } : {}),
+      replicas,
     });
   }
   // Ctrl-C (or SIGTERM) mid-run still stops the server and its embedded PostgreSQL.
@@ -166,10 +175,11 @@ async function main(): Promise<number> {
       process.stderr.write(`\r  ${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s  sent ${p.scheduled}  done ${p.completed}  errors ${p.errors}   `);
     const load = (ms: number) =>
       scenario.flow
-        ? runFlows({ baseUrl: target.url, flow: scenario.flow, ctx, rate, concurrency: connections, durationMs: ms, offset, onTick })
+        ? runFlows({ baseUrls: target.urls, flow: scenario.flow, ctx, rate, concurrency: connections, durationMs: ms, offset, onTick })
         : runLoad({
             host: host.hostname.replace(/^\[|\]$/g, ''),
             port: Number(host.port),
+            targets: target.urls.map((u) => ({ host: new URL(u).hostname.replace(/^\[|\]$/g, ''), port: Number(new URL(u).port) })),
             connections,
             executor,
             rate,
@@ -195,9 +205,9 @@ async function main(): Promise<number> {
     }
     const before = await check?.before(target.databaseUrl);
     const checkResults0: Record<string, number | boolean> = {};
-    await serverLag(target.url); // prom-client resets the lag histogram on each scrape
+    await Promise.all(target.urls.map(serverLag)); // prom-client resets the lag histogram on each scrape
     process.stderr.write(
-      `${scenario.name}: ${executor} ${executor === 'constant-arrival-rate' ? `${rate}/s ` : ''}for ${durationMs / 1000} s on ${connections} connections -> ${target.url}\n`,
+      `${scenario.name}: ${executor} ${executor === 'constant-arrival-rate' ? `${rate}/s ` : ''}for ${durationMs / 1000} s on ${connections} connections -> ${target.urls.join(', ')}\n`,
     );
     // Smoke runs are short: the leader's loops (renewal sweep, expiry alerts, job timeouts ...)
     // would not get to run before they end. Running each once mid-run puts the state a long run
@@ -205,7 +215,11 @@ async function main(): Promise<number> {
     const loopsRun = values.smoke ? runLoopsAfter(target, durationMs / 2) : undefined;
     const result = await load(durationMs);
     if (loopsRun) checkResults0.loops_run_mid_run = await loopsRun;
-    const lag = await serverLag(target.url);
+    // The worst replica's event-loop lag (one replica: its own).
+    const lag = (await Promise.all(target.urls.map(serverLag))).reduce<Record<string, number>>((worst, r) => {
+      for (const [k, v] of Object.entries(r)) worst[k] = Math.max(worst[k] ?? 0, v);
+      return worst;
+    }, {});
     process.stderr.write('\n');
 
     // Step 4: summarise, check, report.
@@ -234,6 +248,7 @@ async function main(): Promise<number> {
         connections,
         ...seedCounts,
         target: values.url ? 'external' : 'embedded (fsync on)',
+        ...(replicas > 1 ? { replicas } : {}),
       },
       ...(warmup ? { warmup } : {}),
       summary,
@@ -261,6 +276,7 @@ function printSummary(report: Report): void {
   const lines = [
     `requests ${s.requests}  completed ${s.completed}  achieved ${s.achieved_rate}/s  failed ${s.failed}  dropped ${s.dropped}${s.dropped ? ' (rate not sustained)' : ''}`,
     `latency ms  p50 ${l.p50}  p90 ${l.p90}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max}  (driver event-loop lag p99 ${s.generator_lag_ms.p99} max ${s.generator_lag_ms.max})`,
+    ...(s.per_replica ?? []).map((r) => `  replica ${r.replica}: completed ${r.completed}  achieved ${r.achieved_rate}/s  p50 ${r.p50_ms}  p99 ${r.p99_ms}`),
     `status ${JSON.stringify(s.status)}${Object.keys(s.failures).length ? `  failures ${JSON.stringify(s.failures)}` : ''}`,
     ...(report.warmup ? [`warm-up (not measured) ${JSON.stringify(report.warmup)}`] : []),
     ...Object.entries(report.checks).map(([k, v]) => `check ${k}: ${v}`),
@@ -277,10 +293,16 @@ function printSummary(report: Report): void {
 async function runLoopsAfter(target: Target, delayMs: number): Promise<number> {
   await new Promise((r) => setTimeout(r, delayMs));
   const headers = { authorization: `Bearer ${target.adminKey}` };
+  // The leader runs the loops and counts their runs; with replicas it may be any of them.
+  let leaderUrl = target.url;
+  for (const url of target.urls) {
+    const health = (await (await fetch(`${url}/health`)).json()) as { leader?: boolean };
+    if (health.leader) leaderUrl = url;
+  }
   type Loops = { data: Array<{ name: string; runs: number; running: boolean }> };
-  const list = async () => ((await (await fetch(`${target.url}/api/v1/scheduler/loops`, { headers })).json()) as Loops).data;
+  const list = async () => ((await (await fetch(`${leaderUrl}/api/v1/scheduler/loops`, { headers })).json()) as Loops).data;
   const before = new Map((await list()).map((l) => [l.name, l.runs]));
-  for (const name of before.keys()) await fetch(`${target.url}/api/v1/scheduler/loops/${name}/run`, { method: 'POST', headers });
+  for (const name of before.keys()) await fetch(`${leaderUrl}/api/v1/scheduler/loops/${name}/run`, { method: 'POST', headers });
   const deadline = Date.now() + 10_000;
   let done = 0;
   while (Date.now() < deadline) {

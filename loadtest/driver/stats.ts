@@ -36,6 +36,8 @@ export interface Summary {
   /** The driver's own event-loop delay during the run. */
   generator_lag_ms: { p99: number; max: number };
   histogram: Array<{ le_ms: number; count: number }>;
+  /** With several replicas (--replicas N): what each one answered. */
+  per_replica?: Array<{ replica: number; completed: number; achieved_rate: number; p50_ms: number; p99_ms: number }>;
 }
 
 /** The q-quantile (nearest rank) of sorted values; 0 for none. */
@@ -94,6 +96,27 @@ export function summarize(result: EngineResult): Summary {
     }),
     generator_lag_ms: result.generatorLagMs,
     histogram: histogram(result.latencies),
+    ...perReplica(result),
+  };
+}
+
+function perReplica(result: EngineResult): Pick<Summary, 'per_replica'> {
+  let replicas = 0;
+  for (const t of result.targetOf) if (t + 1 > replicas) replicas = t + 1;
+  if (replicas < 2) return {};
+  const latencies = Array.from({ length: replicas }, () => [] as number[]);
+  for (let i = 0; i < result.completed; i++) latencies[result.targetOf[i]!]!.push(result.latencies[i]!);
+  return {
+    per_replica: latencies.map((values, replica) => {
+      const sorted = Float64Array.from(values).sort();
+      return {
+        replica: replica + 1,
+        completed: values.length,
+        achieved_rate: Math.round((values.length / Math.max(result.elapsedMs, 1)) * 1000),
+        p50_ms: round(quantile(sorted, 0.5)),
+        p99_ms: round(quantile(sorted, 0.99)),
+      };
+    }),
   };
 }
 

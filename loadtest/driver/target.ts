@@ -1,7 +1,9 @@
 /**
  * The server under load: a real `certfleet serve` child process on an embedded PostgreSQL (fsync
  * on, as in production: every acknowledged write is durable) in its own data directory, or an
- * already running server given by --url (then --database-url is needed to seed).
+ * already running server given by --url (then --database-url is needed to seed). With
+ * `replicas: N`, N `certfleet serve` processes share that PostgreSQL and one encryption key, each
+ * on its own port, as a fleet scaled out behind a load balancer would run (docs/operator/scale.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +17,10 @@ import { createLogger } from '../../src/observability/logger.ts';
 const bin = path.resolve(import.meta.dirname, '../../bin/certfleet.js');
 
 export interface Target {
+  /** The first replica's URL. */
   url: string;
+  /** Every replica's URL (one when not scaled out). */
+  urls: string[];
   databaseUrl: string;
   adminKey: string;
   stop(): Promise<void>;
@@ -27,8 +32,10 @@ export interface StartTargetOptions {
   env?: Record<string, string>;
   /** Extra node flags for the server, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] (NODE_OPTIONS refuses those). */
   nodeArgs?: string[];
-  /** Keep the server's stdout (its log) in this file. */
+  /** Keep the server's stdout (its log) in this file (replica n > 1 in `<file>.<n>`). */
   logFile?: string;
+  /** Server processes on the one PostgreSQL; default 1. */
+  replicas?: number;
 }
 
 export async function startTarget(options: StartTargetOptions): Promise<Target> {
@@ -39,42 +46,61 @@ export async function startTarget(options: StartTargetOptions): Promise<Target> 
   await migrate(pool, log);
   await pool.end();
   const adminKey = `load-admin-${randomBytes(16).toString('hex')}`;
-  let child: ChildProcess | undefined;
+  // Replicas must share the key their CA keys are sealed with (each would generate its own).
+  const encryptionKey = randomBytes(32).toString('hex');
+  const children: ChildProcess[] = [];
+  const stopChildren = async () => {
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }),
+    );
+  };
   try {
-    child = spawn(process.execPath, [...(options.nodeArgs ?? []), bin, 'serve'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/',
-        DATABASE_URL: databaseUrl,
-        CERTFLEET_HOST: '127.0.0.1',
-        CERTFLEET_PORT: '0',
-        CERTFLEET_DATA_DIR: options.dataDir,
-        CERTFLEET_ADMIN_API_KEY: adminKey,
-        ...options.env,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const url = await listeningUrl(child);
-    // From here on the server's log is drained (or kept in a file) and never parsed: a slow
-    // reader would fill the pipe and make the server wait on its own log writes (measured: 37%
-    // of its main thread in writev during the issuance scenario before this).
-    if (options.logFile) child.stdout!.pipe(fs.createWriteStream(options.logFile));
-    else child.stdout!.resume();
+    const start = (n: number) => {
+      const child = spawn(process.execPath, [...(options.nodeArgs ?? []), bin, 'serve'], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/',
+          DATABASE_URL: databaseUrl,
+          CERTFLEET_HOST: '127.0.0.1',
+          CERTFLEET_PORT: '0',
+          CERTFLEET_DATA_DIR: options.dataDir,
+          CERTFLEET_ADMIN_API_KEY: adminKey,
+          CERTFLEET_ENCRYPTION_KEY: encryptionKey,
+          ...options.env,
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      return listeningUrl(child).then((url) => {
+        // From here on the server's log is drained (or kept in a file) and never parsed: a slow
+        // reader would fill the pipe and make the server wait on its own log writes (measured: 37%
+        // of its main thread in writev during the issuance scenario before this).
+        if (options.logFile) child.stdout!.pipe(fs.createWriteStream(n === 1 ? options.logFile : `${options.logFile}.${n}`));
+        else child.stdout!.resume();
+        return url;
+      });
+    };
+    // The first replica alone first: it creates what every replica shares (instance secrets,
+    // the bootstrap key, the local CA), so the others start as later replicas do.
+    const urls = [await start(1)];
+    urls.push(...(await Promise.all(Array.from({ length: (options.replicas ?? 1) - 1 }, (_, i) => start(i + 2)))));
     return {
-      url,
+      url: urls[0]!,
+      urls,
       databaseUrl,
       adminKey,
       async stop() {
-        if (child && child.exitCode === null) {
-          const exited = new Promise((resolve) => child!.once('exit', resolve));
-          child.kill('SIGTERM');
-          await exited;
-        }
+        await stopChildren();
         await pg.stop();
       },
     };
   } catch (err) {
-    child?.kill('SIGKILL');
+    for (const child of children) child.kill('SIGKILL');
     await pg.stop();
     throw err;
   }
