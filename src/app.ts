@@ -192,6 +192,11 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     });
     metrics.gauge('certfleet_heartbeats_recorded', 'Heartbeats durably recorded', () => heartbeats.heartbeats);
     metrics.gauge('certfleet_heartbeat_batches', 'Heartbeat batches committed', () => heartbeats.batches);
+    metrics.gauge(
+      'certfleet_heartbeats_deferred',
+      "Agents whose heartbeat met a liveness row another replica's batch held, recorded without waiting and folded in by the leader",
+      () => heartbeats.deferred,
+    );
     const agents = new AgentService(agentRepo, heartbeats, audit, config.agentBootstrapToken);
     const healthLoop = agentHealthLoop({
       repo: agentRepo,

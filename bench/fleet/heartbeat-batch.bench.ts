@@ -15,7 +15,7 @@ const batchWithMetadata = batch().map((e) => ({ ...e, metadata: { hostname: `${e
 
 // The repository is in memory: the bench measures the batcher, not PostgreSQL.
 const batcher = new HeartbeatBatcher({
-  repo: { writeHeartbeats: async (entries) => ({ recorded: new Set(entries.map((e) => e.agentId)), cameOnline: [], metadataChanged: [] }) },
+  repo: { writeHeartbeats: async (entries) => ({ recorded: new Set(entries.map((e) => e.agentId)), cameOnline: [], metadataChanged: [], deferred: 0 }) },
   flushMs: 0,
   batchMax: 256,
 });

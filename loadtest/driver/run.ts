@@ -30,6 +30,7 @@ import { evaluateThresholds, summarize } from './stats.ts';
 import { startTarget, type Target } from './target.ts';
 import { checks } from './checks.ts';
 import { compare } from './compare.ts';
+import { databaseCostSince, databaseCountersBefore } from './database-cost.ts';
 
 const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
@@ -204,6 +205,7 @@ async function main(): Promise<number> {
       process.stderr.write('\n');
     }
     const before = await check?.before(target.databaseUrl);
+    const databaseBefore = await databaseCountersBefore(target.databaseUrl);
     const checkResults0: Record<string, number | boolean> = {};
     await Promise.all(target.urls.map(serverLag)); // prom-client resets the lag histogram on each scrape
     process.stderr.write(
@@ -228,6 +230,7 @@ async function main(): Promise<number> {
     const checkResults: Record<string, number | boolean> = {
       ...checkResults0,
       ...(check ? await check.after(target.databaseUrl, before, summary) : {}),
+      ...(await databaseCostSince(target.databaseUrl, databaseBefore, summary.completed)),
       ...lag,
     };
     if ('requests' in result) checkResults.http_requests = result.requests as number;

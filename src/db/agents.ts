@@ -23,6 +23,8 @@ export interface HeartbeatOutcome {
   cameOnline: string[];
   /** Agents whose metadata changed in this batch. */
   metadataChanged: string[];
+  /** Agents whose liveness row another batch held: recorded in heartbeat_deferred instead. */
+  deferred: number;
 }
 
 const columns = `a.id, a.name, a.hostname, a.status, a.os, a.architecture, a.ip_address, a.version,
@@ -78,6 +80,13 @@ export function createAgentRepository(pool: Pool): AgentRepository {
     },
 
     async markStaleOffline(seconds) {
+      // Heartbeats deferred by batches that met another replica's lock count first.
+      await pool.query(
+        `WITH d AS (DELETE FROM heartbeat_deferred RETURNING agent_id, heartbeats, received_at),
+              s AS (SELECT agent_id, sum(heartbeats) AS n, max(received_at) AS at FROM d GROUP BY agent_id)
+         UPDATE agent_liveness l SET heartbeats = l.heartbeats + s.n, last_heartbeat_at = greatest(l.last_heartbeat_at, s.at)
+           FROM s WHERE l.agent_id = s.agent_id`,
+      );
       const { rows } = await pool.query<{ id: string }>(
         `UPDATE agents a SET status = 'Offline'
            FROM agent_liveness l
@@ -120,22 +129,34 @@ export function createAgentRepository(pool: Pool): AgentRepository {
       // One statement, atomic on its own: one round trip per batch instead of BEGIN, two
       // UPDATEs and COMMIT (batch latency is what bounds heartbeat throughput: docs/operator/scale.md).
       // The agents row is read once, in the join that checks retirement; its status and metadata
-      // flags come back through RETURNING.
-      const { rows } = await pool.query<{ id: string; was_online: boolean; meta_changed: boolean }>({
+      // flags come back through RETURNING. Liveness rows another replica's batch holds are not
+      // waited for: their heartbeats go to heartbeat_deferred in this commit (migrations/0022).
+      const { rows } = await pool.query<{ id: string; was_online: boolean; meta_changed: boolean; deferred: boolean }>({
         // Named: parsed and planned once per connection, not once per batch (1.14x measured).
         name: 'write-heartbeats',
         text: `WITH u AS (
            SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
                   AS u(id, n, hostname, os, architecture, ip_address, version)
-         ), recorded AS (
+         ), free AS (
+           SELECT agent_id FROM agent_liveness WHERE agent_id = ANY($1::text[]) FOR NO KEY UPDATE SKIP LOCKED
+         ), updated AS (
            UPDATE agent_liveness l SET last_heartbeat_at = now(), heartbeats = l.heartbeats + u.n
              FROM u JOIN agents a ON a.id = u.id AND a.retired_at IS NULL
-            WHERE l.agent_id = u.id
-           RETURNING l.agent_id AS id, a.status = 'Online' AS was_online,
-                     (u.hostname IS NOT NULL AND u.hostname <> a.hostname) OR (u.os IS NOT NULL AND u.os <> a.os)
-                     OR (u.architecture IS NOT NULL AND u.architecture <> a.architecture)
-                     OR (u.ip_address IS NOT NULL AND u.ip_address <> a.ip_address)
-                     OR (u.version IS NOT NULL AND u.version <> a.version) AS meta_changed
+            WHERE l.agent_id = u.id AND l.agent_id IN (SELECT agent_id FROM free)
+           RETURNING l.agent_id AS id
+         ), deferred AS (
+           INSERT INTO heartbeat_deferred (agent_id, heartbeats)
+           SELECT u.id, u.n FROM u JOIN agents a ON a.id = u.id AND a.retired_at IS NULL
+            WHERE u.id NOT IN (SELECT agent_id FROM free)
+           RETURNING agent_id AS id
+         ), recorded AS (
+           SELECT r.id, r.deferred, a.status = 'Online' AS was_online,
+                  (u.hostname IS NOT NULL AND u.hostname <> a.hostname) OR (u.os IS NOT NULL AND u.os <> a.os)
+                  OR (u.architecture IS NOT NULL AND u.architecture <> a.architecture)
+                  OR (u.ip_address IS NOT NULL AND u.ip_address <> a.ip_address)
+                  OR (u.version IS NOT NULL AND u.version <> a.version) AS meta_changed
+             FROM (SELECT id, false AS deferred FROM updated UNION ALL SELECT id, true FROM deferred) r
+             JOIN u ON u.id = r.id JOIN agents a ON a.id = r.id
          ), changed AS (
            -- Only agents whose status or metadata actually changes are written (rare next to heartbeats).
            UPDATE agents a SET status = 'Online',
@@ -152,18 +173,20 @@ export function createAgentRepository(pool: Pool): AgentRepository {
              CROSS JOIN LATERAL (VALUES ('agent_online', NOT r.was_online), ('agent_metadata_changed', r.meta_changed)) AS e(action, applies)
             WHERE e.applies
          )
-         SELECT id, was_online, meta_changed FROM recorded`,
+         SELECT id, was_online, meta_changed, deferred FROM recorded`,
         values: heartbeatBatchParams(entries),
       });
       const recorded = new Set<string>();
       const cameOnline: string[] = [];
       const metadataChanged: string[] = [];
+      let deferred = 0;
       for (const r of rows) {
         recorded.add(r.id);
+        if (r.deferred) deferred += 1;
         if (!r.was_online) cameOnline.push(r.id);
         if (r.meta_changed) metadataChanged.push(r.id);
       }
-      return { recorded, cameOnline, metadataChanged };
+      return { recorded, cameOnline, metadataChanged, deferred };
     },
   };
 }

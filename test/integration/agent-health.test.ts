@@ -58,4 +58,40 @@ describe('agent health', () => {
     expect((await stale.beat()).status).toBe(200);
     expect(await status(stale.id)).toBe('Online');
   });
+
+  it("does not wait for a liveness row another replica's batch holds: defers the heartbeat, and the loop folds it in", async () => {
+    const agent = await registerAndBeat('contended-agent');
+    const liveness = async () =>
+      (
+        await db.query<{ n: string; deferred: string }>(
+          `SELECT (SELECT heartbeats FROM agent_liveness WHERE agent_id = $1) AS n,
+                (SELECT coalesce(sum(heartbeats), 0) FROM heartbeat_deferred WHERE agent_id = $1) AS deferred`,
+          [agent.id],
+        )
+      ).rows[0]!;
+    // Another replica's batch: it has locked the row and not committed yet.
+    const other = new pg.Client({ connectionString: server.db.url });
+    await other.connect();
+    await other.query('BEGIN');
+    await other.query('SELECT 1 FROM agent_liveness WHERE agent_id = $1 FOR NO KEY UPDATE', [agent.id]);
+    try {
+      const started = performance.now();
+      const beats = await Promise.all([agent.beat(), agent.beat(), agent.beat()]);
+      expect(beats.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(performance.now() - started).toBeLessThan(2_000); // it used to wait for the other commit
+      expect(Number((await liveness()).deferred)).toBe(3);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(Number(/^certfleet_heartbeats_deferred (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    } finally {
+      await other.query('ROLLBACK');
+      await other.end();
+    }
+    // The health loop (every second here) counts deferred heartbeats into agent_liveness.
+    let after = await liveness();
+    for (let i = 0; i < 50 && Number(after.deferred) > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await liveness();
+    }
+    expect(after).toEqual({ n: '4', deferred: '0' }); // the first beat, then the three deferred
+  });
 });

@@ -20,7 +20,7 @@ function memoryRepo() {
         throw err;
       }
       batches.push(entries.map((e) => e.agentId));
-      return { recorded: new Set(entries.map((e) => e.agentId).filter((id) => id !== 'retired')), cameOnline: [], metadataChanged: [] };
+      return { recorded: new Set(entries.map((e) => e.agentId).filter((id) => id !== 'retired')), cameOnline: [], metadataChanged: [], deferred: 0 };
     },
   };
   return { repo, batches, maxInFlight: () => maxInFlight, failOnce: (err: unknown) => (failNext = err) };

@@ -57,6 +57,8 @@ export class HeartbeatBatcher {
   readonly #lanes: Lane[];
   batches = 0;
   heartbeats = 0;
+  /** Agents of batches whose liveness row another replica's batch held (migrations/0022). */
+  deferred = 0;
 
   constructor(options: HeartbeatBatcherOptions) {
     this.#o = options;
@@ -103,6 +105,7 @@ export class HeartbeatBatcher {
       try {
         const outcome = await this.#write(entries);
         this.batches += 1;
+        this.deferred += outcome.deferred;
         for (const [agentId, w] of batch) {
           const live = outcome.recorded.has(agentId);
           if (live) this.heartbeats += w.count;
