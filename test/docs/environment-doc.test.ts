@@ -46,6 +46,18 @@ describe('docs/environment.md', () => {
     for (const row of documentedRows) expect(row[2]!.trim(), row[1]).not.toBe('');
   });
 
+  it("states the schema's literal defaults (CERTFLEET_HEARTBEAT_LANES once said 4 while the code said 1)", () => {
+    const schema = fs.readFileSync(path.join(root, 'src/config/schema.ts'), 'utf8');
+    const defaults = [...schema.matchAll(/^\s*(CERTFLEET_[A-Z0-9_]+): withDefault\(.*, '([^']*)'\),\s*$/gm)].map((m) => [m[1]!, m[2]!] as const);
+    expect(defaults.length).toBeGreaterThan(20);
+    const plain = (text: string) => text.replace(/[,_\s]/g, '');
+    const wrong = defaults.filter(([name, value]) => {
+      const cell = documentedRows.find((row) => row[1] === name)?.[2] ?? '';
+      return !plain(cell).includes(plain(`\`${value}\``));
+    });
+    expect(wrong).toEqual([]);
+  });
+
   it('covers every CERTFLEET_ name mentioned anywhere in src/', () => {
     const mentioned = new Set(sources.flatMap((s) => s.text.match(/CERTFLEET_[A-Z0-9_]+/g) ?? []));
     expect([...mentioned].filter((n) => !documented.includes(n))).toEqual([]);
