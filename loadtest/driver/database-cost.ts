@@ -1,7 +1,8 @@
 /**
- * What the measured window cost PostgreSQL, per completed request (or flow): WAL bytes, commits
- * and rows written (inserted + updated + deleted), from pg_current_wal_lsn() and
- * pg_stat_database before and after. The basis of the capacity model in
+ * What the measured window cost PostgreSQL, per completed request (or flow): WAL bytes,
+ * transactions (every committed one, read-only ones included: pg_stat_database.xact_commit),
+ * WAL flushes (fsyncs, from pg_stat_io on PostgreSQL 16+: what group commit saves) and rows
+ * written (inserted + updated + deleted), before and after. The basis of the capacity model in
  * docs/operator/scale-out.md: at what rate one primary's WAL, commits or row versions run out.
  * Whole-cluster figures: anything else writing meanwhile (the leader's loops) is counted too.
  */
@@ -9,7 +10,9 @@ import pg from 'pg';
 
 export interface DatabaseCounters {
   walLsn: string;
-  commits: number;
+  transactions: number;
+  /** undefined before PostgreSQL 16 (no pg_stat_io). */
+  walSyncs: number | undefined;
   rowsWritten: number;
 }
 
@@ -18,11 +21,15 @@ async function read(databaseUrl: string): Promise<DatabaseCounters> {
   await client.connect();
   try {
     // Statistics reach pg_stat_database when each backend flushes them (at most a second late).
-    const { rows } = await client.query<{ lsn: string; commits: string; written: string }>(
-      `SELECT pg_current_wal_lsn()::text AS lsn, xact_commit AS commits, tup_inserted + tup_updated + tup_deleted AS written
+    const { rows } = await client.query<{ lsn: string; transactions: string; written: string }>(
+      `SELECT pg_current_wal_lsn()::text AS lsn, xact_commit AS transactions, tup_inserted + tup_updated + tup_deleted AS written
          FROM pg_stat_database WHERE datname = current_database()`,
     );
-    return { walLsn: rows[0]!.lsn, commits: Number(rows[0]!.commits), rowsWritten: Number(rows[0]!.written) };
+    const io = await client
+      .query<{ n: string | null }>("SELECT sum(fsyncs) AS n FROM pg_stat_io WHERE object = 'wal'")
+      .then((r) => (r.rows[0]?.n == null ? undefined : Number(r.rows[0].n)))
+      .catch(() => undefined);
+    return { walLsn: rows[0]!.lsn, transactions: Number(rows[0]!.transactions), walSyncs: io, rowsWritten: Number(rows[0]!.written) };
   } finally {
     await client.end();
   }
@@ -45,7 +52,8 @@ export async function databaseCostSince(databaseUrl: string, before: DatabaseCou
   const per = (n: number) => (completed > 0 ? Math.round((n / completed) * 100) / 100 : 0);
   return {
     db_wal_bytes_per_request: per(walBytes),
-    db_commits_per_request: per(after.commits - before.commits),
+    db_transactions_per_request: per(after.transactions - before.transactions),
+    ...(after.walSyncs !== undefined && before.walSyncs !== undefined ? { db_wal_syncs_per_request: per(after.walSyncs - before.walSyncs) } : {}),
     db_rows_written_per_request: per(after.rowsWritten - before.rowsWritten),
   };
 }

@@ -6,6 +6,7 @@
  * milliseconds and so repeat or skip rows at page boundaries), and `(sort, id)` row comparisons
  * continue after it. Every sort has a `(column, id)` index.
  */
+import { createHash } from 'node:crypto';
 import { translateConstraintError, type ConstraintMap } from './constraint-errors.ts';
 import type { Pool, PoolClient } from './pool.ts';
 import { inProgressCondition, isFinalOrDerived, openIssuanceJob, presentedStatus, storedStatusCondition } from './open-jobs.ts';
@@ -195,10 +196,13 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
       const sortedTargets = [...new Set(targets)].sort();
       const params = [id, ...entries.map(([, v]) => v), sortedTargets];
       const targetsParam = `$${params.length}`;
+      const columns = entries.map(([col]) => col).join(', ');
       try {
-        const { rows } = await pool.query<CertificateRow>(
-          `WITH c AS (
-             INSERT INTO certificates (id, ${entries.map(([col]) => col).join(', ')})
+        const { rows } = await pool.query<CertificateRow>({
+          // Named per column set (a handful): parsed and planned once per connection, not per create.
+          name: `certificate-insert-${createHash('sha1').update(columns).digest('hex').slice(0, 16)}`,
+          text: `WITH c AS (
+             INSERT INTO certificates (id, ${columns})
              VALUES ($1, ${entries.map((_, i) => `$${i + 2}`).join(', ')})
              RETURNING *
            ), mapped AS (
@@ -206,8 +210,8 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
              SELECT c.id, t FROM c, unnest(${targetsParam}::text[]) AS t
            )
            SELECT ${selectColumns.replace(targetIds, `${targetsParam}::text[] AS target_ids`)} FROM c`,
-          params,
-        );
+          values: params,
+        });
         return rows[0]!;
       } catch (err) {
         return fail(err);

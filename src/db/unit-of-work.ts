@@ -12,6 +12,15 @@ import { translateUnavailable } from './unavailable.ts';
 
 export interface UnitOfWork {
   run<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * `run` with group commit, for small independent writes that arrive together: works queued
+   * while a group commits run one after another in the next group's transaction and commit
+   * together (one COMMIT and WAL flush, one backend inserting instead of many contending for
+   * the same index pages and parent rows). If any work of a group fails, the group rolls back and
+   * each of its works runs again in its own unit, so every caller gets the outcome `run` would
+   * have given it. A work may therefore run twice: it must do nothing outside the database.
+   */
+  runGrouped<T>(work: () => Promise<T>): Promise<T>;
   /** Whether the caller runs inside a unit of work. */
   readonly active: boolean;
   /** Runs `fn` after the current unit commits (once, however often it is passed); at once (awaited) when there is none. */
@@ -23,7 +32,15 @@ export interface UnitOfWork {
  * change-feed buckets the transaction touched (migrations/0015_change_announcements.sql): the
  * change feed announces them, and a write is acknowledged only once this replica's caches know.
  */
-export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryCommit?: (changed: readonly string[]) => Promise<void> } = {}): UnitOfWork {
+export function createUnitOfWork(
+  pool: Pool,
+  log: Logger,
+  options: { afterEveryCommit?: (changed: readonly string[]) => Promise<void>; /** Works per group at most; default 256. */ maxGroup?: number } = {},
+): UnitOfWork {
+  const maxGroup = options.maxGroup ?? 256;
+  // One group in flight: 2 and 4 measured no faster (698 and 657 vs 693 creates/s), their
+  // groups only got smaller.
+  const maxGroupsInFlight = 1;
   const afterCommitted = async (callbacks: Array<() => Promise<unknown>>) => {
     for (const fn of callbacks) {
       try {
@@ -34,7 +51,7 @@ export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryC
     }
   };
 
-  return {
+  const unit: UnitOfWork = {
     get active() {
       return scopedClient() !== undefined;
     },
@@ -46,41 +63,86 @@ export function createUnitOfWork(pool: Pool, log: Logger, options: { afterEveryC
       } else await afterCommitted([fn]);
     },
 
-    async run<T>(work: () => Promise<T>): Promise<T> {
+    run<T>(work: () => Promise<T>): Promise<T> {
       const outer = transactionScopes.getStore();
       if (outer && !outer.ended) return savepoint(outer, work);
-      const client = await pool.connect();
-      const scope: TransactionScope = { client, ended: false, afterCommit: [], withCommit: [], savepoints: 0 };
-      let broken: Error | undefined;
-      let result: T;
-      let changed: string[] = [];
-      try {
-        // Triggers collect the buckets this transaction changes instead of notifying inside it
-        // (a NOTIFY serialises commits); the collection is read with the COMMIT, one round trip.
-        await client.query("BEGIN; SET LOCAL certfleet.unit = 'on'");
-        result = await transactionScopes.run(scope, work);
-        scope.ended = true;
-        // What must commit with the work (audit events), the buckets the triggers collected, and
-        // the COMMIT itself: one round trip.
-        const results = (await client.query(
-          `${scope.withCommit.map((sql) => `${sql}; `).join('')}SELECT current_setting('certfleet.changed', true) AS changed; COMMIT`,
-        )) as unknown as Array<{
-          rows: Array<{ changed?: string | null }>;
-        }>;
-        const collected = results[results.length - 2]!.rows[0]?.changed;
-        changed = collected ? collected.split(',') : [];
-      } catch (err) {
-        scope.ended = true;
-        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-          broken = rollbackErr;
-        });
-        throw translateUnavailable(err);
-      } finally {
-        client.release(broken);
-      }
-      const announce = options.afterEveryCommit;
-      await afterCommitted(announce && changed.length > 0 ? [() => announce(changed), ...scope.afterCommit] : scope.afterCommit);
-      return result;
+      return transaction([work]).then(async ({ results, committed }) => {
+        await committed;
+        return results[0] as T;
+      });
+    },
+
+    runGrouped<T>(work: () => Promise<T>): Promise<T> {
+      const outer = transactionScopes.getStore();
+      if (outer && !outer.ended) return savepoint(outer, work);
+      return new Promise<T>((resolve, reject) => {
+        queued.push({ work, resolve: resolve as (value: unknown) => void, reject });
+        if (groupsInFlight < maxGroupsInFlight) void drain();
+      });
     },
   };
+
+  /** Works waiting for the next group; one group is in flight at a time. */
+  let queued: Array<{ work: () => Promise<unknown>; resolve: (value: unknown) => void; reject: (err: unknown) => void }> = [];
+  let groupsInFlight = 0;
+
+  async function drain(): Promise<void> {
+    groupsInFlight += 1;
+    while (queued.length > 0) {
+      const group = queued.slice(0, maxGroup);
+      queued = queued.slice(group.length);
+      try {
+        const { results, committed } = await transaction(group.map((g) => g.work));
+        // The next group starts now; these callers go on once the announcements are heard.
+        void committed.then(() => group.forEach((g, i) => g.resolve(results[i])));
+      } catch (err) {
+        if (group.length === 1) group[0]!.reject(err);
+        // One work failed the group: each alone now, for its own outcome.
+        else await Promise.all(group.map((g) => unit.run(g.work).then(g.resolve, g.reject)));
+      }
+    }
+    groupsInFlight -= 1;
+  }
+
+  /**
+   * Runs `works` one after another in one transaction and commits them together, or none.
+   * `committed` settles once the after-commit steps (announcements, audit chaining) are done:
+   * callers are answered then; a group only needs the COMMIT to let the next one start.
+   */
+  async function transaction(works: ReadonlyArray<() => Promise<unknown>>): Promise<{ results: unknown[]; committed: Promise<void> }> {
+    const client = await pool.connect();
+    const scope: TransactionScope = { client, ended: false, afterCommit: [], withCommit: [], savepoints: 0 };
+    let broken: Error | undefined;
+    const results: unknown[] = [];
+    let changed: string[] = [];
+    try {
+      // Triggers collect the buckets this transaction changes instead of notifying inside it
+      // (a NOTIFY serialises commits); the collection is read with the COMMIT, one round trip.
+      await client.query("BEGIN; SET LOCAL certfleet.unit = 'on'");
+      for (const work of works) results.push(await transactionScopes.run(scope, work));
+      scope.ended = true;
+      // What must commit with the work (audit events), the buckets the triggers collected, and
+      // the COMMIT itself: one round trip.
+      const replies = (await client.query(
+        `${scope.withCommit.map((sql) => `${sql}; `).join('')}SELECT current_setting('certfleet.changed', true) AS changed; COMMIT`,
+      )) as unknown as Array<{
+        rows: Array<{ changed?: string | null }>;
+      }>;
+      const collected = replies[replies.length - 2]!.rows[0]?.changed;
+      changed = collected ? collected.split(',') : [];
+    } catch (err) {
+      scope.ended = true;
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+        broken = rollbackErr;
+      });
+      throw translateUnavailable(err);
+    } finally {
+      client.release(broken);
+    }
+    const announce = options.afterEveryCommit;
+    const committed = afterCommitted(announce && changed.length > 0 ? [() => announce(changed), ...scope.afterCommit] : scope.afterCommit);
+    return { results, committed };
+  }
+
+  return unit;
 }

@@ -37,37 +37,44 @@ const teams = () => createTableRepository(pool, { table: 'teams', subject: 'team
 const count = async (sql: string, params: unknown[] = []) => (await pool.query<{ n: number }>(sql, params)).rows[0]!.n;
 
 describe('audited writes', () => {
-  it('commit each write with its own event; a refused event fails only its own request, whose write rolls back', async () => {
-    const repo = teams();
-    const create = (i: number, poisoned: boolean) =>
-      audit.atomically(async () => {
-        const row = await repo.insert({ id: `t-${i}`, name: `team ${i}` });
-        // PostgreSQL's jsonb refuses a lone surrogate: this event cannot be stored.
-        await audit.record(undefined, {
-          action: 'team_created',
-          resourceType: 'team',
-          resourceId: row.id,
-          category: 'config',
-          details: poisoned ? { note: '\ud800' } : {},
+  // atomicallyGrouped (group commit) runs concurrent writes in one transaction: a poisoned event
+  // fails the whole group, which then runs each write alone, so the outcome must be the same.
+  it.each(['atomically', 'atomicallyGrouped'] as const)(
+    '%s: commit each write with its own event; a refused event fails only its own request, whose write rolls back',
+    async (mode) => {
+      await pool.query("DELETE FROM teams WHERE id LIKE 't-%'");
+      const repo = teams();
+      const create = (i: number, poisoned: boolean) =>
+        audit[mode](async () => {
+          const row = await repo.insert({ id: `t-${i}`, name: `team ${i}` });
+          // PostgreSQL's jsonb refuses a lone surrogate: this event cannot be stored.
+          await audit.record(undefined, {
+            action: 'team_created',
+            resourceType: 'team',
+            resourceId: row.id,
+            category: 'config',
+            details: poisoned ? { note: '\ud800' } : {},
+          });
+          return row;
         });
-        return row;
-      });
-    const outcomes = await Promise.allSettled(Array.from({ length: 65 }, (_, i) => create(i, i % 13 === 0)));
-    const poisoned = new Set(Array.from({ length: 65 }, (_, i) => i).filter((i) => i % 13 === 0));
-    outcomes.forEach((o, i) => expect(o.status, `request ${i}`).toBe(poisoned.has(i) ? 'rejected' : 'fulfilled'));
-    await audit.flush();
-    // 60 rows, 60 events, and not one row without its event or event without its row.
-    expect(await count('SELECT count(*)::int AS n FROM teams')).toBe(60);
-    expect(await count(`SELECT count(*)::int AS n FROM audit_events WHERE action = 'team_created'`)).toBe(60);
-    expect(
-      await count(
-        `SELECT count(*)::int AS n FROM teams t FULL JOIN audit_events e ON e.resource_id = t.id AND e.action = 'team_created' WHERE t.id IS NULL OR e.id IS NULL`,
-      ),
-    ).toBe(0);
-    expect(await count('SELECT count(*)::int AS n FROM audit_pending')).toBe(0);
-    const verified = await new AuditLog(createAuditRepository(pool), new CursorCodec(randomBytes(32))).verify();
-    expect(verified.ok).toBe(true);
-  });
+      const outcomes = await Promise.allSettled(Array.from({ length: 65 }, (_, i) => create(i, i % 13 === 0)));
+      const poisoned = new Set(Array.from({ length: 65 }, (_, i) => i).filter((i) => i % 13 === 0));
+      outcomes.forEach((o, i) => expect(o.status, `request ${i}`).toBe(poisoned.has(i) ? 'rejected' : 'fulfilled'));
+      await audit.flush();
+      // 60 rows, 60 events, and not one row without its event or event without its row.
+      const rounds = mode === 'atomically' ? 1 : 2;
+      expect(await count('SELECT count(*)::int AS n FROM teams')).toBe(60);
+      expect(await count(`SELECT count(*)::int AS n FROM audit_events WHERE action = 'team_created'`)).toBe(60 * rounds);
+      expect(
+        await count(
+          `SELECT count(*)::int AS n FROM teams t FULL JOIN (SELECT DISTINCT resource_id FROM audit_events WHERE action = 'team_created') e ON e.resource_id = t.id WHERE t.id IS NULL OR e.resource_id IS NULL`,
+        ),
+      ).toBe(0);
+      expect(await count('SELECT count(*)::int AS n FROM audit_pending')).toBe(0);
+      const verified = await new AuditLog(createAuditRepository(pool), new CursorCodec(randomBytes(32))).verify();
+      expect(verified.ok).toBe(true);
+    },
+  );
 
   it('a write that fails takes its staged event with it', async () => {
     const repo = teams();
@@ -100,5 +107,14 @@ describe('audited writes', () => {
     await audit.sweep();
     expect(await count(`SELECT count(*)::int AS n FROM audit_events WHERE id = 'audit-orphan'`)).toBe(1);
     expect((await new AuditLog(createAuditRepository(pool), new CursorCodec(randomBytes(32))).verify()).ok).toBe(true);
+  });
+
+  it('atomicallyGrouped commits writes that arrive together in shared transactions', async () => {
+    const repo = teams();
+    await Promise.all(Array.from({ length: 40 }, (_, i) => audit.atomicallyGrouped(() => repo.insert({ id: `g-${i}`, name: `grouped ${i}` }))));
+    // xmin is the inserting transaction: 40 rows from far fewer transactions.
+    const transactions = await count("SELECT count(DISTINCT xmin::text)::int AS n FROM teams WHERE id LIKE 'g-%'");
+    expect(await count("SELECT count(*)::int AS n FROM teams WHERE id LIKE 'g-%'")).toBe(40);
+    expect(transactions).toBeLessThan(10);
   });
 });

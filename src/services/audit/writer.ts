@@ -59,6 +59,15 @@ export class AuditWriter {
     return this.#o.uow.run(work);
   }
 
+  /**
+   * `atomically` with group commit (UnitOfWork.runGrouped): for small independent writes that
+   * arrive together, e.g. certificate creates. `work` may run twice (its group failed because of
+   * another work): it must do nothing outside the database.
+   */
+  atomicallyGrouped<T>(work: () => Promise<T>): Promise<T> {
+    return this.#o.uow.runGrouped(work);
+  }
+
   /** Stages one event: in the caller's unit of work if there is one, else on its own. */
   append(input: AuditEventInput): Promise<void> {
     const now = this.#o.now();

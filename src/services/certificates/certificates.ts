@@ -51,7 +51,8 @@ export class CertificateService {
 
   async create(principal: Principal | undefined, input: CertificateInput): Promise<CertificateRow> {
     const { id = newId('cert'), target_ids: targets = [], ...values } = input;
-    return this.audit.atomically(async () => {
+    // Group commit: creates arriving together commit in one transaction (issue 13: api_create).
+    return this.audit.atomicallyGrouped(async () => {
       let row: CertificateRow;
       try {
         row = await this.repo.insert(id, values, targets);
