@@ -1,18 +1,21 @@
 /**
  * Three real `certfleet serve` processes on one PostgreSQL (issue 20, item 4): bulk operations
- * racing on every replica create each job once, and `kill -9` of the leader in the middle of a
+ * racing on every replica create each job once, one agent's work polls spread over every replica
+ * never get a deployment job twice, and `kill -9` of the leader in the middle of a
  * heartbeat storm sent to every replica loses no acknowledged heartbeat, while another replica
  * leads within 10 s and no two ever lead at once.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAgentId, loadAgentKey, runSeed } from '../../loadtest/driver/seed.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { withClient } from '../support/fixtures.ts';
+import { certificateBody, seedInventory, withClient } from '../support/fixtures.ts';
 import { serve, type CertfleetProcess } from '../support/process.ts';
 import { adminKey, testEncryptionKey } from '../support/server.ts';
 
 type Replica = CertfleetProcess & { url: string };
 const seed = 'replicas-test';
+const bootstrap = 'bootstrap-token-0123456789abcdef';
 const agents = 300;
 let db: TestDatabase;
 let replicas: Replica[];
@@ -34,6 +37,7 @@ beforeAll(async () => {
     CERTFLEET_WORKER_THREADS: '1',
     CERTFLEET_LEADER_RETRY_MS: '1000',
     CERTFLEET_AGENT_HEALTH_INTERVAL_SECONDS: '1',
+    CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
   };
   replicas = [await serve(env)];
   replicas.push(...(await Promise.all([serve(env), serve(env)])));
@@ -66,6 +70,62 @@ describe('three replicas, one PostgreSQL', () => {
       return rows[0];
     });
     expect(counts).toEqual({ jobs: 20_000, certificates: 20_000 });
+  }, 60_000);
+
+  it("one agent's work polls spread over every replica never hand out a deployment twice", async () => {
+    const inv = await seedInventory(db.url);
+    const on = (i: number) => replicas[i % replicas.length]!.url;
+    const agent = (await (
+      await fetch(`${on(0)}/api/v1/agents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'replica-agent' }),
+      })
+    ).json()) as { id: string; api_key: string };
+    const targetIds: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await fetch(`${on(i)}/api/v1/targets`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ name: `replica-target-${i}`, type: 'File', agent_id: agent.id, config: { cert_path: `/tmp/replica-${i}.pem` } }),
+      });
+      expect(res.status).toBe(201);
+      targetIds.push(((await res.json()) as { id: string }).id);
+    }
+    const created = await fetch(`${on(1)}/api/v1/certificates`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify(certificateBody(inv, `replica-work-${inv.suffix}`, { target_ids: targetIds })),
+    });
+    expect(created.status).toBe(201);
+    const certificateId = ((await created.json()) as { id: string }).id;
+    const asAgent = { authorization: `Bearer ${agent.api_key}`, 'content-type': 'application/json' };
+    const csrPem = execFileSync(
+      'openssl',
+      ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'],
+      {
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'ignore'],
+      },
+    );
+    const submitted = await fetch(`${on(2)}/api/v1/agents/${agent.id}/csr`, {
+      method: 'POST',
+      headers: asAgent,
+      body: JSON.stringify({ certificate_id: certificateId, csr_pem: csrPem }),
+    });
+    expect(submitted.status, await submitted.clone().text()).toBe(201);
+    expect(((await submitted.json()) as { deployments: number }).deployments).toBe(12);
+    // 15 polls at once, five on each replica: every deployment job handed out exactly once.
+    const polls = await Promise.all(
+      Array.from({ length: 15 }, async (_, i) => {
+        const res = await fetch(`${on(i)}/api/v1/agents/${agent.id}/work`, { headers: asAgent });
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { deployments: Array<{ job_id: string }> }).deployments.map((d) => d.job_id);
+      }),
+    );
+    const handedOut = polls.flat();
+    expect(handedOut).toHaveLength(12);
+    expect(new Set(handedOut).size).toBe(12);
   }, 60_000);
 
   it('kill -9 of the leader during a heartbeat storm: nothing acknowledged is lost, another leads within 10 s, never two', async () => {
