@@ -1,11 +1,13 @@
 /**
  * Three real `certfleet serve` processes on one PostgreSQL (issue 20, item 4): bulk operations
  * racing on every replica create each job once, one agent's work polls spread over every replica
- * never get a deployment job twice, and `kill -9` of the leader in the middle of a
+ * never get a deployment job twice, CRLs built by racing replicas never give two CRLs one number,
+ * and `kill -9` of the leader in the middle of a
  * heartbeat storm sent to every replica loses no acknowledged heartbeat, while another replica
  * leads within 10 s and no two ever lead at once.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAgentId, loadAgentKey, runSeed } from '../../loadtest/driver/seed.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -126,6 +128,55 @@ describe('three replicas, one PostgreSQL', () => {
     const handedOut = polls.flat();
     expect(handedOut).toHaveLength(12);
     expect(new Set(handedOut).size).toBe(12);
+  }, 60_000);
+
+  it('CRLs built by racing replicas: one CRL per number everywhere, and the newest lists every revocation', async () => {
+    const inv = await seedInventory(db.url);
+    const on = (i: number) => replicas[i % replicas.length]!.url;
+    const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: admin, body: JSON.stringify(body) });
+    const csrPem = () =>
+      execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'], {
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+    const issued = await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const cert = (await (await post(`${on(i)}/api/v1/certificates`, certificateBody(inv, `crl-race-${inv.suffix}-${i}`))).json()) as { id: string };
+        const res = await post(`${on(i)}/api/v1/certificates/${cert.id}/csr`, { csr_pem: csrPem() });
+        expect(res.status).toBe(201);
+        return { id: cert.id, serial: ((await res.json()) as { serial_number: string }).serial_number };
+      }),
+    );
+    // Each replica revokes two at the same moment, and each schedules its own rebuild.
+    const revoked = await Promise.all(issued.map((c, i) => post(`${on(i)}/api/v1/certificates/${c.id}/revoke`, { reason: 'superseded' })));
+    expect(revoked.map((r) => r.status)).toEqual(issued.map(() => 200));
+    const servedByNumber = new Map<number, Set<string>>();
+    let newest = { number: 0, text: '' };
+    // Poll past the revocations' debounced rebuilds (1 s), which all three replicas run at about
+    // the same moment: that is the race.
+    const started = Date.now();
+    const deadline = started + 15_000;
+    const listsAll = (text: string) => issued.every((c) => text.toUpperCase().includes(c.serial.replace(/:/g, '').toUpperCase()));
+    while (Date.now() < deadline) {
+      const ders = await Promise.all(
+        replicas.map(async (replica) => Buffer.from(await (await fetch(`${replica.url}/.well-known/pki/crl/${inv.issuerId}`)).arrayBuffer())),
+      );
+      for (const der of ders) {
+        const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-noout', '-text'], { input: der, encoding: 'utf8' });
+        const number = Number(/X509v3 CRL Number:\s*\n\s*(\d+)/.exec(text)?.[1]);
+        expect(number).toBeGreaterThan(0);
+        const hashes = servedByNumber.get(number) ?? new Set<string>();
+        hashes.add(createHash('sha256').update(der).digest('hex'));
+        servedByNumber.set(number, hashes);
+        if (number > newest.number) newest = { number, text };
+      }
+      if (listsAll(newest.text) && Date.now() - started > 3_000) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // RFC 5280 5.2.3: two different CRLs of one issuer never share a number.
+    expect([...servedByNumber].filter(([, hashes]) => hashes.size > 1)).toEqual([]);
+    expect(listsAll(newest.text)).toBe(true);
+    expect(newest.number).toBeGreaterThan(1); // the debounced rebuilds ran
   }, 60_000);
 
   it('kill -9 of the leader during a heartbeat storm: nothing acknowledged is lost, another leads within 10 s, never two', async () => {
