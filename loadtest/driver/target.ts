@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { EmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
+import { EmbeddedPostgres, findFreePort } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -48,6 +48,7 @@ export async function startTarget(options: StartTargetOptions): Promise<Target> 
   const adminKey = `load-admin-${randomBytes(16).toString('hex')}`;
   // Replicas must share the key their CA keys are sealed with (each would generate its own).
   const encryptionKey = randomBytes(32).toString('hex');
+  let firstPort: string | undefined;
   const children: ChildProcess[] = [];
   const stopChildren = async () => {
     await Promise.all(
@@ -59,6 +60,14 @@ export async function startTarget(options: StartTargetOptions): Promise<Target> 
       }),
     );
   };
+  // Behind a load balancer every replica has one public URL (ACME account URLs, the JWS "url"
+  // a client signs, CRL locations): here, the first replica's, on a port chosen up front.
+  let shared: Record<string, string> = {};
+  if ((options.replicas ?? 1) > 1 && !options.env?.CERTFLEET_PUBLIC_URL) {
+    const port = await findFreePort();
+    shared = { CERTFLEET_PUBLIC_URL: `http://127.0.0.1:${port}` };
+    firstPort = String(port);
+  }
   try {
     const start = (n: number) => {
       const child = spawn(process.execPath, [...(options.nodeArgs ?? []), bin, 'serve'], {
@@ -67,10 +76,11 @@ export async function startTarget(options: StartTargetOptions): Promise<Target> 
           HOME: process.env.HOME ?? '/',
           DATABASE_URL: databaseUrl,
           CERTFLEET_HOST: '127.0.0.1',
-          CERTFLEET_PORT: '0',
+          CERTFLEET_PORT: n === 1 && firstPort ? firstPort : '0',
           CERTFLEET_DATA_DIR: options.dataDir,
           CERTFLEET_ADMIN_API_KEY: adminKey,
           CERTFLEET_ENCRYPTION_KEY: encryptionKey,
+          ...shared,
           ...options.env,
         },
         stdio: ['ignore', 'pipe', 'inherit'],
