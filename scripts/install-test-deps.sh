@@ -2,7 +2,8 @@
 # Installs the system tools the test suite drives for real: Debian's nginx (a deployment target
 # reloaded by the agent), openssl (the certificate oracle), curl (the k6 double's synchronous
 # HTTP), chromium (renders the load-test report), pebble (Let's Encrypt's test ACME CA, the
-# external CA of the ACME issuer tests), certbot and lego (real clients of certfleet's ACME server). Runs before `npm test` (pretest); does nothing when
+# external CA of the ACME issuer tests), certbot and lego (real clients of certfleet's ACME server),
+# promtool (package prometheus: checks /metrics naming). Runs before `npm test` (pretest); does nothing when
 # all are present. Needs root and apt-get; elsewhere it says what to install.
 set -eu
 missing=""
@@ -13,6 +14,7 @@ command -v curl >/dev/null 2>&1 || missing="$missing curl"
 [ -x /usr/bin/pebble ] && [ -x /usr/bin/pebble-challtestsrv ] || missing="$missing pebble"
 command -v certbot >/dev/null 2>&1 || missing="$missing certbot"
 command -v lego >/dev/null 2>&1 || missing="$missing lego"
+command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "install-test-deps: installing$missing (apt-get)" >&2

@@ -133,8 +133,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const workerPool = workers;
     metrics.gauge('certfleet_worker_queue_depth', 'Tasks waiting for a worker thread', () => workerPool.queueSize);
     metrics.gauge('certfleet_worker_utilization', 'Share of worker thread time spent running tasks (0..1)', () => workerPool.utilization);
-    metrics.gauge('certfleet_worker_tasks_completed', 'Tasks completed by the worker pool', () => workerPool.completed);
-    metrics.gauge('certfleet_worker_task_seconds_total', 'Summed task latency (queue + run) in seconds', () => workerPool.totalTaskMs / 1000);
+    metrics.counter('certfleet_worker_tasks_completed_total', 'Tasks completed by the worker pool', () => workerPool.completed);
+    metrics.counter('certfleet_worker_task_seconds_total', 'Summed task latency (queue + run) in seconds', () => workerPool.totalTaskMs / 1000);
     const encryptionKey = resolveEncryptionKey(config.encryptionKey, config.dataDir);
     const cas = new LocalCaRegistry({
       repo: createCaKeyRepository(pool),
@@ -190,10 +190,10 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       lanes: config.heartbeatLanes,
       audit,
     });
-    metrics.gauge('certfleet_heartbeats_recorded', 'Heartbeats durably recorded', () => heartbeats.heartbeats);
-    metrics.gauge('certfleet_heartbeat_batches', 'Heartbeat batches committed', () => heartbeats.batches);
-    metrics.gauge(
-      'certfleet_heartbeats_deferred',
+    metrics.counter('certfleet_heartbeats_recorded_total', 'Heartbeats durably recorded', () => heartbeats.heartbeats);
+    metrics.counter('certfleet_heartbeat_batches_total', 'Heartbeat batches committed', () => heartbeats.batches);
+    metrics.counter(
+      'certfleet_heartbeats_deferred_total',
       "Agents whose heartbeat met a liveness row another replica's batch held, recorded without waiting and folded in by the leader",
       () => heartbeats.deferred,
     );
@@ -283,9 +283,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     if (config.demoSeed) log.info({ certificates: await seedDemo(pool, audit) }, 'demo inventory seeded');
 
     const responses = new ResponseCache({ maxBytes: config.responseCacheMb * 1024 * 1024 });
-    metrics.gauge('certfleet_response_cache_hits', 'Requests answered from the response cache', () => responses.hits);
-    metrics.gauge('certfleet_response_cache_misses', 'Cacheable requests that computed their response', () => responses.misses);
-    metrics.gauge('certfleet_response_cache_shared', 'Cacheable requests that shared a computation already running', () => responses.shared);
+    metrics.counter('certfleet_response_cache_hits_total', 'Requests answered from the response cache', () => responses.hits);
+    metrics.counter('certfleet_response_cache_misses_total', 'Cacheable requests that computed their response', () => responses.misses);
+    metrics.counter('certfleet_response_cache_shared_total', 'Cacheable requests that shared a computation already running', () => responses.shared);
     metrics.gauge('certfleet_response_cache_bytes', 'Bytes held by the response cache', () => responses.bytes);
     metrics.gauge('certfleet_change_feed_up', 'Whether the change feed (LISTEN/NOTIFY) is connected; caches are bypassed while it is not', () =>
       changes.healthy ? 1 : 0,

@@ -31,6 +31,12 @@ export class Metrics {
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+    // prom-client names three gauges `_total`, which `promtool check metrics` rejects (only
+    // counters end in _total); its nodejs_active_handles, _requests and _resources (by type)
+    // carry the same numbers.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
     this.httpRequests = new client.Counter({
       name: 'certfleet_http_requests_total',
       help: 'HTTP requests answered, by route pattern, method and status',
@@ -87,21 +93,50 @@ export class Metrics {
           for (const loop of loops()) this.set({ loop: loop.name }, read(loop));
         },
       });
-    perLoop('certfleet_loop_runs_total', 'Scheduler loop ticks that finished', (l) => l.runs);
-    perLoop('certfleet_loop_failures_total', 'Scheduler loop ticks that failed', (l) => l.failures);
-    perLoop('certfleet_loop_skips_total', 'Run-now triggers dropped because a tick was running', (l) => l.skips);
+    const perLoopCount = (name: string, help: string, read: (l: LoopStats) => number) =>
+      new client.Counter({
+        name,
+        help,
+        labelNames: ['loop'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const loop of loops()) this.inc({ loop: loop.name }, read(loop));
+        },
+      });
+    perLoopCount('certfleet_loop_runs_total', 'Scheduler loop ticks that finished', (l) => l.runs);
+    perLoopCount('certfleet_loop_failures_total', 'Scheduler loop ticks that failed', (l) => l.failures);
+    perLoopCount('certfleet_loop_skips_total', 'Run-now triggers dropped because a tick was running', (l) => l.skips);
     perLoop('certfleet_loop_last_duration_seconds', 'Duration of the last finished tick', (l) => l.lastDurationMs / 1000);
     perLoop('certfleet_loop_running', 'Whether a tick is running now (singleton loops: leader only)', (l) => (l.running ? 1 : 0));
   }
 
-  /** A gauge whose value is read at scrape time. */
+  /** A gauge whose value is read at scrape time. Gauges never end in `_total`. */
   gauge(name: string, help: string, read: () => number): void {
+    if (name.endsWith('_total')) throw new Error(`gauge ${name}: only counters end in _total`);
     new client.Gauge({
       name,
       help,
       registers: [this.registry],
       collect() {
         this.set(read());
+      },
+    });
+  }
+
+  /**
+   * A counter read at scrape time from a count the process keeps (it only grows while the
+   * process lives; Prometheus handles the reset at a restart). Its name ends in `_total`.
+   */
+  counter(name: string, help: string, read: () => number): void {
+    if (!name.endsWith('_total')) throw new Error(`counter ${name}: counters end in _total`);
+    new client.Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
       },
     });
   }

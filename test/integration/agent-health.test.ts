@@ -81,7 +81,7 @@ describe('agent health', () => {
       expect(performance.now() - started).toBeLessThan(2_000); // it used to wait for the other commit
       expect(Number((await liveness()).deferred)).toBe(3);
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
-      expect(Number(/^certfleet_heartbeats_deferred (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+      expect(Number(/^certfleet_heartbeats_deferred_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     } finally {
       await other.query('ROLLBACK');
       await other.end();

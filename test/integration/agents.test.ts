@@ -121,7 +121,7 @@ describe('heartbeats', () => {
   it('acknowledges every heartbeat of a flood only once durable, in group-committed batches', async () => {
     const agents = await Promise.all(Array.from({ length: 40 }, async (_, i) => (await (await register(`flood-${i}`)).json()) as Registered));
     const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0);
-    const batchesBefore = await metric('certfleet_heartbeat_batches');
+    const batchesBefore = await metric('certfleet_heartbeat_batches_total');
     let acknowledged = 0;
     // Bounded: 40 agents x 25 heartbeats, 40 concurrent senders.
     await Promise.all(
@@ -136,7 +136,7 @@ describe('heartbeats', () => {
     const { rows } = await db.query('SELECT sum(heartbeats)::int AS n FROM agent_liveness WHERE agent_id = ANY($1)', [agents.map((x) => x.id)]);
     expect(acknowledged).toBe(1000);
     expect(rows[0].n).toBe(acknowledged);
-    const batches = (await metric('certfleet_heartbeat_batches')) - batchesBefore;
+    const batches = (await metric('certfleet_heartbeat_batches_total')) - batchesBefore;
     expect(batches).toBeGreaterThan(0);
     expect(batches).toBeLessThan(acknowledged); // many heartbeats per transaction
   });

@@ -55,6 +55,6 @@ describe('two replicas, one PostgreSQL', () => {
       expect(await listOnB()).toBe(total);
     }
     expect(stale).toBe(0);
-    expect(Number(/^certfleet_response_cache_hits (\d+)/m.exec(await (await fetch(`${b.url}/metrics`)).text())?.[1])).toBeGreaterThanOrEqual(100);
+    expect(Number(/^certfleet_response_cache_hits_total (\d+)/m.exec(await (await fetch(`${b.url}/metrics`)).text())?.[1])).toBeGreaterThanOrEqual(100);
   });
 });

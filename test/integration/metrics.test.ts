@@ -1,4 +1,5 @@
 /** /metrics: Prometheus text with request, latency, pool, event-loop and engine series; token guard. */
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -51,6 +52,19 @@ describe('/metrics', () => {
     expect((await guarded.request('/metrics', { auth: null })).status).toBe(401);
     expect((await guarded.request('/metrics', { auth: 'wrong-token-0123456789' })).status).toBe(401);
     expect((await guarded.request('/metrics', { auth: token })).status).toBe(200);
+  });
+});
+
+describe('/metrics naming', () => {
+  it('passes `promtool check metrics` (counters end in _total, nothing else does)', async () => {
+    // A scrape after some traffic and loop runs, so every family has samples.
+    await open.request('/api/v1/certificates');
+    const text = await (await open.request('/metrics', { auth: null })).text();
+    const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(result.error, 'promtool (Debian package prometheus) is installed by scripts/install-test-deps.sh').toBeUndefined();
+    expect(`${result.stdout}${result.stderr}`.trim()).toBe('');
+    expect(result.status).toBe(0);
+    expect(text).toMatch(/^# TYPE certfleet_heartbeats_recorded_total counter$/m);
   });
 });
 

@@ -41,7 +41,7 @@ describe('certificate list response cache', () => {
     expect(first.status).toBe(200);
     const etag = first.headers.get('etag')!;
     const body = await first.text();
-    const hitsBefore = await metric('certfleet_response_cache_hits');
+    const hitsBefore = await metric('certfleet_response_cache_hits_total');
     await new Promise((r) => setTimeout(r, 300)); // pg_stat_database is updated by each backend at most every 0.5 s... and at transaction end
     const before = await commits();
     for (let i = 0; i < 50; i++) {
@@ -56,13 +56,13 @@ describe('certificate list response cache', () => {
     // another backend flushed late (pg_stat_database is not exact to the statement: one CI run
     // saw 27). Answers from the database would be 100 or more.
     expect((await commits()) - before).toBeLessThan(50);
-    expect((await metric('certfleet_response_cache_hits')) - hitsBefore).toBeGreaterThanOrEqual(100);
+    expect((await metric('certfleet_response_cache_hits_total')) - hitsBefore).toBeGreaterThanOrEqual(100);
   });
 
   it('keeps an Active list cached across a Pending create, but not the unfiltered list', async () => {
     const active = await list('status=Active');
     const all = (await (await list('per_page=1')).json()) as { total: number };
-    const hits = await metric('certfleet_response_cache_hits');
+    const hits = await metric('certfleet_response_cache_hits_total');
     const created = await server.request('/api/v1/certificates', {
       method: 'POST',
       headers: json,
@@ -74,7 +74,7 @@ describe('certificate list response cache', () => {
     // ... while the Active list (another bucket) is still served from the cache.
     const again = await list('status=Active', { 'if-none-match': active.headers.get('etag')! });
     expect(again.status).toBe(304);
-    expect((await metric('certfleet_response_cache_hits')) - hits).toBeGreaterThanOrEqual(1);
+    expect((await metric('certfleet_response_cache_hits_total')) - hits).toBeGreaterThanOrEqual(1);
   });
 
   it('shows a write to the lists it changes at once (read your writes)', async () => {
