@@ -30,6 +30,8 @@ import { notify } from './db/notify.ts';
 import { migrate } from './db/migrate.ts';
 import { createUnitOfWork } from './db/unit-of-work.ts';
 import { ChangeFeed } from './db/change-feed.ts';
+import { createFleetCountsRepository } from './db/fleet-counts.ts';
+import { FleetSeries } from './services/fleet-series.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { buildRoutes } from './http/routes/index.ts';
 import { HttpServer, type ListeningAddress } from './http/server.ts';
@@ -281,6 +283,22 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     metrics.gauge('certfleet_leader', 'Whether this replica holds the leader lock and runs the singleton loops', () => (leader.leading ? 1 : 0));
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
     if (config.demoSeed) log.info({ certificates: await seedDemo(pool, audit) }, 'demo inventory seeded');
+
+    const fleetSeries = new FleetSeries({ repo: createFleetCountsRepository(pool), log, maxAgeMs: config.fleetMetricsIntervalSeconds * 1000 });
+    void fleetSeries.refresh();
+    metrics.labelledGauge(
+      'certfleet_certificates',
+      'Certificates by issuer, stored status and time to expiry (expired, 7d, 30d, 90d: within that many days; later); counted at most once a minute',
+      ['issuer', 'status', 'expires_in'],
+      () =>
+        (fleetSeries.current()?.certificates ?? []).map((c) => ({ labels: { issuer: c.issuer_id, status: c.status, expires_in: c.expires_in }, value: c.n })),
+    );
+    metrics.labelledGauge('certfleet_agents', 'Agents not retired, by status; counted at most once a minute', ['status'], () =>
+      (fleetSeries.current()?.agents ?? []).map((a) => ({ labels: { status: a.status }, value: a.n })),
+    );
+    metrics.gauge('certfleet_fleet_counted_timestamp_seconds', 'When certfleet_certificates and certfleet_agents were counted', () =>
+      Math.floor((fleetSeries.current()?.countedAt ?? 0) / 1000),
+    );
 
     const responses = new ResponseCache({ maxBytes: config.responseCacheMb * 1024 * 1024 });
     metrics.counter('certfleet_response_cache_hits_total', 'Requests answered from the response cache', () => responses.hits);

@@ -56,6 +56,8 @@ export const environmentSchema = z.object({
   CERTFLEET_ADMIN_API_KEY: optionalNonEmpty(z.string().min(24, 'must be at least 24 characters')),
   /** Bearer token required on GET /metrics; unset = /metrics is open (bind to loopback). */
   CERTFLEET_METRICS_TOKEN: optionalNonEmpty(z.string().min(16, 'must be at least 16 characters')),
+  /** Certificates and agents are counted for /metrics at most this often (a grouped scan); default 60. */
+  CERTFLEET_FLEET_METRICS_INTERVAL_SECONDS: withDefault(integer(1, 3600), '60'),
   /** PEM certificate chain for HTTPS; set together with CERTFLEET_TLS_KEY_PATH. */
   CERTFLEET_TLS_CERT_PATH: optionalNonEmpty(z.string()),
   /** PEM private key for HTTPS; set together with CERTFLEET_TLS_CERT_PATH. */
@@ -266,6 +268,7 @@ function resolve(e: z.output<typeof environmentSchema>, cwd: string, deprecation
     logLevel: e.CERTFLEET_LOG_LEVEL,
     adminApiKey: e.CERTFLEET_ADMIN_API_KEY,
     metricsToken: e.CERTFLEET_METRICS_TOKEN,
+    fleetMetricsIntervalSeconds: e.CERTFLEET_FLEET_METRICS_INTERVAL_SECONDS,
     tls: certPath && keyPath ? { certPath, keyPath } : undefined,
     shutdownTimeoutMs: e.CERTFLEET_SHUTDOWN_TIMEOUT_MS,
     demoSeed: e.CERTFLEET_DEMO_SEED === 'true',

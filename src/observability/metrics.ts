@@ -124,6 +124,21 @@ export class Metrics {
     });
   }
 
+  /** A labelled gauge whose samples are read at scrape time (all of them replaced each time). */
+  labelledGauge<L extends string>(name: string, help: string, labelNames: readonly L[], read: () => Array<{ labels: Record<L, string>; value: number }>): void {
+    if (name.endsWith('_total')) throw new Error(`gauge ${name}: only counters end in _total`);
+    new client.Gauge<L>({
+      name,
+      help,
+      labelNames: [...labelNames],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const sample of read()) this.set(sample.labels as Partial<Record<L, string | number>>, sample.value);
+      },
+    });
+  }
+
   /**
    * A counter read at scrape time from a count the process keeps (it only grows while the
    * process lives; Prometheus handles the reset at a restart). Its name ends in `_total`.

@@ -1,6 +1,9 @@
 /** /metrics: Prometheus text with request, latency, pool, event-loop and engine series; token guard. */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certificateBody, seedInventory, withClient } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const token = 'metrics-token-0123456789';
@@ -55,6 +58,41 @@ describe('/metrics', () => {
   });
 });
 
+describe('certificate and agent series', () => {
+  it('counts certificates by issuer, status and time to expiry, as the database has them', async () => {
+    const server = await startTestServer({ CERTFLEET_FLEET_METRICS_INTERVAL_SECONDS: '1' });
+    try {
+      const inv = await seedInventory(server.db.url);
+      // Expiries 3, 20, 60 and 200 days out, and one in the past, all Active.
+      const offsets = [3, 20, 60, 200, -1];
+      for (const [i, days] of offsets.entries()) {
+        const res = await server.request('/api/v1/certificates', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(certificateBody(inv, `series-${inv.suffix}-${i}`)),
+        });
+        const { id } = (await res.json()) as { id: string };
+        await withClient(server.db.url, (c) =>
+          c.query("UPDATE certificates SET status = 'Active', expires_at = now() + $2 * interval '1 day' WHERE id = $1", [id, days]),
+        );
+      }
+      const expected = ['7d', '30d', '90d', 'later', 'expired'].map(
+        (bucket) => `certfleet_certificates{issuer="${inv.issuerId}",status="Active",expires_in="${bucket}"} 1`,
+      );
+      let text = '';
+      for (let i = 0; i < 50; i++) {
+        text = await (await server.request('/metrics', { auth: null })).text(); // each scrape may start a count
+        if (expected.every((line) => text.includes(line))) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const line of expected) expect(text).toContain(line);
+      expect(text).toMatch(/^certfleet_fleet_counted_timestamp_seconds \d{10}$/m);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('/metrics naming', () => {
   it('passes `promtool check metrics` (counters end in _total, nothing else does)', async () => {
     // A scrape after some traffic and loop runs, so every family has samples.
@@ -65,6 +103,37 @@ describe('/metrics naming', () => {
     expect(`${result.stdout}${result.stderr}`.trim()).toBe('');
     expect(result.status).toBe(0);
     expect(text).toMatch(/^# TYPE certfleet_heartbeats_recorded_total counter$/m);
+  });
+});
+
+describe('shipped alerting rules and dashboard (docs/operator)', () => {
+  const operatorDir = path.resolve(import.meta.dirname, '../../docs/operator');
+  const promtool = (args: string[]) => spawnSync('promtool', args, { cwd: operatorDir, encoding: 'utf8' });
+
+  it('the rules load, and their unit tests pass (promtool)', () => {
+    const check = promtool(['check', 'rules', 'prometheus-rules.yaml']);
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    const unit = promtool(['test', 'rules', 'prometheus-rules.test.yaml']);
+    expect(unit.status, `${unit.stdout}${unit.stderr}`).toBe(0);
+  });
+
+  it('use only series a real scrape has', async () => {
+    const scrape = await (await open.request('/metrics', { auth: null })).text();
+    const families = new Set(
+      [...scrape.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) =>
+        type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!],
+      ),
+    );
+    const dashboard = JSON.parse(fs.readFileSync(path.join(operatorDir, 'grafana-dashboard.json'), 'utf8')) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>;
+    };
+    const expressions = [
+      ...[...fs.readFileSync(path.join(operatorDir, 'prometheus-rules.yaml'), 'utf8').matchAll(/^\s*expr: (.+)$/gm)].map((m) => m[1]!),
+      ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+    ];
+    const used = new Set(expressions.flatMap((e) => e.match(/\b(?:certfleet|nodejs|process)_[a-z0-9_]+/g) ?? []));
+    expect(used.size).toBeGreaterThan(10);
+    expect([...used].filter((name) => !families.has(name))).toEqual([]);
   });
 });
 
