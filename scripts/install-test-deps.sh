@@ -3,7 +3,8 @@
 # reloaded by the agent), openssl (the certificate oracle), curl (the k6 double's synchronous
 # HTTP), chromium (renders the load-test report), pebble (Let's Encrypt's test ACME CA, the
 # external CA of the ACME issuer tests), certbot and lego (real clients of certfleet's ACME server),
-# promtool (package prometheus: checks /metrics naming). Runs before `npm test` (pretest); does nothing when
+# promtool (package prometheus: checks /metrics naming, the alerting rules), systemd-analyze
+# (checks the units in deploy/systemd). Runs before `npm test` (pretest); does nothing when
 # all are present. Needs root and apt-get; elsewhere it says what to install.
 set -eu
 missing=""
@@ -15,6 +16,7 @@ command -v curl >/dev/null 2>&1 || missing="$missing curl"
 command -v certbot >/dev/null 2>&1 || missing="$missing certbot"
 command -v lego >/dev/null 2>&1 || missing="$missing lego"
 command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "install-test-deps: installing$missing (apt-get)" >&2
