@@ -13,7 +13,15 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 
 const file = new URL('../../docs/openapi.yaml', import.meta.url);
 const committed = fs.readFileSync(file, 'utf8');
-const document = parse(committed) as { openapi: string; paths: Record<string, Record<string, { summary?: string; responses: object }>> };
+type Operation = {
+  summary?: string;
+  operationId?: string;
+  tags?: string[];
+  security?: unknown[];
+  responses: Record<string, { content?: Record<string, unknown> }>;
+};
+const document = parse(committed) as { openapi: string; tags: Array<{ name: string }>; paths: Record<string, Record<string, Operation>> };
+const operations = Object.entries(document.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
 
 let server: TestServer;
 beforeAll(async () => {
@@ -48,6 +56,26 @@ describe('docs/openapi.yaml', () => {
         ).toBe(true);
       }
     }
+  });
+});
+
+describe('what a client generator needs', () => {
+  it('gives every operation a unique operationId and one declared tag', () => {
+    const ids = operations.map((o) => o.op.operationId);
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z0-9]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    const declared = new Set(document.tags.map((t) => t.name));
+    for (const { path, method, op } of operations) expect(op.tags?.length === 1 && declared.has(op.tags[0]!), `${method} ${path}`).toBe(true);
+    expect([...declared]).toEqual(expect.arrayContaining(['acme', 'certificates', 'agents', 'operations', 'pki']));
+  });
+
+  it('documents the statuses routes really answer: 304, 410, 503, problem documents for ACME', () => {
+    const op = (method: string, path: string) => document.paths[path]![method]!;
+    expect(Object.keys(op('get', '/api/v1/certificates').responses)).toEqual(expect.arrayContaining(['200', '304', '400', '401', '503']));
+    expect(Object.keys(op('post', '/api/v1/agents/{id}/heartbeat').responses)).toContain('410');
+    expect(op('get', '/health').responses['503']).toBeUndefined();
+    expect(op('post', '/acme/new-order').responses['400']!.content).toHaveProperty(['application/problem+json']);
+    expect(op('get', '/metrics').security).toEqual([{}, { metricsToken: [] }]);
   });
 });
 
