@@ -128,8 +128,8 @@ export function createAgentRepository(pool: Pool): AgentRepository {
     async writeHeartbeats(entries) {
       // One statement, atomic on its own: one round trip per batch instead of BEGIN, two
       // UPDATEs and COMMIT (batch latency is what bounds heartbeat throughput: docs/operator/scale.md).
-      // The agents row is read once, in the join that checks retirement; its status and metadata
-      // flags come back through RETURNING. Liveness rows another replica's batch holds are not
+      // The agents row is read once (the `live` CTE checks retirement and carries the status and
+      // metadata flags). Liveness rows another replica's batch holds are not
       // waited for: their heartbeats go to heartbeat_deferred in this commit (migrations/0022).
       const { rows } = await pool.query<{ id: string; was_online: boolean; meta_changed: boolean; deferred: boolean }>({
         // Named: parsed and planned once per connection, not once per batch (1.14x measured).
@@ -137,33 +137,36 @@ export function createAgentRepository(pool: Pool): AgentRepository {
         text: `WITH u AS (
            SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
                   AS u(id, n, hostname, os, architecture, ip_address, version)
-         ), free AS (
-           SELECT agent_id FROM agent_liveness WHERE agent_id = ANY($1::text[]) FOR NO KEY UPDATE SKIP LOCKED
-         ), updated AS (
-           UPDATE agent_liveness l SET last_heartbeat_at = now(), heartbeats = l.heartbeats + u.n
-             FROM u JOIN agents a ON a.id = u.id AND a.retired_at IS NULL
-            WHERE l.agent_id = u.id AND l.agent_id IN (SELECT agent_id FROM free)
-           RETURNING l.agent_id AS id
-         ), deferred AS (
-           INSERT INTO heartbeat_deferred (agent_id, heartbeats)
-           SELECT u.id, u.n FROM u JOIN agents a ON a.id = u.id AND a.retired_at IS NULL
-            WHERE u.id NOT IN (SELECT agent_id FROM free)
-           RETURNING agent_id AS id
-         ), recorded AS (
-           SELECT r.id, r.deferred, a.status = 'Online' AS was_online,
+         ), live AS (
+           -- The agents row is read once per heartbeat: retired agents drop out, flags ride along.
+           SELECT u.*, a.status = 'Online' AS was_online,
                   (u.hostname IS NOT NULL AND u.hostname <> a.hostname) OR (u.os IS NOT NULL AND u.os <> a.os)
                   OR (u.architecture IS NOT NULL AND u.architecture <> a.architecture)
                   OR (u.ip_address IS NOT NULL AND u.ip_address <> a.ip_address)
                   OR (u.version IS NOT NULL AND u.version <> a.version) AS meta_changed
-             FROM (SELECT id, false AS deferred FROM updated UNION ALL SELECT id, true FROM deferred) r
-             JOIN u ON u.id = r.id JOIN agents a ON a.id = r.id
+             FROM u JOIN agents a ON a.id = u.id AND a.retired_at IS NULL
+         ), free AS (
+           SELECT agent_id FROM agent_liveness WHERE agent_id = ANY($1::text[]) FOR NO KEY UPDATE SKIP LOCKED
+         ), updated AS (
+           UPDATE agent_liveness l SET last_heartbeat_at = now(), heartbeats = l.heartbeats + v.n
+             FROM live v
+            WHERE l.agent_id = v.id AND l.agent_id IN (SELECT agent_id FROM free)
+           RETURNING l.agent_id AS id
+         ), deferred AS (
+           INSERT INTO heartbeat_deferred (agent_id, heartbeats)
+           SELECT id, n FROM live WHERE id NOT IN (SELECT agent_id FROM free)
+           RETURNING agent_id AS id
+         ), recorded AS (
+           SELECT v.*, d.id IS NOT NULL AS deferred
+             FROM live v LEFT JOIN deferred d ON d.id = v.id
+            WHERE d.id IS NOT NULL OR v.id IN (SELECT id FROM updated)
          ), changed AS (
            -- Only agents whose status or metadata actually changes are written (rare next to heartbeats).
            UPDATE agents a SET status = 'Online',
-                  hostname = coalesce(u.hostname, a.hostname), os = coalesce(u.os, a.os),
-                  architecture = coalesce(u.architecture, a.architecture),
-                  ip_address = coalesce(u.ip_address, a.ip_address), version = coalesce(u.version, a.version)
-             FROM recorded r JOIN u ON u.id = r.id
+                  hostname = coalesce(r.hostname, a.hostname), os = coalesce(r.os, a.os),
+                  architecture = coalesce(r.architecture, a.architecture),
+                  ip_address = coalesce(r.ip_address, a.ip_address), version = coalesce(r.version, a.version)
+             FROM recorded r
             WHERE a.id = r.id AND (NOT r.was_online OR r.meta_changed)
          ), audited AS (
            -- Transitions are audited in the same commit (migrations/0012_audit_outbox.sql).

@@ -84,15 +84,7 @@ export class Metrics {
    */
   watchLoops(loops: () => readonly LoopStats[]): void {
     const perLoop = (name: string, help: string, read: (l: LoopStats) => number) =>
-      new client.Gauge({
-        name,
-        help,
-        labelNames: ['loop'],
-        registers: [this.registry],
-        collect() {
-          for (const loop of loops()) this.set({ loop: loop.name }, read(loop));
-        },
-      });
+      this.labelledGauge(name, help, ['loop'], () => loops().map((loop) => ({ labels: { loop: loop.name }, value: read(loop) })));
     const perLoopCount = (name: string, help: string, read: (l: LoopStats) => number) =>
       new client.Counter({
         name,

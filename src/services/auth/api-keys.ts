@@ -25,6 +25,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyRepository } from '../../db/api-keys.ts';
+import type { ChangeSubscriber } from '../../db/change-feed.ts';
 import type { ApiKeyRow } from '../../domain/api-keys.ts';
 import { DuplicateKeyNameError } from '../../db/api-keys.ts';
 import { Errors } from '../../errors.ts';
@@ -85,7 +86,7 @@ export interface ApiKeyServiceOptions {
    * whether it is up (while it is down entries live `fallbackTtlMs`). Without it (tests, one-shot
    * commands) entries live `cacheTtlMs`.
    */
-  changes?: { readonly healthy: boolean; subscribe(prefix: string, subscriber: { changed(id: string): void; reset(): void }): void };
+  changes?: { readonly healthy: boolean; subscribe(prefix: string, subscriber: ChangeSubscriber): void };
   /** Entry lifetime while the change feed is down; default 1 s. */
   fallbackTtlMs?: number;
 }
@@ -201,7 +202,6 @@ export class ApiKeyService {
       return row;
     });
     this.#evict(row.id);
-    this.#cache.delete(row.key_hash);
     return row;
   }
 
