@@ -1,6 +1,6 @@
 #!/bin/sh
-# Installs the system tools the test suite drives for real: Debian's nginx (a deployment target
-# reloaded by the agent), openssl (the certificate oracle), curl (the k6 double's synchronous
+# Installs the system tools the test suite drives for real: Debian's nginx, apache2 and haproxy
+# (the deployment connectors' real daemons), openssl (the certificate oracle), curl (the k6 double's synchronous
 # HTTP), chromium (renders the load-test report), pebble (Let's Encrypt's test ACME CA, the
 # external CA of the ACME issuer tests), certbot and lego (real clients of certfleet's ACME server),
 # promtool (package prometheus: checks /metrics naming, the alerting rules), systemd-analyze
@@ -9,6 +9,8 @@
 set -eu
 missing=""
 [ -x /usr/sbin/nginx ] || [ -x /usr/bin/nginx ] || missing="$missing nginx-light"
+[ -x /usr/sbin/apache2 ] || missing="$missing apache2"
+[ -x /usr/sbin/haproxy ] || missing="$missing haproxy"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"

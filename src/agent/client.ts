@@ -1,4 +1,5 @@
 /** The agent's HTTP client for the certfleet API. 410 (retired) surfaces as AgentGone. */
+import type { DeploymentReport } from './connectors/deploy.ts';
 import type { ScanResult } from './discovery-scan.ts';
 import { request } from './http.ts';
 
@@ -15,7 +16,7 @@ export class ApiError extends Error {
 
 export interface Work {
   csr: Array<{ job_id: string; certificate_id: string; common_name: string; sans: string[]; allowed_key_algorithms: Array<{ algorithm: string }> | null }>;
-  deployments: Array<{ job_id: string; certificate_id: string; target_id: string; target_config: Record<string, unknown> }>;
+  deployments: Array<{ job_id: string; certificate_id: string; target_id: string; target_type: string; target_config: Record<string, unknown> }>;
 }
 
 export class AgentClient {
@@ -62,7 +63,12 @@ export class AgentClient {
   reportDiscovery(report: ScanResult) {
     return this.#call<{ id: string; certificates_found: number; certificates_new: number }>('POST', '/discoveries', report);
   }
-  report(jobId: string, status: 'Completed' | 'Failed', error?: string) {
-    return this.#call<{ status: string }>('POST', `/jobs/${encodeURIComponent(jobId)}/status`, error ? { status, error } : { status });
+  /** A deployment's outcome, with the connector's report of what it did. */
+  report(jobId: string, status: 'Completed' | 'Failed', error?: string, report?: DeploymentReport) {
+    return this.#call<{ status: string }>('POST', `/jobs/${encodeURIComponent(jobId)}/status`, {
+      status,
+      ...(error ? { error: error.slice(0, 4000) } : {}),
+      ...(report ? { report } : {}),
+    });
   }
 }

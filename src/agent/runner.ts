@@ -4,7 +4,7 @@
  * certificates to its file targets. Loops are jittered (±10%) and start after a random delay,
  * so a fleet restarted together does not arrive in lockstep.
  */
-import { generateKeyPairSync, createPrivateKey, createPublicKey } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,9 @@ import { Loop } from '../scheduler/loop.ts';
 import { AgentClient, AgentGone, ApiError, type Work } from './client.ts';
 import { describeNetworkError } from './http.ts';
 import { reportChunks, scanDirectories } from './discovery-scan.ts';
-import { deployFiles, type DeployFile } from './deploy-files.ts';
+import { deploy, type DeploymentReport } from './connectors/deploy.ts';
+import { deploymentMaterial } from './connectors/material.ts';
+import { planDeployment, type TargetConfig } from './connectors/plans.ts';
 
 export interface AgentOptions {
   server: string;
@@ -141,34 +143,23 @@ export class AgentRunner {
   }
 
   async #deploy(item: Work['deployments'][number]): Promise<void> {
-    const config = item.target_config as { cert_path?: string; key_path?: string; chain_path?: string; validate_command?: string[]; reload_command?: string[] };
+    let report: DeploymentReport | undefined;
     try {
-      if (!config.cert_path) throw new Error(`target ${item.target_id} has no cert_path`);
+      if (!item.target_config || Object.keys(item.target_config).length === 0) throw new Error(`target ${item.target_id} has no config`);
       const keyPem = await fs.readFile(path.join(this.keysDir, `${item.certificate_id}.pem`), 'utf8').catch(() => {
         throw new Error(`the private key of certificate ${item.certificate_id} is not on this host`);
       });
-      const chain = (await this.#client.certificate(item.certificate_id)).certificate_pem;
-      const [leaf = '', ...rest] = chain.split(/(?<=-----END CERTIFICATE-----\n)/);
-      // Refuse to deploy a certificate that does not belong to the key we hold.
-      const certKey = createPublicKey(leaf).export({ format: 'der', type: 'spki' });
-      if (!certKey.equals(createPublicKey(createPrivateKey(keyPem)).export({ format: 'der', type: 'spki' }))) {
-        throw new Error(`certificate ${item.certificate_id} does not match the private key on this host`);
-      }
-      const files: DeployFile[] = config.chain_path
-        ? [
-            { path: config.cert_path, content: leaf },
-            { path: config.chain_path, content: rest.join('') },
-          ]
-        : [{ path: config.cert_path, content: chain }];
-      if (config.key_path) files.push({ path: config.key_path, content: keyPem, mode: 0o600 });
-      const result = await deployFiles({ files, validateCommand: config.validate_command, reloadCommand: config.reload_command });
+      const material = deploymentMaterial((await this.#client.certificate(item.certificate_id)).certificate_pem, keyPem, item.certificate_id);
+      const plan = planDeployment(item.target_type, item.target_config as TargetConfig, material);
+      const result = await deploy(plan);
+      report = result.report;
       if (result.status === 'failed') throw new Error(result.reason);
-      await this.#client.report(item.job_id, 'Completed');
-      this.#o.log.info({ jobId: item.job_id, target: item.target_id, result: result.status }, 'deployed');
+      await this.#client.report(item.job_id, 'Completed', undefined, report);
+      this.#o.log.info({ jobId: item.job_id, target: item.target_id, result: result.status, serial: material.serial }, 'deployed');
     } catch (err) {
       if (err instanceof AgentGone) throw err;
       this.#o.log.warn({ jobId: item.job_id, err: (err as Error).message }, 'deployment failed');
-      await this.#client.report(item.job_id, 'Failed', (err as Error).message);
+      await this.#client.report(item.job_id, 'Failed', (err as Error).message, report);
     }
   }
 

@@ -26,6 +26,13 @@ export interface DeploymentWork {
   attempts: number;
 }
 
+export interface DeploymentOutcome {
+  status: 'Completed' | 'Failed';
+  error?: string | undefined;
+  /** The connector's account of what it did (stored as reported; validated by the route). */
+  report?: Record<string, unknown> | undefined;
+}
+
 export interface AgentWorkRepository {
   isRetired(agentId: string): Promise<boolean | undefined>;
   csrWork(agentId: string): Promise<CsrWork[]>;
@@ -37,7 +44,7 @@ export interface AgentWorkRepository {
   /** The newest chain issued to this agent (the leaf that matches its key). */
   latestPemChain(certificateId: string, agentId: string): Promise<string | undefined>;
   /** Running -> Completed, or Running -> Failed: back to Pending with backoff while attempts < max_attempts. */
-  report(agentId: string, jobId: string, outcome: { status: 'Completed' | 'Failed'; error?: string | undefined }): Promise<JobRow | 'missing' | 'not-running'>;
+  report(agentId: string, jobId: string, outcome: DeploymentOutcome): Promise<JobRow | 'missing' | 'not-running'>;
 }
 
 export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
@@ -139,6 +146,7 @@ export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
              status = CASE WHEN $3 = 'Completed' THEN 'Completed'
                            WHEN target.attempts < target.max_attempts THEN 'Pending' ELSE 'Failed' END,
              last_error = CASE WHEN $3 = 'Failed' THEN $4 ELSE j.last_error END,
+             deployment_report = $6::jsonb,
              -- Retry backoff: 30 s, 60 s, 120 s ... capped at one hour.
              scheduled_at = CASE WHEN $3 = 'Failed'
                                  THEN now() + make_interval(secs => least(3600, $5 * power(2, greatest(target.attempts - 1, 0))))
@@ -154,7 +162,7 @@ export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
            FROM reported r WHERE c.id = r.certificate_id AND r.type = 'Deployment' AND r.status = 'Completed'
        )
        SELECT * FROM reported`,
-        [jobId, agentId, outcome.status, outcome.error ?? null, 30],
+        [jobId, agentId, outcome.status, outcome.error ?? null, 30, outcome.report === undefined ? null : JSON.stringify(outcome.report)],
       );
       if (rows[0]) return rows[0];
       const exists = await pool.query('SELECT 1 FROM jobs WHERE id = $1 AND agent_id = $2', [jobId, agentId]);

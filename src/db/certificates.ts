@@ -262,7 +262,8 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
       const { rows } = await pool.query<DeploymentTargetRow>(
         `SELECT t.id, t.name, t.type, t.agent_id, t.config, t.enabled, t.created_at, t.updated_at,
                 (SELECT json_build_object('job_id', j.id, 'status', j.status, 'attempts', j.attempts, 'error', j.last_error,
-                                          'completed_at', j.completed_at, 'updated_at', j.updated_at)
+                                          'completed_at', j.completed_at, 'updated_at', j.updated_at,
+                                          'report', j.deployment_report)
                    FROM jobs j WHERE j.certificate_id = m.certificate_id AND j.target_id = t.id AND j.type = 'Deployment'
                   ORDER BY j.created_at DESC, j.id DESC LIMIT 1) AS last_deployment
            FROM certificate_target_mappings m JOIN deployment_targets t ON t.id = m.target_id

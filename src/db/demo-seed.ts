@@ -36,9 +36,9 @@ const statements = [
    ON CONFLICT DO NOTHING`,
   `INSERT INTO agent_liveness (agent_id) VALUES ('ag-web-01'), ('ag-web-02'), ('ag-lb-01') ON CONFLICT DO NOTHING`,
   `INSERT INTO deployment_targets (id, name, type, agent_id, config) VALUES
-     ('target-web-01-nginx', 'nginx', 'NGINX', 'ag-web-01', '{"cert_path":"/etc/nginx/tls/site.pem","key_path":"/etc/nginx/tls/site.key","reload_command":["nginx","-s","reload"],"validate_command":["nginx","-t"]}'),
-     ('target-web-02-nginx', 'nginx', 'NGINX', 'ag-web-02', '{"cert_path":"/etc/nginx/tls/site.pem","key_path":"/etc/nginx/tls/site.key","reload_command":["nginx","-s","reload"],"validate_command":["nginx","-t"]}'),
-     ('target-lb-01-haproxy', 'haproxy', 'HAProxy', 'ag-lb-01', '{"cert_path":"/etc/haproxy/certs/site.pem","reload_command":["systemctl","reload","haproxy"]}')
+     ('target-web-01-nginx', 'nginx', 'NGINX', 'ag-web-01', '{"cert_path":"/etc/nginx/tls/site.pem","key_path":"/etc/nginx/tls/site.key"}'),
+     ('target-web-02-nginx', 'nginx', 'NGINX', 'ag-web-02', '{"cert_path":"/etc/nginx/tls/site.pem","key_path":"/etc/nginx/tls/site.key"}'),
+     ('target-lb-01-haproxy', 'haproxy', 'HAProxy', 'ag-lb-01', '{"pem_path":"/etc/haproxy/certs/site.pem","admin_socket":"/run/haproxy/admin.sock"}')
    ON CONFLICT DO NOTHING`,
   `INSERT INTO certificates (id, name, common_name, sans, environment, owner_id, team_id, issuer_id, renewal_policy_id,
                              certificate_profile_id, status, expires_at, tags) VALUES

@@ -92,5 +92,7 @@ export interface DeploymentTargetRow {
     /** When it ended (Completed or Failed), else null. */
     completed_at: Date | null;
     updated_at: Date;
+    /** What the agent's connector did (files, commands, the leaf served after), as it reported it. */
+    report: Record<string, unknown> | null;
   } | null;
 }

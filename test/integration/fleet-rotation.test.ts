@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeploymentReport } from '../../src/agent/connectors/deploy.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
@@ -108,8 +109,11 @@ describe('fleet rotation with three agent processes and nginx', () => {
 
   it('issues a leaf per agent, deploys it, and nginx serves it after its reload', async () => {
     const [one, two, three] = agents as [(typeof agents)[0], (typeof agents)[0], (typeof agents)[0]];
-    const target = async (agentId: string, name: string, config: Record<string, unknown>) =>
-      ((await (await admin('/api/v1/targets', { method: 'POST', body: { name, type: 'File', agent_id: agentId, config } })).json()) as { id: string }).id;
+    const target = async (agentId: string, name: string, config: Record<string, unknown>, type = 'File') => {
+      const res = await admin('/api/v1/targets', { method: 'POST', body: { name, type, agent_id: agentId, config } });
+      expect(res.status, await res.clone().text()).toBe(201);
+      return ((await res.json()) as { id: string }).id;
+    };
     const fileTarget = (a: (typeof agents)[0]) => ({
       cert_path: path.join(a.files, 'cert.pem'),
       chain_path: path.join(a.files, 'chain.pem'),
@@ -117,12 +121,13 @@ describe('fleet rotation with three agent processes and nginx', () => {
     });
     for (const a of [two, three]) fs.mkdirSync(a.files, { recursive: true });
     const targets = [
-      await target(one.id, `nginx-${inv.suffix}`, {
-        cert_path: nginx.certPath,
-        key_path: nginx.keyPath,
-        validate_command: nginx.validateCommand,
-        reload_command: nginx.reloadCommand,
-      }),
+      // The nginx connector's own defaults (nginx -c conf -t / -s reload), and its TLS check.
+      await target(
+        one.id,
+        `nginx-${inv.suffix}`,
+        { cert_path: nginx.certPath, key_path: nginx.keyPath, config_file: nginx.configFile, verify: { address: `127.0.0.1:${nginx.port}` } },
+        'NGINX',
+      ),
       await target(two.id, `files-2-${inv.suffix}`, fileTarget(two)),
       await target(three.id, `files-3-${inv.suffix}`, fileTarget(three)),
     ];
@@ -165,6 +170,26 @@ describe('fleet rotation with three agent processes and nginx', () => {
       socket.on('error', reject);
     });
     expect(verified).toBe(true);
+
+    // The deployment record says what each connector did; nginx's includes the leaf it served.
+    const deployments = (await (await admin(`/api/v1/certificates/${cert.id}/deployments`)).json()) as {
+      data: Array<{ id: string; last_deployment: { status: string; report: DeploymentReport } }>;
+    };
+    const byTarget = new Map(deployments.data.map((d) => [d.id, d.last_deployment]));
+    const nginxReport = byTarget.get(targets[0]!)!.report;
+    expect(nginxReport).toMatchObject({
+      connector: 'nginx',
+      rolled_back: false,
+      served: { matches: true, serial: deployed.serialNumber.toLowerCase().replace(/^0+/, '') },
+    });
+    expect(nginxReport.commands.map((c) => [c.argv.slice(-2), c.exit_code])).toEqual([
+      [['-t', '-q'], 0],
+      [['-s', 'reload'], 0],
+    ]);
+    expect(byTarget.get(targets[1]!)).toMatchObject({
+      status: 'Completed',
+      report: { connector: 'file', files: [{ changed: true }, { changed: true }, { changed: true }] },
+    });
   }, 90_000);
 
   it('rotates every host again on the next renewal', async () => {

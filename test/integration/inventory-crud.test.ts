@@ -102,7 +102,7 @@ const cases: Record<string, Case> = {
   },
   targets: {
     path: '/api/v1/targets',
-    valid: (n) => ({ name: `target-${n}`, type: 'NGINX', agent_id: inv.agentId, config: { cert_path: '/etc/ssl/x.pem' } }),
+    valid: (n) => ({ name: `target-${n}`, type: 'NGINX', agent_id: inv.agentId, config: { cert_path: '/etc/ssl/x.pem', key_path: '/etc/ssl/x.key' } }),
     invalid: [
       [{ name: 'x', type: 'Toaster', agent_id: 'a' }, 'type'],
       [{ name: 'x', type: 'File', agent_id: 'agent-missing' }, 'agent_id'],
@@ -110,8 +110,13 @@ const cases: Record<string, Case> = {
       [{ name: 'x', type: 'NGINX', agent_id: 'a', config: { certpath: '/etc/ssl/x.pem' } }, 'config'],
       [{ name: 'x', type: 'NGINX', agent_id: 'a', config: { cert_path: 'relative.pem' } }, 'config.cert_path'],
       [{ name: 'x', type: 'File', agent_id: 'a', config: { cert_path: '/x.pem', reload_command: 'nginx -s reload' } }, 'config.reload_command'],
+      // Each connector has its own fields (src/services/fleet/target-configs.ts).
+      [{ name: 'x', type: 'NGINX', agent_id: 'a', config: { cert_path: '/x.pem' } }, 'config.key_path'],
+      [{ name: 'x', type: 'HAProxy', agent_id: 'a', config: { cert_path: '/x.pem', pem_path: '/x.pem' } }, 'config'],
+      [{ name: 'x', type: 'Apache', agent_id: 'a', config: { cert_path: '/c', key_path: '/k', verify: { address: 'localhost' } } }, 'config.verify.address'],
+      [{ name: 'x', type: 'HAProxy', agent_id: 'a', config: { pem_path: '/x.pem', admin_socket: 'admin.sock' } }, 'config.admin_socket'],
     ],
-    update: ['config', { cert_path: '/etc/ssl/y.pem' }],
+    update: ['config', { cert_path: '/etc/ssl/y.pem', key_path: '/etc/ssl/y.key', verify: { address: '[::1]:8443', server_name: 'y.example.com' } }],
     useIt: (id) => server.request('/api/v1/certificates', json('POST', certificateBody(inv, `uses-target-${id}`, { target_ids: [id] }))),
   },
 };
@@ -198,5 +203,30 @@ describe('paging and permissions', () => {
     const denied = await server.request('/api/v1/teams', { ...json('POST', { name: 'nope' }), auth: viewer.key });
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { message: string }).message).toContain('inventory.write');
+  });
+});
+
+describe('deployment target types', () => {
+  it('checks a config against the type it will have after an update', async () => {
+    const created = await server.request(
+      '/api/v1/targets',
+      json('POST', { name: `typed-${inv.suffix}`, type: 'NGINX', agent_id: inv.agentId, config: { cert_path: '/etc/ssl/t.pem', key_path: '/etc/ssl/t.key' } }),
+    );
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    // nginx's fields mean nothing to HAProxy: the type cannot change under them...
+    const retyped = await server.request(`/api/v1/targets/${id}`, json('PATCH', { type: 'HAProxy' }));
+    expect(retyped.status).toBe(400);
+    expect(((await retyped.json()) as { message: string }).message).toMatch(/^config: Unrecognized keys: .*"cert_path"/);
+    // ...nor may a config drop what the stored type needs...
+    const partial = await server.request(`/api/v1/targets/${id}`, json('PATCH', { config: { cert_path: '/etc/ssl/t.pem' } }));
+    expect(((await partial.json()) as { message: string }).message).toMatch(/^config\.key_path:/);
+    // ...but both together are a valid change.
+    const both = await server.request(
+      `/api/v1/targets/${id}`,
+      json('PATCH', { type: 'HAProxy', config: { pem_path: '/etc/haproxy/t.pem', admin_socket: '/run/haproxy/admin.sock' } }),
+    );
+    expect(both.status).toBe(200);
+    expect(await both.json()).toMatchObject({ type: 'HAProxy', config: { pem_path: '/etc/haproxy/t.pem' } });
   });
 });

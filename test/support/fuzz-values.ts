@@ -105,7 +105,8 @@ function validString(schema: JsonSchema, name: string): fc.Arbitrary<string> {
   }
   if (schema.pattern) {
     try {
-      return fc.stringMatching(new RegExp(schema.pattern)).filter((v) => v.length >= minLength && v.length <= Math.max(maxLength, minLength));
+      // Only the schema's own bounds: the pattern fixes the length (a SHA-256 is 64 characters).
+      return fc.stringMatching(new RegExp(schema.pattern)).filter((v) => v.length >= minLength && v.length <= (schema.maxLength ?? Infinity));
     } catch {
       // a pattern fast-check cannot generate from: fall through
     }

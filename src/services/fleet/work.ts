@@ -4,7 +4,7 @@
  * PEM chain, report a deployment's outcome. Every call is for the calling agent only; a retired
  * agent gets 410.
  */
-import type { AgentWorkRepository, CsrWork, DeploymentWork } from '../../db/agent-work.ts';
+import type { AgentWorkRepository, CsrWork, DeploymentOutcome, DeploymentWork } from '../../db/agent-work.ts';
 import type { JobRow } from '../../domain/jobs.ts';
 import { Errors } from '../../errors.ts';
 import type { AuditWriter } from '../audit/writer.ts';
@@ -12,6 +12,16 @@ import type { Principal } from '../auth/permissions.ts';
 import type { QueuedIssuance } from '../pki/external-issuance.ts';
 import { isQueued, type IssuanceService, type IssuedCertificate } from '../pki/issuance.ts';
 import { truncate } from '../../text.ts';
+
+/** The audit trail names the connector and the serial the daemon served afterwards, when reported. */
+function servedBy(report: DeploymentOutcome['report']): Record<string, unknown> {
+  if (!report) return {};
+  const served = report.served as { serial?: unknown; matches?: unknown } | undefined;
+  return {
+    connector: report.connector,
+    ...(served?.serial !== undefined ? { served_serial: served.serial, served_matches: served.matches } : {}),
+  };
+}
 
 export class AgentWorkService {
   constructor(
@@ -60,12 +70,7 @@ export class AgentWorkService {
     return pem;
   }
 
-  async report(
-    principal: Principal | undefined,
-    agentId: string,
-    jobId: string,
-    outcome: { status: 'Completed' | 'Failed'; error?: string | undefined },
-  ): Promise<JobRow> {
+  async report(principal: Principal | undefined, agentId: string, jobId: string, outcome: DeploymentOutcome): Promise<JobRow> {
     await this.#live(agentId);
     return this.audit.atomically(async () => {
       const result = await this.repo.report(agentId, jobId, outcome);
@@ -81,6 +86,7 @@ export class AgentWorkService {
           target_id: result.target_id,
           status: result.status,
           ...(outcome.error ? { error: truncate(outcome.error, 500) } : {}),
+          ...servedBy(outcome.report),
         },
       });
       return result;

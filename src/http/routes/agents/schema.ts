@@ -52,10 +52,47 @@ export const AgentCsrSchema = z.strictObject({
   csr_pem: z.string().min(1).max(65_536),
 });
 
+const shortText = z.string().max(2000);
+
+/** What a deployment connector did on the host (src/agent/connectors/deploy.ts builds it). */
+export const DeploymentReportSchema = z.strictObject({
+  connector: z.enum(['file', 'nginx', 'apache', 'haproxy']),
+  files: z.array(z.strictObject({ path: z.string().max(4096), sha256: z.string().regex(/^[0-9a-f]{64}$/), changed: z.boolean() })).max(16),
+  commands: z
+    .array(
+      z.strictObject({
+        argv: z.array(z.string().max(4096)).max(64),
+        exit_code: z.number().int().nullable().describe('null when the command did not run to an exit (not found, timed out, signalled)'),
+        duration_ms: z.number().nonnegative(),
+        output: shortText.describe("the command's last lines of output"),
+      }),
+    )
+    .max(16),
+  runtime_api: z
+    .strictObject({ socket: z.string().max(4096), responses: z.array(shortText).max(8) })
+    .optional()
+    .describe("HAProxy's runtime API: the socket and its answer to each command"),
+  served: z
+    .strictObject({
+      address: z.string().max(300),
+      server_name: z.string().max(253).nullable(),
+      serial: z.string().max(128).nullable().describe('the leaf served after the reload (lowercase hex); null when no handshake succeeded'),
+      matches: z.boolean(),
+      attempts: z.number().int().nonnegative(),
+      error: shortText.optional(),
+    })
+    .optional()
+    .describe('the post-deploy TLS check, when the target has one'),
+  rolled_back: z.boolean().describe('the previous files were restored'),
+  duration_ms: z.number().nonnegative(),
+});
+
 export const JobStatusSchema = z.strictObject({
   status: z.enum(['Completed', 'Failed']),
   /** Why a deployment failed (stored and audited, truncated to 500 characters in the audit). */
   error: z.string().max(4000).optional(),
+  /** What the connector did; stored with the job and served on /certificates/{id}/deployments. */
+  report: DeploymentReportSchema.optional(),
 });
 
 export const WorkSchema = z.object({

@@ -220,7 +220,7 @@ export function certificateRoutes(deps: { certificates: CertificateService; issu
     route({
       method: 'GET',
       path: '/api/v1/certificates/:id/deployments',
-      summary: 'Deployment targets this certificate is mapped to, each with its latest deployment (status, attempts, error, time)',
+      summary: "Deployment targets this certificate is mapped to, each with its latest deployment (status, attempts, error, time, the connector's report)",
       response: { schema: z.object({ data: z.array(DeploymentTargetSchema), total: z.number().int() }) },
       access: 'certificates.read',
       etag: true,

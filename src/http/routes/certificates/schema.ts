@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { certificateStatuses, sortColumns } from '../../../domain/certificates.ts';
 import { clientId, name, refId } from '../common/fields.ts';
+import { DeploymentReportSchema } from '../agents/schema.ts';
 
 const dnsName = /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 const email = z.email();
@@ -149,6 +150,7 @@ export const DeploymentTargetSchema = z.object({
       error: z.string().nullable(),
       completed_at: at.nullable(),
       updated_at: at,
+      report: DeploymentReportSchema.nullable().describe("what the agent's connector did, as it reported it"),
     })
     .nullable(),
 });

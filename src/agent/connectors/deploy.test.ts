@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deployFiles } from './deploy-files.ts';
+import { deploy, type DeploymentPlan } from './deploy.ts';
+
+const deployFiles = (plan: Omit<DeploymentPlan, 'connector'>) => deploy({ connector: 'file', ...plan });
 
 let dir: string;
 beforeEach(() => {
@@ -13,7 +15,7 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 const f = (name: string) => path.join(dir, name);
 const read = (name: string) => fs.readFileSync(f(name), 'utf8');
 
-describe('deployFiles', () => {
+describe('deploy (the file steps)', () => {
   it('writes files atomically with their modes, then validates and reloads', async () => {
     const marker = f('reloaded');
     const result = await deployFiles({
@@ -24,7 +26,12 @@ describe('deployFiles', () => {
       validateCommand: ['test', '-s', f('cert.pem')],
       reloadCommand: ['touch', marker],
     });
-    expect(result).toEqual({ status: 'deployed' });
+    expect(result.status).toBe('deployed');
+    expect(result.report.files.map((x) => x.changed)).toEqual([true, true]);
+    expect(result.report.commands.map((c) => [c.argv[0], c.exit_code])).toEqual([
+      ['test', 0],
+      ['touch', 0],
+    ]);
     expect(read('cert.pem')).toBe('CERT-1');
     expect(fs.statSync(f('key.pem')).mode & 0o777).toBe(0o600);
     expect(fs.existsSync(marker)).toBe(true);
@@ -35,7 +42,8 @@ describe('deployFiles', () => {
     fs.writeFileSync(f('cert.pem'), 'SAME');
     const marker = f('reloaded');
     const result = await deployFiles({ files: [{ path: f('cert.pem'), content: 'SAME' }], reloadCommand: ['touch', marker] });
-    expect(result).toEqual({ status: 'unchanged' });
+    expect(result.status).toBe('unchanged');
+    expect(result.report.commands).toEqual([]);
     expect(fs.existsSync(marker)).toBe(false);
   });
 
@@ -55,6 +63,8 @@ describe('deployFiles', () => {
     expect(read('cert.pem')).toBe('OLD-CERT');
     expect(fs.existsSync(f('chain.pem'))).toBe(false); // did not exist before: removed
     expect(fs.existsSync(marker)).toBe(false); // never reloaded a broken config
+    expect(result.report.rolled_back).toBe(true);
+    expect(result.report.commands).toEqual([expect.objectContaining({ exit_code: 1, output: 'emerg: bad certificate' })]);
   });
 
   it('never interprets values through a shell', async () => {
@@ -73,6 +83,7 @@ describe('deployFiles', () => {
     fs.writeFileSync(f('cert.pem'), 'OLD');
     const result = await deployFiles({ files: [{ path: f('cert.pem'), content: 'NEW' }], reloadCommand: ['/nonexistent/reload'] });
     expect(result.status).toBe('failed');
+    expect(result.report.commands[0]!.exit_code).toBeNull(); // never ran to an exit
     expect(read('cert.pem')).toBe('OLD');
   });
 });
