@@ -4,6 +4,8 @@
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
  *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR] [--smoke]
  *   [--replicas N] [--compare <git-ref> [--rounds N]]
+ * npm run loadtest -- rotation_to_served [--targets N] [--agents M] [--poll-interval S] [--smoke]: see rotation.ts
+ * npm run loadtest -- nginx_handshake|apache_handshake|haproxy_handshake [--rate R] [--duration D] [--connections C] [--smoke]: see handshake.ts
  *
  * Runs one scenario of loadtest/scenarios: starts `certfleet serve` on an embedded PostgreSQL
  * (or targets --url, loopback only unless --allow-remote-target), seeds it, drives it with a
@@ -23,6 +25,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { prepareRequest, runLoad, type PreparedRequest, type Progress } from './engine.ts';
 import { runFlows } from './flows.ts';
+import { runRotation, type RotationScenario } from './rotation.ts';
+import { runHandshake, type HandshakeScenario } from './handshake.ts';
 import { renderHtml, type Report } from './report.ts';
 import { loadScenario, parseDuration, runSetup, scenarioContext } from './scenario.ts';
 import { runSeed } from './seed.ts';
@@ -33,6 +37,12 @@ import { compare } from './compare.ts';
 import { databaseCostSince, databaseCountersBefore } from './database-cost.ts';
 
 const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+function positiveNumber(v: string | undefined, fallback: number, what: string): number {
+  const n = v === undefined ? fallback : Number(v);
+  if (!Number.isFinite(n) || n <= 0) fail(`${what} must be a positive number`);
+  return n;
+}
 
 function fail(message: string): never {
   process.stderr.write(`loadtest: ${message}\n`);
@@ -66,6 +76,8 @@ async function main(): Promise<number> {
       compare: { type: 'string' },
       rounds: { type: 'string' },
       replicas: { type: 'string' },
+      targets: { type: 'string' },
+      'poll-interval': { type: 'string' },
     },
   });
   const name = positionals[0];
@@ -89,6 +101,34 @@ async function main(): Promise<number> {
           .join(', '),
     );
   const scenario = await loadScenario(name);
+  if (scenario.kind === 'handshake') {
+    const handshake = scenario as unknown as HandshakeScenario;
+    return runHandshake(handshake, {
+      rate: positiveNumber(values.rate, values.smoke ? 50 : handshake.rate, '--rate'),
+      durationMs: parseDuration(values.duration ?? (values.smoke ? '2s' : handshake.duration)),
+      connections: Math.floor(positiveNumber(values.connections, handshake.connections, '--connections')),
+      outDir: path.resolve(values.out ?? path.resolve(import.meta.dirname, '../results')),
+      smoke: values.smoke ?? false,
+    });
+  }
+  if (scenario.kind === 'rotation') {
+    const rotation = scenario as unknown as RotationScenario;
+    const count = (v: string | undefined, fallback: number, what: string) => {
+      const n = v === undefined ? fallback : Number(v);
+      if (!Number.isInteger(n) || n <= 0) fail(`${what} must be a positive integer`);
+      return n;
+    };
+    const targets = count(values.targets, values.smoke ? 6 : rotation.targets, '--targets');
+    const agents = count(values.agents, values.smoke ? 2 : rotation.agents, '--agents');
+    if (agents > targets) fail('--agents: at most one agent per target');
+    return runRotation(rotation, {
+      targets,
+      agents,
+      pollSeconds: count(values['poll-interval'], values.smoke ? 2 : rotation.pollSeconds, '--poll-interval'),
+      outDir: path.resolve(values.out ?? path.resolve(import.meta.dirname, '../results')),
+      smoke: values.smoke ?? false,
+    });
+  }
   const positive = (v: string | undefined, fallback: number, what: string) => {
     const n = v === undefined ? fallback : Number(v);
     if (!Number.isFinite(n) || n <= 0) fail(`${what} must be a positive number`);

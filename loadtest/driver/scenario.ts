@@ -39,6 +39,8 @@ export interface ScenarioContext {
 
 export interface Scenario {
   name: string;
+  /** Not a request load on certfleet: 'rotation', a renewal wave to real daemons (rotation.ts); 'handshake', new TLS connections to a daemon (handshake.ts). */
+  kind?: 'requests' | 'rotation' | 'handshake';
   description: string;
   executor: 'constant-arrival-rate' | 'max-throughput';
   rate: number;

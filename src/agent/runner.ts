@@ -15,7 +15,7 @@ import { Loop } from '../scheduler/loop.ts';
 import { AgentClient, AgentGone, ApiError, type Work } from './client.ts';
 import { describeNetworkError } from './http.ts';
 import { reportChunks, scanDirectories } from './discovery-scan.ts';
-import { deploy, type DeploymentReport } from './connectors/deploy.ts';
+import { deployTogether, sameDaemon, type DeploymentOutcome, type DeploymentPlan } from './connectors/deploy.ts';
 import { deploymentMaterial } from './connectors/material.ts';
 import { planDeployment, type TargetConfig } from './connectors/plans.ts';
 
@@ -43,6 +43,20 @@ async function writePrivate(file: string, content: string): Promise<void> {
   const temp = `${file}.tmp`;
   await fs.writeFile(temp, content, { mode: 0o600 });
   await fs.rename(temp, file);
+}
+
+/** Runs fn over items, at most `limit` at a time; the first failure stops taking new items and is thrown. */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      await fn(item).catch((err: unknown) => (failure ??= { err }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.err;
 }
 
 export class AgentRunner {
@@ -111,10 +125,20 @@ export class AgentRunner {
 
   /** One poll: handle every CSR and deployment item; returns what was done. */
   async pollOnce(): Promise<{ csrs: number; deployments: number }> {
-    const work = await this.#client.work();
-    for (const item of work.csr) await this.#issue(item);
-    for (const item of work.deployments) await this.#deploy(item);
-    return { csrs: work.csr.length, deployments: work.deployments.length };
+    const done = { csrs: 0, deployments: 0 };
+    let work = await this.#client.work();
+    for (let round = 1; ; round++) {
+      await inParallel(work.csr, 8, (item) => this.#issue(item)); // key generation and signing overlap
+      await this.#deployAll(work.deployments);
+      done.csrs += work.csr.length;
+      done.deployments += work.deployments.length;
+      // A CSR the CA signed at once created deployment jobs for this agent, and a full page of
+      // deployments may have more behind it: ask again now, not a poll interval later (a renewal
+      // wave reaches the daemons within one interval). Bounded: failed jobs come back only after
+      // their backoff, so an empty answer ends it.
+      if (round === 10 || (work.csr.length === 0 && work.deployments.length === 0)) return done;
+      work = await this.#client.work();
+    }
   }
 
   /** One discovery scan of the configured directories, reported in chunks the server accepts. */
@@ -142,25 +166,42 @@ export class AgentRunner {
     else this.#o.log.info({ certificateId: item.certificate_id, serial: issued.serial_number, deployments: issued.deployments }, 'certificate issued');
   }
 
-  async #deploy(item: Work['deployments'][number]): Promise<void> {
-    let report: DeploymentReport | undefined;
-    try {
-      if (!item.target_config || Object.keys(item.target_config).length === 0) throw new Error(`target ${item.target_id} has no config`);
-      const keyPem = await fs.readFile(path.join(this.keysDir, `${item.certificate_id}.pem`), 'utf8').catch(() => {
-        throw new Error(`the private key of certificate ${item.certificate_id} is not on this host`);
-      });
-      const material = deploymentMaterial((await this.#client.certificate(item.certificate_id)).certificate_pem, keyPem, item.certificate_id);
-      const plan = planDeployment(item.target_type, item.target_config as TargetConfig, material);
-      const result = await deploy(plan);
-      report = result.report;
-      if (result.status === 'failed') throw new Error(result.reason);
-      await this.#client.report(item.job_id, 'Completed', undefined, report);
-      this.#o.log.info({ jobId: item.job_id, target: item.target_id, result: result.status, serial: material.serial }, 'deployed');
-    } catch (err) {
-      if (err instanceof AgentGone) throw err;
-      this.#o.log.warn({ jobId: item.job_id, err: (err as Error).message }, 'deployment failed');
-      await this.#client.report(item.job_id, 'Failed', (err as Error).message, report);
+  /**
+   * Deploys a poll's deployment items: each becomes its connector's plan, and plans for the same
+   * daemon go out together (one validation, one reload: deployTogether), then each is reported.
+   */
+  async #deployAll(items: Work['deployments']): Promise<void> {
+    const groups = new Map<string, Array<{ item: Work['deployments'][number]; plan: DeploymentPlan; serial: string }>>();
+    await inParallel(items, 8, async (item) => {
+      try {
+        if (!item.target_config || Object.keys(item.target_config).length === 0) throw new Error(`target ${item.target_id} has no config`);
+        const keyPem = await fs.readFile(path.join(this.keysDir, `${item.certificate_id}.pem`), 'utf8').catch(() => {
+          throw new Error(`the private key of certificate ${item.certificate_id} is not on this host`);
+        });
+        const material = deploymentMaterial((await this.#client.certificate(item.certificate_id)).certificate_pem, keyPem, item.certificate_id);
+        const plan = planDeployment(item.target_type, item.target_config as TargetConfig, material);
+        const key = sameDaemon(plan) ?? item.job_id;
+        groups.set(key, [...(groups.get(key) ?? []), { item, plan, serial: material.serial }]);
+      } catch (err) {
+        if (err instanceof AgentGone) throw err;
+        await this.#reported(item, { status: 'failed', reason: (err as Error).message });
+      }
+    });
+    for (const group of groups.values()) {
+      const outcomes = await deployTogether(group.map((g) => g.plan));
+      for (const [i, { item, serial }] of group.entries()) await this.#reported(item, outcomes[i]!, serial);
     }
+  }
+
+  async #reported(item: Work['deployments'][number], outcome: DeploymentOutcome | { status: 'failed'; reason: string }, serial?: string): Promise<void> {
+    const report = 'report' in outcome ? outcome.report : undefined;
+    if (outcome.status === 'failed') {
+      this.#o.log.warn({ jobId: item.job_id, target: item.target_id, err: outcome.reason }, 'deployment failed');
+      await this.#client.report(item.job_id, 'Failed', outcome.reason, report);
+      return;
+    }
+    await this.#client.report(item.job_id, 'Completed', undefined, report);
+    this.#o.log.info({ jobId: item.job_id, target: item.target_id, result: outcome.status, serial }, 'deployed');
   }
 
   /** Runs until stopped or retired (410). */

@@ -76,11 +76,8 @@ export async function agentCommand({ config, log, args }: CommandContext<AgentCo
     if (values.once) {
       await runner.heartbeat();
       const discovered = values['discovery-dir']?.length ? await runner.discoverOnce() : undefined;
-      const first = await runner.pollOnce();
-      const second = await runner.pollOnce(); // deployments created by this run's CSRs
-      process.stdout.write(
-        `${JSON.stringify({ csrs: first.csrs + second.csrs, deployments: first.deployments + second.deployments, ...(discovered ? { discovered } : {}) })}\n`,
-      );
+      const done = await runner.pollOnce(); // claims the deployments its own CSRs created
+      process.stdout.write(`${JSON.stringify({ ...done, ...(discovered ? { discovered } : {}) })}\n`);
       return 0;
     }
     await runner.run(controller.signal);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deploy, type DeploymentPlan } from './deploy.ts';
+import { deploy, deployTogether, sameDaemon, type DeploymentPlan } from './deploy.ts';
 
 const deployFiles = (plan: Omit<DeploymentPlan, 'connector'>) => deploy({ connector: 'file', ...plan });
 
@@ -85,5 +85,39 @@ describe('deploy (the file steps)', () => {
     expect(result.status).toBe('failed');
     expect(result.report.commands[0]!.exit_code).toBeNull(); // never ran to an exit
     expect(read('cert.pem')).toBe('OLD');
+  });
+});
+
+describe('deployTogether (plans for one daemon)', () => {
+  const plan = (name: string, content: string, validate: string[], log: string): DeploymentPlan => ({
+    connector: 'file',
+    files: [{ path: f(`${name}.pem`), content }],
+    validateCommand: validate,
+    reloadCommand: ['sh', '-c', `echo reload >> ${log}`],
+  });
+
+  it('validates and reloads once for the whole group', async () => {
+    const log = f('runs.log');
+    const validate = ['sh', '-c', `echo validate >> ${log}`];
+    const outcomes = await deployTogether(['a', 'b', 'c'].map((n) => plan(n, `CERT-${n}`, validate, log)));
+    expect(outcomes.map((o) => o.status)).toEqual(['deployed', 'deployed', 'deployed']);
+    expect(read('runs.log')).toBe('validate\nreload\n');
+    expect(outcomes[2]!.report.commands.map((c) => c.argv.at(-1))).toEqual([`echo validate >> ${log}`, `echo reload >> ${log}`]);
+    // How the agent groups: same commands, same daemon; the runtime API needs no group.
+    expect(sameDaemon(plan('x', '', validate, log))).toBe(sameDaemon(plan('y', '', validate, log)));
+    expect(sameDaemon(plan('x', '', ['true'], log))).not.toBe(sameDaemon(plan('y', '', validate, log)));
+    expect(sameDaemon({ connector: 'haproxy', files: [], runtimeApi: { socket: '/s', certPath: '/p', pem: '' } })).toBeUndefined();
+  });
+
+  it('when the shared validation fails, tries each alone: only the bad one fails and is restored', async () => {
+    const log = f('runs.log');
+    fs.writeFileSync(f('b.pem'), 'OLD-b');
+    // The daemon's check refuses any file holding BAD, whichever deployment wrote it.
+    const validate = ['sh', '-c', `! grep -l BAD ${dir}/*.pem >&2`];
+    const outcomes = await deployTogether([plan('a', 'CERT-a', validate, log), plan('b', 'BAD', validate, log), plan('c', 'CERT-c', validate, log)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['deployed', 'failed', 'deployed']);
+    expect(outcomes[1]!.status === 'failed' && outcomes[1]!.reason).toMatch(/b\.pem/);
+    expect([read('a.pem'), read('b.pem'), read('c.pem')]).toEqual(['CERT-a', 'OLD-b', 'CERT-c']);
+    expect(outcomes[1]!.report.rolled_back).toBe(true);
   });
 });
