@@ -12,12 +12,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadScenario } from './scenario.ts';
 
 const run = promisify(execFile);
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-loadtest-smoke-'));
 afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
-const scenarios = fs.readdirSync(path.resolve(import.meta.dirname, '../scenarios')).map((f) => f.replace(/\.js$/, ''));
+const all = fs.readdirSync(path.resolve(import.meta.dirname, '../scenarios')).map((f) => f.replace(/\.js$/, ''));
+const kinds = new Map(await Promise.all(all.map(async (name) => [name, (await loadScenario(name)).kind ?? 'requests'] as const)));
+const scenarios = all.filter((name) => kinds.get(name) === 'requests');
+const rotations = all.filter((name) => kinds.get(name) === 'rotation');
+const handshakes = all.filter((name) => kinds.get(name) === 'handshake');
 
 describe.each(scenarios)('npm run loadtest -- %s --smoke', (name) => {
   it('runs, passes its checks and writes both reports', async () => {
@@ -80,5 +85,58 @@ describe.each(scenarios)('npm run loadtest -- %s --smoke', (name) => {
       'utf8',
     );
     for (const id of ['latency-histogram', 'throughput', 'latency-over-time']) expect(html).toContain(`id="${id}"`);
+  }, 120_000);
+});
+
+// A renewal wave to real nginx daemons through agent processes: 6 targets on 2 hosts, poll 2 s.
+describe.each(rotations)('npm run loadtest -- %s --smoke', (name) => {
+  it('serves every new leaf with no failed or retried deployment, and writes its report', async () => {
+    const dir = path.join(out, name);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, 'run.ts'), name, '--smoke', '--out', dir], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(stdout).toMatch(/PASSED/);
+    const report = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          dir,
+          fs.readdirSync(dir).find((f) => f.endsWith('.json'))!,
+        ),
+        'utf8',
+      ),
+    ) as {
+      ok: boolean;
+      summary: Record<string, number>;
+    };
+    expect(report.ok).toBe(true);
+    expect(report.summary).toMatchObject({ targets: 6, served: 6, deployments_completed: 6, deployments_failed: 0, deployments_retried: 0 });
+    expect(report.summary.max_ms).toBeGreaterThan(0);
+  }, 150_000);
+});
+
+// New TLS connections to a real daemon serving a certfleet-issued chain: 50/s for 2 s.
+describe.each(handshakes)('npm run loadtest -- %s --smoke', (name) => {
+  it('connects at the rate with no failed handshake, and writes its report', async () => {
+    const dir = path.join(out, name);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, 'run.ts'), name, '--smoke', '--out', dir], {
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
+    expect(stdout).toMatch(/PASSED/);
+    const report = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          dir,
+          fs.readdirSync(dir).find((f) => f.endsWith('.json'))!,
+        ),
+        'utf8',
+      ),
+    ) as {
+      ok: boolean;
+      summary: { connections: number; failed: number; latency_ms: { p50: number } };
+    };
+    expect(report).toMatchObject({ ok: true, summary: { connections: 100, failed: 0 } });
+    expect(report.summary.latency_ms.p50).toBeGreaterThan(0);
   }, 120_000);
 });

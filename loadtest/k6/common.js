@@ -93,3 +93,23 @@ export function runSetup(scenario, ctx, http) {
   }
   return data;
 }
+
+/**
+ * A handshake scenario's script (nginx_handshake ...): each iteration an HTTPS GET to TARGET_URL on
+ * a new connection (noConnectionReuse), timed from connect to response as handshake_duration:
+ *   const script = k6HandshakeScript(scenario, { http, Trend, Rate });
+ */
+export function k6HandshakeScript(scenario, { http, Trend, Rate }) {
+  const handshakeDuration = new Trend('handshake_duration', true);
+  const handshakeFailed = new Rate('handshake_failed');
+  return {
+    // The daemon serves a certfleet-issued chain the load generator does not trust: what is
+    // measured is the handshake, not the trust decision.
+    options: { ...k6Options(scenario), noConnectionReuse: true, insecureSkipTLSVerify: true },
+    iteration() {
+      const res = http.get(__ENV.TARGET_URL, { responseCallback: http.expectedStatuses(200) });
+      handshakeFailed.add(res.status !== 200);
+      if (res.status === 200) handshakeDuration.add(res.timings.connecting + res.timings.tls_handshaking + res.timings.duration);
+    },
+  };
+}

@@ -20,13 +20,14 @@ export interface TestApache {
   stop(): Promise<void>;
 }
 
-const modules = ['mpm_event', 'authz_core', 'socache_shmcb', 'ssl'];
+const modules = ['mpm_event', 'authz_core', 'dir', 'socache_shmcb', 'ssl'];
 
 export async function startApache(dir: string): Promise<TestApache> {
   if (!apacheInstalled) throw new Error('apache2 is not installed: run scripts/install-test-deps.sh (Debian package apache2)');
   const { certPath, keyPath } = placeholderCertificate(dir);
   const port = await freePort();
   const configFile = path.join(dir, 'apache.conf');
+  fs.writeFileSync(path.join(dir, 'index.html'), 'ok\n'); // GET / answers 200
   const errorLog = path.join(dir, 'error.log');
   fs.writeFileSync(
     configFile,
@@ -45,6 +46,7 @@ SSLSessionCache shmcb:${path.join(dir, 'ssl_scache')}(512000)
   SSLCertificateFile ${certPath}
   SSLCertificateKeyFile ${keyPath}
   DocumentRoot ${dir}
+  DirectoryIndex index.html
 </VirtualHost>
 `,
   );

@@ -39,7 +39,7 @@ export async function startNginx(dir: string): Promise<TestNginx> {
 pid ${path.join(dir, 'nginx.pid')};
 error_log ${errorLog};
 worker_processes 1;
-events { worker_connections 64; }
+events { worker_connections 1024; }
 http {
   access_log off;
   ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
