@@ -195,12 +195,19 @@ export class AgentRunner {
 
   async #reported(item: Work['deployments'][number], outcome: DeploymentOutcome | { status: 'failed'; reason: string }, serial?: string): Promise<void> {
     const report = 'report' in outcome ? outcome.report : undefined;
-    if (outcome.status === 'failed') {
-      this.#o.log.warn({ jobId: item.job_id, target: item.target_id, err: outcome.reason }, 'deployment failed');
-      await this.#client.report(item.job_id, 'Failed', outcome.reason, report);
-      return;
+    const status = outcome.status === 'failed' ? 'Failed' : 'Completed';
+    const reason = outcome.status === 'failed' ? outcome.reason : undefined;
+    if (reason) this.#o.log.warn({ jobId: item.job_id, target: item.target_id, err: reason }, 'deployment failed');
+    try {
+      await this.#client.report(item.job_id, status, reason, report);
+    } catch (err) {
+      // The outcome matters more than its account: a report the server refuses (a newer agent,
+      // an older server) must not leave the job Running until it times out.
+      if (!(err instanceof ApiError && err.status === 400 && report)) throw err;
+      this.#o.log.warn({ jobId: item.job_id, err: err.message }, 'the server refused the deployment report; reporting the outcome alone');
+      await this.#client.report(item.job_id, status, reason);
     }
-    await this.#client.report(item.job_id, 'Completed', undefined, report);
+    if (status === 'Failed') return;
     this.#o.log.info({ jobId: item.job_id, target: item.target_id, result: outcome.status, serial }, 'deployed');
   }
 

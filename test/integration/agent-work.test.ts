@@ -145,6 +145,17 @@ describe('agent work protocol', () => {
     expect(new Date(failed.scheduled_at).getTime() - Date.now()).toBeGreaterThan(20_000); // ~30 s backoff
     expect(((await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work).deployments).toEqual([]);
     expect((await as(a, `/api/v1/agents/${a.id}/jobs/${second.job_id}/status`, json('POST', { status: 'Bogus' }))).status).toBe(400);
+    // A connector report is checked like any input: a wrong field is a 400 naming it, nothing stored.
+    const badReport = await as(
+      a,
+      `/api/v1/agents/${a.id}/jobs/${second.job_id}/status`,
+      json('POST', {
+        status: 'Failed',
+        report: { connector: 'nginx', files: [{ path: '/x', sha256: 'nope', changed: true }], commands: [], rolled_back: false, duration_ms: 1 },
+      }),
+    );
+    expect(badReport.status).toBe(400);
+    expect(((await badReport.json()) as { message: string }).message).toMatch(/^report\.files\.0\.sha256:/);
 
     // What was deployed where, as the API serves it: each target with its latest deployment,
     // and the certificate's last deployment time.

@@ -66,7 +66,7 @@ export async function waitForServedLeaf(check: ServedLeafCheck): Promise<ServedL
       delete result.error;
       if (served.der.equals(check.expectedLeaf)) return { ...result, matches: true };
     } catch (err) {
-      result.error = (err as Error).message;
+      result.error = (err as Error).message.slice(0, 500);
     }
     if (Date.now() >= deadline) return result;
     await new Promise((resolve) => setTimeout(resolve, 100));
