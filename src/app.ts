@@ -5,33 +5,17 @@
  */
 import type { Config } from './config/schema.ts';
 import { createApiKeyRepository } from './db/api-keys.ts';
-import { createAgentWorkRepository } from './db/agent-work.ts';
-import { AcmeServer } from './acme/server.ts';
-import { poolVerifier } from './acme/requests.ts';
-import { createAcmeServerRepository } from './db/acme-server.ts';
-import { createAcmeOrderRepository } from './db/acme-orders.ts';
-import { createAcmeChallengeRepository } from './db/acme-issuer-challenges.ts';
-import { loadAcmeAccountKey } from './db/acme-issuer-accounts.ts';
-import { createSigningJobRepository } from './db/signing-jobs.ts';
-import { createDiscoveryRepository } from './db/discovery.ts';
-import { createRenewalSweepRepository } from './db/renewal-sweep.ts';
 import { createNotificationRepository } from './db/notifications.ts';
-import { createAgentRepository } from './db/agents.ts';
 import { createAuditRepository } from './db/audit.ts';
 import { createCertificateRepository } from './db/certificates.ts';
-import { createCaKeyRepository } from './db/ca-keys.ts';
 import { loadInstanceSecret } from './db/instance-secrets.ts';
-import { createIssuanceRepository } from './db/issuance.ts';
 import { createJobRepository } from './db/jobs.ts';
-import { createRevocationRepository } from './db/revocations.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { pingDatabase } from './db/health.ts';
 import { notify } from './db/notify.ts';
 import { migrate } from './db/migrate.ts';
 import { createUnitOfWork } from './db/unit-of-work.ts';
 import { ChangeFeed } from './db/change-feed.ts';
-import { createFleetCountsRepository } from './db/fleet-counts.ts';
-import { FleetSeries } from './services/fleet-series.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { buildRoutes } from './http/routes/index.ts';
 import { HttpServer, type ListeningAddress } from './http/server.ts';
@@ -44,34 +28,18 @@ import { ApiKeyService } from './services/auth/api-keys.ts';
 import { CertificateService } from './services/certificates/certificates.ts';
 import { ConcurrencyGate } from './services/concurrency-gate.ts';
 import { CursorCodec } from './services/cursor.ts';
-import { AgentService } from './services/fleet/agents.ts';
-import { HeartbeatBatcher } from './services/fleet/heartbeats.ts';
-import { DiscoveryService } from './services/fleet/discovery.ts';
-import { AgentWorkService } from './services/fleet/work.ts';
 import { JobService } from './services/jobs.ts';
 import { createInventoryServices } from './services/inventory/inventory-services.ts';
 import { NotificationService } from './services/notifications.ts';
 import { createInventoryRepositories } from './db/inventory-tables.ts';
 import { seedDemo } from './services/demo.ts';
-import { resolveEncryptionKey } from './services/pki/encryption-key.ts';
-import { CrlService } from './services/pki/crl.ts';
-import { IssuanceService } from './services/pki/issuance.ts';
-import { ExternalIssuanceService } from './services/pki/external-issuance.ts';
-import { AcmeIssuer } from './services/issuers/acme-issuer.ts';
-import { JobProcessor } from './scheduler/job-processor.ts';
-import { RevocationService } from './services/pki/revocation.ts';
-import { caSpec, LocalCaRegistry } from './services/pki/local-ca.ts';
-import { agentHealthLoop } from './scheduler/agent-health.ts';
-import { LeaderLock } from './scheduler/leader.ts';
-import { renewalSweepLoop } from './scheduler/renewal-sweep.ts';
-import { expiryAlertsLoop } from './scheduler/expiry-alerts.ts';
-import { jobTimeoutLoop } from './scheduler/job-timeouts.ts';
-import { crlRefreshLoop } from './scheduler/crl-refresh.ts';
-import { auditChainLoop } from './scheduler/audit-chain.ts';
-import { countCompactionLoop } from './scheduler/count-compaction.ts';
-import { acmeGcLoop } from './scheduler/acme-gc.ts';
-import { runNowChannel, SingletonLoops } from './scheduler/singleton-loops.ts';
+import { runNowChannel } from './scheduler/singleton-loops.ts';
 import { WorkerPool } from './workers/pool.ts';
+import type { WiringContext } from './wiring/context.ts';
+import { wireAcme } from './wiring/acme.ts';
+import { wireFleet } from './wiring/fleet.ts';
+import { wirePki } from './wiring/pki.ts';
+import { wireScheduler } from './wiring/scheduler.ts';
 import { version } from './version.ts';
 
 export interface RunningApp {
@@ -137,168 +105,27 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     metrics.gauge('certfleet_worker_utilization', 'Share of worker thread time spent running tasks (0..1)', () => workerPool.utilization);
     metrics.counter('certfleet_worker_tasks_completed_total', 'Tasks completed by the worker pool', () => workerPool.completed);
     metrics.counter('certfleet_worker_task_seconds_total', 'Summed task latency (queue + run) in seconds', () => workerPool.totalTaskMs / 1000);
-    const encryptionKey = resolveEncryptionKey(config.encryptionKey, config.dataDir);
-    const cas = new LocalCaRegistry({
-      repo: createCaKeyRepository(pool),
-      encryptionKey,
-      publicUrl: config.publicUrl,
-      caFiles: config.caFiles,
-    });
-    await cas.checkEncryptionKey();
-    const issuanceRepo = createIssuanceRepository(pool);
-    const agentWorkRepo = createAgentWorkRepository(pool);
-    const signingJobs = createSigningJobRepository(pool);
-    const acmeChallenges = createAcmeChallengeRepository(pool);
-    // Server-side work: CSRs that external CAs sign, at most CERTFLEET_RENEWAL_CONCURRENCY in
-    // flight on this replica; a CSR queued here is picked up at once.
-    const external = new ExternalIssuanceService({
-      repo: issuanceRepo,
-      signing: signingJobs,
-      deployments: agentWorkRepo,
-      issuers: {
-        acme: new AcmeIssuer({ accountKey: (issuerId, create) => loadAcmeAccountKey(pool, encryptionKey, issuerId, create), challenges: acmeChallenges, log }),
-      },
-      workers: workerPool,
-      audit,
-      maxWaitSeconds: config.asyncPollMaxWaitSeconds,
-      onQueued: () => jobProcessor.loop.trigger(), // only ever called by requests, after start-up
-    });
-    const jobProcessor = new JobProcessor({
-      jobs: signingJobs,
-      run: (job, signal) => external.process(job, signal),
-      concurrency: config.renewalConcurrency,
-      intervalMs: config.jobProcessorIntervalSeconds * 1000,
-      log,
-    });
-    metrics.gauge('certfleet_jobs_in_flight', 'Server-side jobs (external CA signing) running on this replica', () => jobProcessor.inFlight);
-    const issuance = new IssuanceService({ repo: issuanceRepo, cas, workers: workerPool, audit, deployments: agentWorkRepo, external });
-    const revocationRepo = createRevocationRepository(pool);
-    const crls = new CrlService({
-      repo: revocationRepo,
-      cas,
-      workers: workerPool,
-      log,
-      issuerCaSpec: async (issuerId) => {
-        const config = await issuanceRepo.localIssuer(issuerId);
-        return config ? caSpec(issuerId, config) : undefined;
-      },
-    });
-    const revocation = new RevocationService(revocationRepo, crls, audit);
-    const agentRepo = createAgentRepository(pool);
-    const heartbeats = new HeartbeatBatcher({
-      repo: agentRepo,
-      flushMs: config.heartbeatFlushMs,
-      batchMax: config.heartbeatBatchMax,
-      lanes: config.heartbeatLanes,
-      audit,
-    });
-    metrics.counter('certfleet_heartbeats_recorded_total', 'Heartbeats durably recorded', () => heartbeats.heartbeats);
-    metrics.counter('certfleet_heartbeat_batches_total', 'Heartbeat batches committed', () => heartbeats.batches);
-    metrics.counter(
-      'certfleet_heartbeats_deferred_total',
-      "Agents whose heartbeat met a liveness row another replica's batch held, recorded without waiting and folded in by the leader",
-      () => heartbeats.deferred,
-    );
-    const agents = new AgentService(agentRepo, heartbeats, audit, config.agentBootstrapToken);
-    const healthLoop = agentHealthLoop({
-      repo: agentRepo,
-      audit,
-      offlineAfterSeconds: config.agentOfflineAfterSeconds,
-      intervalSeconds: config.agentHealthIntervalSeconds,
-      log,
-    });
+    // Each area wires itself (src/wiring/): its repositories, services, loops and metrics.
+    const ctx: WiringContext = { config, log, pool, metrics, audit, workers: workerPool, cursors };
+    const pki = await wirePki(ctx);
+    const { issuance, revocation, crls, jobProcessor } = pki;
+    const fleet = wireFleet(ctx, pki);
+    const acme = await wireAcme(ctx, { changes, encryptionKey: pki.encryptionKey, certificates, issuance, revocation });
     const jobRepo = createJobRepository(pool);
-    const sweepLoop = renewalSweepLoop({
-      sweep: createRenewalSweepRepository(pool),
-      jobs: jobRepo,
-      audit,
-      intervalSeconds: config.renewalSweepIntervalSeconds,
-      log,
-    });
     const notifications = createNotificationRepository(pool);
-    const alertsLoop = expiryAlertsLoop({
-      repo: notifications,
-      webhookUrl: config.alertWebhookUrl,
-      maxAttempts: config.alertMaxAttempts,
-      intervalSeconds: config.expiryAlertsIntervalSeconds,
-      log,
+    const { singletons, leader, auditChain } = wireScheduler(ctx, {
+      databaseUrl: database.url,
+      healthLoop: fleet.healthLoop,
+      jobs: jobRepo,
+      notifications,
+      certificates: certificateRepo,
+      crls,
+      acme,
+      jobProcessor,
     });
-    const acme = new AcmeServer({
-      repo: createAcmeServerRepository(pool),
-      audit,
-      nonceKey: await loadInstanceSecret(pool, 'acme-nonce-hmac'),
-      nonceTtlSeconds: config.acmeNonceTtlSeconds,
-      publicUrl: config.publicUrlConfigured,
-      scheme: config.tls ? 'https' : 'http',
-      meta: { termsOfService: config.acmeTermsOfServiceUrl, website: config.acmeWebsiteUrl, caaIdentities: config.acmeCaaIdentities },
-      encryptionKey,
-      eabRequired: config.acmeEabRequired,
-      rateLimits: config.acmeRateLimits,
-      remoteVerify: poolVerifier(workerPool),
-      orders: {
-        repo: createAcmeOrderRepository(pool),
-        changes,
-        defaultProfile: config.acmeDefaultProfile,
-        settings: {
-          orderTtlSeconds: config.acmeOrderTtlSeconds,
-          maxPendingOrdersPerAccount: config.acmeMaxPendingOrdersPerAccount,
-          // Well past any validation's own deadline: only abandoned ones qualify.
-          interruptedValidationSeconds: config.acmeValidation.timeoutSeconds * 3 + 30,
-        },
-        retentionSeconds: config.acmeOrderRetentionSeconds,
-        validators: config.acmeValidators,
-        validation: config.acmeValidation,
-        certificates,
-        issuance,
-        revocation,
-        workers: workerPool,
-      },
-      renewalInfoRetryAfterSeconds: config.acmeRenewalInfoRetryAfterSeconds,
-    });
-    metrics.gauge('certfleet_acme_validations_queued', 'ACME challenge validations running or waiting on this replica', () => acme.validations.depth);
-    // Singleton loops run only on the replica holding the leader lock. The set is sealed before
-    // the lock is tried.
-    const auditChain = auditChainLoop({ audit, intervalSeconds: config.auditChainIntervalSeconds, log });
-    const singletons = new SingletonLoops()
-      .add(healthLoop)
-      .add(sweepLoop)
-      .add(alertsLoop)
-      .add(jobTimeoutLoop({ jobs: jobRepo, audit, timeoutSeconds: config.jobRunningTimeoutSeconds, intervalSeconds: config.jobTimeoutIntervalSeconds, log }))
-      .add(crlRefreshLoop({ crls, intervalSeconds: config.crlRefreshIntervalSeconds, log }))
-      .add(countCompactionLoop({ certificates: certificateRepo, intervalSeconds: config.countCompactionIntervalSeconds, log }))
-      .add(acmeGcLoop({ acme, intervalSeconds: config.acmeGcIntervalSeconds, log }))
-      .seal();
-    metrics.watchLoops(() => [...singletons.loops, jobProcessor.loop, auditChain]);
-    const leader = new LeaderLock({
-      connectionString: database.url,
-      retryMs: config.leaderRetryMs,
-      log,
-      onChange: (leading) => singletons.lead(leading),
-      channels: [runNowChannel],
-      onNotification: (_channel, name) => {
-        const outcome = singletons.trigger(name);
-        log.info({ loop: name.replace(/[^\w-]/g, '?').slice(0, 64), outcome }, 'run-now request');
-      },
-    });
-    metrics.gauge('certfleet_leader', 'Whether this replica holds the leader lock and runs the singleton loops', () => (leader.leading ? 1 : 0));
     if (config.adminApiKey) await apiKeys.bootstrapAdmin(config.adminApiKey);
     if (config.demoSeed) log.info({ certificates: await seedDemo(pool, audit) }, 'demo inventory seeded');
-
-    const fleetSeries = new FleetSeries({ repo: createFleetCountsRepository(pool), log, maxAgeMs: config.fleetMetricsIntervalSeconds * 1000 });
-    void fleetSeries.refresh();
-    metrics.labelledGauge(
-      'certfleet_certificates',
-      'Certificates by issuer, stored status and time to expiry (expired, 7d, 30d, 90d: within that many days; later); counted at most once a minute',
-      ['issuer', 'status', 'expires_in'],
-      () =>
-        (fleetSeries.current()?.certificates ?? []).map((c) => ({ labels: { issuer: c.issuer_id, status: c.status, expires_in: c.expires_in }, value: c.n })),
-    );
-    metrics.labelledGauge('certfleet_agents', 'Agents not retired, by status; counted at most once a minute', ['status'], () =>
-      (fleetSeries.current()?.agents ?? []).map((a) => ({ labels: { status: a.status }, value: a.n })),
-    );
-    metrics.gauge('certfleet_fleet_counted_timestamp_seconds', 'When certfleet_certificates and certfleet_agents were counted', () =>
-      Math.floor((fleetSeries.current()?.countedAt ?? 0) / 1000),
-    );
+    void fleet.fleetSeries.refresh();
 
     const responses = new ResponseCache({ maxBytes: config.responseCacheMb * 1024 * 1024 });
     metrics.counter('certfleet_response_cache_hits_total', 'Requests answered from the response cache', () => responses.hits);
@@ -343,12 +170,12 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         issuance,
         revocation,
         crls,
-        agents,
+        agents: fleet.agents,
         cursors,
         jobs: new JobService(jobRepo, audit, cursors),
-        agentWork: new AgentWorkService(agentWorkRepo, issuance, audit),
-        acmeChallenges,
-        discovery: new DiscoveryService(createDiscoveryRepository(pool), workerPool, audit, cursors),
+        agentWork: fleet.agentWork,
+        acmeChallenges: pki.acmeChallenges,
+        discovery: fleet.discovery,
         notifications: new NotificationService(notifications, cursors),
         scheduler: { loops: singletons, isLeader: () => leader.leading, requestRun: (name) => notify(pool, runNowChannel, name), audit },
         acme,
@@ -388,7 +215,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           await apiKeys.close();
           crls.close();
           acme.close();
-          await heartbeats.flush();
+          await fleet.heartbeats.flush();
           await workerPool.close();
           await audit.flush();
           await changes.stop();
