@@ -176,14 +176,18 @@ export async function deployTogether(plans: DeploymentPlan[]): Promise<Deploymen
     d.previous = await Promise.all(plan.files.map((f) => readIfExists(f.path)));
     d.changed = plan.files.map((f, i) => d.previous[i] === undefined || sha256(d.previous[i]!) !== sha256(f.content));
     report.files = plan.files.map((f, i) => ({ path: f.path, sha256: sha256(f.content), changed: d.changed[i]! }));
-    if (d.changed.includes(true)) continue;
-    if (!plan.verify) {
-      d.finish('unchanged');
-      continue;
-    }
-    report.served = await waitForServedLeaf({ ...plan.verify, timeoutMs: 0 });
-    if (report.served.matches) d.finish('unchanged');
+    if (!d.changed.includes(true) && !plan.verify) d.finish('unchanged');
   }
+  // Unchanged files: is the leaf served? A reload that is still settling (nginx's old workers
+  // take a moment to stop accepting) gets up to 2 s before another reload is judged necessary.
+  await Promise.all(
+    all
+      .filter((d) => !d.outcome && !d.changed.includes(true))
+      .map(async (d) => {
+        d.report.served = await waitForServedLeaf({ ...d.plan.verify!, timeoutMs: Math.min(d.plan.verify!.timeoutMs, 2_000) });
+        if (d.report.served.matches) d.finish('unchanged');
+      }),
+  );
   let active = all.filter((d) => !d.outcome);
   const shared = active[0]?.plan;
   const timeout = shared?.commandTimeoutMs ?? 30_000;
@@ -194,18 +198,20 @@ export async function deployTogether(plans: DeploymentPlan[]): Promise<Deploymen
       d.finish('failed', (err as Error).message);
     }
   };
-  // Step 2
-  for (const d of active) {
-    try {
-      for (const [i, file] of d.plan.files.entries()) {
-        if (!d.changed[i]) continue;
-        await atomicWrite(file.path, file.content, file.mode ?? 0o644);
-        d.written.push(i);
+  // Step 2: the deployments' files are written side by side (each waits on its own fsyncs).
+  await Promise.all(
+    active.map(async (d) => {
+      try {
+        for (const [i, file] of d.plan.files.entries()) {
+          if (!d.changed[i]) continue;
+          await atomicWrite(file.path, file.content, file.mode ?? 0o644);
+          d.written.push(i);
+        }
+      } catch (err) {
+        await fail([d], err);
       }
-    } catch (err) {
-      await fail([d], err);
-    }
-  }
+    }),
+  );
   active = active.filter((d) => !d.outcome);
   // Step 3
   if (active.length && shared?.validateCommand?.length) {

@@ -1,7 +1,8 @@
 /**
  * The post-deploy check: what leaf does the daemon hand a new TLS connection? A reload is
  * asynchronous (nginx and Apache start new workers while the old ones finish), so the check
- * retries every 100 ms until the served leaf is the deployed one or the deadline passes.
+ * retries every 100 ms until the served leaf is the deployed one, several times in a row, or the
+ * deadline passes.
  * Certificate verification is off on purpose: the question is which certificate is served,
  * not whether this host trusts it.
  */
@@ -54,21 +55,32 @@ function handshake(check: ServedLeafCheck): Promise<{ der: Buffer; serial: strin
   });
 }
 
+/**
+ * Served means served to every new connection: for a moment after a reload nginx's new and old
+ * workers both accept, so one matching handshake is not enough. The leaf must match
+ * `confirmations` handshakes in a row, 100 ms apart.
+ */
+export const confirmations = 3;
+
 export async function waitForServedLeaf(check: ServedLeafCheck): Promise<ServedLeaf> {
   const address = `${check.host.includes(':') ? `[${check.host}]` : check.host}:${check.port}`;
   const result: ServedLeaf = { address, server_name: check.serverName ?? null, serial: null, matches: false, attempts: 0 };
   const deadline = Date.now() + check.timeoutMs;
+  let inARow = 0;
   for (;;) {
     result.attempts++;
     try {
       const served = await handshake(check);
       result.serial = served.serial;
       delete result.error;
-      if (served.der.equals(check.expectedLeaf)) return { ...result, matches: true };
+      inARow = served.der.equals(check.expectedLeaf) ? inARow + 1 : 0;
+      if (inARow === confirmations) return { ...result, matches: true };
     } catch (err) {
+      inARow = 0;
       result.error = (err as Error).message.slice(0, 500);
     }
-    if (Date.now() >= deadline) return result;
+    // A streak in progress may finish past the deadline: it needs only its remaining confirmations.
+    if (Date.now() >= deadline && inARow === 0) return result;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
