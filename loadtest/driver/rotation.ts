@@ -20,6 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import pg from 'pg';
+import { normalSerial } from '../../src/agent/connectors/served-leaf.ts';
+import { stopChild } from '../../test/support/tls-daemon.ts';
 import { startTarget } from './target.ts';
 import { quantile } from './stats.ts';
 
@@ -47,14 +49,6 @@ const agentBundle = path.join(root, 'dist/certfleet-agent.cjs');
 const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
 const bootstrap = `rotation-bootstrap-${process.pid}-0123456789abcdef`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill(signal);
-  await Promise.race([exited, sleep(5_000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
 
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
@@ -127,10 +121,8 @@ async function startNginx(dir: string, ports: number[]): Promise<Host> {
 function servedSerial(port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, timeout: 2_000 }, () => {
-      const serial = socket
-        .getPeerCertificate()
-        .serialNumber?.toLowerCase()
-        .replace(/^0+(?=.)/, '');
+      const peer = socket.getPeerCertificate().serialNumber;
+      const serial = peer ? normalSerial(peer) : undefined;
       socket.destroy();
       resolve(serial);
     });
@@ -339,8 +331,8 @@ export async function runRotation(scenario: RotationScenario, options: RotationO
   } finally {
     await db.end().catch(() => undefined);
     // Agents first (they would log the server's absence), then the daemons, then the server.
-    await Promise.all(hosts.map((host) => host.agent && stopProcess(host.agent, 'SIGTERM')));
-    await Promise.all(hosts.map((host) => stopProcess(host.nginx, 'SIGQUIT')));
+    await Promise.all(hosts.map((host) => host.agent && stopChild(host.agent, 'SIGTERM')));
+    await Promise.all(hosts.map((host) => stopChild(host.nginx, 'SIGQUIT')));
     await server.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }

@@ -223,7 +223,7 @@ export async function deployTogether(plans: DeploymentPlan[]): Promise<Deploymen
         await fail(active, err);
       } else {
         for (const d of active) await d.restore();
-        for (const d of active) d.outcome = await deploy({ ...d.plan }); // one at a time: find the bad one
+        for (const d of active) d.outcome = await deploy(d.plan); // one at a time: find the bad one
       }
       active = [];
     }
