@@ -25,6 +25,13 @@ export interface WorkerPoolOptions {
   maxQueue: number;
 }
 
+/**
+ * The module each worker thread loads: from sources, a plain-JS entry that registers tsx in the
+ * worker (loader hooks registered on the main thread do not reach workers); from the release
+ * build (dist/), the compiled tasks themselves.
+ */
+const workerEntry = import.meta.url.endsWith('.ts') ? new URL('./worker-entry.mjs', import.meta.url) : new URL('./worker.js', import.meta.url);
+
 export class WorkerPool {
   readonly #piscina: Piscina;
   readonly #maxQueue: number;
@@ -35,7 +42,7 @@ export class WorkerPool {
   constructor(options: WorkerPoolOptions) {
     this.#maxQueue = options.maxQueue;
     this.#piscina = new Piscina({
-      filename: new URL('./worker-entry.mjs', import.meta.url).href,
+      filename: workerEntry.href,
       minThreads: options.threads,
       maxThreads: options.threads,
       // The limit is enforced in run(), before the task is handed over, as a 503 kind: piscina's

@@ -21,9 +21,13 @@ afterAll(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-/** `script`: another entry point than bin/certfleet.js (the agent bundle, dist/certfleet-agent.cjs). */
-export function runCertfleet(args: string[], env: Record<string, string>, script: string = certfleetBin): CertfleetProcess {
+/**
+ * `script`: another entry point than bin/certfleet.js (the agent bundle, dist/certfleet-agent.cjs,
+ * or an installed package's bin); `cwd`: the directory it starts in (default: this one).
+ */
+export function runCertfleet(args: string[], env: Record<string, string>, script: string = certfleetBin, cwd?: string): CertfleetProcess {
   const child = spawn(process.execPath, [script, ...args], {
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -81,8 +85,8 @@ export function runCertfleet(args: string[], env: Record<string, string>, script
 }
 
 /** Starts `certfleet serve` and resolves with its base URL once it listens. */
-export async function serve(env: Record<string, string>): Promise<CertfleetProcess & { url: string }> {
-  const proc = runCertfleet(['serve'], { CERTFLEET_PORT: '0', ...env });
+export async function serve(env: Record<string, string>, script?: string, cwd?: string): Promise<CertfleetProcess & { url: string }> {
+  const proc = runCertfleet(['serve'], { CERTFLEET_PORT: '0', ...env }, script, cwd);
   const line = await proc.waitForLog((l) => l.msg === 'certfleet listening');
   return Object.assign(proc, { url: String(line.url) });
 }
