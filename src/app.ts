@@ -18,7 +18,7 @@ import { createUnitOfWork } from './db/unit-of-work.ts';
 import { ChangeFeed } from './db/change-feed.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { buildRoutes } from './http/routes/index.ts';
-import { HttpServer, type ListeningAddress } from './http/server.ts';
+import { HttpServer, type ListeningAddress, type TlsReloaded } from './http/server.ts';
 import { loadHttpEngine } from './http/uws.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -49,6 +49,8 @@ export interface RunningApp {
   database: Database;
   /** Every (method, path) the server answers, HEAD included. */
   routes: Array<{ method: string; path: string }>;
+  /** Re-reads the TLS files (SIGHUP); throws, changing nothing, when the new pair is unusable. */
+  reloadTls(): TlsReloaded;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -59,9 +61,9 @@ const readyTimeoutMs = 2_000;
 
 export async function startApp(config: Config, log: Logger): Promise<RunningApp> {
   const startedAt = Date.now();
-  const engine = loadHttpEngine();
+  const engine = loadHttpEngine(config.httpEngine);
   if (engine.fallbackReason) {
-    log.warn({ reason: engine.fallbackReason }, 'uWebSockets.js binary unavailable; serving with the node:http fallback');
+    log.warn({ reason: engine.fallbackReason }, 'serving with the node:http fallback (about half the throughput of uWebSockets.js)');
   }
   const database = await openDatabase(config, log);
   let workers: WorkerPool | undefined;
@@ -145,6 +147,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       cache: config.responseCacheMb > 0 ? { responses, versions: changes } : undefined,
       tls: config.tls,
     });
+    if (config.tls) {
+      metrics.gauge(
+        'certfleet_tls_certificate_expiry_timestamp_seconds',
+        "When the API's own TLS certificate (CERTFLEET_TLS_CERT_PATH) expires",
+        () => Date.parse(server.tlsInService?.notAfter ?? '') / 1000,
+      );
+    }
     metrics.gauge('certfleet_http_requests_in_flight', 'HTTP requests started and not yet answered (this scrape included)', () => server.inflight);
     server.register(
       buildRoutes({
@@ -203,6 +212,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       url,
       database,
       routes: server.routes.list(),
+      reloadTls: () => server.reloadTls(),
       close() {
         closing ??= (async () => {
           // Leave part of the shutdown budget for flushing and stopping the database.

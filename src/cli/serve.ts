@@ -5,6 +5,8 @@ import type { CommandContext } from './run-command.ts';
 /**
  * Runs the server until SIGTERM or SIGINT, then shuts down gracefully and resolves 0.
  * A second signal, or the shutdown budget running out, exits at once with 1.
+ * SIGHUP re-reads the TLS files (a renewed certificate without a restart); it never stops the
+ * server, whatever the files hold.
  */
 export async function serveCommand({ config, log }: CommandContext): Promise<number> {
   for (const deprecation of config.deprecations) log.warn({ deprecation }, 'deprecated configuration');
@@ -41,5 +43,13 @@ export async function serveCommand({ config, log }: CommandContext): Promise<num
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGHUP', () => {
+      try {
+        const { serial, notAfter } = app.reloadTls();
+        log.info({ serial, not_after: notAfter }, 'TLS certificate reloaded: new connections use it');
+      } catch (err) {
+        log.error({ reason: (err as Error).message }, 'TLS reload refused: still serving the previous certificate');
+      }
+    });
   });
 }

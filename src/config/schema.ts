@@ -58,7 +58,9 @@ export const environmentSchema = z.object({
   CERTFLEET_METRICS_TOKEN: optionalNonEmpty(z.string().min(16, 'must be at least 16 characters')),
   /** Certificates and agents are counted for /metrics at most this often (a grouped scan); default 60. */
   CERTFLEET_FLEET_METRICS_INTERVAL_SECONDS: withDefault(integer(1, 3600), '60'),
-  /** PEM certificate chain for HTTPS; set together with CERTFLEET_TLS_KEY_PATH. */
+  /** HTTP engine: auto (uWebSockets.js when its binary loads, else node:http), uws (refuse to start without it), node. */
+  CERTFLEET_HTTP_ENGINE: withDefault(z.enum(['auto', 'uws', 'node'], { error: 'must be one of auto, uws, node' }), 'auto'),
+  /** PEM certificate chain for HTTPS (re-read on SIGHUP); set together with CERTFLEET_TLS_KEY_PATH. */
   CERTFLEET_TLS_CERT_PATH: optionalNonEmpty(z.string()),
   /** PEM private key for HTTPS; set together with CERTFLEET_TLS_CERT_PATH. */
   CERTFLEET_TLS_KEY_PATH: optionalNonEmpty(z.string()),
@@ -269,6 +271,7 @@ function resolve(e: z.output<typeof environmentSchema>, cwd: string, deprecation
     adminApiKey: e.CERTFLEET_ADMIN_API_KEY,
     metricsToken: e.CERTFLEET_METRICS_TOKEN,
     fleetMetricsIntervalSeconds: e.CERTFLEET_FLEET_METRICS_INTERVAL_SECONDS,
+    httpEngine: e.CERTFLEET_HTTP_ENGINE,
     tls: certPath && keyPath ? { certPath, keyPath } : undefined,
     shutdownTimeoutMs: e.CERTFLEET_SHUTDOWN_TIMEOUT_MS,
     demoSeed: e.CERTFLEET_DEMO_SEED === 'true',

@@ -6,7 +6,6 @@
  * Shutdown (`close`): stop listening, let in-flight requests finish (responses written while
  * draining carry Connection: close), then close the remaining idle connections.
  */
-import fs from 'node:fs';
 import type { Logger } from '../observability/logger.ts';
 import { LogSampler } from '../observability/log-sampler.ts';
 import { scrubForLog } from '../observability/logger.ts';
@@ -20,6 +19,8 @@ import { etagFor } from './etag.ts';
 import type { ChangeVersions, ResponseCache } from './response-cache.ts';
 import { jsonContentType, writeReply, writeStream } from './respond.ts';
 import { MethodIndex, paramNames, type LoggedProblem, type RouteDefinition } from './router.ts';
+import { loadTlsCredentials, type TlsFiles } from './tls-credentials.ts';
+import { NodeApp } from './node-engine.ts';
 import { LISTEN_EXCLUSIVE_PORT, type HttpEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.ts';
 
 export interface HttpServerOptions {
@@ -32,7 +33,13 @@ export interface HttpServerOptions {
   streamStallTimeoutMs: number;
   /** Response cache for routes with `cache`, and the change versions that validate it; none: no caching. */
   cache?: { responses: ResponseCache; versions: ChangeVersions } | undefined;
-  tls?: { certPath: string; keyPath: string } | undefined;
+  tls?: TlsFiles | undefined;
+}
+
+/** What a TLS reload put in service. */
+export interface TlsReloaded {
+  serial: string;
+  notAfter: string;
 }
 
 export interface ListeningAddress {
@@ -81,7 +88,14 @@ interface RouteState {
 export class HttpServer {
   readonly routes = new MethodIndex();
   readonly #options: HttpServerOptions;
-  readonly #app: TemplatedApp;
+  #app: TemplatedApp;
+  /** The node:http engine's TLS app, whose credentials are swapped in place on reload. */
+  #nodeTlsApp: NodeApp | undefined;
+  /** uWS apps replaced by a TLS reload: they finish their open connections and close with the server. */
+  readonly #retiredApps: TemplatedApp[] = [];
+  readonly #states: RouteState[] = [];
+  #bound: { host: string; port: number } | undefined;
+  #tlsInService: TlsReloaded | undefined;
   #listenSocket: us_listen_socket | undefined;
   #draining = false;
   #inflight = 0;
@@ -95,22 +109,25 @@ export class HttpServer {
     this.#options = options;
     this.#unauthenticatedLines = new LogSampler({ log: options.log, what: 'unauthenticated requests' });
     this.#unmatchedLines = new LogSampler({ log: options.log, what: 'requests for no route' });
-    const { uws } = options.engine;
-    if (options.tls) {
-      for (const [variable, file] of [
-        ['CERTFLEET_TLS_CERT_PATH', options.tls.certPath],
-        ['CERTFLEET_TLS_KEY_PATH', options.tls.keyPath],
-      ] as const) {
-        try {
-          fs.accessSync(file, fs.constants.R_OK);
-        } catch (err) {
-          throw new Error(`${variable}: cannot read ${file}: ${(err as Error).message}`);
-        }
-      }
-      this.#app = uws.SSLApp({ cert_file_name: options.tls.certPath, key_file_name: options.tls.keyPath });
-    } else {
-      this.#app = uws.App();
+    this.#app = this.#newApp();
+  }
+
+  /** A plain app, or one serving the TLS files as they are now (checked as a pair first). */
+  #newApp(): TemplatedApp {
+    const { engine, tls } = this.#options;
+    if (!tls) return engine.uws.App();
+    const credentials = loadTlsCredentials(tls);
+    this.#tlsInService = { serial: credentials.serial, notAfter: credentials.notAfter };
+    if (engine.name === 'node:http') {
+      this.#nodeTlsApp = new NodeApp(credentials);
+      return this.#nodeTlsApp as unknown as TemplatedApp;
     }
+    return engine.uws.SSLApp({ cert_file_name: tls.certPath, key_file_name: tls.keyPath });
+  }
+
+  /** The certificate new connections get (none without TLS). */
+  get tlsInService(): TlsReloaded | undefined {
+    return this.#tlsInService;
   }
 
   get inflight(): number {
@@ -126,25 +143,31 @@ export class HttpServer {
         queries: new ParsedQueries(),
         duration: this.#options.metrics.httpDuration.labels(def.path, def.method),
       };
-      const onRequest = (res: HttpResponse, req: HttpRequest) => this.#dispatch(res, req, state, false);
-      switch (def.method) {
-        case 'GET':
-          this.#app.get(def.path, onRequest);
-          this.#app.head(def.path, (res, req) => this.#dispatch(res, req, state, true));
-          break;
-        case 'POST':
-          this.#app.post(def.path, onRequest);
-          break;
-        case 'PUT':
-          this.#app.put(def.path, onRequest);
-          break;
-        case 'PATCH':
-          this.#app.patch(def.path, onRequest);
-          break;
-        case 'DELETE':
-          this.#app.del(def.path, onRequest);
-          break;
-      }
+      this.#states.push(state);
+      this.#mount(this.#app, state);
+    }
+  }
+
+  #mount(app: TemplatedApp, state: RouteState): void {
+    const { def } = state;
+    const onRequest = (res: HttpResponse, req: HttpRequest) => this.#dispatch(res, req, state, false);
+    switch (def.method) {
+      case 'GET':
+        app.get(def.path, onRequest);
+        app.head(def.path, (res, req) => this.#dispatch(res, req, state, true));
+        break;
+      case 'POST':
+        app.post(def.path, onRequest);
+        break;
+      case 'PUT':
+        app.put(def.path, onRequest);
+        break;
+      case 'PATCH':
+        app.patch(def.path, onRequest);
+        break;
+      case 'DELETE':
+        app.del(def.path, onRequest);
+        break;
     }
   }
 
@@ -153,21 +176,67 @@ export class HttpServer {
     this.#app.any('/*', (res, req) => this.#fallback(res, req));
     const { uws } = this.#options.engine;
     return new Promise((resolve, reject) => {
-      // uWS accepts (host, port, options, cb); the bundled typings omit that overload.
-      const app = this.#app as unknown as ListenWithOptions;
-      app.listen(host, port, LISTEN_EXCLUSIVE_PORT, (socket) => {
+      this.#bind(this.#app, host, port, (socket) => {
         if (!socket) {
           reject(new Error(`cannot listen on ${host}:${port}: the port is in use or the address is not available`));
           return;
         }
         this.#listenSocket = socket;
-        resolve({
-          host,
-          port: uws.us_socket_local_port(socket as never),
-          scheme: this.#options.tls ? 'https' : 'http',
-        });
+        const bound = uws.us_socket_local_port(socket as never);
+        this.#bound = { host, port: bound };
+        if (port === 0 && this.#options.tls && !this.#nodeTlsApp) {
+          // uSockets sets SO_REUSEADDR only when it is given a port: bind the chosen one again, or
+          // a TLS reload could not rebind it while connections accepted here are still open.
+          uws.us_listen_socket_close(socket);
+          this.#bind(this.#app, host, bound, (again) => (this.#listenSocket = again || undefined));
+          if (!this.#listenSocket) {
+            reject(new Error(`cannot listen on ${host}:${bound}: the port was taken while it was being rebound`));
+            return;
+          }
+        }
+        resolve({ host, port: bound, scheme: this.#options.tls ? 'https' : 'http' });
       });
     });
+  }
+
+  #bind(app: TemplatedApp, host: string, port: number, done: (socket: us_listen_socket | false) => void): void {
+    // uWS accepts (host, port, options, cb); the bundled typings omit that overload.
+    (app as unknown as ListenWithOptions).listen(host, port, LISTEN_EXCLUSIVE_PORT, done);
+  }
+
+  /**
+   * Re-reads the TLS files (SIGHUP). A pair that fails its checks throws and changes nothing.
+   * New connections handshake with the new certificate; open ones finish on the old one.
+   * uWS cannot swap an app's certificate, so a new app with the same routes takes over the port
+   * (the old listen socket closes and the new one binds in the same tick); the old app serves
+   * its open connections until they close. The node:http engine swaps its https server's context.
+   */
+  reloadTls(): TlsReloaded {
+    const tls = this.#options.tls;
+    if (!tls) throw new Error('not serving HTTPS: set CERTFLEET_TLS_CERT_PATH and CERTFLEET_TLS_KEY_PATH to have something to reload');
+    const credentials = loadTlsCredentials(tls);
+    if (this.#nodeTlsApp) {
+      this.#nodeTlsApp.setCredentials(credentials);
+      return (this.#tlsInService = { serial: credentials.serial, notAfter: credentials.notAfter });
+    }
+    const next = this.#options.engine.uws.SSLApp({ cert_file_name: tls.certPath, key_file_name: tls.keyPath });
+    for (const state of this.#states) this.#mount(next, state);
+    next.any('/*', (res, req) => this.#fallback(res, req));
+    if (this.#listenSocket && this.#bound && !this.#draining) {
+      const { host, port } = this.#bound;
+      const { uws } = this.#options.engine;
+      uws.us_listen_socket_close(this.#listenSocket);
+      this.#listenSocket = undefined;
+      // uWS calls back synchronously: the port is never left unbound across an await.
+      this.#bind(next, host, port, (socket) => (this.#listenSocket = socket || undefined));
+      if (!this.#listenSocket) {
+        this.#bind(this.#app, host, port, (socket) => (this.#listenSocket = socket || undefined));
+        throw new Error(`cannot listen on ${host}:${port} with the new certificate; still serving the old one`);
+      }
+    }
+    this.#retiredApps.push(this.#app);
+    this.#app = next;
+    return (this.#tlsInService = { serial: credentials.serial, notAfter: credentials.notAfter });
   }
 
   /**
@@ -203,7 +272,7 @@ export class HttpServer {
     this.#unauthenticatedLines.flush();
     this.#unmatchedLines.flush();
     // Idle keep-alive connections would otherwise hold the process open until uWS times them out.
-    (this.#app as TemplatedApp & { close?: () => void }).close?.();
+    for (const app of [...this.#retiredApps, this.#app]) (app as TemplatedApp & { close?: () => void }).close?.();
     return left;
   }
 

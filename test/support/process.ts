@@ -28,7 +28,12 @@ afterAll(() => {
 export function runCertfleet(args: string[], env: Record<string, string>, script: string = certfleetBin, cwd?: string): CertfleetProcess {
   const child = spawn(process.execPath, [script, ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/',
+      ...(process.env.CERTFLEET_HTTP_ENGINE ? { CERTFLEET_HTTP_ENGINE: process.env.CERTFLEET_HTTP_ENGINE } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

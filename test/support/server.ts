@@ -28,6 +28,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     // Never generate an encryption key into the repository's ./.certfleet from a test.
     CERTFLEET_ENCRYPTION_KEY: testEncryptionKey,
     CERTFLEET_WORKER_THREADS: '1',
+    // `CERTFLEET_HTTP_ENGINE=node npm test` runs every server of the suite on the node:http engine.
+    ...(process.env.CERTFLEET_HTTP_ENGINE ? { CERTFLEET_HTTP_ENGINE: process.env.CERTFLEET_HTTP_ENGINE } : {}),
     ...env,
   });
   const { log, lines } = memoryLogger('debug');
