@@ -1,7 +1,9 @@
 /**
  * Builds docs/openapi.yaml (OpenAPI 3.1) from the route definitions: paths, parameters,
- * request bodies (the routes' zod schemas), success responses, every error status a route can
- * answer (JSON envelope, or ACME problem documents), tags per resource and operationIds.
+ * request bodies and success responses as named component schemas (`Certificate`,
+ * `CertificateList`, `CreateCertificateRequest`: what client generators name their types
+ * after), every error status a route can answer (JSON envelope, or ACME problem documents),
+ * tags per resource and operationIds.
  * `npm run openapi` writes the file; test/docs/openapi.test.ts fails when it is stale or when
  * the server's routes and the document disagree.
  */
@@ -15,6 +17,86 @@ type JsonSchema = Record<string, unknown>;
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
   return withoutDateTimePatterns(rest) as JsonSchema;
+}
+
+const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const pascal = (words: string) =>
+  words
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+
+/** Resources whose path does not spell their name. */
+const resourceNames: Record<string, string> = { audit: 'AuditEvent', 'auth/keys': 'ApiKey' };
+
+/** `renewal-policies` -> `RenewalPolicy`, `auth/keys` -> `ApiKey`. */
+function singular(resource: string): string {
+  const named = resourceNames[resource];
+  if (named) return named;
+  const word = pascal(resource);
+  if (word.endsWith('ies')) return `${word.slice(0, -3)}y`;
+  if (word.endsWith('s')) return word.slice(0, -1);
+  return word;
+}
+
+const collection = /^\/api\/v1\/((?:auth\/)?(?:acme\/)?[a-z-]+)$/;
+const item = /^\/api\/v1\/((?:auth\/)?(?:acme\/)?[a-z-]+)\/:id$/;
+
+/** The component name of a route's response: the resource's own name where there is one. */
+function responseName(route: RouteDefinition): string {
+  const ofCollection = collection.exec(route.path)?.[1];
+  const ofItem = item.exec(route.path)?.[1];
+  if (route.method === 'GET' && ofItem) return singular(ofItem);
+  if (route.method === 'GET' && ofCollection) return `${singular(ofCollection)}List`;
+  // What a create answers: the resource itself, or (when it differs, e.g. with a one-time secret) its own name.
+  if (route.method === 'POST' && ofCollection) return `${singular(ofCollection)}Created`;
+  if ((route.method === 'PATCH' || route.method === 'PUT') && ofItem) return singular(ofItem);
+  return `${pascal(operationIdOf(route.method, route.path))}Response`;
+}
+
+function requestName(route: RouteDefinition): string {
+  const ofCollection = collection.exec(route.path)?.[1];
+  const ofItem = item.exec(route.path)?.[1];
+  if (route.method === 'POST' && ofCollection) return `Create${singular(ofCollection)}Request`;
+  if ((route.method === 'PATCH' || route.method === 'PUT') && ofItem) return `Update${singular(ofItem)}Request`;
+  return `${pascal(operationIdOf(route.method, route.path))}Request`;
+}
+
+/**
+ * Names every body and response schema once (the same zod object keeps its first name wherever
+ * it appears, nested in a list envelope included) and renders them together, so shared shapes
+ * become `$ref`s to one component.
+ */
+class ComponentSchemas {
+  readonly #names = new Map<z.ZodType, string>();
+  readonly #taken = new Set<string>();
+  readonly #registries = { input: z.registry<{ id: string }>(), output: z.registry<{ id: string }>() };
+
+  name(schema: z.ZodType, io: 'input' | 'output', wanted: string): string {
+    const known = this.#names.get(schema);
+    if (known) return known;
+    let name = wanted;
+    for (let n = 2; this.#taken.has(name); n++) name = `${wanted}${n}`;
+    this.#taken.add(name);
+    this.#names.set(schema, name);
+    this.#registries[io].add(schema, { id: name });
+    return name;
+  }
+
+  render(): Record<string, JsonSchema> {
+    const out: Record<string, JsonSchema> = {};
+    for (const io of ['output', 'input'] as const) {
+      const { schemas } = z.toJSONSchema(this.#registries[io], { io, unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as {
+        schemas: Record<string, JsonSchema>;
+      };
+      for (const [name, schema] of Object.entries(schemas)) {
+        const { $schema: _, $id: _id, ...rest } = schema;
+        out[name] = withoutDateTimePatterns(rest) as JsonSchema;
+      }
+    }
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+  }
 }
 
 /** zod spells out `format: date-time` as a 300-character regex too; the format says it all. */
@@ -78,7 +160,7 @@ const agentScoped = /^\/api\/v1\/agents\/:id\/./;
 /** Routes that never reach the database (everything else can answer 503 while it is away). */
 const withoutDatabase = new Set(['/health', '/metrics']);
 
-function operation(route: RouteDefinition): Record<string, unknown> {
+function operation(route: RouteDefinition, components: ComponentSchemas): Record<string, unknown> {
   const errorResponse = (description: string) =>
     route.protocol
       ? { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/AcmeProblem' } } } }
@@ -98,7 +180,8 @@ function operation(route: RouteDefinition): Record<string, unknown> {
   const contentType = route.response?.contentType ?? 'application/json';
   const success: Record<string, unknown> = { description: route.response?.description ?? route.summary };
   if (status !== '204' && (route.response?.schema || contentType !== 'application/json')) {
-    success.content = { [contentType]: route.response?.schema ? { schema: jsonSchema(route.response.schema, 'output') } : {} };
+    const schema = route.response?.schema;
+    success.content = { [contentType]: schema ? { schema: schemaRef(components.name(schema, 'output', responseName(route))) } : {} };
   }
   const responses: Record<string, unknown> = { [status]: success };
   if (route.etag || route.cache) responses['304'] = { description: 'Not modified: If-None-Match matched the current ETag (no body)' };
@@ -121,17 +204,23 @@ function operation(route: RouteDefinition): Record<string, unknown> {
     tags: [tagOf(route.path)],
     ...(route.path === '/metrics' ? { security: [{}, { metricsToken: [] }] } : route.access === 'public' ? { security: [] } : { 'x-permission': route.access }),
     ...(parameters.length ? { parameters } : {}),
-    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
+    ...(route.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: schemaRef(components.name(route.body, 'input', requestName(route))) } } } }
+      : {}),
     responses,
   };
 }
 
 export function buildOpenApiDocument(routes: readonly RouteDefinition[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  const components = new ComponentSchemas();
+  // Items before lists, so a list envelope refers to its item's name rather than naming it.
+  const itemsFirst = [...routes].sort((a, b) => Number(!item.test(a.path)) - Number(!item.test(b.path)));
+  for (const route of itemsFirst) if (route.method === 'GET' && route.response?.schema) components.name(route.response.schema, 'output', responseName(route));
   for (const route of routes) {
     const path = openApiPath(route.path);
     paths[path] ??= {};
-    paths[path][route.method.toLowerCase()] = operation(route);
+    paths[path][route.method.toLowerCase()] = operation(route, components);
   }
   const tags = [...new Set(routes.map((r) => tagOf(r.path)))]
     .sort()
@@ -154,6 +243,7 @@ export function buildOpenApiDocument(routes: readonly RouteDefinition[], version
         metricsToken: { type: 'http', scheme: 'bearer', description: 'CERTFLEET_METRICS_TOKEN, required by /metrics when it is set' },
       },
       schemas: {
+        ...components.render(),
         Error: jsonSchema(ErrorSchema, 'output'),
         AcmeProblem: {
           type: 'object',

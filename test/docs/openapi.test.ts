@@ -2,7 +2,10 @@
  * docs/openapi.yaml is generated from the route definitions and must be committed fresh, and the
  * running server must answer exactly the routes the document lists (every GET also HEAD).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderOpenApiYaml } from '../../src/http/openapi.ts';
@@ -77,6 +80,29 @@ describe('what a client generator needs', () => {
     expect(op('post', '/acme/new-order').responses['400']!.content).toHaveProperty(['application/problem+json']);
     expect(op('get', '/metrics').security).toEqual([{}, { metricsToken: [] }]);
   });
+});
+
+describe('client generation', () => {
+  it('gives openapi-typescript (which validates the document first) named types that compile', async () => {
+    const { default: openapiTS, astToString } = await import('openapi-typescript');
+    const types = astToString(await openapiTS(file));
+    for (const name of ['Certificate', 'CertificateList', 'CreateCertificateRequest', 'UpdateCertificateRequest', 'ApiKeyCreated', 'Error', 'AcmeProblem']) {
+      expect(types, name).toMatch(new RegExp(`\\n\\s+${name}: \\{`));
+    }
+    // The list's items are the item's own type, not a copy.
+    expect(types).toMatch(/CertificateList: \{[^}]*data: components\["schemas"\]\["Certificate"\]\[\];/);
+    for (const { op } of operations) expect(types).toContain(`${op.operationId}: {`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-openapi-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'certfleet.ts'), `${types}\nexport type Cert = components['schemas']['Certificate']['id'];\n`);
+      const tsc = path.resolve(import.meta.dirname, '../../node_modules/typescript/bin/tsc');
+      execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', path.join(dir, 'certfleet.ts')], {
+        stdio: 'pipe',
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('documented response schemas', () => {
