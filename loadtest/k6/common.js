@@ -26,11 +26,14 @@ export function k6Options(scenario) {
  * Everything a k6 script exports, from its scenario definition and the k6 modules (passed in so
  * this file imports nothing k6-specific):
  *   const script = k6Script(scenario, { http, exec, sha256, Trend });
+ * ACME scenarios also pass `acme: k6AcmeContext` (./acme.js), which gives each VU its account,
+ * CSRs and WebCrypto JWS signing as ctx.acme. Iterations are async (WebCrypto is).
+ *
  *   export const options = script.options;
  *   export const setup = script.setup;
  *   export default script.iteration;
  */
-export function k6Script(scenario, { http, exec, sha256, Trend }) {
+export function k6Script(scenario, { http, exec, sha256, Trend, acme }) {
   const ctx = requestContext(scenario, (text) => sha256(text, 'base64rawurl'));
   // Flows: one iteration is several dependent requests; its duration is its own metric.
   const flowDuration = scenario.flow ? new Trend('flow_duration', true) : undefined;
@@ -43,11 +46,12 @@ export function k6Script(scenario, { http, exec, sha256, Trend }) {
   return {
     options: k6Options(scenario),
     setup: () => runSetup(scenario, ctx, http),
-    iteration(data) {
+    async iteration(data) {
       // iterationInTest restarts in each k6 scenario: the warm-up gets its own run id, so names a
       // scenario creates (api_tier POSTs) never repeat.
       const runId = exec.scenario.name === scenario.name ? ctx.runId : `${ctx.runId}w`;
       const iterationCtx = { ...ctx, runId, setup: data || {} };
+      if (scenario.acme) iterationCtx.acme = await acme(http, iterationCtx, scenario.acme, exec.vu.idInTest);
       const i = exec.scenario.iterationInTest;
       if (!scenario.flow) {
         send(scenario.request(i, iterationCtx));
@@ -56,7 +60,10 @@ export function k6Script(scenario, { http, exec, sha256, Trend }) {
       const started = Date.now();
       const state = scenario.flow.begin(i, iterationCtx);
       for (const step of scenario.flow.steps) {
-        const req = step(state, iterationCtx);
+        // ACME steps sign with WebCrypto: a Promise of { request } (a request has a `then` callback,
+        // which would make it a thenable that await calls; so it is never awaited bare).
+        let req = step(state, iterationCtx);
+        if (req instanceof Promise) req = (await req).request;
         const res = send(req);
         if (res.status !== req.expect) return; // counted by http_req_failed
         if (req.then) {

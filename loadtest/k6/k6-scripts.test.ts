@@ -24,7 +24,8 @@ const seed = 'k6-test-seed';
 let server: CertfleetProcess & { url: string };
 let db: TestDatabase;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-k6-'));
-const scripts = fs.readdirSync(import.meta.dirname).filter((f) => f.endsWith('.js') && f !== 'common.js');
+// A script per scenario definition (common.js and acme.js are their shared helpers).
+const scripts = fs.readdirSync(import.meta.dirname).filter((f) => f.endsWith('.js') && fs.existsSync(path.join(import.meta.dirname, '../scenarios', f)));
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -76,7 +77,7 @@ describe.each(scripts)('loadtest/k6/%s', (file) => {
   });
 
   it('sends requests the real server answers as the script expects', async () => {
-    const mod = (await import(path.join(import.meta.dirname, file))) as { default: (data?: unknown) => void; setup?: () => unknown };
+    const mod = (await import(path.join(import.meta.dirname, file))) as { default: (data?: unknown) => void | Promise<void>; setup?: () => unknown };
     const kind = ((await import(path.join(import.meta.dirname, '../scenarios', file))) as { default: { kind?: string } }).default.kind;
     // A handshake script's target is a TLS daemon, not certfleet: a real nginx on loopback.
     const target = kind === 'handshake' ? `https://127.0.0.1:${(await daemon()).port}/` : server.url;
@@ -85,7 +86,7 @@ describe.each(scripts)('loadtest/k6/%s', (file) => {
     recorded.length = 0;
     for (let i = 0; i < 10; i++) {
       exec.scenario.iterationInTest = i;
-      mod.default(data);
+      await mod.default(data);
     }
     expect(recorded.length).toBeGreaterThanOrEqual(10);
     for (const r of recorded) {

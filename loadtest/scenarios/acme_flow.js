@@ -3,7 +3,8 @@
 // valid at once: profile load-acme trusts its EAB-bound accounts, no challenge) and the
 // certificate download; every step checked, each response's nonce used by the next request.
 // Accounts (64, EAB-bound) and CSRs (a pool of 256, one P-256 key each) are made before the run
-// by the Node driver (loadtest/driver/acme.ts, ctx.acme); rate is flows/s. Plain JavaScript.
+// by the Node driver (loadtest/driver/acme.ts, ctx.acme); under k6 each VU makes its own with
+// WebCrypto (loadtest/k6/acme.js), whose post() is asynchronous. Rate is flows/s.
 const nonceOf = (headers) => {
   const nonce = headers['replay-nonce'];
   if (!nonce) throw new Error('no Replay-Nonce');

@@ -25,7 +25,8 @@ export class AcmeProfiles {
   #profiles: AcmeProfile[] = [];
   #version = Number.NaN;
   #loadedAt = 0;
-  #loading: Promise<AcmeProfile[]> | undefined;
+  /** The load in flight and the change version it started at (shared only within that version). */
+  #loading: { version: number; profiles: Promise<AcmeProfile[]> } | undefined;
 
   constructor(options: { load: () => Promise<AcmeProfile[]>; changes?: ProfileChanges; defaultProfile?: string | undefined }) {
     this.#load = options.load;
@@ -38,22 +39,34 @@ export class AcmeProfiles {
     const version = this.#changes?.version(bucket) ?? 0;
     const fresh = this.#changes?.healthy ? version === this.#version : Date.now() - this.#loadedAt < unhealthyRefreshMs;
     if (fresh) return this.#profiles;
-    this.#loading ??= this.#load()
-      .then(
-        (profiles) => {
-          this.#profiles = profiles;
-          this.#version = version;
-          this.#loadedAt = Date.now();
-          return profiles;
-        },
-        (err: unknown) => {
-          // The database is away: the last list known beats a directory that fails.
-          if (this.#loadedAt > 0) return this.#profiles;
-          throw err;
-        },
-      )
-      .finally(() => (this.#loading = undefined));
-    return this.#loading;
+    // A load that started before the latest change may have read the old rows: a caller that
+    // arrives after the change (its write acknowledged) never shares it.
+    if (this.#loading?.version === version) return this.#loading.profiles;
+    const loading = {
+      version,
+      profiles: this.#load()
+        .then(
+          (profiles) => {
+            // An older load finishing after a newer one must not put its list back.
+            if (!(version < this.#version)) {
+              this.#profiles = profiles;
+              this.#version = version;
+              this.#loadedAt = Date.now();
+            }
+            return profiles;
+          },
+          (err: unknown) => {
+            // The database is away: the last list known beats a directory that fails.
+            if (this.#loadedAt > 0) return this.#profiles;
+            throw err;
+          },
+        )
+        .finally(() => {
+          if (this.#loading === loading) this.#loading = undefined;
+        }),
+    };
+    this.#loading = loading;
+    return loading.profiles;
   }
 
   /** The profile an order is for (see the file comment). */

@@ -1,0 +1,18 @@
+// k6 run -e BASE_URL=http://127.0.0.1:8080 -e ADMIN_KEY=<admin key> loadtest/k6/acme_flow.js
+// Seed first: loadtest/seed/certificates.sql and acme.sql (the load-acme profile, which trusts
+// EAB-bound accounts), or let `npm run loadtest -- acme_flow` start, seed and drive a server here.
+// Each VU registers one EAB-bound account on its first iteration (the admin key makes the EAB
+// key) and signs with k6's WebCrypto (global crypto, k6 >= 0.52). Rate (flows/s), duration, VUs,
+// warm-up and thresholds come from loadtest/scenarios/acme_flow.js (-e RATE=, -e DURATION=, ...).
+import { sha256 } from 'k6/crypto';
+import exec from 'k6/execution';
+import http from 'k6/http';
+import { Trend } from 'k6/metrics';
+import scenario from '../scenarios/acme_flow.js';
+import { k6AcmeContext } from './acme.js';
+import { k6Script } from './common.js';
+
+const script = k6Script(scenario, { http, exec, sha256, Trend, acme: k6AcmeContext });
+export const options = script.options;
+export const setup = script.setup;
+export default script.iteration;
