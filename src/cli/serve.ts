@@ -10,7 +10,28 @@ import type { CommandContext } from './run-command.ts';
  */
 export async function serveCommand({ config, log }: CommandContext): Promise<number> {
   for (const deprecation of config.deprecations) log.warn({ deprecation }, 'deprecated configuration');
-  const app = await startApp(config, log);
+  // Installed before start-up: a SIGHUP then (a renewal hook firing early) must not kill the
+  // server, which is the signal's default action; the files are read at start anyway.
+  let reloadTls: (() => void) | undefined;
+  let hungUpDuringStart = false;
+  const onHangup = () => {
+    if (reloadTls) reloadTls();
+    else hungUpDuringStart = true;
+  };
+  process.on('SIGHUP', onHangup);
+  const app = await startApp(config, log).catch((err: unknown) => {
+    process.off('SIGHUP', onHangup);
+    throw err;
+  });
+  reloadTls = () => {
+    try {
+      const { serial, notAfter } = app.reloadTls();
+      log.info({ serial, not_after: notAfter }, 'TLS certificate reloaded: new connections use it');
+    } catch (err) {
+      log.error({ reason: (err as Error).message }, 'TLS reload refused: still serving the previous certificate');
+    }
+  };
+  if (hungUpDuringStart && config.tls) reloadTls(); // the files may have changed after start-up read them
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -43,13 +64,5 @@ export async function serveCommand({ config, log }: CommandContext): Promise<num
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    process.on('SIGHUP', () => {
-      try {
-        const { serial, notAfter } = app.reloadTls();
-        log.info({ serial, not_after: notAfter }, 'TLS certificate reloaded: new connections use it');
-      } catch (err) {
-        log.error({ reason: (err as Error).message }, 'TLS reload refused: still serving the previous certificate');
-      }
-    });
   });
 }
