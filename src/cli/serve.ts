@@ -1,4 +1,4 @@
-import { startApp } from '../app.ts';
+import { startApp, type RunningApp } from '../app.ts';
 import { flushLogger } from '../observability/logger.ts';
 import type { CommandContext } from './run-command.ts';
 
@@ -11,27 +11,27 @@ import type { CommandContext } from './run-command.ts';
 export async function serveCommand({ config, log }: CommandContext): Promise<number> {
   for (const deprecation of config.deprecations) log.warn({ deprecation }, 'deprecated configuration');
   // Installed before start-up: a SIGHUP then (a renewal hook firing early) must not kill the
-  // server, which is the signal's default action; the files are read at start anyway.
-  let reloadTls: (() => void) | undefined;
-  let hungUpDuringStart = false;
-  const onHangup = () => {
-    if (reloadTls) reloadTls();
-    else hungUpDuringStart = true;
-  };
-  process.on('SIGHUP', onHangup);
-  const app = await startApp(config, log).catch((err: unknown) => {
-    process.off('SIGHUP', onHangup);
-    throw err;
-  });
-  reloadTls = () => {
+  // server, which is the signal's default action; it reloads once the server has started.
+  const server: { app?: RunningApp; hungUpDuringStart: boolean } = { hungUpDuringStart: false };
+  const reloadTls = () => {
+    if (!server.app) {
+      server.hungUpDuringStart = true;
+      return;
+    }
     try {
-      const { serial, notAfter } = app.reloadTls();
+      const { serial, notAfter } = server.app.reloadTls();
       log.info({ serial, not_after: notAfter }, 'TLS certificate reloaded: new connections use it');
     } catch (err) {
       log.error({ reason: (err as Error).message }, 'TLS reload refused: still serving the previous certificate');
     }
   };
-  if (hungUpDuringStart && config.tls) reloadTls(); // the files may have changed after start-up read them
+  process.on('SIGHUP', reloadTls);
+  const app = await startApp(config, log).catch((err: unknown) => {
+    process.off('SIGHUP', reloadTls);
+    throw err;
+  });
+  server.app = app;
+  if (server.hungUpDuringStart && config.tls) reloadTls(); // the files may have changed after start-up read them
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
