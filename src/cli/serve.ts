@@ -53,6 +53,13 @@ export async function serveCommand({ config, log }: CommandContext): Promise<num
           clearTimeout(hardStop);
           log.info('shutdown complete');
           flushLogger(log);
+          // Everything certfleet opened is closed; a handle still open after that (a peer's
+          // half-closed socket, say) must not keep a stopped server running. Named, then exit.
+          setTimeout(() => {
+            log.warn({ active: process.getActiveResourcesInfo() }, 'still running 2 s after shutdown completed: exiting');
+            flushLogger(log);
+            process.exit(0);
+          }, 2_000).unref();
           resolve(0);
         },
         (err: unknown) => {

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
 import { startPebble, type TestPebble } from '../support/pebble.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { until } from '../support/until.ts';
 
 let server: TestServer;
 let pebble: TestPebble;
@@ -45,16 +46,6 @@ const csrFor = (names: string[]) =>
     ],
     { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] },
   );
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-acme-'));

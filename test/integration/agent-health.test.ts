@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { until } from '../support/until.ts';
 
 const bootstrap = 'bootstrap-token-0123456789abcdef';
 let server: TestServer;
@@ -46,11 +47,14 @@ describe('agent health', () => {
     const fresh = await registerAndBeat('fresh-agent');
     expect(await status(stale.id)).toBe('Online');
     await db.query("UPDATE agent_liveness SET last_heartbeat_at = now() - interval '2 minutes' WHERE agent_id = $1", [stale.id]);
-    let now = 'Online';
-    for (let i = 0; i < 40 && now === 'Online'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      now = await status(stale.id);
-    }
+    const now = await until(
+      'the stale agent to leave Online',
+      async () => {
+        const current = await status(stale.id);
+        return current === 'Online' ? undefined : current;
+      },
+      { timeoutMs: 4_000 },
+    );
     expect(now).toBe('Offline');
     expect(await status(fresh.id)).toBe('Online');
     const audit = (await (await server.request(`/api/v1/audit?action=agent_offline&resource_id=${stale.id}`)).json()) as { total: number };
@@ -87,11 +91,14 @@ describe('agent health', () => {
       await other.end();
     }
     // The health loop (every second here) counts deferred heartbeats into agent_liveness.
-    let after = await liveness();
-    for (let i = 0; i < 50 && Number(after.deferred) > 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      after = await liveness();
-    }
+    const after = await until(
+      'the deferred heartbeats to be counted',
+      async () => {
+        const now = await liveness();
+        return Number(now.deferred) > 0 ? undefined : now;
+      },
+      { timeoutMs: 5_000 },
+    );
     expect(after).toEqual({ n: '4', deferred: '0' }); // the first beat, then the three deferred
   });
 });

@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { until } from '../support/until.ts';
 
 const bootstrap = 'bootstrap-token-0123456789abcdef';
 let server: TestServer;
@@ -102,8 +103,11 @@ describe('heartbeats', () => {
     expect((await beat(a.id, a.api_key, { version: '2.0.0' })).status).toBe(200);
     const agent = (await (await server.request(`/api/v1/agents/${a.id}`)).json()) as { status: string; version: string; last_heartbeat_at: string };
     expect(agent).toMatchObject({ status: 'Online', version: '2.0.0' });
-    await new Promise((r) => setTimeout(r, 100)); // audit of transitions is written after the batch
-    const online = (await (await server.request(`/api/v1/audit?resource_id=${a.id}&action=agent_online`)).json()) as { total: number };
+    // The audit of transitions is written after the batch.
+    const online = await until('the agent_online audit event', async () => {
+      const page = (await (await server.request(`/api/v1/audit?resource_id=${a.id}&action=agent_online`)).json()) as { total: number };
+      return page.total > 0 ? page : undefined;
+    });
     const changed = (await (await server.request(`/api/v1/audit?resource_id=${a.id}&action=agent_metadata_changed`)).json()) as { total: number };
     expect(online.total).toBe(1);
     expect(changed.total).toBe(1);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { serve, type CertfleetProcess } from '../support/process.ts';
 import { adminKey, testEncryptionKey } from '../support/server.ts';
+import { untilTrue } from '../support/until.ts';
 
 let db: TestDatabase;
 let a: CertfleetProcess & { url: string };
@@ -23,8 +24,7 @@ beforeAll(async () => {
   const env = { DATABASE_URL: db.url, CERTFLEET_ADMIN_API_KEY: adminKey, CERTFLEET_ENCRYPTION_KEY: testEncryptionKey, CERTFLEET_WORKER_THREADS: '1' };
   [a, b] = await Promise.all([serve(env), serve(env)]);
   for (const replica of [a, b]) {
-    const deadline = Date.now() + 10_000;
-    while ((await healthOf(replica.url)).caches !== 'coherent' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await untilTrue(`${replica.url} caches coherent`, async () => (await healthOf(replica.url)).caches === 'coherent', { timeoutMs: 10_000 });
   }
 });
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
 import { serve, type CertfleetProcess } from '../support/process.ts';
 import { adminKey, testEncryptionKey } from '../support/server.ts';
+import { untilChangeFeedUp } from '../support/until.ts';
 
 let db: TestDatabase;
 let inv: Inventory;
@@ -22,12 +23,7 @@ beforeAll(async () => {
   inv = await seedInventory(db.url);
   const env = { DATABASE_URL: db.url, CERTFLEET_ADMIN_API_KEY: adminKey, CERTFLEET_ENCRYPTION_KEY: testEncryptionKey, CERTFLEET_WORKER_THREADS: '1' };
   [a, b] = await Promise.all([serve(env), serve(env)]);
-  for (const replica of [a, b]) {
-    for (let i = 0; i < 50; i++) {
-      if (/certfleet_change_feed_up 1/.test(await (await fetch(`${replica.url}/metrics`)).text())) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  for (const replica of [a, b]) await untilChangeFeedUp(replica.url);
 });
 afterAll(async () => {
   for (const p of [a, b]) p?.child.kill('SIGTERM');

@@ -19,6 +19,7 @@ import { certificateBody, seedInventory, type Inventory } from '../support/fixtu
 import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { runCertfleet, serve, type CertfleetProcess } from '../support/process.ts';
 import { adminKey, testEncryptionKey } from '../support/server.ts';
+import { until } from '../support/until.ts';
 
 const bootstrap = 'bootstrap-token-0123456789abcdef';
 let db: TestDatabase;
@@ -34,16 +35,6 @@ const admin = (p: string, init: { method?: string; body?: unknown } = {}) =>
     headers: { authorization: `Bearer ${adminKey}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
     ...(init.body ? { body: JSON.stringify(init.body) } : {}),
   });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-fleet-'));
@@ -159,7 +150,7 @@ describe('fleet rotation with three agent processes and nginx', () => {
         const raw = await nginx.presented(cert.common_name);
         return raw.equals(placeholder) ? undefined : raw;
       },
-      10_000,
+      { timeoutMs: 10_000 },
     );
     expect(presented.equals(deployed.raw)).toBe(true);
     const verified = await new Promise<boolean>((resolve, reject) => {
@@ -199,7 +190,9 @@ describe('fleet rotation with three agent processes and nginx', () => {
     expect(fs.readFileSync(nginx.certPath).equals(before)).toBe(false);
     expect(agents.slice(1).map((a) => fs.readFileSync(path.join(a.files, 'cert.pem'), 'utf8'))).not.toEqual(fileBefore);
     const rotated = new X509Certificate(fs.readFileSync(nginx.certPath));
-    await until('nginx to present the rotated certificate', async () => ((await nginx.presented('x')).equals(rotated.raw) ? true : undefined), 10_000);
+    await until('nginx to present the rotated certificate', async () => ((await nginx.presented('x')).equals(rotated.raw) ? true : undefined), {
+      timeoutMs: 10_000,
+    });
   }, 90_000);
 
   it("refuses an agent's key on another agent's routes", async () => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { serve, type CertfleetProcess } from '../support/process.ts';
 import { adminKey, testEncryptionKey } from '../support/server.ts';
+import { untilTrue } from '../support/until.ts';
 
 const retryMs = 1000;
 const auth = { authorization: `Bearer ${adminKey}` };
@@ -80,7 +81,7 @@ describe('leader lock', () => {
     const requested = await fetch(`${follower.url}/api/v1/scheduler/loops/job-timeouts/run`, { method: 'POST', headers: auth });
     expect(requested.status).toBe(202);
     expect(await requested.json()).toEqual({ loop: 'job-timeouts', requested: true });
-    for (let i = 0; i < 100 && (await runs(leader, 'job-timeouts')) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await untilTrue('the leader to run job-timeouts', async () => (await runs(leader, 'job-timeouts')) > 0, { timeoutMs: 5_000 });
     expect(await runs(leader, 'job-timeouts')).toBe(1);
     expect(await runs(follower, 'job-timeouts')).toBe(0);
     expect((await fetch(`${follower.url}/api/v1/scheduler/loops/nope/run`, { method: 'POST', headers: auth })).status).toBe(404);

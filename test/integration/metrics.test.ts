@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateBody, seedInventory, withClient } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { until } from '../support/until.ts';
 
 const token = 'metrics-token-0123456789';
 let open: TestServer;
@@ -36,11 +37,14 @@ describe('/metrics', () => {
   it('exposes each scheduler loop: runs, failures, last duration, running', async () => {
     const server = await startTestServer({ CERTFLEET_AGENT_HEALTH_INTERVAL_SECONDS: '1' });
     try {
-      let text = '';
-      for (let i = 0; i < 50 && !/certfleet_loop_runs_total\{loop="agent-health"\} [1-9]/.test(text); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        text = await (await server.request('/metrics', { auth: null })).text();
-      }
+      const text = await until(
+        'a run of the agent-health loop in /metrics',
+        async () => {
+          const scraped = await (await server.request('/metrics', { auth: null })).text();
+          return /certfleet_loop_runs_total\{loop="agent-health"\} [1-9]/.test(scraped) ? scraped : undefined;
+        },
+        { timeoutMs: 5_000 },
+      );
       expect(text).toMatch(/certfleet_loop_runs_total\{loop="agent-health"\} [1-9]/);
       expect(text).toMatch(/certfleet_loop_failures_total\{loop="agent-health"\} 0/);
       expect(text).toMatch(/certfleet_loop_last_duration_seconds\{loop="agent-health"\} \d/);
@@ -79,12 +83,15 @@ describe('certificate and agent series', () => {
       const expected = ['7d', '30d', '90d', 'later', 'expired'].map(
         (bucket) => `certfleet_certificates{issuer="${inv.issuerId}",status="Active",expires_in="${bucket}"} 1`,
       );
-      let text = '';
-      for (let i = 0; i < 50; i++) {
-        text = await (await server.request('/metrics', { auth: null })).text(); // each scrape may start a count
-        if (expected.every((line) => text.includes(line))) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      // Each scrape may start a count; the next one shows it.
+      const text = await until(
+        'the certificate series in /metrics',
+        async () => {
+          const scraped = await (await server.request('/metrics', { auth: null })).text();
+          return expected.every((line) => scraped.includes(line)) ? scraped : undefined;
+        },
+        { timeoutMs: 5_000 },
+      ).catch(async () => (await server.request('/metrics', { auth: null })).text());
       for (const line of expected) expect(text).toContain(line);
       expect(text).toMatch(/^certfleet_fleet_counted_timestamp_seconds \d{10}$/m);
     } finally {

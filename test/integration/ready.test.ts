@@ -10,6 +10,7 @@ import { startApp, type RunningApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/schema.ts';
 import { EmbeddedPostgres, findFreePort } from '../../src/db/embedded-postgres.ts';
 import { memoryLogger } from '../support/memory-log.ts';
+import { untilTrue } from '../support/until.ts';
 
 const { log } = memoryLogger('warn');
 let rootDir: string;
@@ -55,11 +56,6 @@ describe('/ready', () => {
 
     postgres = new EmbeddedPostgres({ rootDir, port, log, settings: fastSettings });
     await postgres.start();
-    let status = 0;
-    for (let i = 0; i < 50 && status !== 200; i++) {
-      status = (await ready()).status;
-      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(status).toBe(200);
+    await untilTrue('/ready to answer 200 again', async () => (await ready()).status === 200, { timeoutMs: 5_000 });
   });
 });

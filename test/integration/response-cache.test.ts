@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateBody, seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { untilChangeFeedUp } from '../support/until.ts';
 
 let server: TestServer;
 let inv: Inventory;
@@ -19,10 +20,7 @@ beforeAll(async () => {
   }
   await withClient(server.db.url, (c) => c.query(`UPDATE certificates SET status = 'Active', expires_at = now() + interval '90 days'`));
   // The change feed connects in the background: wait until caching is on.
-  for (let i = 0; i < 50; i++) {
-    if (/certfleet_change_feed_up 1/.test(await (await fetch(`${server.url}/metrics`)).text())) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilChangeFeedUp(server.url);
 });
 afterAll(() => server.close());
 

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { untilTrue } from '../support/until.ts';
 
 let server: TestServer;
 let inv: Inventory;
@@ -129,7 +130,7 @@ describe('revocation and CRL', () => {
       await db.query(`UPDATE crls SET this_update = now() - interval '40 minutes' WHERE issuer_id = $1`, [inv.issuerId]);
       const before = Number((await stored()).n);
       expect((await server.request('/api/v1/scheduler/loops/crl-refresh/run', { method: 'POST' })).status).toBe(202);
-      for (let i = 0; i < 100 && Number((await stored()).n) === before; i++) await new Promise((r) => setTimeout(r, 50));
+      await untilTrue('the refreshed CRL to be stored', async () => Number((await stored()).n) !== before, { timeoutMs: 5_000 });
       const after = await stored();
       expect(Number(after.n)).toBe(before + 1);
       expect(Date.now() - after.t.getTime()).toBeLessThan(60_000);

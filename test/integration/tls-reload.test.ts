@@ -167,7 +167,7 @@ describe('certfleet serve and SIGHUP', () => {
     } finally {
       proc.child.kill('SIGTERM');
       const stopped = await Promise.race([proc.exited, new Promise((resolve) => setTimeout(() => resolve('still running 15 s after SIGTERM'), 15_000))]);
-      expect(stopped, proc.stderr().slice(-2000)).toBe(0);
+      expect(stopped, `stderr: ${proc.stderr().slice(-1000)}\nlog: ${proc.stdout.slice(-8).join('\n')}`).toBe(0);
       await db.drop();
     }
   }, 120_000);
