@@ -19,7 +19,7 @@ import { etagFor } from './etag.ts';
 import type { ChangeVersions, ResponseCache } from './response-cache.ts';
 import { jsonContentType, writeReply, writeStream } from './respond.ts';
 import { MethodIndex, paramNames, type LoggedProblem, type RouteDefinition } from './router.ts';
-import { loadTlsCredentials, type TlsFiles } from './tls-credentials.ts';
+import { loadTlsCredentials, type TlsCredentials, type TlsFiles } from './tls-credentials.ts';
 import { NodeApp } from './node-engine.ts';
 import { LISTEN_EXCLUSIVE_PORT, type HttpEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.ts';
 
@@ -37,10 +37,9 @@ export interface HttpServerOptions {
 }
 
 /** What a TLS reload put in service. */
-export interface TlsReloaded {
-  serial: string;
-  notAfter: string;
-}
+export type TlsReloaded = Pick<TlsCredentials, 'serial' | 'notAfter'>;
+
+const inService = ({ serial, notAfter }: TlsCredentials): TlsReloaded => ({ serial, notAfter });
 
 export interface ListeningAddress {
   host: string;
@@ -116,8 +115,9 @@ export class HttpServer {
   #newApp(): TemplatedApp {
     const { engine, tls } = this.#options;
     if (!tls) return engine.uws.App();
+    // uWS reads the files again by name: the check here is what names a bad pair.
     const credentials = loadTlsCredentials(tls);
-    this.#tlsInService = { serial: credentials.serial, notAfter: credentials.notAfter };
+    this.#tlsInService = inService(credentials);
     if (engine.name === 'node:http') {
       this.#nodeTlsApp = new NodeApp(credentials);
       return this.#nodeTlsApp as unknown as TemplatedApp;
@@ -173,7 +173,7 @@ export class HttpServer {
 
   /** Binds exclusively (a taken port is an error, not silent SO_REUSEPORT sharing). */
   listen(host: string, port: number): Promise<ListeningAddress> {
-    this.#app.any('/*', (res, req) => this.#fallback(res, req));
+    this.#mountFallback(this.#app);
     const { uws } = this.#options.engine;
     return new Promise((resolve, reject) => {
       this.#bind(this.#app, host, port, (socket) => {
@@ -199,6 +199,11 @@ export class HttpServer {
     });
   }
 
+  /** The catch-all (404/405), mounted last so every route matches first. */
+  #mountFallback(app: TemplatedApp): void {
+    app.any('/*', (res, req) => this.#fallback(res, req));
+  }
+
   #bind(app: TemplatedApp, host: string, port: number, done: (socket: us_listen_socket | false) => void): void {
     // uWS accepts (host, port, options, cb); the bundled typings omit that overload.
     (app as unknown as ListenWithOptions).listen(host, port, LISTEN_EXCLUSIVE_PORT, done);
@@ -217,11 +222,11 @@ export class HttpServer {
     const credentials = loadTlsCredentials(tls);
     if (this.#nodeTlsApp) {
       this.#nodeTlsApp.setCredentials(credentials);
-      return (this.#tlsInService = { serial: credentials.serial, notAfter: credentials.notAfter });
+      return (this.#tlsInService = inService(credentials));
     }
     const next = this.#options.engine.uws.SSLApp({ cert_file_name: tls.certPath, key_file_name: tls.keyPath });
     for (const state of this.#states) this.#mount(next, state);
-    next.any('/*', (res, req) => this.#fallback(res, req));
+    this.#mountFallback(next);
     if (this.#listenSocket && this.#bound && !this.#draining) {
       const { host, port } = this.#bound;
       const { uws } = this.#options.engine;
@@ -236,7 +241,7 @@ export class HttpServer {
     }
     this.#retiredApps.push(this.#app);
     this.#app = next;
-    return (this.#tlsInService = { serial: credentials.serial, notAfter: credentials.notAfter });
+    return (this.#tlsInService = inService(credentials));
   }
 
   /**
