@@ -5,6 +5,7 @@
  */
 import { Piscina } from 'piscina';
 import { Errors } from '../errors.ts';
+import { WORKER_LOADED, loadedThreadId } from './worker-loaded.ts';
 import type { BuildCrlTask } from './build-crl.task.ts';
 import type { IssueCertificateResult, IssueCertificateTask } from './issue-certificate.task.ts';
 import type { ReadCertificatesResult } from './read-certificates.task.ts';
@@ -23,6 +24,8 @@ export interface Tasks {
 export interface WorkerPoolOptions {
   threads: number;
   maxQueue: number;
+  /** How long close() waits for threads still loading or running tasks before terminating them. */
+  closeWaitMs?: number;
 }
 
 /**
@@ -35,31 +38,51 @@ const workerEntry = import.meta.url.endsWith('.ts') ? new URL('./worker-entry.mj
 export class WorkerPool {
   readonly #piscina: Piscina;
   readonly #maxQueue: number;
+  readonly #closeWaitMs: number;
+  /** Thread ids whose task module has finished loading, and tasks handed over. */
+  readonly #loaded = new Set<number>();
+  #inFlight = 0;
+  #closing = false;
+  /** Resolved by #checkSettled() once nothing is loading or running (close() waits on it). */
+  #onSettled: (() => void) | undefined;
   /** Completed tasks and their summed run time, for metrics. */
   completed = 0;
   totalTaskMs = 0;
 
   constructor(options: WorkerPoolOptions) {
     this.#maxQueue = options.maxQueue;
+    this.#closeWaitMs = options.closeWaitMs ?? 10_000;
     this.#piscina = new Piscina({
       filename: workerEntry.href,
       minThreads: options.threads,
       maxThreads: options.threads,
+      workerData: { [WORKER_LOADED]: true },
       // The limit is enforced in run(), before the task is handed over, as a 503 kind: piscina's
       // own rejection carries no code to tell it from a task's failure.
+    });
+    this.#piscina.on('message', (message: unknown) => {
+      const threadId = loadedThreadId(message);
+      if (threadId !== undefined) {
+        this.#loaded.add(threadId);
+        this.#checkSettled();
+      }
     });
   }
 
   async run<K extends keyof Tasks>(name: K, input: Tasks[K]['input']): Promise<Tasks[K]['result']> {
+    if (this.#closing) throw Errors.unavailable('the server is shutting down', 1);
     if (this.#piscina.queueSize >= this.#maxQueue) {
       throw Errors.unavailable('the worker queue is full; retry shortly', 1);
     }
     const started = performance.now();
+    this.#inFlight += 1;
     try {
       return (await this.#piscina.run(input, { name })) as Tasks[K]['result'];
     } finally {
+      this.#inFlight -= 1;
       this.completed += 1;
       this.totalTaskMs += performance.now() - started;
+      this.#checkSettled();
     }
   }
 
@@ -71,11 +94,43 @@ export class WorkerPool {
     return this.#piscina.utilization;
   }
 
+  /** Threads whose task module has finished loading. */
+  get loadedThreads(): number {
+    return this.#loaded.size;
+  }
+
   get threads(): number {
     return this.#piscina.threads.length;
   }
 
-  close(): Promise<void> {
-    return this.#piscina.destroy();
+  /**
+   * Refuses new tasks, waits (bounded) until every thread has loaded its task module and no task
+   * runs, then terminates the threads. Terminating a thread while it loads modules aborts the
+   * whole process on Node 20-24 (a V8 fatal error in require(esm)'s IsGraphAsync), and a thread
+   * meeting a task name for the first time loads the module again, so "idle" is the only safe
+   * moment.
+   */
+  async close(): Promise<void> {
+    this.#closing = true;
+    if (!this.#settled()) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#onSettled = resolve;
+        timer = setTimeout(resolve, this.#closeWaitMs);
+      });
+      clearTimeout(timer);
+    }
+    await this.#piscina.destroy();
+  }
+
+  #settled(): boolean {
+    return this.#inFlight === 0 && this.#piscina.threads.every((thread) => this.#loaded.has(thread.threadId));
+  }
+
+  #checkSettled(): void {
+    if (this.#onSettled && this.#settled()) {
+      this.#onSettled();
+      this.#onSettled = undefined;
+    }
   }
 }
