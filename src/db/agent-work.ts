@@ -5,7 +5,8 @@
  */
 import type { JobRow } from '../domain/jobs.ts';
 import type { Pool } from './pool.ts';
-import { withTransaction } from './sql.ts';
+import { sqlList, withTransaction } from './sql.ts';
+import { autoRenewStatuses, inFlightJobStatuses, issuanceJobTypes } from '../domain/lifecycle.ts';
 
 export interface CsrWork {
   /** The issuance/renewal job; null for an Enrollment (an issued certificate newly mapped to this agent). */
@@ -67,16 +68,16 @@ export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
          SELECT j.id AS job_id, j.type, c.id AS certificate_id, c.common_name, c.sans, p.allowed_key_algorithms
            FROM served s
            JOIN certificates c ON c.id = s.certificate_id
-           LEFT JOIN jobs j ON j.certificate_id = c.id AND j.type IN ('Issuance', 'Renewal') AND j.status = 'AwaitingCSR'
+           LEFT JOIN jobs j ON j.certificate_id = c.id AND j.type IN ${sqlList(issuanceJobTypes)} AND j.status = 'AwaitingCSR'
            LEFT JOIN certificate_profiles p ON p.id = c.certificate_profile_id
           WHERE (j.id IS NOT NULL
                  AND NOT EXISTS (SELECT 1 FROM certificate_versions v WHERE v.job_id = j.id AND v.agent_id = $1)
                  -- answered already: an external CA is signing this agent's CSR
                  AND NOT EXISTS (SELECT 1 FROM jobs s WHERE s.parent_job_id = j.id AND s.type = 'Signing' AND s.agent_id = $1
-                                    AND s.status IN ('Pending', 'Running')))
-             OR (j.id IS NULL AND c.status IN ('Active', 'Expiring')
-                 AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.certificate_id = c.id AND o.type IN ('Issuance', 'Renewal')
-                                    AND o.status IN ('Pending', 'Running'))
+                                    AND s.status IN ${sqlList(inFlightJobStatuses)}))
+             OR (j.id IS NULL AND c.status IN ${sqlList(autoRenewStatuses)}
+                 AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.certificate_id = c.id AND o.type IN ${sqlList(issuanceJobTypes)}
+                                    AND o.status IN ${sqlList(inFlightJobStatuses)})
                  AND NOT EXISTS (SELECT 1 FROM certificate_versions v WHERE v.certificate_id = c.id AND v.agent_id = $1))
           ORDER BY c.id`,
         [agentId],

@@ -9,8 +9,9 @@
 import { createHash } from 'node:crypto';
 import { translateConstraintError, type ConstraintMap } from './constraint-errors.ts';
 import type { Pool, PoolClient } from './pool.ts';
-import { inProgressCondition, isFinalOrDerived, openIssuanceJob, presentedStatus, storedStatusCondition } from './open-jobs.ts';
+import { inProgressCondition, openIssuanceJob, presentedStatus, storedStatusCondition } from './open-jobs.ts';
 import { Conditions, withTransaction } from './sql.ts';
+import { inProgressStatus, isTerminalOrDerived } from '../domain/lifecycle.ts';
 import type { CertificateFilter, CertificateRow, CertificateVersionRow, CertificateWrite, DeploymentTargetRow, SortColumn } from '../domain/certificates.ts';
 
 const timestampSorts = new Set<SortColumn>(['created_at', 'updated_at', 'expires_at']);
@@ -59,7 +60,7 @@ export const onAgentCondition = `c.id IN (SELECT m.certificate_id FROM certifica
  */
 function conditionsFor(filter: CertificateFilter, countable = false): Conditions {
   const c = new Conditions();
-  if (filter.status === 'RenewalInProgress') c.raw(inProgressCondition);
+  if (filter.status === inProgressStatus) c.raw(inProgressCondition);
   else if (filter.status) c.add(countable ? 'c.status = ?' : storedStatusCondition(filter.status), filter.status);
   if (filter.environment !== undefined) c.add('c.environment = ?', filter.environment);
   if (filter.owner_id) c.add('c.owner_id = ?', filter.owner_id);
@@ -164,9 +165,9 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
       // (migrations/0013_certificate_counts.sql), not row counts; other filters count rows.
       const c = conditionsFor(filter, true);
       const onlyStatus = Object.entries(filter).every(([k, v]) => v === undefined || k === 'status');
-      const subtract = filter.status !== undefined && !isFinalOrDerived(filter.status);
+      const subtract = filter.status !== undefined && !isTerminalOrDerived(filter.status);
       const all =
-        onlyStatus && filter.status !== 'RenewalInProgress'
+        onlyStatus && filter.status !== inProgressStatus
           ? `(SELECT coalesce(sum(n), 0) FROM certificate_count_deltas ${filter.status ? 'WHERE status = $1' : ''})`
           : `(SELECT count(*) FROM certificates c ${c.where})`;
       const { rows } = await pool.query<{ n: number }>(

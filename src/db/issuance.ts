@@ -2,7 +2,11 @@
 import { openIssuanceJob } from './open-jobs.ts';
 import type { CertificateRow } from '../domain/certificates.ts';
 import type { Pool } from './pool.ts';
-import { withTransaction } from './sql.ts';
+import { sqlList, withTransaction } from './sql.ts';
+import { issuedStatus, terminalCertificateStatuses } from '../domain/lifecycle.ts';
+
+/** Issuance never reactivates a revoked or archived certificate. */
+const terminal = sqlList(terminalCertificateStatuses);
 
 /** The `config` of a local issuer (validated by its connector on write). */
 export interface LocalIssuerConfig {
@@ -75,10 +79,10 @@ export const completeCoveredJobsSql = (certificateIds: string) => `
                  AND NOT EXISTS (SELECT 1 FROM certificate_versions v WHERE v.job_id = j.id AND v.agent_id = a.id)))
     RETURNING j.id, j.certificate_id
   )
-  UPDATE certificates c SET status = 'Active', last_renewal_at = now(), updated_at = now(),
+  UPDATE certificates c SET status = '${issuedStatus}', last_renewal_at = now(), updated_at = now(),
          expires_at = (SELECT min(v.not_after) FROM certificate_versions v WHERE v.job_id = done.id)
     FROM done
-   WHERE c.id = done.certificate_id AND c.status NOT IN ('Archived', 'Revoked')
+   WHERE c.id = done.certificate_id AND c.status NOT IN ${terminal}
   RETURNING c.id, c.status`;
 
 export function createIssuanceRepository(pool: Pool): IssuanceRepository {
@@ -112,7 +116,7 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
           name: 'record-issued',
           text: `WITH cert AS (
                    SELECT c.id, (SELECT j.id FROM jobs j WHERE j.certificate_id = c.id AND ${openIssuanceJob('j')}) AS job_id
-                     FROM certificates c WHERE c.id = $1 AND c.status NOT IN ('Archived', 'Revoked') FOR UPDATE
+                     FROM certificates c WHERE c.id = $1 AND c.status NOT IN ${terminal} FOR UPDATE
                  ), version AS (
                    INSERT INTO certificate_versions (id, certificate_id, serial_number, not_before, not_after, fingerprint_sha256,
                                                      pem_chain, csr_pem, key_algorithm, key_size, job_id)
@@ -122,7 +126,7 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
                    UPDATE jobs j SET status = 'Completed', attempts = j.attempts + 1, completed_at = now(), updated_at = now()
                      FROM version WHERE j.id = version.job_id
                  )
-                 UPDATE certificates c SET status = 'Active', expires_at = $5, last_renewal_at = now(), updated_at = now()
+                 UPDATE certificates c SET status = '${issuedStatus}', expires_at = $5, last_renewal_at = now(), updated_at = now()
                    FROM cert WHERE c.id = cert.id
                  RETURNING c.status`,
           values: [certificateId, v.id, v.serialNumber, v.notBefore, v.notAfter, v.fingerprint, v.pemChain, v.csrPem, v.keyAlgorithm, v.keySize],
@@ -136,7 +140,7 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
         // the coverage check in step 3 sees every version committed before it.
         const { rows } = await client.query<{ status: CertificateRow['status']; job_id: string | null }>(
           `SELECT c.status, (SELECT j.id FROM jobs j WHERE j.certificate_id = c.id AND ${openIssuanceJob('j')}) AS job_id
-             FROM certificates c WHERE c.id = $1 AND c.status NOT IN ('Archived', 'Revoked') FOR UPDATE`,
+             FROM certificates c WHERE c.id = $1 AND c.status NOT IN ${terminal} FOR UPDATE`,
           [certificateId],
         );
         const cert = rows[0];
@@ -166,7 +170,7 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
         const activated = cert.job_id
           ? await client.query<{ status: CertificateRow['status'] }>(completeCoveredJobsSql('$1::text[]'), [[certificateId]])
           : await client.query<{ status: CertificateRow['status'] }>(
-              `UPDATE certificates SET status = 'Active', expires_at = $2, last_renewal_at = now(), updated_at = now() WHERE id = $1 RETURNING status`,
+              `UPDATE certificates SET status = '${issuedStatus}', expires_at = $2, last_renewal_at = now(), updated_at = now() WHERE id = $1 RETURNING status`,
               [certificateId, v.notAfter],
             );
         return activated.rows[0]?.status ?? cert.status;

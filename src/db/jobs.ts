@@ -3,10 +3,11 @@ import { isUniqueViolation } from './pool.ts';
 import type { Pool } from './pool.ts';
 import { criteriaConditions, type CertificateCriteria } from './certificate-criteria.ts';
 import { hasOpenIssuanceJob } from './open-jobs.ts';
-import { Conditions, sqlNewId, withTransaction } from './sql.ts';
+import { Conditions, sqlList, sqlNewId, withTransaction } from './sql.ts';
 import type { JobFilter, JobRow } from '../domain/jobs.ts';
+import { isNonRenewable, issuanceJobTypeFor, issuanceJobTypes, nonRenewableStatuses, openJobStatuses, type NonRenewableStatus } from '../domain/lifecycle.ts';
 
-export type RenewOutcome = { result: 'enqueued'; job: JobRow } | { result: 'missing' | 'open' | 'Archived' | 'Revoked' | 'Expired' };
+export type RenewOutcome = { result: 'enqueued'; job: JobRow } | { result: 'missing' | 'open' | NonRenewableStatus };
 
 const columns = `id, type, certificate_id, target_id, agent_id, parent_job_id, status, attempts, max_attempts, last_error,
   scheduled_at, started_at, completed_at, created_at, updated_at`;
@@ -50,12 +51,12 @@ export function createJobRepository(pool: Pool): JobRepository {
           );
           const row = cert.rows[0];
           if (!row) return { result: 'missing' } as const;
-          if (row.status === 'Archived' || row.status === 'Revoked' || row.status === 'Expired') return { result: row.status };
-          const neverIssued = !(row.expires_at instanceof Date) || !Number.isFinite(row.expires_at.getTime());
+          if (isNonRenewable(row.status)) return { result: row.status };
+          const everIssued = row.expires_at instanceof Date && Number.isFinite(row.expires_at.getTime());
           // The open job is what makes the certificate RenewalInProgress (src/db/open-jobs.ts).
           const { rows } = await client.query<JobRow>(
             `INSERT INTO jobs (id, type, certificate_id, status) VALUES ($1, $2, $3, 'AwaitingCSR') RETURNING ${columns}`,
-            [jobId, neverIssued ? 'Issuance' : 'Renewal', certificateId],
+            [jobId, issuanceJobTypeFor(everIssued), certificateId],
           );
           return { result: 'enqueued', job: rows[0]! } as const;
         });
@@ -80,11 +81,11 @@ export function createJobRepository(pool: Pool): JobRepository {
          ), created AS (
            INSERT INTO jobs (id, type, certificate_id, status)
            SELECT ${sqlNewId('job')},
-                  CASE WHEN isfinite(m.expires_at) THEN 'Renewal' ELSE 'Issuance' END, m.id, 'AwaitingCSR'
+                  CASE WHEN isfinite(m.expires_at) THEN '${issuanceJobTypeFor(true)}' ELSE '${issuanceJobTypeFor(false)}' END, m.id, 'AwaitingCSR'
              FROM matched m
-            WHERE m.status NOT IN ('Archived', 'Revoked', 'Expired') AND NOT m.open
+            WHERE m.status NOT IN ${sqlList(nonRenewableStatuses)} AND NOT m.open
             ORDER BY m.id
-           ON CONFLICT (certificate_id) WHERE type IN ('Issuance', 'Renewal') AND status IN ('Pending', 'AwaitingCSR', 'Running')
+           ON CONFLICT (certificate_id) WHERE type IN ${sqlList(issuanceJobTypes)} AND status IN ${sqlList(openJobStatuses)}
            DO NOTHING
            RETURNING certificate_id
          )
@@ -128,7 +129,7 @@ export function createJobRepository(pool: Pool): JobRepository {
       // Cancelling an issuance/renewal ends RenewalInProgress by itself (the status is derived).
       const { rows } = await pool.query<JobRow>(
         `UPDATE jobs SET status = 'Cancelled', completed_at = now(), updated_at = now()
-          WHERE id = $1 AND status IN ('Pending', 'AwaitingCSR', 'Running') RETURNING ${columns}`,
+          WHERE id = $1 AND status IN ${sqlList(openJobStatuses)} RETURNING ${columns}`,
         [id],
       );
       if (rows[0]) return { job: rows[0], cancelled: true };

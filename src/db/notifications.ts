@@ -4,7 +4,8 @@
  * marked Delivered, retried with backoff, or dead-lettered.
  */
 import type { Pool } from './pool.ts';
-import { Conditions, sqlNewId } from './sql.ts';
+import { Conditions, sqlList, sqlNewId } from './sql.ts';
+import { expiryNotifiedStatuses } from '../domain/lifecycle.ts';
 import type { NotificationFilter, NotificationRow } from '../domain/notifications.ts';
 
 export interface DueNotification extends NotificationRow {
@@ -34,7 +35,7 @@ export function createNotificationRepository(pool: Pool): NotificationRepository
            FROM certificates c
            JOIN renewal_policies p ON p.id = c.renewal_policy_id
            CROSS JOIN LATERAL unnest(p.alert_thresholds_days) AS t(days)
-          WHERE c.status IN ('Active', 'Expiring', 'Expired')
+          WHERE c.status IN ${sqlList(expiryNotifiedStatuses)}
             AND isfinite(c.expires_at)
             AND c.expires_at <= now() + make_interval(days => t.days)
             AND c.expires_at <= now() + interval '366 days'

@@ -1,7 +1,8 @@
 /** What the renewal sweep reads: the certificates due for renewal, streamed. */
 import { openIssuanceJob } from './open-jobs.ts';
 import type { Pool } from './pool.ts';
-import { streamRows } from './sql.ts';
+import { sqlList, streamRows } from './sql.ts';
+import { autoRenewStatuses } from '../domain/lifecycle.ts';
 
 export interface RenewalSweepRepository {
   /**
@@ -27,7 +28,7 @@ export function createRenewalSweepRepository(pool: Pool): RenewalSweepRepository
            SELECT c.id FROM certificates c JOIN renewal_policies p ON p.id = c.renewal_policy_id
             WHERE c.expires_at <= now() + interval '365 days'
               AND c.expires_at <= now() + make_interval(days => p.renewal_window_days)
-              AND p.auto_renew AND c.status IN ('Active', 'Expiring')
+              AND p.auto_renew AND c.status IN ${sqlList(autoRenewStatuses)}
               -- ACME clients hold their keys and renew themselves (renewal-info tells them when).
               AND c.source <> 'ACME'
               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.certificate_id = c.id AND ${openIssuanceJob('j')})

@@ -5,12 +5,16 @@
 import type { RevocationReason } from '../pki/crl.ts';
 import { criteriaConditions, type CertificateCriteria } from './certificate-criteria.ts';
 import type { Pool } from './pool.ts';
-import { withTransaction } from './sql.ts';
+import { sqlList, withTransaction } from './sql.ts';
+import { terminalCertificateStatuses, type TerminalCertificateStatus } from '../domain/lifecycle.ts';
+
+/** A revoked or archived certificate is not revoked (again). */
+const terminal = sqlList(terminalCertificateStatuses);
 
 /** The certificates a bulk revocation selects. */
 export type RevocationCriteria = CertificateCriteria;
 
-export type RevokeOutcome = { result: 'revoked'; issuerId: string; serials: number } | { result: 'missing' | 'Revoked' | 'Archived' };
+export type RevokeOutcome = { result: 'revoked'; issuerId: string; serials: number } | { result: 'missing' | TerminalCertificateStatus };
 
 export interface StoredCrl {
   crl_number: number;
@@ -36,11 +40,11 @@ export function createRevocationRepository(pool: Pool): RevocationRepository {
       return withTransaction(pool, async (client) => {
         const { rows } = await client.query<{ issuer_id: string }>(
           `UPDATE certificates SET status = 'Revoked', revoked_at = now(), revocation_reason = $2, updated_at = now()
-            WHERE id = $1 AND status NOT IN ('Revoked', 'Archived') RETURNING issuer_id`,
+            WHERE id = $1 AND status NOT IN ${terminal} RETURNING issuer_id`,
           [certificateId, reason],
         );
         if (!rows[0]) {
-          const current = await client.query<{ status: 'Revoked' | 'Archived' }>('SELECT status FROM certificates WHERE id = $1', [certificateId]);
+          const current = await client.query<{ status: TerminalCertificateStatus }>('SELECT status FROM certificates WHERE id = $1', [certificateId]);
           return { result: current.rows[0]?.status ?? 'missing' };
         }
         const inserted = await client.query(
@@ -62,7 +66,7 @@ export function createRevocationRepository(pool: Pool): RevocationRepository {
         const { rows } = await client.query<{ revoked: number; issuers: string[] | null }>(
           `WITH revoked AS (
              UPDATE certificates c SET status = 'Revoked', revoked_at = now(), revocation_reason = ${r}, updated_at = now()
-               ${c.where ? `${c.where} AND` : 'WHERE'} c.status NOT IN ('Revoked', 'Archived')
+               ${c.where ? `${c.where} AND` : 'WHERE'} c.status NOT IN ${terminal}
              RETURNING c.id, c.issuer_id
            ), recorded AS (
              INSERT INTO certificate_revocations (issuer_id, serial_number, certificate_id, reason, revoked_by)

@@ -6,6 +6,8 @@
  * A replica that stops releases its jobs at once; one that dies loses its leases to job-timeouts.
  */
 import { openIssuanceJob } from './open-jobs.ts';
+import { sqlList } from './sql.ts';
+import { inFlightJobStatuses } from '../domain/lifecycle.ts';
 import type { Pool } from './pool.ts';
 import { truncate } from '../text.ts';
 
@@ -52,14 +54,14 @@ export function createSigningJobRepository(pool: Pool): SigningJobRepository {
          ), inserted AS (
            INSERT INTO jobs (id, type, certificate_id, agent_id, parent_job_id, csr_pem, status)
            SELECT $1, 'Signing', $2, $3, parent.id, $4, 'Pending' FROM parent
-           ON CONFLICT (parent_job_id, coalesce(agent_id, '')) WHERE type = 'Signing' AND status IN ('Pending', 'Running')
+           ON CONFLICT (parent_job_id, coalesce(agent_id, '')) WHERE type = 'Signing' AND status IN ${sqlList(inFlightJobStatuses)}
            DO NOTHING
            RETURNING id
          )
          SELECT id, true AS created FROM inserted
          UNION ALL
          SELECT j.id, false FROM jobs j, parent
-          WHERE NOT EXISTS (SELECT 1 FROM inserted) AND j.type = 'Signing' AND j.status IN ('Pending', 'Running')
+          WHERE NOT EXISTS (SELECT 1 FROM inserted) AND j.type = 'Signing' AND j.status IN ${sqlList(inFlightJobStatuses)}
             AND j.parent_job_id = parent.id AND coalesce(j.agent_id, '') = coalesce($3, '')`,
         [id, certificateId, agentId ?? null, csrPem],
       );

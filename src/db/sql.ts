@@ -34,6 +34,18 @@ export function sqlNewId(prefix: string): string {
                 || substr(replace(gen_random_uuid()::text, '-', ''), 1, 12)`;
 }
 
+/**
+ * `('A', 'B')`: a constant list of lifecycle values (src/domain/lifecycle.ts) written into SQL
+ * text, so statements stay literal (the planner matches partial index predicates such as
+ * jobs_one_open_issuance's only against literals). Refuses anything but plain words.
+ */
+export function sqlList(values: readonly string[]): string {
+  for (const value of values) {
+    if (!/^[A-Za-z]+$/.test(value)) throw new Error(`sqlList takes constant words, not ${JSON.stringify(value)}`);
+  }
+  return `(${values.map((value) => `'${value}'`).join(', ')})`;
+}
+
 /** Collects `AND`-ed conditions with numbered parameters: add('c.status = ?', 'Active'). */
 export class Conditions {
   readonly params: unknown[] = [];

@@ -18,6 +18,7 @@ import type { WorkerPool } from '../../workers/pool.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { newId } from '../../domain/ids.ts';
+import { isTerminal } from '../../domain/lifecycle.ts';
 import { externalIssuerTypes } from '../issuers/connector.ts';
 import type { ExternalIssuanceService, QueuedIssuance } from './external-issuance.ts';
 import { caSpec, type LocalCaRegistry } from './local-ca.ts';
@@ -75,7 +76,7 @@ export class IssuanceService {
     // Step 1
     const ctx = await this.#o.repo.context(certificateId);
     if (!ctx) throw Errors.notFound(`certificate ${certificateId} not found`);
-    if (ctx.status === 'Archived' || ctx.status === 'Revoked') {
+    if (isTerminal(ctx.status)) {
       throw Errors.conflict(`certificate ${certificateId} is ${ctx.status} and cannot be issued`);
     }
     if (!ctx.issuer_enabled) throw Errors.conflict(`issuer ${ctx.issuer_id} is disabled`);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { certificateStatuses, type SortColumn } from '../../../domain/certificates.ts';
+import { inProgressStatus, isTerminalOrDerived } from '../../../domain/lifecycle.ts';
 import { Errors } from '../../../errors.ts';
 import type { CertificateService } from '../../../services/certificates/certificates.ts';
 import { isQueued, type IssuanceService } from '../../../services/pki/issuance.ts';
@@ -29,8 +30,7 @@ import {
 const allowedFields = new Set<string>(certificateFields);
 const targetFields = ['id', 'name', 'type', 'agent_id', 'config', 'enabled', 'created_at', 'updated_at', 'last_deployment'];
 
-const storedStatuses = certificateStatuses.filter((s) => s !== 'RenewalInProgress');
-const nonFinalBuckets = storedStatuses.filter((s) => s !== 'Revoked' && s !== 'Archived').map((s) => `certificates/${s}`);
+const nonTerminalBuckets = certificateStatuses.filter((s) => !isTerminalOrDerived(s)).map((s) => `certificates/${s}`);
 
 /**
  * The change-feed buckets a list depends on (migrations/0014_change_notifications.sql): one
@@ -40,7 +40,7 @@ const nonFinalBuckets = storedStatuses.filter((s) => s !== 'Revoked' && s !== 'A
  */
 function listBuckets(status: string | undefined): readonly string[] | undefined {
   if (!status) return undefined;
-  return status === 'RenewalInProgress' ? nonFinalBuckets : [`certificates/${status}`];
+  return status === inProgressStatus ? nonTerminalBuckets : [`certificates/${status}`];
 }
 
 /** The `fields=` projection, validated; undefined = all fields. */
