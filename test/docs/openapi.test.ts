@@ -6,13 +6,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderOpenApiYaml } from '../../src/http/openapi.ts';
 import { version } from '../../src/version.ts';
 import { documentedRoutes } from '../support/documented-routes.ts';
-import { certificateBody, seedInventory, withClient } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { certificateBody, withClient } from '../support/fixtures.ts';
+import { useTestWorld } from '../support/world.ts';
 
 const file = new URL('../../docs/openapi.yaml', import.meta.url);
 const committed = fs.readFileSync(file, 'utf8');
@@ -26,22 +26,18 @@ type Operation = {
 const document = parse(committed) as { openapi: string; tags: Array<{ name: string }>; paths: Record<string, Record<string, Operation>> };
 const operations = Object.entries(document.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(() => server.close());
+const world = useTestWorld();
 
 describe('docs/openapi.yaml', () => {
   it('is up to date with the route definitions (run `npm run openapi`)', () => {
     expect(committed).toBe(renderOpenApiYaml(documentedRoutes(), version));
   });
 
-  it('lists exactly the routes the server registers', () => {
+  it('lists exactly the routes the world.server registers', () => {
     const documented = Object.entries(document.paths)
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
       .sort();
-    const served = server.app.routes
+    const served = world.server.app.routes
       .filter((r) => r.method !== 'HEAD')
       .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z_]+)/g, '{$1}')}`)
       .sort();
@@ -106,40 +102,43 @@ describe('client generation', () => {
 });
 
 describe('documented response schemas', () => {
-  it('accept what the server actually returns', async () => {
-    const inv = await seedInventory(server.db.url);
+  it('accept what the world.server actually returns', async () => {
     const cert = (await (
-      await server.request('/api/v1/certificates', {
+      await world.server.request('/api/v1/certificates', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(certificateBody(inv, `doc-${inv.suffix}`, { target_ids: [inv.targetId] })),
+        body: JSON.stringify(certificateBody(world.inv, `doc-${world.inv.suffix}`, { target_ids: [world.inv.targetId] })),
       })
     ).json()) as { id: string };
-    const job = (await (await server.request(`/api/v1/certificates/${cert.id}/renew`, { method: 'POST' })).json()) as { job_id: string };
-    const discovered = `dcert-${inv.suffix}`;
-    await withClient(server.db.url, (c) =>
+    const job = (await (await world.server.request(`/api/v1/certificates/${cert.id}/renew`, { method: 'POST' })).json()) as { job_id: string };
+    const discovered = `dcert-${world.inv.suffix}`;
+    await withClient(world.server.db.url, (c) =>
       c.query(
         `INSERT INTO discovered_certificates (id, fingerprint_sha256, common_name, serial_number, issuer_dn, subject_dn, not_before,
                 not_after, key_algorithm, key_size, is_ca, pem_data, source_path, source_format, agent_id)
          VALUES ($1, 'ff', 'doc.example.test', '1', 'CN=ca', 'CN=doc', now(), now() + interval '1 day', 'ECDSA', 256, false, '', '/x.pem', 'PEM', $2)`,
-        [discovered, inv.agentId],
+        [discovered, world.inv.agentId],
       ),
     );
     const ids: Record<string, string> = {
       '/api/v1/jobs': job.job_id,
-      '/api/v1/teams': inv.teamId,
-      '/api/v1/owners': inv.ownerId,
-      '/api/v1/issuers': inv.issuerId,
-      '/api/v1/renewal-policies': inv.policyId,
-      '/api/v1/profiles': inv.profileId,
-      '/api/v1/targets': inv.targetId,
+      '/api/v1/teams': world.inv.teamId,
+      '/api/v1/owners': world.inv.ownerId,
+      '/api/v1/issuers': world.inv.issuerId,
+      '/api/v1/renewal-policies': world.inv.policyId,
+      '/api/v1/profiles': world.inv.profileId,
+      '/api/v1/targets': world.inv.targetId,
       '/api/v1/certificates': cert.id,
-      '/api/v1/agents': inv.agentId,
+      '/api/v1/agents': world.inv.agentId,
       '/api/v1/discovered-certificates': discovered,
     };
-    const auditId = ((await (await server.request('/api/v1/audit?per_page=1')).json()) as { data: Array<{ id: string }> }).data[0]!.id;
-    const keyId = ((await (await server.request('/api/v1/auth/keys')).json()) as { data: Array<{ id: string }> }).data[0]!.id;
-    const eabKey = await server.request('/api/v1/acme/eab-keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"doc"}' });
+    const auditId = ((await (await world.server.request('/api/v1/audit?per_page=1')).json()) as { data: Array<{ id: string }> }).data[0]!.id;
+    const keyId = ((await (await world.server.request('/api/v1/auth/keys')).json()) as { data: Array<{ id: string }> }).data[0]!.id;
+    const eabKey = await world.server.request('/api/v1/acme/eab-keys', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"doc"}',
+    });
     const eabCreated = (await eabKey.json()) as Record<string, unknown>;
     const eabCreatedSchema = documentedRoutes().find((r) => r.method === 'POST' && r.path === '/api/v1/acme/eab-keys')!.response!.schema!;
     expect(eabCreatedSchema.safeParse(eabCreated).success).toBe(true);
@@ -155,7 +154,7 @@ describe('documented response schemas', () => {
           ? keyId
           : ids[route.path.replace(/\/:id.*$/, '')];
       const path = route.path.replace(':id', id ?? 'missing');
-      const res = await server.request(path);
+      const res = await world.server.request(path);
       expect(res.status, path).toBe(200);
       const parsed = route.response.schema.safeParse(await res.json());
       expect(parsed.success, `${path}: ${parsed.error?.message}`).toBe(true);

@@ -14,11 +14,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { arbitraryFor, bodyFor, hostileUrlText, useKnownIds, type JsonSchema } from '../support/fuzz-values.ts';
-import { certificateBody, seedInventory } from '../support/fixtures.ts';
-import { adminKey, startTestServer, type TestServer } from '../support/server.ts';
+import { certificateBody } from '../support/fixtures.ts';
+import { adminKey } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
 const runs = Number(process.env.CERTFLEET_FUZZ_RUNS ?? 1500);
 const seed = Number(process.env.CERTFLEET_FUZZ_SEED ?? 20261201);
@@ -46,40 +47,44 @@ const operations: Operation[] = Object.entries(document.paths).flatMap(([p, meth
   })),
 );
 
-let server: TestServer;
 /** Path prefix (or parameter name) -> an id that exists there. */
 let idsByResource: Map<string, string>;
 let deletable: Map<string, string>;
 let agentKey: string;
 let credentials: Array<string | null>;
 
+const world = useTestWorld({ env: { CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap } });
+
 beforeAll(async () => {
-  server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
-  const inv = await seedInventory(server.db.url);
   const post = async (url: string, body: unknown, auth?: string) =>
     (await (
-      await server.request(url, { method: 'POST', ...(auth ? { auth } : {}), headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      await world.server.request(url, {
+        method: 'POST',
+        ...(auth ? { auth } : {}),
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
     ).json()) as Record<string, string>;
-  const agent = await post('/api/v1/agents', { name: `fuzz-agent-${inv.suffix}` }, bootstrap);
-  await post('/api/v1/targets', { name: `fuzz-target-${inv.suffix}`, type: 'NGINX', agent_id: agent.id! });
-  const cert = await post('/api/v1/certificates', certificateBody(inv, `fuzz-${inv.suffix}`));
+  const agent = await post('/api/v1/agents', { name: `fuzz-agent-${world.inv.suffix}` }, bootstrap);
+  await post('/api/v1/targets', { name: `fuzz-target-${world.inv.suffix}`, type: 'NGINX', agent_id: agent.id! });
+  const cert = await post('/api/v1/certificates', certificateBody(world.inv, `fuzz-${world.inv.suffix}`));
   // DELETEs get their own victims, so the ones above stay usable for the rest of the run.
-  const doomed = await post('/api/v1/certificates', certificateBody(inv, `fuzz-doomed-${inv.suffix}`));
+  const doomed = await post('/api/v1/certificates', certificateBody(world.inv, `fuzz-doomed-${world.inv.suffix}`));
   deletable = new Map([
     ['certificates', doomed.id!],
-    ['agents', inv.agentId],
+    ['agents', world.inv.agentId],
   ]);
   const viewer = await post('/api/v1/auth/keys', { name: 'fuzz-viewer', role: 'viewer' });
   const spare = await post('/api/v1/auth/keys', { name: 'fuzz-spare', role: 'operator' });
   agentKey = agent.api_key!;
   idsByResource = new Map([
-    ['teams', inv.teamId],
-    ['owners', inv.ownerId],
-    ['issuers', inv.issuerId],
-    ['issuer_id', inv.issuerId],
-    ['renewal-policies', inv.policyId],
-    ['profiles', inv.profileId],
-    ['targets', inv.targetId],
+    ['teams', world.inv.teamId],
+    ['owners', world.inv.ownerId],
+    ['issuers', world.inv.issuerId],
+    ['issuer_id', world.inv.issuerId],
+    ['renewal-policies', world.inv.policyId],
+    ['profiles', world.inv.profileId],
+    ['targets', world.inv.targetId],
     ['certificates', cert.id!],
     ['cert_id', cert.id!],
     ['agents', agent.id!],
@@ -89,7 +94,6 @@ beforeAll(async () => {
   useKnownIds([...idsByResource.values()]);
   credentials = [adminKey, viewer.key!, agentKey, bootstrap, null, 'cfk_unknown', 'x'.repeat(600)];
 });
-afterAll(() => server.close());
 
 /** The id a proper request uses for `{param}` of `route`. */
 function idFor(op: Operation, param: string): string {
@@ -166,7 +170,7 @@ describe(`every route of docs/openapi.yaml (${operations.length} operations)`, (
           const headers: Record<string, string> = {};
           const sendBody = op.method === 'GET' || op.method === 'DELETE' ? undefined : body;
           if (sendBody !== undefined) headers['content-type'] = r.proper ? 'application/json' : r.contentType;
-          const res = await server.request(`${url}${qs ? `?${qs}` : ''}`, {
+          const res = await world.server.request(`${url}${qs ? `?${qs}` : ''}`, {
             method: op.method,
             auth: r.proper ? properCredential(op) : credentials[r.credential % credentials.length]!,
             headers,
@@ -184,8 +188,8 @@ describe(`every route of docs/openapi.yaml (${operations.length} operations)`, (
     console.log(
       `api fuzz: ${runs} requests, ${JSON.stringify(Object.fromEntries(byClass))}; ${reached.size} of ${operations.length} operations answered below 400 at least once`,
     );
-    expect((await fetch(`${server.url}/health`)).status).toBe(200);
-    expect(server.logLines.filter((l) => l.includes('"level":50'))).toEqual([]);
+    expect((await fetch(`${world.server.url}/health`)).status).toBe(200);
+    expect(world.server.logLines.filter((l) => l.includes('"level":50'))).toEqual([]);
     // The generator gets past validation into the handlers, not only into 4xx.
     expect(byClass.get('2xx') ?? 0).toBeGreaterThan(runs * 0.2);
   }, 300_000);

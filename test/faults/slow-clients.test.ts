@@ -4,21 +4,18 @@
  * not hold the server's memory, and must not delay shutdown.
  */
 import net from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminKey, startTestServer, type TestServer } from '../support/server.ts';
+import { afterAll, expect, it } from 'vitest';
+import { adminKey } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
 const sockets: net.Socket[] = [];
-beforeAll(async () => {
-  server = await startTestServer();
-});
+const world = useTestWorld({ inventory: false });
 afterAll(async () => {
   for (const s of sockets) s.destroy();
-  await server.close().catch(() => undefined);
 });
 
 function dribble(text: string, everyMs: number): void {
-  const { hostname, port } = new URL(server.url);
+  const { hostname, port } = new URL(world.server.url);
   const socket = net.connect(Number(port), hostname);
   socket.on('error', () => undefined);
   sockets.push(socket);
@@ -39,12 +36,12 @@ it('keeps /health fast and shuts down promptly with 400 slow connections open', 
   const latencies: number[] = [];
   for (let i = 0; i < 20; i++) {
     const started = performance.now();
-    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    expect((await fetch(`${world.server.url}/health`)).status).toBe(200);
     latencies.push(performance.now() - started);
   }
   latencies.sort((a, b) => a - b);
   expect(latencies[Math.floor(latencies.length / 2)]!).toBeLessThan(50);
   const started = performance.now();
-  await server.app.close();
+  await world.server.app.close();
   expect(performance.now() - started).toBeLessThan(2_000);
 });

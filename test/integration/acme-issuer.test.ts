@@ -12,20 +12,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
+import { certificateBody } from '../support/fixtures.ts';
 import { startPebble, type TestPebble } from '../support/pebble.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
 import { until } from '../support/until.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
 let pebble: TestPebble;
-let inv: Inventory;
 let dir: string;
 let issuerId: string;
 const bootstrap = 'bootstrap-token-0123456789abcdef';
 
 const post = (p: string, body?: unknown) =>
-  server.request(p, { method: 'POST', ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+  world.server.request(p, { method: 'POST', ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
 const csrFor = (names: string[]) =>
   execFileSync(
     'openssl',
@@ -47,13 +45,13 @@ const csrFor = (names: string[]) =>
     { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] },
   );
 
+const world = useTestWorld({ env: { CERTFLEET_JOB_PROCESSOR_INTERVAL_SECONDS: '1', CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap } });
+
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-acme-'));
-  server = await startTestServer({ CERTFLEET_JOB_PROCESSOR_INTERVAL_SECONDS: '1', CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
-  pebble = await startPebble(path.join(dir, 'pebble'), server.app.address.port);
-  inv = await seedInventory(server.db.url);
+  pebble = await startPebble(path.join(dir, 'pebble'), world.server.app.address.port);
   const res = await post('/api/v1/issuers', {
-    name: `pebble-${inv.suffix}`,
+    name: `pebble-${world.inv.suffix}`,
     type: 'acme',
     config: { directory_url: pebble.directoryUrl, ca_bundle_pem: pebble.tlsCaPem, terms_of_service_agreed: true, async_poll_initial_wait_ms: 200 },
   });
@@ -62,21 +60,23 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await pebble?.stop();
-  await server?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('acme issuer (pebble)', () => {
   it('refuses an issuer config without an https directory or consent to the terms', async () => {
-    const res = await post('/api/v1/issuers', { name: `bad-${inv.suffix}`, type: 'acme', config: { directory_url: 'http://127.0.0.1:1/dir' } });
+    const res = await post('/api/v1/issuers', { name: `bad-${world.inv.suffix}`, type: 'acme', config: { directory_url: 'http://127.0.0.1:1/dir' } });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { message: string }).message).toMatch(/directory_url|terms_of_service_agreed/);
   });
 
   it('orders from the CA in the background: HTTP-01 answered by certfleet, chain stored, renewal completed', async () => {
-    const name = `app-${inv.suffix}.fleet.test`;
-    const names = [name, `www-${inv.suffix}.fleet.test`];
-    const created = await post('/api/v1/certificates', certificateBody(inv, `app-${inv.suffix}`, { issuer_id: issuerId, common_name: name, sans: [names[1]] }));
+    const name = `app-${world.inv.suffix}.fleet.test`;
+    const names = [name, `www-${world.inv.suffix}.fleet.test`];
+    const created = await post(
+      '/api/v1/certificates',
+      certificateBody(world.inv, `app-${world.inv.suffix}`, { issuer_id: issuerId, common_name: name, sans: [names[1]] }),
+    );
     expect(created.status).toBe(201);
     const cert = (await created.json()) as { id: string };
     const renew = (await (await post(`/api/v1/certificates/${cert.id}/renew`)).json()) as { job_id: string };
@@ -90,7 +90,7 @@ describe('acme issuer (pebble)', () => {
     expect(queued.status).toBe(202);
     const { job_id } = (await queued.json()) as { status: string; job_id: string };
     const job = await until('Signing job Completed', async () => {
-      const j = (await (await server.request(`/api/v1/jobs/${job_id}`)).json()) as {
+      const j = (await (await world.server.request(`/api/v1/jobs/${job_id}`)).json()) as {
         status: string;
         type: string;
         last_error: string | null;
@@ -101,9 +101,9 @@ describe('acme issuer (pebble)', () => {
     });
     expect(job).toMatchObject({ type: 'Signing', attempts: 1 });
 
-    expect(((await (await server.request(`/api/v1/jobs/${renew.job_id}`)).json()) as { status: string }).status).toBe('Completed');
-    expect(((await (await server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string }).status).toBe('Active');
-    const versions = (await (await server.request(`/api/v1/certificates/${cert.id}/versions`)).json()) as {
+    expect(((await (await world.server.request(`/api/v1/jobs/${renew.job_id}`)).json()) as { status: string }).status).toBe('Completed');
+    expect(((await (await world.server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string }).status).toBe('Active');
+    const versions = (await (await world.server.request(`/api/v1/certificates/${cert.id}/versions`)).json()) as {
       data: Array<{ pem_chain: string; serial_number: string }>;
     };
     expect(versions.data).toHaveLength(1);
@@ -120,31 +120,34 @@ describe('acme issuer (pebble)', () => {
     const text = execFileSync('openssl', ['x509', '-noout', '-text'], { input: leaf, encoding: 'utf8' });
     for (const n of names) expect(text).toContain(`DNS:${n}`);
     // The challenge responses are gone once the order ended.
-    const left = await server.app.database.pool.query('SELECT count(*)::int AS n FROM acme_challenge_responses');
+    const left = await world.server.app.database.pool.query('SELECT count(*)::int AS n FROM acme_challenge_responses');
     expect(left.rows[0].n).toBe(0);
   }, 60_000);
 
   it("an agent's CSR: queued (202), not asked for again meanwhile, then deployment work with the CA's chain", async () => {
     const agent = (await (
-      await fetch(`${server.url}/api/v1/agents`, {
+      await fetch(`${world.server.url}/api/v1/agents`, {
         method: 'POST',
         headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: `acme-agent-${inv.suffix}` }),
+        body: JSON.stringify({ name: `acme-agent-${world.inv.suffix}` }),
       })
     ).json()) as { id: string; api_key: string };
     const as = (p: string, init: RequestInit = {}) =>
-      fetch(`${server.url}/api/v1/agents/${agent.id}${p}`, {
+      fetch(`${world.server.url}/api/v1/agents/${agent.id}${p}`, {
         ...init,
         headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}`, 'content-type': 'application/json' },
       });
     const targetId = (
       (await (
-        await post('/api/v1/targets', { name: `acme-t-${inv.suffix}`, type: 'File', agent_id: agent.id, config: { cert_path: '/tmp/acme.pem' } })
+        await post('/api/v1/targets', { name: `acme-t-${world.inv.suffix}`, type: 'File', agent_id: agent.id, config: { cert_path: '/tmp/acme.pem' } })
       ).json()) as { id: string }
     ).id;
-    const name = `host-${inv.suffix}.fleet.test`;
+    const name = `host-${world.inv.suffix}.fleet.test`;
     const cert = (await (
-      await post('/api/v1/certificates', certificateBody(inv, `host-${inv.suffix}`, { issuer_id: issuerId, common_name: name, target_ids: [targetId] }))
+      await post(
+        '/api/v1/certificates',
+        certificateBody(world.inv, `host-${world.inv.suffix}`, { issuer_id: issuerId, common_name: name, target_ids: [targetId] }),
+      )
     ).json()) as { id: string };
     await post(`/api/v1/certificates/${cert.id}/renew`);
     type Work = { csr: Array<{ certificate_id: string }>; deployments: Array<{ certificate_id: string; target_id: string }> };
@@ -160,6 +163,6 @@ describe('acme issuer (pebble)', () => {
     expect(execFileSync('openssl', ['x509', '-noout', '-subject', '-ext', 'subjectAltName'], { input: certificate_pem, encoding: 'utf8' })).toContain(
       `DNS:${name}`,
     );
-    expect(((await (await server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string }).status).toBe('Active');
+    expect(((await (await world.server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string }).status).toBe('Active');
   }, 60_000);
 });

@@ -5,23 +5,22 @@
  */
 import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import * as acme from 'acme-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { acmeHttp, b64, expectProblem, jws } from '../support/acme-http.ts';
 import { withClient } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
 import { createAcmeServerRepository } from '../../src/db/acme-server.ts';
 import type { Pool } from '../../src/db/pool.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
 let directoryUrl: string;
 
-beforeAll(async () => {
-  server = await startTestServer();
-  directoryUrl = `${server.url}/acme/directory`;
-});
-afterAll(() => server.close());
+const world = useTestWorld({ inventory: false });
 
-const { freshNonce, post } = acmeHttp(() => server.url);
+beforeAll(async () => {
+  directoryUrl = `${world.server.url}/acme/directory`;
+});
+
+const { freshNonce, post } = acmeHttp(() => world.server.url);
 
 describe('ACME directory and nonces', () => {
   it('serves the directory with absolute URLs built from the request, and a nonce', async () => {
@@ -29,15 +28,15 @@ describe('ACME directory and nonces', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('replay-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const directory = (await res.json()) as Record<string, unknown>;
-    expect(directory.newNonce).toBe(`${server.url}/acme/new-nonce`);
-    expect(directory.newAccount).toBe(`${server.url}/acme/new-account`);
-    expect(directory.keyChange).toBe(`${server.url}/acme/key-change`);
+    expect(directory.newNonce).toBe(`${world.server.url}/acme/new-nonce`);
+    expect(directory.newAccount).toBe(`${world.server.url}/acme/new-account`);
+    expect(directory.keyChange).toBe(`${world.server.url}/acme/key-change`);
     expect(directory.meta).toEqual({ externalAccountRequired: false });
   });
 
   it('answers HEAD new-nonce 200 and GET 204, no-store, each with a fresh nonce', async () => {
-    const head = await fetch(`${server.url}/acme/new-nonce`, { method: 'HEAD' });
-    const get = await fetch(`${server.url}/acme/new-nonce`);
+    const head = await fetch(`${world.server.url}/acme/new-nonce`, { method: 'HEAD' });
+    const get = await fetch(`${world.server.url}/acme/new-nonce`);
     expect([head.status, get.status]).toEqual([200, 204]);
     for (const res of [head, get]) expect(res.headers.get('cache-control')).toBe('no-store');
     expect(head.headers.get('replay-nonce')).not.toBe(get.headers.get('replay-nonce'));
@@ -57,7 +56,7 @@ describe('ACME accounts with acme-client', () => {
     const created = await client.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:ops@example.test'] });
     expect(created).toMatchObject({ status: 'valid', contact: ['mailto:ops@example.test'] });
     const accountUrl = client.getAccountUrl();
-    expect(accountUrl).toMatch(new RegExp(`^${server.url}/acme/acct/acct-`));
+    expect(accountUrl).toMatch(new RegExp(`^${world.server.url}/acme/acct/acct-`));
 
     // The same key again (a new client object): the same account, 200, same URL.
     const again = new acme.Client({ directoryUrl, accountKey });
@@ -71,7 +70,7 @@ describe('ACME accounts with acme-client', () => {
     // A deactivated account can no longer sign anything.
     await expect(client.updateAccount({ contact: [] })).rejects.toThrow(/deactivated/);
 
-    const events = await withClient(server.db.url, (c) =>
+    const events = await withClient(world.server.db.url, (c) =>
       c.query<{ action: string; actor_type: string }>('SELECT action, actor_type FROM audit_events WHERE resource_id = $1 ORDER BY seq', [
         accountUrl.split('/').pop(),
       ]),
@@ -115,7 +114,7 @@ describe('ACME key change', () => {
     await found.createAccount({ onlyReturnExisting: true });
     expect(found.getAccountUrl()).toBe(accountUrl);
     await expect(new acme.Client({ directoryUrl, accountKey: oldKey }).createAccount({ onlyReturnExisting: true })).rejects.toThrow(/no account exists/);
-    const events = await withClient(server.db.url, (c) =>
+    const events = await withClient(world.server.db.url, (c) =>
       c.query<{ action: string }>("SELECT action FROM audit_events WHERE resource_id = $1 AND action = 'acme_account_key_changed'", [
         accountUrl.split('/').pop(),
       ]),
@@ -136,7 +135,7 @@ describe('ACME key change', () => {
     );
     expect(error?.message).toMatch(/already the key of another account/);
     // The same by hand, to see the status and the Location of the account that holds the key.
-    const url = `${server.url}/acme/key-change`;
+    const url = `${world.server.url}/acme/key-change`;
     const outerKey = createPrivateKey(clientKey);
     const innerKey = createPrivateKey(holderKey);
     const inner = jws(
@@ -153,10 +152,10 @@ describe('ACME key change', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const created = await post(
       '/acme/new-account',
-      jws(privateKey, { jwk: publicKey.export({ format: 'jwk' }), nonce: await freshNonce(), url: `${server.url}/acme/new-account` }, {}),
+      jws(privateKey, { jwk: publicKey.export({ format: 'jwk' }), nonce: await freshNonce(), url: `${world.server.url}/acme/new-account` }, {}),
     );
     const kid = created.res.headers.get('location')!;
-    const url = `${server.url}/acme/key-change`;
+    const url = `${world.server.url}/acme/key-change`;
     const next = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const nextJwk = next.publicKey.export({ format: 'jwk' });
     const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
@@ -177,7 +176,7 @@ describe('ACME key change', () => {
 describe('ACME requests a client would not make', () => {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = publicKey.export({ format: 'jwk' });
-  const newAccountUrl = () => `${server.url}/acme/new-account`;
+  const newAccountUrl = () => `${world.server.url}/acme/new-account`;
 
   it('spends a nonce once: a replay is badNonce, and the fresh nonce it carries works', async () => {
     const nonce = await freshNonce();
@@ -204,11 +203,11 @@ describe('ACME requests a client would not make', () => {
     expect(badAlg.body?.algorithms).toContain('ES384');
     // kid on new-account, jwk on an account URL, an unknown kid.
     expectProblem(
-      await post('/acme/new-account', jws(privateKey, { kid: `${server.url}/acme/acct/acct-x`, nonce: await freshNonce(), url }, {})),
+      await post('/acme/new-account', jws(privateKey, { kid: `${world.server.url}/acme/acct/acct-x`, nonce: await freshNonce(), url }, {})),
       400,
       'malformed',
     );
-    const unknownKid = `${server.url}/acme/acct/acct-nobody`;
+    const unknownKid = `${world.server.url}/acme/acct/acct-nobody`;
     expectProblem(
       await post('/acme/acct/acct-nobody', jws(privateKey, { kid: unknownKid, nonce: await freshNonce(), url: unknownKid }, '')),
       400,
@@ -258,7 +257,7 @@ describe('PS256 and EdDSA account keys (hand-signed: acme-client has neither)', 
     ['EdDSA', generateKeyPairSync('ed25519')],
   ] as const)('creates an account with %s', async (alg, pair) => {
     const jwk = pair.publicKey.export({ format: 'jwk' });
-    const protectedB64 = b64(JSON.stringify({ alg, jwk, nonce: await freshNonce(), url: `${server.url}/acme/new-account` }));
+    const protectedB64 = b64(JSON.stringify({ alg, jwk, nonce: await freshNonce(), url: `${world.server.url}/acme/new-account` }));
     const payloadB64 = b64('{"termsOfServiceAgreed":true}');
     const data = Buffer.from(`${protectedB64}.${payloadB64}`);
     const signature =
@@ -273,7 +272,7 @@ describe('PS256 and EdDSA account keys (hand-signed: acme-client has neither)', 
 
 describe('ACME GC', () => {
   it('deletes spent nonces past their expiry and idle rate-limit rows, in batches, and keeps live ones', async () => {
-    await withClient(server.db.url, async (c) => {
+    await withClient(world.server.db.url, async (c) => {
       await c.query(
         "INSERT INTO acme_spent_nonces (id, expires_at) SELECT decode(md5(g::text), 'hex'), now() - interval '1 minute' FROM generate_series(1, 25) g",
       );

@@ -5,21 +5,20 @@
  */
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import * as acme from 'acme-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
 let directoryUrl: string;
 
+const world = useTestWorld({ env: { CERTFLEET_ACME_EAB_REQUIRED: 'true' }, inventory: false });
+
 beforeAll(async () => {
-  server = await startTestServer({ CERTFLEET_ACME_EAB_REQUIRED: 'true' });
-  directoryUrl = `${server.url}/acme/directory`;
+  directoryUrl = `${world.server.url}/acme/directory`;
 });
-afterAll(() => server.close());
 
 async function createEabKey(name: string): Promise<{ id: string; hmac_key: string; directory_url: string }> {
-  const res = await server.request('/api/v1/acme/eab-keys', {
+  const res = await world.server.request('/api/v1/acme/eab-keys', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name }),
@@ -40,7 +39,7 @@ describe('ACME External Account Binding', () => {
     const key = await createEabKey('team payments');
     expect(key.directory_url).toBe(directoryUrl);
     expect(Buffer.from(key.hmac_key, 'base64url')).toHaveLength(32);
-    const sealed = await withClient(server.db.url, (c) =>
+    const sealed = await withClient(world.server.db.url, (c) =>
       c.query<{ hmac_key_sealed: Buffer }>('SELECT hmac_key_sealed FROM acme_eab_keys WHERE id = $1', [key.id]),
     );
     expect(sealed.rows[0]!.hmac_key_sealed.includes(Buffer.from(key.hmac_key, 'base64url'))).toBe(false);
@@ -49,7 +48,7 @@ describe('ACME External Account Binding', () => {
     const client = new acme.Client({ directoryUrl, accountKey, externalAccountBinding: { kid: key.id, hmacKey: key.hmac_key } });
     await client.createAccount({ termsOfServiceAgreed: true });
     const accountId = client.getAccountUrl().split('/').pop()!;
-    const listed = (await (await server.request(`/api/v1/acme/eab-keys/${key.id}`)).json()) as Record<string, unknown>;
+    const listed = (await (await world.server.request(`/api/v1/acme/eab-keys/${key.id}`)).json()) as Record<string, unknown>;
     expect(listed).toMatchObject({ id: key.id, name: 'team payments', account_id: accountId });
     expect(listed.bound_at).not.toBeNull();
     expect(JSON.stringify(listed)).not.toContain(key.hmac_key);
@@ -69,8 +68,8 @@ describe('ACME External Account Binding', () => {
 
   it('refuses a revoked key, an unknown key and a wrong HMAC key', async () => {
     const revoked = await createEabKey('revoked');
-    expect((await server.request(`/api/v1/acme/eab-keys/${revoked.id}`, { method: 'DELETE' })).status).toBe(204);
-    expect((await server.request(`/api/v1/acme/eab-keys/${revoked.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await world.server.request(`/api/v1/acme/eab-keys/${revoked.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await world.server.request(`/api/v1/acme/eab-keys/${revoked.id}`, { method: 'DELETE' })).status).toBe(204);
     const attempt = (kid: string, hmacKey: string) =>
       acme.crypto
         .createPrivateEcdsaKey()
@@ -82,8 +81,8 @@ describe('ACME External Account Binding', () => {
     const live = await createEabKey('live');
     await expect(attempt(live.id, Buffer.alloc(32, 7).toString('base64url'))).rejects.toThrow(/MAC does not verify/);
     // Still unbound after the failed attempt.
-    expect(((await (await server.request(`/api/v1/acme/eab-keys/${live.id}`)).json()) as { account_id: null }).account_id).toBeNull();
-    const listed = (await (await server.request('/api/v1/acme/eab-keys')).json()) as { data: Array<{ id: string }> };
+    expect(((await (await world.server.request(`/api/v1/acme/eab-keys/${live.id}`)).json()) as { account_id: null }).account_id).toBeNull();
+    const listed = (await (await world.server.request('/api/v1/acme/eab-keys')).json()) as { data: Array<{ id: string }> };
     expect(listed.data.map((k) => k.id)).toContain(live.id);
     expect(listed.data.map((k) => k.id)).not.toContain(revoked.id);
   });
@@ -92,7 +91,7 @@ describe('ACME External Account Binding', () => {
     const key = await createEabKey('swap');
     const account = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
-    const url = `${server.url}/acme/new-account`;
+    const url = `${world.server.url}/acme/new-account`;
     const b64 = (v: string | Buffer) => Buffer.from(v).toString('base64url');
     const eabProtected = b64(JSON.stringify({ alg: 'HS256', kid: key.id, url }));
     const eabPayload = b64(JSON.stringify(other));
@@ -101,7 +100,7 @@ describe('ACME External Account Binding', () => {
       payload: eabPayload,
       signature: b64(createHmac('sha256', Buffer.from(key.hmac_key, 'base64url')).update(`${eabProtected}.${eabPayload}`).digest()),
     };
-    const nonce = (await fetch(`${server.url}/acme/new-nonce`, { method: 'HEAD' })).headers.get('replay-nonce');
+    const nonce = (await fetch(`${world.server.url}/acme/new-nonce`, { method: 'HEAD' })).headers.get('replay-nonce');
     const protectedB64 = b64(JSON.stringify({ alg: 'ES256', jwk: account.publicKey.export({ format: 'jwk' }), nonce, url }));
     const payloadB64 = b64(JSON.stringify({ termsOfServiceAgreed: true, externalAccountBinding: eab }));
     const signature = sign('sha256', Buffer.from(`${protectedB64}.${payloadB64}`), { key: account.privateKey, dsaEncoding: 'ieee-p1363' });
@@ -116,8 +115,10 @@ describe('ACME External Account Binding', () => {
 
   it('keeps EAB key management to admins and audits it', async () => {
     const key = await createEabKey('audited');
-    const events = await withClient(server.db.url, (c) => c.query<{ action: string }>('SELECT action FROM audit_events WHERE resource_id = $1', [key.id]));
+    const events = await withClient(world.server.db.url, (c) =>
+      c.query<{ action: string }>('SELECT action FROM audit_events WHERE resource_id = $1', [key.id]),
+    );
     expect(events.rows.map((r) => r.action)).toEqual(['acme_eab_key_created']);
-    expect((await server.request('/api/v1/acme/eab-keys', { auth: null })).status).toBe(401);
+    expect((await world.server.request('/api/v1/acme/eab-keys', { auth: null })).status).toBe(401);
   });
 });

@@ -11,28 +11,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
+import { certificateBody } from '../support/fixtures.ts';
 import { runCertfleet } from '../support/process.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
 const bootstrap = 'bootstrap-token-0123456789abcdef';
-let server: TestServer;
-let inv: Inventory;
 let dir: string;
 
 const root = path.resolve(import.meta.dirname, '../..');
 const bundle = path.join(root, 'dist/certfleet-agent.cjs');
 
+const world = useTestWorld({ env: { CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap } });
+
 beforeAll(async () => {
   await promisify(execFile)(process.execPath, [path.join(root, 'scripts/build-agent.mjs')]);
-  server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
-  inv = await seedInventory(server.db.url);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-agent-'));
 });
 afterAll(async () => {
-  await server.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -46,7 +43,7 @@ const forms = [
 describe.each(forms)('$form', ({ run, slug }) => {
   const host = `host-${slug}`;
   async function agentOnce(name: string, extra: string[] = []) {
-    const proc = run(['--server', server.url, '--name', name, '--state-file', path.join(dir, name, 'state.json'), '--once', ...extra], {
+    const proc = run(['--server', world.server.url, '--name', name, '--state-file', path.join(dir, name, 'state.json'), '--once', ...extra], {
       CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
       CERTFLEET_DATA_DIR: path.join(dir, name),
     });
@@ -64,7 +61,7 @@ describe.each(forms)('$form', ({ run, slug }) => {
     const files = path.join(dir, host, 'tls');
     fs.mkdirSync(files, { recursive: true });
     const target = (await (
-      await server.request(
+      await world.server.request(
         '/api/v1/targets',
         json('POST', {
           name: `site-${slug}`,
@@ -81,9 +78,12 @@ describe.each(forms)('$form', ({ run, slug }) => {
       )
     ).json()) as { id: string };
     const cert = (await (
-      await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `agent-${slug}-${inv.suffix}`, { target_ids: [target.id] })))
+      await world.server.request(
+        '/api/v1/certificates',
+        json('POST', certificateBody(world.inv, `agent-${slug}-${world.inv.suffix}`, { target_ids: [target.id] })),
+      )
     ).json()) as { id: string };
-    expect((await server.request(`/api/v1/certificates/${cert.id}/renew`, { method: 'POST' })).status).toBe(202);
+    expect((await world.server.request(`/api/v1/certificates/${cert.id}/renew`, { method: 'POST' })).status).toBe(202);
 
     // Second run: CSR with a local key, then the deployment it created.
     const second = await agentOnce(host);
@@ -105,10 +105,10 @@ describe.each(forms)('$form', ({ run, slug }) => {
     const ownKey = execFileSync('openssl', ['pkey', '-pubout', '-in', path.join(files, 'key.pem')], { encoding: 'utf8' });
     expect(certKey).toBe(ownKey);
 
-    const jobs = (await (await server.request(`/api/v1/jobs?certificate_id=${cert.id}`)).json()) as { data: Array<{ type: string; status: string }> };
+    const jobs = (await (await world.server.request(`/api/v1/jobs?certificate_id=${cert.id}`)).json()) as { data: Array<{ type: string; status: string }> };
     expect(jobs.data.map((j) => `${j.type}:${j.status}`).sort()).toEqual(['Deployment:Completed', 'Issuance:Completed']);
-    expect(((await (await server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string }).status).toBe('Active');
-    const agent = (await (await server.request(`/api/v1/agents/${state.agent_id}`)).json()) as { status: string };
+    expect(((await (await world.server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string }).status).toBe('Active');
+    const agent = (await (await world.server.request(`/api/v1/agents/${state.agent_id}`)).json()) as { status: string };
     expect(agent.status).toBe('Online');
 
     // Discovery: a scan of the deployed files finds the certificate certfleet issued (Managed)
@@ -143,7 +143,7 @@ describe.each(forms)('$form', ({ run, slug }) => {
           .pop()!,
       ).discovered,
     ).toMatchObject({ found: 3, new: 3, errors: 0 });
-    const discovered = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${state.agent_id}`)).json()) as {
+    const discovered = (await (await world.server.request(`/api/v1/discovered-certificates?agent_id=${state.agent_id}`)).json()) as {
       data: Array<{ source_path: string; status: string; managed_certificate_id: string | null }>;
     };
     expect(discovered.data.map((d) => `${path.relative(files, d.source_path)}:${d.status}:${d.managed_certificate_id}`).sort()).toEqual([
@@ -153,14 +153,14 @@ describe.each(forms)('$form', ({ run, slug }) => {
     ]);
 
     // Retired: the agent exits cleanly.
-    await server.request(`/api/v1/agents/${state.agent_id}`, { method: 'DELETE' });
+    await world.server.request(`/api/v1/agents/${state.agent_id}`, { method: 'DELETE' });
     const third = await agentOnce(host);
     expect(third.code).toBe(0);
     expect(third.stderr).toMatch(/retired/);
   }, 60_000);
 
   it('refuses to start unregistered without a bootstrap token', async () => {
-    const proc = run(['--server', server.url, '--state-file', path.join(dir, `none-${slug}`, 'state.json'), '--once'], {
+    const proc = run(['--server', world.server.url, '--state-file', path.join(dir, `none-${slug}`, 'state.json'), '--once'], {
       CERTFLEET_DATA_DIR: path.join(dir, `none-${slug}`),
     });
     expect(await proc.exited).toBe(1);

@@ -9,14 +9,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkSchema } from '../../src/http/routes/agents/schema.ts';
-import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { certificateBody } from '../support/fixtures.ts';
+import { useTestWorld } from '../support/world.ts';
 
 const bootstrap = 'bootstrap-token-0123456789abcdef';
-let server: TestServer;
-let inv: Inventory;
 let a: { id: string; api_key: string };
 let b: { id: string; api_key: string };
 let shared: string; // certificate mapped to A (2 targets) and B (1 target)
@@ -29,7 +27,7 @@ const csr = () =>
   });
 const json = (method: string, body?: unknown) => ({ method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
 const as = (agent: { api_key: string }, p: string, init: RequestInit = {}) =>
-  fetch(`${server.url}${p}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}` } });
+  fetch(`${world.server.url}${p}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}` } });
 
 interface Work {
   csr: Array<{ job_id: string | null; type: string; certificate_id: string; common_name: string }>;
@@ -38,7 +36,7 @@ interface Work {
 
 const register = async (name: string) =>
   (await (
-    await fetch(`${server.url}/api/v1/agents`, {
+    await fetch(`${world.server.url}/api/v1/agents`, {
       method: 'POST',
       headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name }),
@@ -47,39 +45,40 @@ const register = async (name: string) =>
 const target = async (name: string, agentId: string) =>
   (
     (await (
-      await server.request('/api/v1/targets', json('POST', { name, type: 'File', agent_id: agentId, config: { cert_path: `/tmp/${name}.pem` } }))
+      await world.server.request('/api/v1/targets', json('POST', { name, type: 'File', agent_id: agentId, config: { cert_path: `/tmp/${name}.pem` } }))
     ).json()) as { id: string }
   ).id;
 let sharedTargets: string[];
 
+const world = useTestWorld({ env: { CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap } });
+
 beforeAll(async () => {
-  server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
-  inv = await seedInventory(server.db.url);
   a = await register('work-a');
   b = await register('work-b');
   const [ta1, ta2, tb] = [await target('a-1', a.id), await target('a-2', a.id), await target('b-1', b.id)];
   sharedTargets = [ta1, ta2, tb];
   shared = (
     (await (
-      await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `shared-${inv.suffix}`, { target_ids: [ta1, ta2, tb] })))
+      await world.server.request('/api/v1/certificates', json('POST', certificateBody(world.inv, `shared-${world.inv.suffix}`, { target_ids: [ta1, ta2, tb] })))
     ).json()) as { id: string }
   ).id;
   bOnly = (
-    (await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `b-only-${inv.suffix}`, { target_ids: [tb] })))).json()) as {
+    (await (
+      await world.server.request('/api/v1/certificates', json('POST', certificateBody(world.inv, `b-only-${world.inv.suffix}`, { target_ids: [tb] })))
+    ).json()) as {
       id: string;
     }
   ).id;
-  await server.request(`/api/v1/certificates/${shared}/renew`, { method: 'POST' });
-  await server.request(`/api/v1/certificates/${bOnly}/renew`, { method: 'POST' });
+  await world.server.request(`/api/v1/certificates/${shared}/renew`, { method: 'POST' });
+  await world.server.request(`/api/v1/certificates/${bOnly}/renew`, { method: 'POST' });
 });
-afterAll(() => server.close());
 
 describe('agent work protocol', () => {
   it('shows each agent the CSRs of the certificates it serves', async () => {
     const workA = (await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work;
     const workB = (await (await as(b, `/api/v1/agents/${b.id}/work`)).json()) as Work;
     expect(workA.csr.map((w) => w.certificate_id)).toEqual([shared]);
-    expect(workA.csr[0]!.common_name).toBe(`shared-${inv.suffix}.example.test`);
+    expect(workA.csr[0]!.common_name).toBe(`shared-${world.inv.suffix}.example.test`);
     expect(workB.csr.map((w) => w.certificate_id).sort()).toEqual([shared, bOnly].sort());
     expect(workA.deployments).toEqual([]);
     expect(WorkSchema.safeParse(workA).success).toBe(true); // the documented response schema
@@ -95,7 +94,8 @@ describe('agent work protocol', () => {
     const afterCsr = (await (await as(a, `/api/v1/agents/${a.id}/work`)).json()) as Work;
     expect(afterCsr.csr).toEqual([]); // A has answered; the job still waits for B
     const job = async () =>
-      ((await (await server.request(`/api/v1/jobs?certificate_id=${shared}&type=Issuance`)).json()) as { data: Array<{ status: string }> }).data[0]!.status;
+      ((await (await world.server.request(`/api/v1/jobs?certificate_id=${shared}&type=Issuance`)).json()) as { data: Array<{ status: string }> }).data[0]!
+        .status;
     expect(await job()).toBe('AwaitingCSR');
 
     // The poll above already claimed A's two jobs; parallel polls must not return them again.
@@ -111,7 +111,7 @@ describe('agent work protocol', () => {
     const resB = await as(b, `/api/v1/agents/${b.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
     expect(((await resB.json()) as { deployments: number }).deployments).toBe(1);
     expect(await job()).toBe('Completed'); // every agent serving it has its own leaf now
-    expect(((await (await server.request(`/api/v1/certificates/${shared}`)).json()) as { status: string }).status).toBe('Active');
+    expect(((await (await world.server.request(`/api/v1/certificates/${shared}`)).json()) as { status: string }).status).toBe('Active');
     workB = (await (await as(b, `/api/v1/agents/${b.id}/work`)).json()) as Work;
     expect(workB.csr.map((w) => w.certificate_id)).toEqual([bOnly]);
     expect(workB.deployments).toHaveLength(1);
@@ -161,12 +161,12 @@ describe('agent work protocol', () => {
     // and the certificate's last deployment time.
     type Deployment = { id: string; last_deployment: { job_id: string; status: string; error: string | null; completed_at: string | null } | null };
     const deployments = async (certificateId: string) =>
-      ((await (await server.request(`/api/v1/certificates/${certificateId}/deployments`)).json()) as { data: Deployment[] }).data;
+      ((await (await world.server.request(`/api/v1/certificates/${certificateId}/deployments`)).json()) as { data: Deployment[] }).data;
     const certificateOf = (item: { job_id: string }) => (item as unknown as { certificate_id: string }).certificate_id;
     const byJob = new Map((await deployments(certificateOf(first))).map((d) => [d.last_deployment?.job_id, d.last_deployment]));
     expect(byJob.get(first.job_id)).toMatchObject({ status: 'Completed', error: null });
     expect(Date.parse(byJob.get(first.job_id)!.completed_at!)).toBeGreaterThan(Date.now() - 60_000);
-    const certificate = (await (await server.request(`/api/v1/certificates/${certificateOf(first)}`)).json()) as { last_deployment_at: string | null };
+    const certificate = (await (await world.server.request(`/api/v1/certificates/${certificateOf(first)}`)).json()) as { last_deployment_at: string | null };
     expect(Date.parse(certificate.last_deployment_at!)).toBeGreaterThan(Date.now() - 60_000);
     const retried = (await deployments(certificateOf(second))).find((d) => d.last_deployment?.job_id === second.job_id)!.last_deployment;
     expect(retried).toMatchObject({ status: 'Pending', error: 'nginx -t failed', completed_at: null });
@@ -175,7 +175,7 @@ describe('agent work protocol', () => {
   it('enrolls an agent newly mapped to an issued certificate, and completes a renewal when the last owing agent retires', async () => {
     const c = await register('work-c');
     const tc = await target('c-1', c.id);
-    expect((await server.request(`/api/v1/certificates/${shared}`, json('PATCH', { target_ids: [...sharedTargets, tc] }))).status).toBe(200);
+    expect((await world.server.request(`/api/v1/certificates/${shared}`, json('PATCH', { target_ids: [...sharedTargets, tc] }))).status).toBe(200);
     const workC = (await (await as(c, `/api/v1/agents/${c.id}/work`)).json()) as Work;
     expect(workC.csr.map((w) => [w.certificate_id, w.type, w.job_id])).toEqual([[shared, 'Enrollment', null]]);
     expect(WorkSchema.safeParse(workC).success).toBe(true);
@@ -184,18 +184,19 @@ describe('agent work protocol', () => {
     expect(((await (await as(c, `/api/v1/agents/${c.id}/work`)).json()) as Work).csr).toEqual([]);
 
     // A renewal that A and B answer but C never does completes once C is retired.
-    expect((await server.request(`/api/v1/certificates/${shared}/renew`, { method: 'POST' })).status).toBe(202);
+    expect((await world.server.request(`/api/v1/certificates/${shared}/renew`, { method: 'POST' })).status).toBe(202);
     await as(a, `/api/v1/agents/${a.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
     await as(b, `/api/v1/agents/${b.id}/csr`, json('POST', { certificate_id: shared, csr_pem: csr() }));
     const renewal = async () =>
-      ((await (await server.request(`/api/v1/jobs?certificate_id=${shared}&type=Renewal`)).json()) as { data: Array<{ status: string }> }).data[0]!.status;
+      ((await (await world.server.request(`/api/v1/jobs?certificate_id=${shared}&type=Renewal`)).json()) as { data: Array<{ status: string }> }).data[0]!
+        .status;
     expect(await renewal()).toBe('AwaitingCSR');
-    await server.request(`/api/v1/agents/${c.id}`, { method: 'DELETE' });
+    await world.server.request(`/api/v1/agents/${c.id}`, { method: 'DELETE' });
     expect(await renewal()).toBe('Completed');
   });
 
   it('answers 410 on work routes once the agent is retired', async () => {
-    await server.request(`/api/v1/agents/${b.id}`, { method: 'DELETE' });
+    await world.server.request(`/api/v1/agents/${b.id}`, { method: 'DELETE' });
     expect((await as(b, `/api/v1/agents/${b.id}/work`)).status).toBe(410);
     expect((await as(b, `/api/v1/agents/${b.id}/csr`, json('POST', { certificate_id: bOnly, csr_pem: csr() }))).status).toBe(410);
   });

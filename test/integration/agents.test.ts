@@ -4,24 +4,14 @@
  * heartbeat against the database and that they were group-committed), transitions and
  * metadata changes audited, retirement answering 410.
  */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/until.ts';
+import { startTestServer } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
 const bootstrap = 'bootstrap-token-0123456789abcdef';
-let server: TestServer;
-let db: pg.Client;
 
-beforeAll(async () => {
-  server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
-  db = new pg.Client({ connectionString: server.db.url });
-  await db.connect();
-});
-afterAll(async () => {
-  await db.end();
-  await server.close();
-});
+const world = useTestWorld({ env: { CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap }, inventory: false });
 
 interface Registered {
   id: string;
@@ -30,7 +20,7 @@ interface Registered {
 }
 
 async function register(name: string, token = bootstrap, extra: Record<string, unknown> = {}) {
-  return fetch(`${server.url}/api/v1/agents`, {
+  return fetch(`${world.server.url}/api/v1/agents`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name, hostname: `${name}.example.test`, ...extra }),
@@ -38,7 +28,7 @@ async function register(name: string, token = bootstrap, extra: Record<string, u
 }
 
 const beat = (agentId: string, key: string, body?: unknown) =>
-  fetch(`${server.url}/api/v1/agents/${agentId}/heartbeat`, {
+  fetch(`${world.server.url}/api/v1/agents/${agentId}/heartbeat`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
@@ -52,7 +42,7 @@ describe('agent registration', () => {
     const agent = (await res.json()) as Registered & Record<string, unknown>;
     expect(agent).toMatchObject({ name: 'web-01', hostname: 'web-01.example.test', status: 'Offline', os: 'linux' });
     expect(agent.api_key).toMatch(/^cfk_/);
-    const { rows } = await db.query('SELECT role, agent_id, key_hash FROM api_keys WHERE agent_id = $1', [agent.id]);
+    const { rows } = await world.sql.query('SELECT role, agent_id, key_hash FROM api_keys WHERE agent_id = $1', [agent.id]);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ role: 'agent', agent_id: agent.id });
     expect(rows[0].key_hash).not.toContain(agent.api_key);
@@ -61,7 +51,7 @@ describe('agent registration', () => {
   });
 
   it('checks the bootstrap token before the body: no token and a bad body is 401, not 400 (issue 12)', async () => {
-    const res = await server.request('/api/v1/agents', {
+    const res = await world.server.request('/api/v1/agents', {
       method: 'POST',
       auth: null,
       headers: { 'content-type': 'application/json' },
@@ -96,19 +86,19 @@ describe('heartbeats', () => {
 
   it('records a heartbeat, brings the agent Online once, and audits metadata changes', async () => {
     expect((await beat(a.id, a.api_key)).status).toBe(200);
-    const liveness = await db.query('SELECT last_heartbeat_at, heartbeats::int FROM agent_liveness WHERE agent_id = $1', [a.id]);
+    const liveness = await world.sql.query('SELECT last_heartbeat_at, heartbeats::int FROM agent_liveness WHERE agent_id = $1', [a.id]);
     expect(liveness.rows[0].heartbeats).toBe(1);
     expect(liveness.rows[0].last_heartbeat_at).toBeInstanceOf(Date);
     expect((await beat(a.id, a.api_key, { version: '2.0.0' })).status).toBe(200);
     expect((await beat(a.id, a.api_key, { version: '2.0.0' })).status).toBe(200);
-    const agent = (await (await server.request(`/api/v1/agents/${a.id}`)).json()) as { status: string; version: string; last_heartbeat_at: string };
+    const agent = (await (await world.server.request(`/api/v1/agents/${a.id}`)).json()) as { status: string; version: string; last_heartbeat_at: string };
     expect(agent).toMatchObject({ status: 'Online', version: '2.0.0' });
     // The audit of transitions is written after the batch.
     const online = await until('the agent_online audit event', async () => {
-      const page = (await (await server.request(`/api/v1/audit?resource_id=${a.id}&action=agent_online`)).json()) as { total: number };
+      const page = (await (await world.server.request(`/api/v1/audit?resource_id=${a.id}&action=agent_online`)).json()) as { total: number };
       return page.total > 0 ? page : undefined;
     });
-    const changed = (await (await server.request(`/api/v1/audit?resource_id=${a.id}&action=agent_metadata_changed`)).json()) as { total: number };
+    const changed = (await (await world.server.request(`/api/v1/audit?resource_id=${a.id}&action=agent_metadata_changed`)).json()) as { total: number };
     expect(online.total).toBe(1);
     expect(changed.total).toBe(1);
     expect((await beat(a.id, a.api_key, { ip_address: 'not-an-ip' })).status).toBe(400);
@@ -119,12 +109,12 @@ describe('heartbeats', () => {
     expect(res.status).toBe(403);
     expect(((await res.json()) as { message: string }).message).toMatch(/acts only for agent/);
     expect((await beat(a.id, 'test-admin-key-0123456789abcdef')).status).toBe(403);
-    expect((await fetch(`${server.url}/api/v1/auth/keys`, { headers: { authorization: `Bearer ${a.api_key}` } })).status).toBe(403);
+    expect((await fetch(`${world.server.url}/api/v1/auth/keys`, { headers: { authorization: `Bearer ${a.api_key}` } })).status).toBe(403);
   });
 
   it('acknowledges every heartbeat of a flood only once durable, in group-committed batches', async () => {
     const agents = await Promise.all(Array.from({ length: 40 }, async (_, i) => (await (await register(`flood-${i}`)).json()) as Registered));
-    const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0);
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${world.server.url}/metrics`)).text())?.[1] ?? 0);
     const batchesBefore = await metric('certfleet_heartbeat_batches_total');
     let acknowledged = 0;
     // Bounded: 40 agents x 25 heartbeats, 40 concurrent senders.
@@ -137,7 +127,7 @@ describe('heartbeats', () => {
         }
       }),
     );
-    const { rows } = await db.query('SELECT sum(heartbeats)::int AS n FROM agent_liveness WHERE agent_id = ANY($1)', [agents.map((x) => x.id)]);
+    const { rows } = await world.sql.query('SELECT sum(heartbeats)::int AS n FROM agent_liveness WHERE agent_id = ANY($1)', [agents.map((x) => x.id)]);
     expect(acknowledged).toBe(1000);
     expect(rows[0].n).toBe(acknowledged);
     const batches = (await metric('certfleet_heartbeat_batches_total')) - batchesBefore;
@@ -148,7 +138,7 @@ describe('heartbeats', () => {
   it('answers 410 after the agent is retired', async () => {
     const c = (await (await register('to-retire')).json()) as Registered;
     expect((await beat(c.id, c.api_key)).status).toBe(200);
-    const retired = await server.request(`/api/v1/agents/${c.id}?reason=decommissioned`, { method: 'DELETE' });
+    const retired = await world.server.request(`/api/v1/agents/${c.id}?reason=decommissioned`, { method: 'DELETE' });
     expect(retired.status).toBe(200);
     expect(((await retired.json()) as { retired_reason: string }).retired_reason).toBe('decommissioned');
     const gone = await beat(c.id, c.api_key);
@@ -162,7 +152,7 @@ describe('agent list', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let i = 0; i < 50; i++) {
-      const page = (await (await server.request(`/api/v1/agents?per_page=7${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
+      const page = (await (await world.server.request(`/api/v1/agents?per_page=7${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
         data: Array<{ id: string; retired_at: string | null }>;
         next_cursor?: string;
       };
@@ -170,7 +160,7 @@ describe('agent list', () => {
       if (!page.next_cursor) break;
       cursor = page.next_cursor;
     }
-    const { rows } = await db.query('SELECT id FROM agents WHERE retired_at IS NULL ORDER BY id');
+    const { rows } = await world.sql.query('SELECT id FROM agents WHERE retired_at IS NULL ORDER BY id');
     expect(seen).toEqual(rows.map((r: { id: string }) => r.id));
   });
 });

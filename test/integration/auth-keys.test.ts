@@ -1,18 +1,12 @@
 /** API keys over HTTP: lifecycle, roles and permissions, expiry, bootstrap key rotation. */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/services/auth/api-keys.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(() => server.close());
+const world = useTestWorld({ inventory: false });
 
 async function createKey(name: string, role: string, extra: Record<string, unknown> = {}) {
-  const res = await server.request('/api/v1/auth/keys', {
+  const res = await world.server.request('/api/v1/auth/keys', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name, role, ...extra }),
@@ -28,13 +22,10 @@ describe('/api/v1/auth/keys', () => {
     expect(body).toMatchObject({ name: 'deploy-bot', role: 'operator', revoked_at: null, expires_at: null });
     expect(body.key).toMatch(/^cfk_[A-Za-z0-9_-]{43}$/);
 
-    const db = new pg.Client({ connectionString: server.db.url });
-    await db.connect();
-    const { rows } = await db.query('SELECT key_hash FROM api_keys WHERE id = $1', [body.id]);
-    await db.end();
+    const { rows } = await world.sql.query('SELECT key_hash FROM api_keys WHERE id = $1', [body.id]);
     expect(rows[0].key_hash).toBe(hashApiKey(body.key!));
 
-    const list = await server.request('/api/v1/auth/keys');
+    const list = await world.server.request('/api/v1/auth/keys');
     const text = await list.text();
     expect(text).not.toContain(body.key!);
     expect(text).not.toContain('key_hash');
@@ -42,13 +33,13 @@ describe('/api/v1/auth/keys', () => {
     expect(listed.total).toBe(listed.data.length);
     expect(listed.data.map((k) => k.name)).toContain('deploy-bot');
 
-    const one = await server.request(`/api/v1/auth/keys/${body.id}`);
+    const one = await world.server.request(`/api/v1/auth/keys/${body.id}`);
     expect(await one.json()).toMatchObject({ id: body.id, name: 'deploy-bot' });
   });
 
   it('lets a new key authenticate, and enforces its role with a 403 naming the permission', async () => {
     const { body } = await createKey('reader', 'viewer');
-    const res = await server.request('/api/v1/auth/keys', { auth: body.key! });
+    const res = await world.server.request('/api/v1/auth/keys', { auth: body.key! });
     expect(res.status).toBe(403);
     const error = (await res.json()) as { code: string; message: string };
     expect(error.code).toBe('CF_ERR_FORBIDDEN');
@@ -58,7 +49,7 @@ describe('/api/v1/auth/keys', () => {
 
   it('401 with WWW-Authenticate for missing, malformed and unknown credentials', async () => {
     for (const authorization of [undefined, 'Basic Zm9vOmJhcg==', 'Bearer cfk_unknown']) {
-      const res = await fetch(`${server.url}/api/v1/auth/keys`, {
+      const res = await fetch(`${world.server.url}/api/v1/auth/keys`, {
         headers: authorization ? { authorization } : {},
       });
       expect(res.status).toBe(401);
@@ -69,26 +60,26 @@ describe('/api/v1/auth/keys', () => {
 
   it('revokes: 204, the key stops working at once, revoking again is still 204', async () => {
     const { body } = await createKey('short-lived', 'admin');
-    expect((await server.request('/api/v1/auth/keys', { auth: body.key! })).status).toBe(200);
-    expect((await server.request(`/api/v1/auth/keys/${body.id}`, { method: 'DELETE' })).status).toBe(204);
-    expect((await server.request('/api/v1/auth/keys', { auth: body.key! })).status).toBe(401);
-    expect((await server.request(`/api/v1/auth/keys/${body.id}`, { method: 'DELETE' })).status).toBe(204);
-    const listed = (await (await server.request('/api/v1/auth/keys')).json()) as { data: Array<{ id: string }> };
+    expect((await world.server.request('/api/v1/auth/keys', { auth: body.key! })).status).toBe(200);
+    expect((await world.server.request(`/api/v1/auth/keys/${body.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await world.server.request('/api/v1/auth/keys', { auth: body.key! })).status).toBe(401);
+    expect((await world.server.request(`/api/v1/auth/keys/${body.id}`, { method: 'DELETE' })).status).toBe(204);
+    const listed = (await (await world.server.request('/api/v1/auth/keys')).json()) as { data: Array<{ id: string }> };
     expect(listed.data.map((k) => k.id)).not.toContain(body.id);
-    const all = (await (await server.request('/api/v1/auth/keys?include_revoked=true')).json()) as {
+    const all = (await (await world.server.request('/api/v1/auth/keys?include_revoked=true')).json()) as {
       data: Array<{ id: string; revoked_at: string | null }>;
     };
     expect(all.data.find((k) => k.id === body.id)?.revoked_at).toBeTruthy();
   });
 
   it('404 for unknown ids; 409 for a duplicate live name; the name is free again after revocation', async () => {
-    expect((await server.request('/api/v1/auth/keys/ak-missing')).status).toBe(404);
-    expect((await server.request('/api/v1/auth/keys/ak-missing', { method: 'DELETE' })).status).toBe(404);
+    expect((await world.server.request('/api/v1/auth/keys/ak-missing')).status).toBe(404);
+    expect((await world.server.request('/api/v1/auth/keys/ak-missing', { method: 'DELETE' })).status).toBe(404);
     const first = await createKey('unique-name', 'viewer');
     const dup = await createKey('unique-name', 'viewer');
     expect(dup.res.status).toBe(409);
     expect(dup.body.code).toBe('CF_ERR_CONFLICT');
-    await server.request(`/api/v1/auth/keys/${first.body.id}`, { method: 'DELETE' });
+    await world.server.request(`/api/v1/auth/keys/${first.body.id}`, { method: 'DELETE' });
     expect((await createKey('unique-name', 'viewer')).res.status).toBe(201);
   });
 
@@ -105,8 +96,8 @@ describe('/api/v1/auth/keys', () => {
 
   it('rejects an expired key', async () => {
     const { body } = await createKey('expiring', 'admin', { expires_at: new Date(Date.now() + 1500).toISOString() });
-    expect((await server.request('/api/v1/auth/keys', { auth: body.key! })).status).toBe(200);
+    expect((await world.server.request('/api/v1/auth/keys', { auth: body.key! })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1600));
-    expect((await server.request('/api/v1/auth/keys', { auth: body.key! })).status).toBe(401);
+    expect((await world.server.request('/api/v1/auth/keys', { auth: body.key! })).status).toBe(401);
   });
 });

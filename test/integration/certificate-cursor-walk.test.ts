@@ -2,38 +2,31 @@
  * A keyset walk over 10,000 certificates returns each exactly once while another client keeps
  * inserting certificates whose names sort in between (so new rows land all over the walk).
  */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { certificateBody } from '../support/fixtures.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-let inv: Inventory;
 const seeded = 10_000;
 
+const world = useTestWorld();
+
 beforeAll(async () => {
-  server = await startTestServer();
-  inv = await seedInventory(server.db.url);
-  const db = new pg.Client({ connectionString: server.db.url });
-  await db.connect();
   // Names walk-00000 .. walk-09999, created a millisecond apart.
-  await db.query(
+  await world.sql.query(
     `INSERT INTO certificates (id, name, common_name, owner_id, team_id, issuer_id, renewal_policy_id, created_at)
      SELECT 'walk-' || lpad(g::text, 5, '0'), 'walk-' || lpad(g::text, 5, '0'), 'walk' || g || '.example.test',
             $1, $2, $3, $4, now() - interval '1 hour' + g * interval '1 millisecond'
        FROM generate_series(0, $5 - 1) AS g`,
-    [inv.ownerId, inv.teamId, inv.issuerId, inv.policyId, seeded],
+    [world.inv.ownerId, world.inv.teamId, world.inv.issuerId, world.inv.policyId, seeded],
   );
-  await db.end();
 }, 60_000);
-afterAll(() => server.close());
 
 async function walk(sort: string): Promise<string[]> {
   const seen: string[] = [];
   let cursor: string | undefined;
   for (let pages = 0; pages < 100; pages++) {
-    const q = `owner_id=${inv.ownerId}&per_page=250&sort=${sort}&include_total=false${cursor ? `&cursor=${cursor}` : ''}`;
-    const res = await server.request(`/api/v1/certificates?${q}&fields=id`);
+    const q = `owner_id=${world.inv.ownerId}&per_page=250&sort=${sort}&include_total=false${cursor ? `&cursor=${cursor}` : ''}`;
+    const res = await world.server.request(`/api/v1/certificates?${q}&fields=id`);
     expect(res.status).toBe(200);
     const page = (await res.json()) as { data: Array<{ id: string }>; next_cursor?: string };
     seen.push(...page.data.map((c) => c.id));
@@ -51,10 +44,10 @@ describe('cursor walk during concurrent inserts', () => {
       // Bounded: at most 400 inserts, and only while the walk runs.
       for (let i = 0; inserting && i < 400; i++) {
         const name = `walk-${String((i * 37) % seeded).padStart(5, '0')}-new-${sort}-${i}`;
-        const res = await server.request('/api/v1/certificates', {
+        const res = await world.server.request('/api/v1/certificates', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(certificateBody(inv, name)),
+          body: JSON.stringify(certificateBody(world.inv, name)),
         });
         expect(res.status).toBe(201);
         inserted++;

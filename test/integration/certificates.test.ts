@@ -3,37 +3,23 @@
  * partial updates (renewal_policy_id and target_ids included), archive, versions, deployments,
  * list filters, sorts, projection, paging and cursors.
  */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-let inv: Inventory;
-let db: pg.Client;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  inv = await seedInventory(server.db.url);
-  db = new pg.Client({ connectionString: server.db.url });
-  await db.connect();
-});
-afterAll(async () => {
-  await db.end();
-  await server.close();
-});
+const world = useTestWorld();
 
 const send = (method: string, path: string, body: unknown) =>
-  server.request(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  world.server.request(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 async function create(name: string, extra: Record<string, unknown> = {}) {
-  const res = await send('POST', '/api/v1/certificates', certificateBody(inv, name, extra));
+  const res = await send('POST', '/api/v1/certificates', certificateBody(world.inv, name, extra));
   expect(res.status, await res.clone().text()).toBe(201);
   return (await res.json()) as Record<string, unknown> & { id: string };
 }
 
 async function list(query: string) {
-  const res = await server.request(`/api/v1/certificates?${query}`);
+  const res = await world.server.request(`/api/v1/certificates?${query}`);
   expect(res.status, await res.clone().text()).toBe(200);
   return (await res.json()) as { data: Array<Record<string, unknown>>; total: number | null; next_cursor?: string; page?: number };
 }
@@ -42,15 +28,18 @@ describe('create and validate', () => {
   it('creates a Pending certificate with its target mapping', async () => {
     const cert = await create('svc-create', {
       sans: ['svc-create.example.test', '10.1.2.3', '2001:db8::1', 'ops@example.test'],
-      target_ids: [inv.targetId],
+      target_ids: [world.inv.targetId],
       tags: { app: 'svc' },
       environment: 'production',
     });
-    expect(cert).toMatchObject({ status: 'Pending', expires_at: null, target_ids: [inv.targetId], source: 'API', tags: { app: 'svc' } });
-    const deployments = (await (await server.request(`/api/v1/certificates/${cert.id}/deployments`)).json()) as { data: Array<{ id: string }>; total: number };
-    expect(deployments).toMatchObject({ total: 1, data: [{ id: inv.targetId }] });
-    const rows = await db.query('SELECT target_id FROM certificate_target_mappings WHERE certificate_id = $1', [cert.id]);
-    expect(rows.rows).toEqual([{ target_id: inv.targetId }]);
+    expect(cert).toMatchObject({ status: 'Pending', expires_at: null, target_ids: [world.inv.targetId], source: 'API', tags: { app: 'svc' } });
+    const deployments = (await (await world.server.request(`/api/v1/certificates/${cert.id}/deployments`)).json()) as {
+      data: Array<{ id: string }>;
+      total: number;
+    };
+    expect(deployments).toMatchObject({ total: 1, data: [{ id: world.inv.targetId }] });
+    const rows = await world.sql.query('SELECT target_id FROM certificate_target_mappings WHERE certificate_id = $1', [cert.id]);
+    expect(rows.rows).toEqual([{ target_id: world.inv.targetId }]);
   });
 
   it.each([
@@ -68,25 +57,25 @@ describe('create and validate', () => {
     [{ target_ids: ['target-missing'] }, 'target_ids'],
     [{ status: 'Active' }, 'status'],
   ])('400 for %j naming %s', async (extra, field) => {
-    const res = await send('POST', '/api/v1/certificates', certificateBody(inv, `bad-${field}`, extra));
+    const res = await send('POST', '/api/v1/certificates', certificateBody(world.inv, `bad-${field}`, extra));
     expect(res.status).toBe(400);
     const { message } = (await res.json()) as { message: string };
     expect(message.startsWith(`${field}:`) || message.includes(`"${field}"`), message).toBe(true);
   });
 
   it('400 when a required reference is missing, 409 on a duplicate name', async () => {
-    const { renewal_policy_id: _, ...withoutPolicy } = certificateBody(inv, 'no-policy');
+    const { renewal_policy_id: _, ...withoutPolicy } = certificateBody(world.inv, 'no-policy');
     const missing = await send('POST', '/api/v1/certificates', withoutPolicy);
     expect(((await missing.json()) as { message: string }).message).toMatch(/^renewal_policy_id:/);
     await create('dup-name');
-    expect((await send('POST', '/api/v1/certificates', certificateBody(inv, 'dup-name'))).status).toBe(409);
+    expect((await send('POST', '/api/v1/certificates', certificateBody(world.inv, 'dup-name'))).status).toBe(409);
   });
 });
 
 describe('update, archive, versions', () => {
   it('updates any field, including renewal_policy_id and the target mapping', async () => {
-    const cert = await create('svc-update', { target_ids: [inv.targetId] });
-    const other = await seedInventory(server.db.url);
+    const cert = await create('svc-update', { target_ids: [world.inv.targetId] });
+    const other = await seedInventory(world.server.db.url);
     const res = await send('PATCH', `/api/v1/certificates/${cert.id}`, {
       renewal_policy_id: other.policyId,
       owner_id: other.ownerId,
@@ -106,7 +95,7 @@ describe('update, archive, versions', () => {
       common_name: 'svc-update.example.test',
     });
     expect(new Date(String(updated.updated_at)).getTime()).toBeGreaterThan(new Date(String(cert.updated_at)).getTime());
-    const stored = await db.query('SELECT renewal_policy_id FROM certificates WHERE id = $1', [cert.id]);
+    const stored = await world.sql.query('SELECT renewal_policy_id FROM certificates WHERE id = $1', [cert.id]);
     expect(stored.rows[0].renewal_policy_id).toBe(other.policyId);
 
     const cleared = (await (await send('PUT', `/api/v1/certificates/${cert.id}`, { certificate_profile_id: null, target_ids: [] })).json()) as Record<
@@ -120,32 +109,32 @@ describe('update, archive, versions', () => {
 
   it('archives on DELETE (204, idempotent) and refuses later changes', async () => {
     const cert = await create('svc-archive');
-    expect((await server.request(`/api/v1/certificates/${cert.id}`, { method: 'DELETE' })).status).toBe(204);
-    expect((await server.request(`/api/v1/certificates/${cert.id}`, { method: 'DELETE' })).status).toBe(204);
-    const got = (await (await server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string };
+    expect((await world.server.request(`/api/v1/certificates/${cert.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await world.server.request(`/api/v1/certificates/${cert.id}`, { method: 'DELETE' })).status).toBe(204);
+    const got = (await (await world.server.request(`/api/v1/certificates/${cert.id}`)).json()) as { status: string };
     expect(got.status).toBe('Archived');
     expect((await send('PATCH', `/api/v1/certificates/${cert.id}`, { tags: { a: 'b' } })).status).toBe(409);
-    expect((await server.request('/api/v1/certificates/cert-missing', { method: 'DELETE' })).status).toBe(404);
+    expect((await world.server.request('/api/v1/certificates/cert-missing', { method: 'DELETE' })).status).toBe(404);
   });
 
   it('lists versions newest first', async () => {
     const cert = await create('svc-versions');
-    const empty = (await (await server.request(`/api/v1/certificates/${cert.id}/versions`)).json()) as { data: unknown[]; total: number };
+    const empty = (await (await world.server.request(`/api/v1/certificates/${cert.id}/versions`)).json()) as { data: unknown[]; total: number };
     expect(empty).toMatchObject({ data: [], total: 0 });
     for (const [i, fp] of ['aa', 'bb'].entries()) {
-      await db.query(
+      await world.sql.query(
         `INSERT INTO certificate_versions (id, certificate_id, serial_number, not_before, not_after, fingerprint_sha256, pem_chain, created_at)
          VALUES ($1, $2, $3, now(), now() + interval '90 days', $4, 'PEM', now() + $5 * interval '1 second')`,
         [`${cert.id}-v${i}`, cert.id, `0${i}`, `${fp}-${cert.id}`, i],
       );
     }
-    const versions = (await (await server.request(`/api/v1/certificates/${cert.id}/versions`)).json()) as {
+    const versions = (await (await world.server.request(`/api/v1/certificates/${cert.id}/versions`)).json()) as {
       data: Array<{ id: string; serial_number: string }>;
       total: number;
     };
     expect(versions.total).toBe(2);
     expect(versions.data.map((v) => v.id)).toEqual([`${cert.id}-v1`, `${cert.id}-v0`]);
-    expect((await server.request('/api/v1/certificates/cert-missing/versions')).status).toBe(404);
+    expect((await world.server.request('/api/v1/certificates/cert-missing/versions')).status).toBe(404);
   });
 });
 
@@ -154,7 +143,7 @@ describe('list', () => {
   const ids: string[] = [];
 
   beforeAll(async () => {
-    listInv = await seedInventory(server.db.url);
+    listInv = await seedInventory(world.server.db.url);
     for (let i = 0; i < 7; i++) {
       const res = await send('POST', '/api/v1/certificates', {
         ...certificateBody(listInv, `list-${listInv.suffix}-${i}`),
@@ -166,7 +155,7 @@ describe('list', () => {
     }
     // Give them distinct expiries: i days from now.
     for (const [i, id] of ids.entries()) {
-      await db.query(`UPDATE certificates SET expires_at = now() + $2 * interval '1 day', status = $3 WHERE id = $1`, [
+      await world.sql.query(`UPDATE certificates SET expires_at = now() + $2 * interval '1 day', status = $3 WHERE id = $1`, [
         id,
         i + 1,
         i === 0 ? 'Active' : 'Pending',
@@ -192,13 +181,13 @@ describe('list', () => {
   });
 
   it('counts a certificate with an open renewal as RenewalInProgress, not under its stored status', async () => {
-    const inv2 = await seedInventory(server.db.url);
+    const inv2 = await seedInventory(world.server.db.url);
     const created: string[] = [];
     for (let i = 0; i < 4; i++) {
       const res = await send('POST', '/api/v1/certificates', certificateBody(inv2, `count-${inv2.suffix}-${i}`));
       created.push(((await res.json()) as { id: string }).id);
     }
-    await db.query(`UPDATE certificates SET status = 'Active', expires_at = now() + interval '60 days' WHERE id = ANY($1)`, [created]);
+    await world.sql.query(`UPDATE certificates SET status = 'Active', expires_at = now() + interval '60 days' WHERE id = ANY($1)`, [created]);
     expect((await send('POST', `/api/v1/certificates/${created[1]}/renew`, {})).status).toBe(202);
     const scope = `owner_id=${inv2.ownerId}`;
     const active = await list(`${scope}&status=Active`);
@@ -211,7 +200,7 @@ describe('list', () => {
     // Unscoped totals come from certificate_count_deltas, not from counting rows: they must
     // agree with the rows, before and after the deltas are folded.
     const truth = async () => {
-      const { rows } = await db.query<{ status: string; n: number }>(
+      const { rows } = await world.sql.query<{ status: string; n: number }>(
         `SELECT CASE WHEN c.status NOT IN ('Revoked', 'Archived') AND EXISTS (SELECT 1 FROM jobs j WHERE j.certificate_id = c.id
                  AND j.type IN ('Issuance', 'Renewal') AND j.status IN ('Pending', 'AwaitingCSR', 'Running')) THEN 'RenewalInProgress' ELSE c.status END AS status,
                 count(*)::int AS n FROM certificates c GROUP BY 1`,
@@ -229,7 +218,7 @@ describe('list', () => {
     const expected = await truth();
     expect(await served()).toEqual(expected);
     expect((await list('per_page=1')).total).toBe(Object.values(expected).reduce((a, b) => a + b, 0));
-    await db.query(`WITH gone AS (DELETE FROM certificate_count_deltas RETURNING status, n)
+    await world.sql.query(`WITH gone AS (DELETE FROM certificate_count_deltas RETURNING status, n)
                     INSERT INTO certificate_count_deltas (status, n) SELECT status, sum(n) FROM gone GROUP BY status HAVING sum(n) <> 0`);
     expect(await served()).toEqual(expected);
   });
@@ -238,7 +227,7 @@ describe('list', () => {
     expect((await list(`${scoped()}&sort=-expires_at`)).data.map((c) => c.id)).toEqual([...ids].reverse());
     const byName = (await list(`${scoped()}&sort=name`)).data.map((c) => c.name);
     expect(byName).toEqual([...byName].sort());
-    const res = await server.request('/api/v1/certificates?sort=owner_id');
+    const res = await world.server.request('/api/v1/certificates?sort=owner_id');
     expect(res.status).toBe(400);
     expect(((await res.json()) as { message: string }).message).toMatch(/^query\.sort:/);
   });
@@ -246,7 +235,7 @@ describe('list', () => {
   it('projects fields and rejects unknown ones', async () => {
     const page = await list(`${scoped()}&fields=id,status`);
     expect(Object.keys(page.data[0]!).sort()).toEqual(['id', 'status']);
-    expect((await server.request('/api/v1/certificates?fields=id,private_key')).status).toBe(400);
+    expect((await world.server.request('/api/v1/certificates?fields=id,private_key')).status).toBe(400);
   });
 
   it('pages with page/per_page and cursors; next_cursor on every page but the last', async () => {
@@ -272,21 +261,21 @@ describe('list', () => {
       `cursor=${cursor}&status=Active`,
       `${scoped()}&cursor=${cursor}&per_page=2&sort=-created_at`,
     ]) {
-      const res = await server.request(`/api/v1/certificates?${q}`);
+      const res = await world.server.request(`/api/v1/certificates?${q}`);
       expect(res.status, q).toBe(400);
       expect(((await res.json()) as { message: string }).message).toMatch(/^cursor:/);
     }
   });
 
   it('serves ETags and 304 on the list', async () => {
-    const res = await server.request(`/api/v1/certificates?${scoped()}`);
+    const res = await world.server.request(`/api/v1/certificates?${scoped()}`);
     const etag = res.headers.get('etag')!;
-    expect((await server.request(`/api/v1/certificates?${scoped()}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    expect((await world.server.request(`/api/v1/certificates?${scoped()}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
   });
 
   it('rejects unknown and malformed query parameters', async () => {
     for (const q of ['owner=x', 'per_page=0', 'per_page=501', 'expires_before=tomorrow', 'status=active']) {
-      expect((await server.request(`/api/v1/certificates?${q}`)).status, q).toBe(400);
+      expect((await world.server.request(`/api/v1/certificates?${q}`)).status, q).toBe(400);
     }
   });
 });

@@ -6,23 +6,21 @@
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DiscoveredCertificateSchema, DiscoveryScanSchema } from '../../src/http/routes/discovery/schema.ts';
-import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { certificateBody } from '../support/fixtures.ts';
+import { useTestWorld } from '../support/world.ts';
 
 const bootstrap = 'bootstrap-token-0123456789abcdef';
-let server: TestServer;
-let inv: Inventory;
 let a: { id: string; api_key: string };
 let b: { id: string; api_key: string };
 
 const json = (method: string, body?: unknown) => ({ method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
 const as = (agent: { api_key: string }, p: string, init: RequestInit = {}) =>
-  fetch(`${server.url}${p}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}` } });
+  fetch(`${world.server.url}${p}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${agent.api_key}` } });
 const register = async (name: string) =>
   (await (
-    await fetch(`${server.url}/api/v1/agents`, {
+    await fetch(`${world.server.url}/api/v1/agents`, {
       method: 'POST',
       headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name }),
@@ -53,13 +51,12 @@ function opensslCert(cn: string, sans: string[], key: string[] = ['-newkey', 'ec
 
 const report = (agent: { id: string; api_key: string }, body: unknown) => as(agent, `/api/v1/agents/${agent.id}/discoveries`, json('POST', body));
 
+const world = useTestWorld({ env: { CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap } });
+
 beforeAll(async () => {
-  server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
-  inv = await seedInventory(server.db.url);
-  a = await register(`disc-a-${inv.suffix}`);
-  b = await register(`disc-b-${inv.suffix}`);
+  a = await register(`disc-a-${world.inv.suffix}`);
+  b = await register(`disc-b-${world.inv.suffix}`);
 });
-afterAll(() => server.close());
 
 describe('discovery reports', () => {
   const web = opensslCert('web.example.test', ['web.example.test', 'www.example.test']);
@@ -81,7 +78,7 @@ describe('discovery reports', () => {
     expect(DiscoveryScanSchema.safeParse(scan).success).toBe(true);
     expect(scan).toMatchObject({ certificates_found: 2, certificates_new: 2, errors_count: 1 });
 
-    const list = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}`)).json()) as { data: Array<Record<string, unknown>> };
+    const list = (await (await world.server.request(`/api/v1/discovered-certificates?agent_id=${a.id}`)).json()) as { data: Array<Record<string, unknown>> };
     expect(list.data).toHaveLength(2);
     const found = list.data.find((d) => d.source_path === '/etc/nginx/web.pem')!;
     expect(DiscoveredCertificateSchema.safeParse(found).success).toBe(true);
@@ -105,7 +102,7 @@ describe('discovery reports', () => {
     // The same certificate seen again: nothing new, last_seen_at moves, the row stays.
     const again = (await (await report(a, { certificates: [{ pem_data: web, source_path: '/etc/nginx/web.pem' }] })).json()) as { certificates_new: number };
     expect(again.certificates_new).toBe(0);
-    const after = (await (await server.request(`/api/v1/discovered-certificates/${found.id as string}`)).json()) as {
+    const after = (await (await world.server.request(`/api/v1/discovered-certificates/${found.id as string}`)).json()) as {
       last_seen_at: string;
       first_seen_at: string;
     };
@@ -121,22 +118,26 @@ describe('discovery reports', () => {
   });
 
   it('links a certificate certfleet issued to its managed certificate at once', async () => {
-    const cert = (await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `disc-${inv.suffix}`)))).json()) as { id: string };
+    const cert = (await (await world.server.request('/api/v1/certificates', json('POST', certificateBody(world.inv, `disc-${world.inv.suffix}`)))).json()) as {
+      id: string;
+    };
     const csr = execFileSync(
       'openssl',
       ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=x', '-keyout', '/dev/null'],
       { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] },
     );
-    const issued = (await (await server.request(`/api/v1/certificates/${cert.id}/csr`, json('POST', { csr_pem: csr }))).json()) as { certificate_pem: string };
+    const issued = (await (await world.server.request(`/api/v1/certificates/${cert.id}/csr`, json('POST', { csr_pem: csr }))).json()) as {
+      certificate_pem: string;
+    };
     await report(a, { certificates: [{ pem_data: issued.certificate_pem, source_path: '/etc/nginx/managed.pem' }] });
-    const list = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Managed`)).json()) as {
+    const list = (await (await world.server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Managed`)).json()) as {
       data: Array<{ managed_certificate_id: string }>;
     };
     expect(list.data.map((d) => d.managed_certificate_id)).toEqual([cert.id]);
   });
 
   it('refuses bad entries with a 400 naming the index, and records nothing', async () => {
-    const before = (await (await server.request(`/api/v1/discovery-summary?agent_id=${a.id}`)).json()) as Record<string, number>;
+    const before = (await (await world.server.request(`/api/v1/discovery-summary?agent_id=${a.id}`)).json()) as Record<string, number>;
     const notCert = await report(a, {
       certificates: [
         { pem_data: web, source_path: '/ok.pem' },
@@ -149,57 +150,59 @@ describe('discovery reports', () => {
     expect(((await two.json()) as { message: string }).message).toMatch(/more than one certificate/);
     expect((await report(a, { certificates: [{ pem_data: web }] })).status).toBe(400);
     expect((await report(a, { certificates: Array.from({ length: 1001 }, () => ({ pem_data: 'x', source_path: '/x' })) })).status).toBe(400);
-    expect((await server.request(`/api/v1/discovery-summary?agent_id=${a.id}`).then((r) => r.json())) as Record<string, number>).toEqual(before);
+    expect((await world.server.request(`/api/v1/discovery-summary?agent_id=${a.id}`).then((r) => r.json())) as Record<string, number>).toEqual(before);
   });
 
   it('lets an agent report only for itself, and not once retired', async () => {
     expect((await as(a, `/api/v1/agents/${b.id}/discoveries`, json('POST', { certificates: [] }))).status).toBe(403);
-    const c = await register(`disc-c-${inv.suffix}`);
-    await server.request(`/api/v1/agents/${c.id}`, { method: 'DELETE' });
+    const c = await register(`disc-c-${world.inv.suffix}`);
+    await world.server.request(`/api/v1/agents/${c.id}`, { method: 'DELETE' });
     expect((await report(c, { certificates: [] })).status).toBe(410);
   });
 });
 
 describe('operating on discovered certificates', () => {
   it('claims, dismisses, summarises and pages', async () => {
-    const list = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Unmanaged&per_page=1`)).json()) as {
+    const list = (await (await world.server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Unmanaged&per_page=1`)).json()) as {
       data: Array<{ id: string }>;
       next_cursor?: string;
     };
     expect(list.data).toHaveLength(1);
     expect(list.next_cursor).toBeDefined();
     const next = (await (
-      await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Unmanaged&per_page=1&cursor=${list.next_cursor!}`)
+      await world.server.request(`/api/v1/discovered-certificates?agent_id=${a.id}&status=Unmanaged&per_page=1&cursor=${list.next_cursor!}`)
     ).json()) as { data: Array<{ id: string }> };
     expect(next.data[0]!.id > list.data[0]!.id).toBe(true);
-    expect((await server.request(`/api/v1/discovered-certificates?status=Managed&cursor=${list.next_cursor!}`)).status).toBe(400); // cursor bound to its filters
+    expect((await world.server.request(`/api/v1/discovered-certificates?status=Managed&cursor=${list.next_cursor!}`)).status).toBe(400); // cursor bound to its filters
 
     const [first, second] = [list.data[0]!.id, next.data[0]!.id];
-    const cert = (await (await server.request('/api/v1/certificates', json('POST', certificateBody(inv, `claim-${inv.suffix}`)))).json()) as { id: string };
-    expect((await server.request(`/api/v1/discovered-certificates/${first}/claim`, json('POST', { managed_certificate_id: 'nope' }))).status).toBe(400);
+    const cert = (await (await world.server.request('/api/v1/certificates', json('POST', certificateBody(world.inv, `claim-${world.inv.suffix}`)))).json()) as {
+      id: string;
+    };
+    expect((await world.server.request(`/api/v1/discovered-certificates/${first}/claim`, json('POST', { managed_certificate_id: 'nope' }))).status).toBe(400);
     const claimed = (await (
-      await server.request(`/api/v1/discovered-certificates/${first}/claim`, json('POST', { managed_certificate_id: cert.id }))
+      await world.server.request(`/api/v1/discovered-certificates/${first}/claim`, json('POST', { managed_certificate_id: cert.id }))
     ).json()) as { status: string; managed_certificate_id: string };
     expect(claimed).toMatchObject({ status: 'Managed', managed_certificate_id: cert.id });
-    const dismissed = (await (await server.request(`/api/v1/discovered-certificates/${second}/dismiss`, { method: 'POST' })).json()) as {
+    const dismissed = (await (await world.server.request(`/api/v1/discovered-certificates/${second}/dismiss`, { method: 'POST' })).json()) as {
       status: string;
       dismissed_at: string;
     };
     expect(dismissed.status).toBe('Dismissed');
     expect(dismissed.dismissed_at).toBeTruthy();
-    expect((await server.request('/api/v1/discovered-certificates/dcert-missing/dismiss', { method: 'POST' })).status).toBe(404);
+    expect((await world.server.request('/api/v1/discovered-certificates/dcert-missing/dismiss', { method: 'POST' })).status).toBe(404);
 
-    const summary = (await (await server.request(`/api/v1/discovery-summary?agent_id=${a.id}`)).json()) as Record<string, number>;
-    const all = (await (await server.request(`/api/v1/discovered-certificates?agent_id=${a.id}`)).json()) as { data: Array<{ status: string }> };
+    const summary = (await (await world.server.request(`/api/v1/discovery-summary?agent_id=${a.id}`)).json()) as Record<string, number>;
+    const all = (await (await world.server.request(`/api/v1/discovered-certificates?agent_id=${a.id}`)).json()) as { data: Array<{ status: string }> };
     expect(summary).toEqual({
       Unmanaged: all.data.filter((d) => d.status === 'Unmanaged').length,
       Managed: all.data.filter((d) => d.status === 'Managed').length,
       Dismissed: 1,
     });
-    const scans = (await (await server.request(`/api/v1/discovery-scans?agent_id=${a.id}`)).json()) as { data: Array<{ agent_id: string }> };
+    const scans = (await (await world.server.request(`/api/v1/discovery-scans?agent_id=${a.id}`)).json()) as { data: Array<{ agent_id: string }> };
     expect(scans.data.length).toBeGreaterThanOrEqual(3);
     expect(scans.data.every((s) => s.agent_id === a.id)).toBe(true);
-    const audit = (await (await server.request(`/api/v1/audit?resource_id=${first}`)).json()) as { data: Array<{ action: string }> };
+    const audit = (await (await world.server.request(`/api/v1/audit?resource_id=${first}`)).json()) as { data: Array<{ action: string }> };
     expect(audit.data.map((e) => e.action)).toContain('discovered_certificate_claimed');
   });
 

@@ -10,22 +10,19 @@ import { createNotificationRepository } from '../../src/db/notifications.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { runExpiryAlerts } from '../../src/scheduler/expiry-alerts.ts';
-import { seedInventory, type Inventory } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
 let pool: Pool;
-let inv: Inventory;
 let webhook: http.Server;
 let webhookUrl: string;
 const received: Array<Record<string, unknown>> = [];
 let failNext = 0;
 let alwaysFail = false;
 
+const world = useTestWorld();
+
 beforeAll(async () => {
-  server = await startTestServer();
-  pool = createPool({ connectionString: server.db.url, max: 4, log: createLogger({ level: 'silent' }) });
-  inv = await seedInventory(server.db.url);
+  pool = createPool({ connectionString: world.server.db.url, max: 4, log: createLogger({ level: 'silent' }) });
   webhook = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -42,12 +39,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
   webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hooks/certs`;
-  await pool.query("UPDATE renewal_policies SET alert_thresholds_days = '{30,7,1}' WHERE id = $1", [inv.policyId]);
+  await pool.query("UPDATE renewal_policies SET alert_thresholds_days = '{30,7,1}' WHERE id = $1", [world.inv.policyId]);
   const cert = (id: string, status: string, days: number) =>
     pool.query(
       `INSERT INTO certificates (id, name, common_name, owner_id, team_id, issuer_id, renewal_policy_id, status, expires_at)
        VALUES ($1, $1, $1 || '.example.test', $2, $3, $4, $5, $6, now() + make_interval(days => $7::int))`,
-      [`${id}-${inv.suffix}`, inv.ownerId, inv.teamId, inv.issuerId, inv.policyId, status, days],
+      [`${id}-${world.inv.suffix}`, world.inv.ownerId, world.inv.teamId, world.inv.issuerId, world.inv.policyId, status, days],
     );
   await cert('in-20', 'Active', 20); // crossed 30
   await cert('in-5', 'Active', 5); // crossed 30 and 7
@@ -56,7 +53,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await pool.end();
-  await server.close();
   await new Promise((resolve) => webhook.close(resolve));
 });
 
@@ -65,7 +61,7 @@ const mine = async () =>
   (
     await pool.query<{ certificate_id: string; threshold_days: number; status: string; attempts: number }>(
       `SELECT certificate_id, threshold_days, status, attempts FROM notifications WHERE certificate_id LIKE '%-' || $1 ORDER BY certificate_id, threshold_days`,
-      [inv.suffix],
+      [world.inv.suffix],
     )
   ).rows;
 
@@ -91,7 +87,7 @@ describe('expiry alerts', () => {
     await pool.query(
       `INSERT INTO certificates (id, name, common_name, owner_id, team_id, issuer_id, renewal_policy_id, status, expires_at)
        VALUES ($1, $1, 'dl.example.test', $2, $3, $4, $5, 'Active', now() + interval '12 hours')`,
-      [`dead-${inv.suffix}`, inv.ownerId, inv.teamId, inv.issuerId, inv.policyId],
+      [`dead-${world.inv.suffix}`, world.inv.ownerId, world.inv.teamId, world.inv.issuerId, world.inv.policyId],
     );
     alwaysFail = true;
     for (let i = 0; i < 3; i++) await runExpiryAlerts({ repo: repo(), webhookUrl, maxAttempts: 3, backoffSeconds: 0 });
@@ -102,7 +98,7 @@ describe('expiry alerts', () => {
       [7, 'DeadLetter', 3],
       [30, 'DeadLetter', 3],
     ]);
-    const list = (await (await server.request('/api/v1/notifications?status=DeadLetter')).json()) as { data: Array<{ last_error: string }> };
+    const list = (await (await world.server.request('/api/v1/notifications?status=DeadLetter')).json()) as { data: Array<{ last_error: string }> };
     expect(list.data).toHaveLength(3);
     expect(list.data[0]!.last_error).toMatch(/HTTP 503/);
   });

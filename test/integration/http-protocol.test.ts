@@ -3,17 +3,14 @@
  * content types (415), malformed JSON (400), validation (400 naming the field), request ids,
  * and access-log hygiene.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawRequest } from '../support/raw-http.ts';
-import { adminKey, startTestServer, type TestServer } from '../support/server.ts';
+import { adminKey } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
 const limit = 4096;
 
-beforeAll(async () => {
-  server = await startTestServer({ CERTFLEET_MAX_BODY_BYTES: String(limit) });
-});
-afterAll(() => server.close());
+const world = useTestWorld({ env: { CERTFLEET_MAX_BODY_BYTES: String(limit) }, inventory: false });
 
 async function errorBody(res: Response) {
   expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -25,39 +22,39 @@ async function errorBody(res: Response) {
 
 describe('routing', () => {
   it('answers unknown paths with a 404 envelope', async () => {
-    const res = await server.request('/api/v1/nothing-here');
+    const res = await world.server.request('/api/v1/nothing-here');
     expect(res.status).toBe(404);
     const body = await errorBody(res);
     expect(body).toMatchObject({ error: 'Not Found', code: 'CF_ERR_NOT_FOUND' });
   });
 
   it('answers a known path with the wrong method with 405 and Allow', async () => {
-    const res = await server.request('/api/v1/auth/keys', { method: 'PUT' });
+    const res = await world.server.request('/api/v1/auth/keys', { method: 'PUT' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
     expect((await errorBody(res)).code).toBe('CF_ERR_METHOD_NOT_ALLOWED');
 
-    const withParam = await server.request('/api/v1/auth/keys/ak-1', { method: 'POST' });
+    const withParam = await world.server.request('/api/v1/auth/keys/ak-1', { method: 'POST' });
     expect(withParam.status).toBe(405);
     expect(withParam.headers.get('allow')).toBe('DELETE, GET, HEAD');
   });
 
   it('serves HEAD for every GET with headers and no body', async () => {
-    const get = await server.request('/health');
+    const get = await world.server.request('/health');
     const getBody = await get.text();
-    const head = await server.request('/health', { method: 'HEAD' });
+    const head = await world.server.request('/health', { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
     expect(Number(head.headers.get('content-length'))).toBe(Buffer.byteLength(getBody));
     expect(await head.text()).toBe('');
 
-    const raw = await rawRequest(server.url, 'HEAD /api/v1/auth/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ' + adminKey);
+    const raw = await rawRequest(world.server.url, 'HEAD /api/v1/auth/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ' + adminKey);
     expect(raw.status).toBe(200);
     expect(raw.body).toBe('');
   });
 
   it('rejects a malformed percent-escape in a path parameter with 400', async () => {
-    const res = await server.request('/api/v1/auth/keys/%E0%A4%A');
+    const res = await world.server.request('/api/v1/auth/keys/%E0%A4%A');
     expect(res.status).toBe(400);
     expect((await errorBody(res)).message).toMatch(/percent-encoding/);
   });
@@ -65,7 +62,7 @@ describe('routing', () => {
 
 describe('request bodies', () => {
   const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-    server.request('/api/v1/auth/keys', { method: 'POST', body, headers });
+    world.server.request('/api/v1/auth/keys', { method: 'POST', body, headers });
 
   it('415 when the content type is not JSON', async () => {
     const res = await post('{"name":"x","role":"viewer"}', { 'content-type': 'text/plain' });
@@ -100,10 +97,10 @@ describe('request bodies', () => {
   });
 
   it('400 naming the query parameter, never the body, on a bad query string', async () => {
-    const unknown = await server.request('/api/v1/certificates?limit=10');
+    const unknown = await world.server.request('/api/v1/certificates?limit=10');
     expect(unknown.status).toBe(400);
     expect((await errorBody(unknown)).message).toMatch(/^query: .*"limit"/);
-    const tooBig = await server.request('/api/v1/certificates?per_page=100000');
+    const tooBig = await world.server.request('/api/v1/certificates?per_page=100000');
     expect(tooBig.status).toBe(400);
     expect((await errorBody(tooBig)).message).toMatch(/^query\.per_page: /);
   });
@@ -111,7 +108,7 @@ describe('request bodies', () => {
   it('413 before reading a body whose declared length exceeds the limit', async () => {
     // Only the head is sent: the answer must come without waiting for any body byte.
     const res = await rawRequest(
-      server.url,
+      world.server.url,
       `POST /api/v1/auth/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminKey}\r\nContent-Type: application/json\r\nContent-Length: ${limit * 100}`,
     );
     expect(res.status).toBe(413);
@@ -123,7 +120,7 @@ describe('request bodies', () => {
     const chunk = 'a'.repeat(1024);
     const chunks = Array.from({ length: 8 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
     const res = await rawRequest(
-      server.url,
+      world.server.url,
       `POST /api/v1/auth/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminKey}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked`,
       chunks,
     );
@@ -141,7 +138,7 @@ describe('request bodies', () => {
   });
 
   it('answers 401 before a large body is read, and closes the connection', async () => {
-    const res = await rawRequest(server.url, `POST /api/v1/auth/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000`, [
+    const res = await rawRequest(world.server.url, `POST /api/v1/auth/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000`, [
       '{"name":',
     ]);
     expect(res.status).toBe(401);
@@ -151,9 +148,9 @@ describe('request bodies', () => {
 
 describe('request ids and logs', () => {
   it('echoes a safe X-Request-Id and generates one otherwise', async () => {
-    const echoed = await server.request('/health', { headers: { 'x-request-id': 'trace-abc.123' } });
+    const echoed = await world.server.request('/health', { headers: { 'x-request-id': 'trace-abc.123' } });
     expect(echoed.headers.get('x-request-id')).toBe('trace-abc.123');
-    const generated = await server.request('/nope', { headers: { 'x-request-id': 'bad id with spaces' } });
+    const generated = await world.server.request('/nope', { headers: { 'x-request-id': 'bad id with spaces' } });
     const id = generated.headers.get('x-request-id');
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect((await generated.json()).request_id).toBe(id);
@@ -161,13 +158,13 @@ describe('request ids and logs', () => {
 
   it('logs no Authorization value and no raw control characters from the request', async () => {
     const secret = 'cfk_this-token-must-never-be-logged-000000';
-    await rawRequest(server.url, `GET /api/v1/auth/keys?x=%0d%0a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}`);
-    await rawRequest(server.url, `GET /a%0d%0aInjected:%00/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}`);
-    await server.request('/api/v1/auth/keys', { auth: secret });
-    const log = server.logLines.join('');
+    await rawRequest(world.server.url, `GET /api/v1/auth/keys?x=%0d%0a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}`);
+    await rawRequest(world.server.url, `GET /a%0d%0aInjected:%00/b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}`);
+    await world.server.request('/api/v1/auth/keys', { auth: secret });
+    const log = world.server.logLines.join('');
     expect(log).not.toContain('this-token-must-never-be-logged');
     expect(log).toContain('"status":401');
-    for (const line of server.logLines) {
+    for (const line of world.server.logLines) {
       const entry = JSON.parse(line) as { path?: string; method?: string };
       if (entry.path) expect(entry.path).not.toMatch(/[\r\n\0]/);
     }

@@ -3,18 +3,11 @@
  * database: 201 + Location, get, paged list, PUT and PATCH, 400 naming the field, 404, 409 on
  * duplicates, 409 when deleting something still in use, 204 on delete.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { describe, expect, it } from 'vitest';
+import { certificateBody } from '../support/fixtures.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-let inv: Inventory;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  inv = await seedInventory(server.db.url);
-});
-afterAll(() => server.close());
+const world = useTestWorld();
 
 const json = (method: string, body: unknown) => ({
   method,
@@ -43,18 +36,18 @@ const cases: Record<string, Case> = {
       [{ name: 'x'.repeat(256) }, 'name'],
     ],
     update: ['description', 'new description'],
-    useIt: (id) => server.request('/api/v1/owners', json('POST', { name: 'o', email: 'o@example.com', team_id: id })),
+    useIt: (id) => world.server.request('/api/v1/owners', json('POST', { name: 'o', email: 'o@example.com', team_id: id })),
   },
   owners: {
     path: '/api/v1/owners',
-    valid: (n) => ({ name: `Owner ${n}`, email: `${n}@example.com`, team_id: inv.teamId }),
+    valid: (n) => ({ name: `Owner ${n}`, email: `${n}@example.com`, team_id: world.inv.teamId }),
     invalid: [
       [{ name: 'x', email: 'not-an-email', team_id: 't' }, 'email'],
       [{ name: 'x', email: 'a@b.co' }, 'team_id'],
       [{ name: 'x', email: 'a@b.co', team_id: 'team-missing' }, 'team_id'],
     ],
     update: ['email', 'changed@example.com'],
-    useIt: (id) => server.request('/api/v1/certificates', json('POST', certificateBody(inv, `uses-owner-${id}`, { owner_id: id }))),
+    useIt: (id) => world.server.request('/api/v1/certificates', json('POST', certificateBody(world.inv, `uses-owner-${id}`, { owner_id: id }))),
   },
   issuers: {
     path: '/api/v1/issuers',
@@ -65,7 +58,7 @@ const cases: Record<string, Case> = {
       [{ name: 'x', type: 'local', config: { oops: 1 } }, 'config'],
     ],
     update: ['enabled', false],
-    useIt: (id) => server.request('/api/v1/certificates', json('POST', certificateBody(inv, `uses-issuer-${id}`, { issuer_id: id }))),
+    useIt: (id) => world.server.request('/api/v1/certificates', json('POST', certificateBody(world.inv, `uses-issuer-${id}`, { issuer_id: id }))),
   },
   'renewal-policies': {
     path: '/api/v1/renewal-policies',
@@ -79,7 +72,7 @@ const cases: Record<string, Case> = {
       [{ name: 'x', alert_thresholds_days: [7, 7] }, 'alert_thresholds_days'],
     ],
     update: ['renewal_window_days', 45],
-    useIt: (id) => server.request('/api/v1/certificates', json('POST', certificateBody(inv, `uses-policy-${id}`, { renewal_policy_id: id }))),
+    useIt: (id) => world.server.request('/api/v1/certificates', json('POST', certificateBody(world.inv, `uses-policy-${id}`, { renewal_policy_id: id }))),
   },
   profiles: {
     path: '/api/v1/profiles',
@@ -98,11 +91,11 @@ const cases: Record<string, Case> = {
       [{ name: 'x', acme_auth_mode: 'yolo' }, 'acme_auth_mode'],
     ],
     update: ['max_ttl_seconds', 86400],
-    useIt: (id) => server.request('/api/v1/certificates', json('POST', certificateBody(inv, `uses-profile-${id}`, { certificate_profile_id: id }))),
+    useIt: (id) => world.server.request('/api/v1/certificates', json('POST', certificateBody(world.inv, `uses-profile-${id}`, { certificate_profile_id: id }))),
   },
   targets: {
     path: '/api/v1/targets',
-    valid: (n) => ({ name: `target-${n}`, type: 'NGINX', agent_id: inv.agentId, config: { cert_path: '/etc/ssl/x.pem', key_path: '/etc/ssl/x.key' } }),
+    valid: (n) => ({ name: `target-${n}`, type: 'NGINX', agent_id: world.inv.agentId, config: { cert_path: '/etc/ssl/x.pem', key_path: '/etc/ssl/x.key' } }),
     invalid: [
       [{ name: 'x', type: 'Toaster', agent_id: 'a' }, 'type'],
       [{ name: 'x', type: 'File', agent_id: 'agent-missing' }, 'agent_id'],
@@ -117,22 +110,22 @@ const cases: Record<string, Case> = {
       [{ name: 'x', type: 'HAProxy', agent_id: 'a', config: { pem_path: '/x.pem', admin_socket: 'admin.sock' } }, 'config.admin_socket'],
     ],
     update: ['config', { cert_path: '/etc/ssl/y.pem', key_path: '/etc/ssl/y.key', verify: { address: '[::1]:8443', server_name: 'y.example.com' } }],
-    useIt: (id) => server.request('/api/v1/certificates', json('POST', certificateBody(inv, `uses-target-${id}`, { target_ids: [id] }))),
+    useIt: (id) => world.server.request('/api/v1/certificates', json('POST', certificateBody(world.inv, `uses-target-${id}`, { target_ids: [id] }))),
   },
 };
 
 describe.each(Object.entries(cases))('%s', (resource, c) => {
   it('creates, reads, lists, updates (PUT and PATCH) and deletes', async () => {
-    const created = await server.request(c.path, json('POST', c.valid(`${resource}-a`)));
+    const created = await world.server.request(c.path, json('POST', c.valid(`${resource}-a`)));
     expect(created.status).toBe(201);
     const body = (await created.json()) as Record<string, unknown>;
     expect(created.headers.get('location')).toBe(`${c.path}/${body.id}`);
     expect(body.created_at).toEqual(expect.any(String));
 
-    const got = await server.request(`${c.path}/${body.id}`);
+    const got = await world.server.request(`${c.path}/${body.id}`);
     expect(await got.json()).toEqual(body);
 
-    const list = (await (await server.request(`${c.path}?per_page=500`)).json()) as {
+    const list = (await (await world.server.request(`${c.path}?per_page=500`)).json()) as {
       data: Array<{ id: string }>;
       total: number;
       page: number;
@@ -143,20 +136,20 @@ describe.each(Object.entries(cases))('%s', (resource, c) => {
 
     const [field, value] = c.update;
     for (const method of ['PUT', 'PATCH']) {
-      const updated = await server.request(`${c.path}/${body.id}`, json(method, { [field]: value }));
+      const updated = await world.server.request(`${c.path}/${body.id}`, json(method, { [field]: value }));
       expect(updated.status, method).toBe(200);
       const after = (await updated.json()) as Record<string, unknown>;
       expect(after[field]).toEqual(value);
       expect(after.name).toBe(body.name); // partial: untouched fields stay
     }
 
-    expect((await server.request(`${c.path}/${body.id}`, { method: 'DELETE' })).status).toBe(204);
-    expect((await server.request(`${c.path}/${body.id}`)).status).toBe(404);
+    expect((await world.server.request(`${c.path}/${body.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await world.server.request(`${c.path}/${body.id}`)).status).toBe(404);
   });
 
   it('answers 400 naming the field for invalid input', async () => {
     for (const [input, field] of c.invalid) {
-      const res = await server.request(c.path, json('POST', input));
+      const res = await world.server.request(c.path, json('POST', input));
       const error = (await res.json()) as { code: string; message: string };
       expect(res.status, JSON.stringify(input)).toBe(400);
       expect(error.message.startsWith(`${field}:`) || error.message.includes(`"${field}"`), `${error.message} should name ${field}`).toBe(true);
@@ -164,43 +157,45 @@ describe.each(Object.entries(cases))('%s', (resource, c) => {
   });
 
   it('answers 404 for unknown ids and 409 for duplicates', async () => {
-    expect((await server.request(`${c.path}/nope-404`)).status).toBe(404);
-    expect((await server.request(`${c.path}/nope-404`, json('PATCH', { name: 'x' }))).status).toBe(404);
-    expect((await server.request(`${c.path}/nope-404`, { method: 'DELETE' })).status).toBe(404);
+    expect((await world.server.request(`${c.path}/nope-404`)).status).toBe(404);
+    expect((await world.server.request(`${c.path}/nope-404`, json('PATCH', { name: 'x' }))).status).toBe(404);
+    expect((await world.server.request(`${c.path}/nope-404`, { method: 'DELETE' })).status).toBe(404);
 
-    const first = await server.request(c.path, json('POST', { ...c.valid(`${resource}-dup`), id: `${resource}-dup-id` }));
+    const first = await world.server.request(c.path, json('POST', { ...c.valid(`${resource}-dup`), id: `${resource}-dup-id` }));
     expect(first.status).toBe(201);
-    const sameName = await server.request(c.path, json('POST', c.valid(`${resource}-dup`)));
-    const sameId = await server.request(c.path, json('POST', { ...c.valid(`${resource}-other`), id: `${resource}-dup-id` }));
+    const sameName = await world.server.request(c.path, json('POST', c.valid(`${resource}-dup`)));
+    const sameId = await world.server.request(c.path, json('POST', { ...c.valid(`${resource}-other`), id: `${resource}-dup-id` }));
     if (resource !== 'owners') expect(sameName.status).toBe(409); // owner names need not be unique
     expect(sameId.status).toBe(409);
     expect(((await sameId.json()) as { code: string }).code).toBe('CF_ERR_CONFLICT');
   });
 
   it('answers 409 when deleting something still in use', async () => {
-    const created = (await (await server.request(c.path, json('POST', c.valid(`${resource}-used`)))).json()) as { id: string };
+    const created = (await (await world.server.request(c.path, json('POST', c.valid(`${resource}-used`)))).json()) as { id: string };
     const user = (await c.useIt!(created.id)) as Response;
     expect(user.status).toBe(201);
-    const res = await server.request(`${c.path}/${created.id}`, { method: 'DELETE' });
+    const res = await world.server.request(`${c.path}/${created.id}`, { method: 'DELETE' });
     expect(res.status).toBe(409);
     expect(((await res.json()) as { message: string }).message).toMatch(/still referenced by (owners|certificates)/);
-    expect((await server.request(`${c.path}/${created.id}`)).status).toBe(200);
+    expect((await world.server.request(`${c.path}/${created.id}`)).status).toBe(200);
   });
 });
 
 describe('paging and permissions', () => {
   it('rejects out-of-range paging with 400 naming the parameter', async () => {
     for (const q of ['per_page=0', 'per_page=501', 'page=0', 'page=x']) {
-      const res = await server.request(`/api/v1/teams?${q}`);
+      const res = await world.server.request(`/api/v1/teams?${q}`);
       expect(res.status, q).toBe(400);
       expect(((await res.json()) as { message: string }).message).toMatch(/^(per_page|page):/);
     }
   });
 
   it('lets viewers read but not write', async () => {
-    const viewer = (await (await server.request('/api/v1/auth/keys', json('POST', { name: 'inventory-viewer', role: 'viewer' }))).json()) as { key: string };
-    expect((await server.request('/api/v1/teams', { auth: viewer.key })).status).toBe(200);
-    const denied = await server.request('/api/v1/teams', { ...json('POST', { name: 'nope' }), auth: viewer.key });
+    const viewer = (await (await world.server.request('/api/v1/auth/keys', json('POST', { name: 'inventory-viewer', role: 'viewer' }))).json()) as {
+      key: string;
+    };
+    expect((await world.server.request('/api/v1/teams', { auth: viewer.key })).status).toBe(200);
+    const denied = await world.server.request('/api/v1/teams', { ...json('POST', { name: 'nope' }), auth: viewer.key });
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { message: string }).message).toContain('inventory.write');
   });
@@ -208,21 +203,26 @@ describe('paging and permissions', () => {
 
 describe('deployment target types', () => {
   it('checks a config against the type it will have after an update', async () => {
-    const created = await server.request(
+    const created = await world.server.request(
       '/api/v1/targets',
-      json('POST', { name: `typed-${inv.suffix}`, type: 'NGINX', agent_id: inv.agentId, config: { cert_path: '/etc/ssl/t.pem', key_path: '/etc/ssl/t.key' } }),
+      json('POST', {
+        name: `typed-${world.inv.suffix}`,
+        type: 'NGINX',
+        agent_id: world.inv.agentId,
+        config: { cert_path: '/etc/ssl/t.pem', key_path: '/etc/ssl/t.key' },
+      }),
     );
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
     // nginx's fields mean nothing to HAProxy: the type cannot change under them...
-    const retyped = await server.request(`/api/v1/targets/${id}`, json('PATCH', { type: 'HAProxy' }));
+    const retyped = await world.server.request(`/api/v1/targets/${id}`, json('PATCH', { type: 'HAProxy' }));
     expect(retyped.status).toBe(400);
     expect(((await retyped.json()) as { message: string }).message).toMatch(/^config: Unrecognized keys: .*"cert_path"/);
     // ...nor may a config drop what the stored type needs...
-    const partial = await server.request(`/api/v1/targets/${id}`, json('PATCH', { config: { cert_path: '/etc/ssl/t.pem' } }));
+    const partial = await world.server.request(`/api/v1/targets/${id}`, json('PATCH', { config: { cert_path: '/etc/ssl/t.pem' } }));
     expect(((await partial.json()) as { message: string }).message).toMatch(/^config\.key_path:/);
     // ...but both together are a valid change.
-    const both = await server.request(
+    const both = await world.server.request(
       `/api/v1/targets/${id}`,
       json('PATCH', { type: 'HAProxy', config: { pem_path: '/etc/haproxy/t.pem', admin_socket: '/run/haproxy/admin.sock' } }),
     );

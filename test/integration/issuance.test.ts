@@ -8,16 +8,14 @@ import { createPrivateKey } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/schema.ts';
-import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
+import { certificateBody, seedInventory } from '../support/fixtures.ts';
 import { memoryLogger } from '../support/memory-log.ts';
 import { startTestServer, testEncryptionKey, type TestServer } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-let inv: Inventory;
 let dir: string;
 
 const openssl = (args: string[]) => execFileSync('openssl', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
@@ -25,13 +23,12 @@ const ecCsr = (cn: string) =>
   openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-keyout', '/dev/null']);
 const rsaCsr = (cn: string) => openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', '/dev/null']);
 
+const world = useTestWorld();
+
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-issue-'));
-  server = await startTestServer();
-  inv = await seedInventory(server.db.url);
 });
 afterAll(async () => {
-  await server.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -39,7 +36,7 @@ const post = (target: TestServer, p: string, body: unknown) =>
   target.request(p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 async function newCertificate(target: TestServer, name: string, extra: Record<string, unknown> = {}) {
-  const res = await post(target, '/api/v1/certificates', certificateBody(inv, name, extra));
+  const res = await post(target, '/api/v1/certificates', certificateBody(world.inv, name, extra));
   expect(res.status, await res.clone().text()).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
@@ -65,16 +62,18 @@ interface Issued {
 
 describe('POST /api/v1/certificates/{id}/csr', () => {
   it('issues, stores a version and activates the certificate', async () => {
-    const id = await newCertificate(server, `byo-${inv.suffix}`, { sans: [`byo-${inv.suffix}.example.test`, `alt-${inv.suffix}.example.test`, '192.0.2.10'] });
-    const res = await post(server, `/api/v1/certificates/${id}/csr`, { csr_pem: ecCsr('ignored.example.test') });
+    const id = await newCertificate(world.server, `byo-${world.inv.suffix}`, {
+      sans: [`byo-${world.inv.suffix}.example.test`, `alt-${world.inv.suffix}.example.test`, '192.0.2.10'],
+    });
+    const res = await post(world.server, `/api/v1/certificates/${id}/csr`, { csr_pem: ecCsr('ignored.example.test') });
     expect(res.status, await res.clone().text()).toBe(201);
     const issued = (await res.json()) as Issued;
     expect(verifyChain(issued.certificate_pem, issued.chain_pem)).toMatch(/: OK/);
     expect(issued.serial_number).toMatch(/^[1-9a-f][0-9a-f]{0,39}$/);
     const x509text = execFileSync('openssl', ['x509', '-noout', '-text'], { input: issued.certificate_pem, encoding: 'utf8' });
     // Names come from the managed certificate, not from the CSR.
-    expect(x509text).toContain(`CN = byo-${inv.suffix}.example.test`);
-    expect(x509text).toContain(`DNS:alt-${inv.suffix}.example.test`);
+    expect(x509text).toContain(`CN = byo-${world.inv.suffix}.example.test`);
+    expect(x509text).toContain(`DNS:alt-${world.inv.suffix}.example.test`);
     expect(x509text).toContain('IP Address:192.0.2.10');
     expect(x509text).not.toContain('ignored.example.test');
     expect(x509text).toMatch(/CRL Distribution Points[\s\S]*\/\.well-known\/pki\/crl\//);
@@ -83,10 +82,10 @@ describe('POST /api/v1/certificates/{id}/csr', () => {
     expect(Date.now() - notBefore).toBeGreaterThanOrEqual(59_000);
     expect(new Date(issued.not_after).getTime() - notBefore).toBeCloseTo(90 * 86_400_000 + 60_000, -4);
 
-    const cert = (await (await server.request(`/api/v1/certificates/${id}`)).json()) as { status: string; expires_at: string };
+    const cert = (await (await world.server.request(`/api/v1/certificates/${id}`)).json()) as { status: string; expires_at: string };
     expect(cert.status).toBe('Active');
     expect(cert.expires_at).toBe(issued.not_after);
-    const versions = (await (await server.request(`/api/v1/certificates/${id}/versions`)).json()) as {
+    const versions = (await (await world.server.request(`/api/v1/certificates/${id}/versions`)).json()) as {
       data: Array<{ id: string; serial_number: string; pem_chain: string; fingerprint_sha256: string; key_algorithm: string; key_size: number }>;
     };
     expect(versions.data[0]).toMatchObject({
@@ -97,26 +96,26 @@ describe('POST /api/v1/certificates/{id}/csr', () => {
       key_size: 256,
     });
     expect(versions.data[0]!.pem_chain).toBe(issued.certificate_pem + issued.chain_pem);
-    const audit = (await (await server.request(`/api/v1/audit?action=certificate_issued&resource_id=${id}`)).json()) as { total: number };
+    const audit = (await (await world.server.request(`/api/v1/audit?action=certificate_issued&resource_id=${id}`)).json()) as { total: number };
     expect(audit.total).toBe(1);
   });
 
   it('enforces the profile with a 400 saying what failed', async () => {
     const profile = (await (
-      await post(server, '/api/v1/profiles', {
-        name: `strict-${inv.suffix}`,
+      await post(world.server, '/api/v1/profiles', {
+        name: `strict-${world.inv.suffix}`,
         allowed_key_algorithms: [{ algorithm: 'ECDSA', min_size: 256 }],
         san_patterns: ['*.example.test'],
         max_ttl_seconds: 86_400,
         allowed_ekus: ['clientAuth'],
       })
     ).json()) as { id: string };
-    const ok = await newCertificate(server, `strict-ok-${inv.suffix}`, { certificate_profile_id: profile.id });
-    const rsa = await post(server, `/api/v1/certificates/${ok}/csr`, { csr_pem: rsaCsr('x') });
+    const ok = await newCertificate(world.server, `strict-ok-${world.inv.suffix}`, { certificate_profile_id: profile.id });
+    const rsa = await post(world.server, `/api/v1/certificates/${ok}/csr`, { csr_pem: rsaCsr('x') });
     expect(rsa.status).toBe(400);
     expect(((await rsa.json()) as { message: string }).message).toMatch(/^profile: key RSA 2048 is not allowed by the profile \(allowed: ECDSA >= 256\)/);
 
-    const issued = (await (await post(server, `/api/v1/certificates/${ok}/csr`, { csr_pem: ecCsr('x') })).json()) as Issued;
+    const issued = (await (await post(world.server, `/api/v1/certificates/${ok}/csr`, { csr_pem: ecCsr('x') })).json()) as Issued;
     expect(new Date(issued.not_after).getTime() - new Date(issued.not_before).getTime()).toBe(
       86_400_000 + 60_000 - (new Date(issued.not_before).getTime() % 1000),
     );
@@ -124,36 +123,41 @@ describe('POST /api/v1/certificates/{id}/csr', () => {
       /TLS Web Client Authentication/,
     );
 
-    const outside = await newCertificate(server, `strict-bad-${inv.suffix}`, { certificate_profile_id: profile.id, common_name: 'www.other.test' });
-    const names = await post(server, `/api/v1/certificates/${outside}/csr`, { csr_pem: ecCsr('x') });
+    const outside = await newCertificate(world.server, `strict-bad-${world.inv.suffix}`, { certificate_profile_id: profile.id, common_name: 'www.other.test' });
+    const names = await post(world.server, `/api/v1/certificates/${outside}/csr`, { csr_pem: ecCsr('x') });
     expect(names.status).toBe(400);
     expect(((await names.json()) as { message: string }).message).toMatch(/^profile: name www\.other\.test does not match the profile's san_patterns/);
   });
 
   it('rejects malformed and forged CSRs, and archived certificates', async () => {
-    const id = await newCertificate(server, `bad-csr-${inv.suffix}`);
-    const garbage = await post(server, `/api/v1/certificates/${id}/csr`, { csr_pem: 'not a csr' });
+    const id = await newCertificate(world.server, `bad-csr-${world.inv.suffix}`);
+    const garbage = await post(world.server, `/api/v1/certificates/${id}/csr`, { csr_pem: 'not a csr' });
     expect(garbage.status).toBe(400);
     expect(((await garbage.json()) as { message: string }).message).toMatch(/^csr_pem: /);
     const pem = ecCsr('forged.example.test');
     const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
     der[der.indexOf(Buffer.from('forged'))] = 'F'.charCodeAt(0);
     const forged = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
-    const bad = await post(server, `/api/v1/certificates/${id}/csr`, { csr_pem: forged });
+    const bad = await post(world.server, `/api/v1/certificates/${id}/csr`, { csr_pem: forged });
     expect(((await bad.json()) as { message: string }).message).toBe('csr_pem: the request signature does not verify with its public key');
-    expect((await post(server, '/api/v1/certificates/cert-missing/csr', { csr_pem: ecCsr('x') })).status).toBe(404);
-    await server.request(`/api/v1/certificates/${id}`, { method: 'DELETE' });
-    expect((await post(server, `/api/v1/certificates/${id}/csr`, { csr_pem: ecCsr('x') })).status).toBe(409);
+    expect((await post(world.server, '/api/v1/certificates/cert-missing/csr', { csr_pem: ecCsr('x') })).status).toBe(404);
+    await world.server.request(`/api/v1/certificates/${id}`, { method: 'DELETE' });
+    expect((await post(world.server, `/api/v1/certificates/${id}/csr`, { csr_pem: ecCsr('x') })).status).toBe(409);
   });
 
   it('keeps one CA per issuer across restarts, with its key encrypted at rest', async () => {
     const first = (await (
-      await post(server, `/api/v1/certificates/${await newCertificate(server, `persist-a-${inv.suffix}`)}/csr`, { csr_pem: ecCsr('x') })
+      await post(world.server, `/api/v1/certificates/${await newCertificate(world.server, `persist-a-${world.inv.suffix}`)}/csr`, { csr_pem: ecCsr('x') })
     ).json()) as Issued;
-    const config = loadConfig({ DATABASE_URL: server.db.url, CERTFLEET_PORT: '0', CERTFLEET_ENCRYPTION_KEY: testEncryptionKey, CERTFLEET_WORKER_THREADS: '1' });
+    const config = loadConfig({
+      DATABASE_URL: world.server.db.url,
+      CERTFLEET_PORT: '0',
+      CERTFLEET_ENCRYPTION_KEY: testEncryptionKey,
+      CERTFLEET_WORKER_THREADS: '1',
+    });
     const again = await startApp(config, memoryLogger('warn').log);
     try {
-      const certId = await newCertificate(server, `persist-b-${inv.suffix}`);
+      const certId = await newCertificate(world.server, `persist-b-${world.inv.suffix}`);
       const res = await fetch(`${again.url}/api/v1/certificates/${certId}/csr`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer test-admin-key-0123456789abcdef` },
@@ -164,10 +168,7 @@ describe('POST /api/v1/certificates/{id}/csr', () => {
     } finally {
       await again.close();
     }
-    const db = new pg.Client({ connectionString: server.db.url });
-    await db.connect();
-    const { rows } = await db.query('SELECT private_key_encrypted FROM ca_keys WHERE issuer_id = $1', [inv.issuerId]);
-    await db.end();
+    const { rows } = await world.sql.query('SELECT private_key_encrypted FROM ca_keys WHERE issuer_id = $1', [world.inv.issuerId]);
     const sealed = rows[0].private_key_encrypted as Buffer;
     expect(() => createPrivateKey({ key: sealed, format: 'der', type: 'pkcs8' })).toThrow();
     expect(() => createPrivateKey({ key: sealed.subarray(28), format: 'der', type: 'pkcs8' })).toThrow();
@@ -177,14 +178,14 @@ describe('POST /api/v1/certificates/{id}/csr', () => {
 describe('RSA CAs', () => {
   it('generates the CA with config.ca_key_algorithm and signs with it', async () => {
     const issuer = (await (
-      await post(server, '/api/v1/issuers', {
-        name: `rsa-${inv.suffix}`,
+      await post(world.server, '/api/v1/issuers', {
+        name: `rsa-${world.inv.suffix}`,
         type: 'local',
         config: { ca_key_algorithm: 'RSA-2048', ca_common_name: 'RSA Test CA' },
       })
     ).json()) as { id: string };
-    const id = await newCertificate(server, `rsa-ca-${inv.suffix}`, { issuer_id: issuer.id });
-    const res = await post(server, `/api/v1/certificates/${id}/csr`, { csr_pem: ecCsr('x') });
+    const id = await newCertificate(world.server, `rsa-ca-${world.inv.suffix}`, { issuer_id: issuer.id });
+    const res = await post(world.server, `/api/v1/certificates/${id}/csr`, { csr_pem: ecCsr('x') });
     expect(res.status, await res.clone().text()).toBe(201);
     const issued = (await res.json()) as Issued;
     expect(verifyChain(issued.certificate_pem, issued.chain_pem)).toMatch(/: OK/);

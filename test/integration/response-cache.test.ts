@@ -3,29 +3,30 @@
  * revalidations are answered without the database while the data they depend on is unchanged,
  * a write invalidates exactly the lists it changes, and a client reads its own write at once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certificateBody, seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { certificateBody, withClient } from '../support/fixtures.ts';
 import { untilChangeFeedUp } from '../support/until.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-let inv: Inventory;
 const json = { 'content-type': 'application/json' };
 
-beforeAll(async () => {
-  server = await startTestServer();
-  inv = await seedInventory(server.db.url);
-  for (let i = 0; i < 5; i++) {
-    await server.request('/api/v1/certificates', { method: 'POST', headers: json, body: JSON.stringify(certificateBody(inv, `cache-${inv.suffix}-${i}`)) });
-  }
-  await withClient(server.db.url, (c) => c.query(`UPDATE certificates SET status = 'Active', expires_at = now() + interval '90 days'`));
-  // The change feed connects in the background: wait until caching is on.
-  await untilChangeFeedUp(server.url);
-});
-afterAll(() => server.close());
+const world = useTestWorld();
 
-const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
-const list = (query: string, headers: Record<string, string> = {}) => server.request(`/api/v1/certificates?${query}`, { headers });
+beforeAll(async () => {
+  for (let i = 0; i < 5; i++) {
+    await world.server.request('/api/v1/certificates', {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify(certificateBody(world.inv, `cache-${world.inv.suffix}-${i}`)),
+    });
+  }
+  await withClient(world.server.db.url, (c) => c.query(`UPDATE certificates SET status = 'Active', expires_at = now() + interval '90 days'`));
+  // The change feed connects in the background: wait until caching is on.
+  await untilChangeFeedUp(world.server.url);
+});
+
+const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${world.server.url}/metrics`)).text())?.[1]);
+const list = (query: string, headers: Record<string, string> = {}) => world.server.request(`/api/v1/certificates?${query}`, { headers });
 
 describe('certificate list response cache', () => {
   it('answers repeated lists and revalidations from the cache, computing none', async () => {
@@ -54,10 +55,10 @@ describe('certificate list response cache', () => {
     const active = await list('status=Active');
     const all = (await (await list('per_page=1')).json()) as { total: number };
     const hits = await metric('certfleet_response_cache_hits_total');
-    const created = await server.request('/api/v1/certificates', {
+    const created = await world.server.request('/api/v1/certificates', {
       method: 'POST',
       headers: json,
-      body: JSON.stringify(certificateBody(inv, `cache-new-${inv.suffix}`)),
+      body: JSON.stringify(certificateBody(world.inv, `cache-new-${world.inv.suffix}`)),
     });
     expect(created.status).toBe(201);
     // The write was acknowledged: the unfiltered total already shows it ...
@@ -73,7 +74,7 @@ describe('certificate list response cache', () => {
     const victim = before.data[0]!.id;
     const etag = (await list('status=Active&per_page=100')).headers.get('etag')!;
     // A renewal makes it RenewalInProgress: gone from the Active list, in the in-progress one.
-    expect((await server.request(`/api/v1/certificates/${victim}/renew`, { method: 'POST', headers: json, body: '{}' })).status).toBe(202);
+    expect((await world.server.request(`/api/v1/certificates/${victim}/renew`, { method: 'POST', headers: json, body: '{}' })).status).toBe(202);
     const after = await list('status=Active&per_page=100', { 'if-none-match': etag });
     expect(after.status).toBe(200);
     expect(((await after.json()) as { data: Array<{ id: string }> }).data.map((c) => c.id)).not.toContain(victim);
@@ -81,7 +82,7 @@ describe('certificate list response cache', () => {
     expect(inProgress.data.map((c) => c.id)).toContain(victim);
     // And a change made behind the API's back (another replica, a migration) arrives through NOTIFY.
     const target = before.data[1]!.id;
-    await withClient(server.db.url, (c) => c.query(`UPDATE certificates SET status = 'Expired' WHERE id = $1`, [target]));
+    await withClient(world.server.db.url, (c) => c.query(`UPDATE certificates SET status = 'Expired' WHERE id = $1`, [target]));
     let seen = false;
     for (let i = 0; i < 50 && !seen; i++) {
       seen = !((await (await list('status=Active&per_page=100')).json()) as { data: Array<{ id: string }> }).data.some((c) => c.id === target);

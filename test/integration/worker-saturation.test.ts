@@ -4,18 +4,11 @@
  * 201 or 503 (never a 500 or a hang), and the 201s are real certificates.
  */
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { describe, expect, it } from 'vitest';
+import { certificateBody } from '../support/fixtures.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-let inv: Inventory;
-
-beforeAll(async () => {
-  server = await startTestServer({ CERTFLEET_WORKER_THREADS: '1', CERTFLEET_WORKER_QUEUE_MAX: '1' });
-  inv = await seedInventory(server.db.url);
-});
-afterAll(() => server.close());
+const world = useTestWorld({ env: { CERTFLEET_WORKER_THREADS: '1', CERTFLEET_WORKER_QUEUE_MAX: '1' } });
 
 describe('worker pool saturation', () => {
   it('sheds load with 503 + Retry-After when the queue is full', async () => {
@@ -24,7 +17,7 @@ describe('worker pool saturation', () => {
       stdio: ['pipe', 'pipe', 'ignore'],
     });
     const post = (p: string, body: unknown) =>
-      server.request(p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      world.server.request(p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     let burst = 0;
     const statuses: number[] = [];
     let shed: Response | undefined;
@@ -34,7 +27,7 @@ describe('worker pool saturation', () => {
       burst++;
       const ids: string[] = [];
       for (let i = 0; i < 40; i++) {
-        const res = await post('/api/v1/certificates', certificateBody(inv, `burst-${inv.suffix}-${burst}-${i}`));
+        const res = await post('/api/v1/certificates', certificateBody(world.inv, `burst-${world.inv.suffix}-${burst}-${i}`));
         ids.push(((await res.json()) as { id: string }).id);
       }
       const responses = await Promise.all(ids.map((id) => post(`/api/v1/certificates/${id}/csr`, { csr_pem: csr })));

@@ -4,22 +4,19 @@
  * SIGTERM wait 8.6 s instead of 1.4 s). Now the abort ends the request at once.
  */
 import net from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminKey, startTestServer, type TestServer } from '../support/server.ts';
+import { expect, it } from 'vitest';
+import { adminKey } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(() => server.close());
+const world = useTestWorld({ inventory: false });
 
 const inFlight = async () => {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await fetch(`${world.server.url}/metrics`)).text();
   return Number(/^certfleet_http_requests_in_flight (\d+)/m.exec(text)?.[1]);
 };
 
 function abortMidBody(): Promise<void> {
-  const { hostname, port } = new URL(server.url);
+  const { hostname, port } = new URL(world.server.url);
   return new Promise((resolve) => {
     const socket = net.connect(Number(port), hostname, () => {
       socket.write(
@@ -45,6 +42,6 @@ it('ends requests whose client left mid-body, so none stays in flight and shutdo
   // Fifty more left hanging right before shutdown do not hold it up.
   await Promise.all(Array.from({ length: 50 }, abortMidBody));
   const started = performance.now();
-  await server.app.close();
+  await world.server.app.close();
   expect(performance.now() - started).toBeLessThan(1_500);
 });

@@ -6,18 +6,15 @@
  * "Known limitations", for uWS v20.30 and pipelining.)
  */
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, startTestServer, type TestServer } from '../support/server.ts';
+import { describe, expect, it } from 'vitest';
+import { adminKey } from '../support/server.ts';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(() => server.close());
+const world = useTestWorld({ inventory: false });
 
 /** Sends each request on one connection after the previous answer arrived; returns all bytes. */
 async function sequential(requests: string[]): Promise<string> {
-  const { port } = new URL(server.url);
+  const { port } = new URL(world.server.url);
   const socket = net.connect(Number(port), '127.0.0.1');
   let data = '';
   socket.on('data', (c) => (data += c.toString('latin1')));
@@ -35,16 +32,16 @@ async function sequential(requests: string[]): Promise<string> {
 
 describe('bodiless status framing', () => {
   it('keeps a keep-alive connection usable after 304 and 204', async () => {
-    const list = await server.request('/api/v1/auth/keys');
+    const list = await world.server.request('/api/v1/auth/keys');
     const etag = list.headers.get('etag')!;
     const created = (await (
-      await server.request('/api/v1/auth/keys', {
+      await world.server.request('/api/v1/auth/keys', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'framing', role: 'viewer' }),
       })
     ).json()) as { id: string };
-    const etagAfter = (await server.request('/api/v1/auth/keys')).headers.get('etag')!;
+    const etagAfter = (await world.server.request('/api/v1/auth/keys')).headers.get('etag')!;
     expect(etagAfter).not.toBe(etag);
 
     const auth = `Authorization: Bearer ${adminKey}\r\n`;

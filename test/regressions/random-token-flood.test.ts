@@ -4,28 +4,24 @@
  * tokens now live in a small, short negative cache, and repeated 401 lines are sampled.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { expect, it } from 'vitest';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer({ CERTFLEET_AUTH_NEGATIVE_CACHE_ENTRIES: '100' });
-});
-afterAll(() => server.close());
+const world = useTestWorld({ env: { CERTFLEET_AUTH_NEGATIVE_CACHE_ENTRIES: '100' }, inventory: false });
 
-const gauge = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+const gauge = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${world.server.url}/metrics`)).text())?.[1]);
 
 it('keeps unknown tokens bounded, samples their 401 lines, and still serves real keys', async () => {
-  const before = server.logLines.length;
+  const before = world.server.logLines.length;
   for (let round = 0; round < 20; round++) {
     const statuses = await Promise.all(
-      Array.from({ length: 100 }, async () => (await server.request('/api/v1/teams', { auth: `cfk_${randomBytes(24).toString('base64url')}` })).status),
+      Array.from({ length: 100 }, async () => (await world.server.request('/api/v1/teams', { auth: `cfk_${randomBytes(24).toString('base64url')}` })).status),
     );
     expect(new Set(statuses)).toEqual(new Set([401]));
   }
   expect(await gauge('certfleet_auth_cache_unknown_tokens')).toBeLessThanOrEqual(100);
   expect(await gauge('certfleet_auth_cache_keys')).toBeLessThanOrEqual(1);
-  const lines401 = server.logLines.slice(before).filter((l) => l.includes('CF_ERR_UNAUTHENTICATED'));
+  const lines401 = world.server.logLines.slice(before).filter((l) => l.includes('CF_ERR_UNAUTHENTICATED'));
   expect(lines401.length).toBeLessThanOrEqual(20);
-  expect((await server.request('/api/v1/teams')).status).toBe(200);
+  expect((await world.server.request('/api/v1/teams')).status).toBe(200);
 });

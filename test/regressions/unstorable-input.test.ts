@@ -3,17 +3,13 @@
  * 400 at the edge on every route that takes a body, never a 5xx from the database or the audit
  * batch: lone surrogates ("\ud800"), bytes that are not UTF-8, and JSON nested 10,000 deep.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestWorld } from '../support/world.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer({ CERTFLEET_AGENT_BOOTSTRAP_TOKEN: 'bootstrap-token-0123456789abcdef' });
-});
-afterAll(() => server.close());
+const world = useTestWorld({ env: { CERTFLEET_AGENT_BOOTSTRAP_TOKEN: 'bootstrap-token-0123456789abcdef' }, inventory: false });
 
 const post = (path: string, body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}) =>
-  server.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  world.server.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
 describe('bodies PostgreSQL cannot store', () => {
   it.each([
@@ -63,7 +59,7 @@ describe('bodies PostgreSQL cannot store', () => {
     const [teamResults, agentResults] = await Promise.all([Promise.all(teams), Promise.all(agents)]);
     expect(teamResults.map((r) => r.status)).toEqual(Array(60).fill(201));
     expect(agentResults.map((r) => r.status)).toEqual(Array(5).fill(400));
-    const events = (await (await server.request('/api/v1/audit?action=team_created&per_page=500')).json()) as { data: Array<{ resource_id: string }> };
+    const events = (await (await world.server.request('/api/v1/audit?action=team_created&per_page=500')).json()) as { data: Array<{ resource_id: string }> };
     const ids = new Set(await Promise.all(teamResults.map(async (r) => ((await r.json()) as { id: string }).id)));
     expect(events.data.filter((e) => ids.has(e.resource_id))).toHaveLength(60);
   });

@@ -34,6 +34,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   const { log, lines } = memoryLogger('debug');
   const app = await startApp(config, log);
+  let closing: Promise<void> | undefined;
   return {
     url: app.url,
     app,
@@ -45,9 +46,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       if (auth !== null && !headers.has('authorization')) headers.set('authorization', `Bearer ${auth}`);
       return fetch(`${app.url}${path}`, { ...rest, headers });
     },
-    async close() {
-      await app.close();
-      await db.drop();
+    /** Idempotent: a test may stop the server itself before its world's teardown does. */
+    close() {
+      closing ??= app.close().then(() => db.drop());
+      return closing;
     },
   };
 }
