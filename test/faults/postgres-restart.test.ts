@@ -13,6 +13,7 @@ import { EmbeddedPostgres, findFreePort } from '../../src/db/embedded-postgres.t
 import { memoryLogger } from '../support/memory-log.ts';
 import { runCertfleet, serve, type CertfleetProcess } from '../support/process.ts';
 import { adminKey, testEncryptionKey } from '../support/server.ts';
+import { until, untilTrue } from '../support/until.ts';
 
 const { log } = memoryLogger('warn');
 const settings = { fsync: 'off', synchronous_commit: 'off' };
@@ -76,27 +77,32 @@ describe('PostgreSQL restarting under write load', () => {
     };
     const writers = [0, 1, 2, 3].map(writer).concat([reader(), reader()]);
     const downAt = { ms: 0 };
-    await new Promise((r) => setTimeout(r, 700));
+    await new Promise((r) => setTimeout(r, 700)); // the write load runs for a while first
     await postgres.stop();
-    await new Promise((r) => setTimeout(r, 1_000));
     // Caches say they are no longer kept coherent by the change feed (and /health still answers).
-    expect(((await (await fetch(`${server.url}/health`)).json()) as { caches: string }).caches).toBe('degraded');
+    await untilTrue(
+      '/health to say the caches are degraded',
+      async () => ((await (await fetch(`${server.url}/health`)).json()) as { caches: string }).caches === 'degraded',
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     postgres = new EmbeddedPostgres({ rootDir, port, log, settings });
     await postgres.start();
     downAt.ms = performance.now();
     // Writes succeed again within a few seconds of the database's return.
-    let recovered = false;
-    for (let i = 0; i < 100 && !recovered; i++) {
-      const res = await fetch(`${server.url}/api/v1/teams`, { method: 'POST', headers: auth, body: JSON.stringify({ name: `after-${i}` }) }).catch(
-        () => undefined,
-      );
-      if (!res) {
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      recovered = res.status === 201;
-      if (!recovered) await new Promise((r) => setTimeout(r, 100));
-    }
+    let attempt = 0;
+    const recovered = await untilTrue(
+      'a write to succeed again',
+      async () => {
+        attempt += 1;
+        const body = JSON.stringify({ name: `after-${attempt}` });
+        const res = await fetch(`${server.url}/api/v1/teams`, { method: 'POST', headers: auth, body }).catch(() => undefined);
+        return res?.status === 201;
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    ).then(
+      () => true,
+      () => false,
+    );
     const recoveryMs = Math.round(performance.now() - downAt.ms);
     stop = true;
     await Promise.all(writers);
@@ -126,11 +132,14 @@ describe('PostgreSQL restarting under write load', () => {
     }
     // The leader lock's dedicated connection came back too: this replica leads again.
     // So did the change feed's: caches are coherent again.
-    let health = { leader: false, caches: '' };
-    for (let i = 0; i < 50 && !(health.leader && health.caches === 'coherent'); i++) {
-      health = (await (await fetch(`${server.url}/health`)).json()) as typeof health;
-      if (!health.leader || health.caches !== 'coherent') await new Promise((r) => setTimeout(r, 100));
-    }
+    const health = await until(
+      'this replica to lead again with coherent caches',
+      async () => {
+        const h = (await (await fetch(`${server.url}/health`)).json()) as { leader: boolean; caches: string };
+        return h.leader && h.caches === 'coherent' ? h : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     expect(health).toMatchObject({ leader: true, caches: 'coherent' });
     // The chain sweep picks up anything a failed pass left, and the chain verifies.
     const verify = runCertfleet(['audit', 'verify'], { DATABASE_URL: databaseUrl });

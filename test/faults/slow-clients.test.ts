@@ -32,7 +32,7 @@ it('keeps /health fast and shuts down promptly with 400 slow connections open', 
   const head = `POST /api/v1/teams HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminKey}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n`;
   for (let i = 0; i < 200; i++) dribble(head, 50);
   for (let i = 0; i < 200; i++) dribble(`${head}${'{"name":"slow"'.padEnd(200, ' ')}`, 5);
-  await new Promise((r) => setTimeout(r, 1_500));
+  await new Promise((r) => setTimeout(r, 1_500)); // all 400 connected and dribbling before /health is timed
   const latencies: number[] = [];
   for (let i = 0; i < 20; i++) {
     const started = performance.now();

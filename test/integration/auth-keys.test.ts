@@ -1,5 +1,6 @@
 /** API keys over HTTP: lifecycle, roles and permissions, expiry, bootstrap key rotation. */
 import { describe, expect, it } from 'vitest';
+import { untilTrue } from '../support/until.ts';
 import { hashApiKey } from '../../src/services/auth/api-keys.ts';
 import { useTestWorld } from '../support/world.ts';
 
@@ -95,9 +96,13 @@ describe('/api/v1/auth/keys', () => {
   });
 
   it('rejects an expired key', async () => {
-    const { body } = await createKey('expiring', 'admin', { expires_at: new Date(Date.now() + 1500).toISOString() });
+    const expiresAt = Date.now() + 1500;
+    const { body } = await createKey('expiring', 'admin', { expires_at: new Date(expiresAt).toISOString() });
     expect((await world.server.request('/api/v1/auth/keys', { auth: body.key! })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1600));
-    expect((await world.server.request('/api/v1/auth/keys', { auth: body.key! })).status).toBe(401);
+    await untilTrue('the key to be refused', async () => (await world.server.request('/api/v1/auth/keys', { auth: body.key! })).status === 401, {
+      timeoutMs: 5_000,
+    });
+    // Refused once expired, and not before.
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
   });
 });

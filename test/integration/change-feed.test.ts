@@ -7,18 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangeFeed } from '../../src/db/change-feed.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { memoryLogger } from '../support/memory-log.ts';
+import { untilTrue } from '../support/until.ts';
 
 let db: TestDatabase;
 let a: ChangeFeed;
 let b: ChangeFeed;
-
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -26,7 +19,7 @@ beforeAll(async () => {
   b = new ChangeFeed({ connectionString: db.url, log: memoryLogger().log });
   a.start();
   b.start();
-  await until(() => a.healthy && b.healthy);
+  await untilTrue('both change feeds to connect', () => a.healthy && b.healthy, { timeoutMs: 10_000, intervalMs: 10 });
 });
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { JobProcessor } from '../../src/scheduler/job-processor.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { seedInventory, type Inventory } from '../support/fixtures.ts';
+import { until, untilTrue } from '../support/until.ts';
 
 let db: TestDatabase;
 let pool: Pool;
@@ -78,9 +79,8 @@ describe('job processor', () => {
       },
     });
     processor.start();
-    for (let i = 0; i < 200 && (await statusOf(ids)).some((j) => j.status !== 'Completed'); i++) await sleep(50);
+    await untilTrue('every job Completed', async () => (await statusOf(ids)).every((j) => j.status === 'Completed'), { timeoutMs: 10_000 });
     await processor.stop(1_000);
-    expect((await statusOf(ids)).every((j) => j.status === 'Completed')).toBe(true);
     expect(peak).toBe(5);
     expect(processor.peakInFlight).toBe(5);
     expect(seen.sort()).toEqual([...ids].sort()); // each exactly once
@@ -98,14 +98,12 @@ describe('job processor', () => {
       run: async () => Promise.reject(new Error('CA says no')),
     });
     await processor.tick();
-    await sleep(100);
-    let [job] = await statusOf([id!]);
+    let job = await until('the first failure recorded', async () => (await statusOf([id!])).find((j) => j.attempts === 1 && j.status !== 'Running'));
     expect(job).toMatchObject({ status: 'Pending', attempts: 1, last_error: 'CA says no' });
     expect(job!.scheduled_at.getTime() - Date.now()).toBeGreaterThan(55_000); // 60 s * 2^0
     await pool.query(`UPDATE jobs SET scheduled_at = now() WHERE id = $1`, [id]);
     await processor.tick();
-    await sleep(100);
-    [job] = await statusOf([id!]);
+    job = await until('the second failure recorded', async () => (await statusOf([id!])).find((j) => j.attempts === 2 && j.status !== 'Running'));
     expect(job).toMatchObject({ status: 'Failed', attempts: 2 });
     const [parent] = await statusOf(['r-f1']);
     expect(parent).toMatchObject({ status: 'Failed', last_error: 'signing failed: CA says no' });

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { certificateBody, withClient } from '../support/fixtures.ts';
-import { untilChangeFeedUp } from '../support/until.ts';
+import { untilChangeFeedUp, untilTrue } from '../support/until.ts';
 import { useTestWorld } from '../support/world.ts';
 
 const json = { 'content-type': 'application/json' };
@@ -83,11 +83,10 @@ describe('certificate list response cache', () => {
     // And a change made behind the API's back (another replica, a migration) arrives through NOTIFY.
     const target = before.data[1]!.id;
     await withClient(world.server.db.url, (c) => c.query(`UPDATE certificates SET status = 'Expired' WHERE id = $1`, [target]));
-    let seen = false;
-    for (let i = 0; i < 50 && !seen; i++) {
-      seen = !((await (await list('status=Active&per_page=100')).json()) as { data: Array<{ id: string }> }).data.some((c) => c.id === target);
-      if (!seen) await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(seen).toBe(true);
+    await untilTrue(
+      'the Active list to drop the certificate changed in SQL',
+      async () => !((await (await list('status=Active&per_page=100')).json()) as { data: Array<{ id: string }> }).data.some((c) => c.id === target),
+      { timeoutMs: 2_000, intervalMs: 20 },
+    );
   });
 });

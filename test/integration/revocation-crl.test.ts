@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateBody, seedInventory } from '../support/fixtures.ts';
-import { untilTrue } from '../support/until.ts';
+import { until, untilTrue } from '../support/until.ts';
 import { useTestWorld } from '../support/world.ts';
 
 let dir: string;
@@ -47,14 +47,16 @@ async function crl(): Promise<Response> {
 }
 
 /** Waits (bounded) until the CRL's text satisfies `ready`. */
-async function crlText(ready: (text: string) => boolean): Promise<{ text: string; der: Buffer }> {
-  for (let i = 0; i < 50; i++) {
-    const der = Buffer.from(await (await crl()).arrayBuffer());
-    const text = openssl(['crl', '-inform', 'DER', '-noout', '-text'], der);
-    if (ready(text)) return { text, der };
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('CRL did not reach the expected state within 10 s');
+function crlText(ready: (text: string) => boolean): Promise<{ text: string; der: Buffer }> {
+  return until(
+    'the CRL to reach the expected state',
+    async () => {
+      const der = Buffer.from(await (await crl()).arrayBuffer());
+      const text = openssl(['crl', '-inform', 'DER', '-noout', '-text'], der);
+      return ready(text) ? { text, der } : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 200 },
+  );
 }
 
 describe('revocation and CRL', () => {

@@ -11,6 +11,7 @@ import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
 import { serve } from '../support/process.ts';
+import { untilTrue } from '../support/until.ts';
 
 const adminKey = 'shutdown-admin-key-0123456789';
 const path = '/api/v1/auth/keys';
@@ -60,8 +61,8 @@ describe('graceful shutdown', () => {
       }
     };
     const workers = Array.from({ length: 16 }, (_, w) => worker(w));
-    // Signal once the burst is well under way (bounded wait: a loaded machine is slower).
-    for (let waited = 0; outcomes.size < 20 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    // Signal once the burst is well under way.
+    await untilTrue('20 requests of the burst answered', () => outcomes.size >= 20, { timeoutMs: 10_000, intervalMs: 20 });
     const beforeSignal = outcomes.size;
     server.child.kill('SIGTERM');
     const code = await server.exited;

@@ -10,6 +10,7 @@ import { createLogger } from '../../observability/logger.ts';
 import type { WorkerPool } from '../../workers/pool.ts';
 import { CrlService } from './crl.ts';
 import type { CaSpec, LocalCaRegistry } from './local-ca.ts';
+import { untilTrue } from '../../../test/support/until.ts';
 
 describe('CrlService', () => {
   it('serves the stored CRL when its number was taken, then rebuilds after it', async () => {
@@ -39,7 +40,7 @@ describe('CrlService', () => {
     const served = await crls.rebuild('iss', spec);
     expect(served.crlNumber).toBe(8);
     expect(served.der.toString()).toBe('theirs');
-    await new Promise((r) => setTimeout(r, 100)); // the follow-up rebuild
+    await untilTrue('the follow-up rebuild', () => attempts.length === 2, { timeoutMs: 5_000, intervalMs: 10 });
     expect(attempts).toEqual([8, 9]);
     expect(stored!.der.toString()).toBe('ours-2');
     crls.close();
