@@ -49,37 +49,56 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** The header comment's usage lines, for --help and for a mistyped option. */
+const usage = (fs.readFileSync(import.meta.filename, 'utf8').match(/^\/\*\*\n((?: \*.*\n)+?) \*\n/)?.[1] ?? '').replace(/^ \* ?/gm, '');
+
+function parseOptions() {
+  try {
+    return parseArgs({ allowPositionals: true, options: driverOptions });
+  } catch (err) {
+    // An unknown or malformed option: say which, and how it is used, not a stack trace.
+    return fail(`${(err as Error).message.split('. ')[0]}\n${usage}`);
+  }
+}
+
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      rate: { type: 'string' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      connections: { type: 'string' },
-      executor: { type: 'string' },
-      agents: { type: 'string' },
-      certificates: { type: 'string' },
-      fleet: { type: 'string' },
-      acme: { type: 'string' },
-      'seed-secret': { type: 'string' },
-      url: { type: 'string' },
-      'database-url': { type: 'string' },
-      'admin-key': { type: 'string' },
-      out: { type: 'string' },
-      'server-env': { type: 'string', multiple: true },
-      profile: { type: 'string' },
-      'server-log': { type: 'string' },
-      'server-node-arg': { type: 'string', multiple: true },
-      'allow-remote-target': { type: 'boolean' },
-      smoke: { type: 'boolean' },
-      compare: { type: 'string' },
-      rounds: { type: 'string' },
-      replicas: { type: 'string' },
-      targets: { type: 'string' },
-      'poll-interval': { type: 'string' },
-    },
-  });
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const { values, positionals } = parseOptions();
+  return run(values, positionals);
+}
+
+const driverOptions = {
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  connections: { type: 'string' },
+  executor: { type: 'string' },
+  agents: { type: 'string' },
+  certificates: { type: 'string' },
+  fleet: { type: 'string' },
+  acme: { type: 'string' },
+  'seed-secret': { type: 'string' },
+  url: { type: 'string' },
+  'database-url': { type: 'string' },
+  'admin-key': { type: 'string' },
+  out: { type: 'string' },
+  'server-env': { type: 'string', multiple: true },
+  profile: { type: 'string' },
+  'server-log': { type: 'string' },
+  'server-node-arg': { type: 'string', multiple: true },
+  'allow-remote-target': { type: 'boolean' },
+  smoke: { type: 'boolean' },
+  compare: { type: 'string' },
+  rounds: { type: 'string' },
+  replicas: { type: 'string' },
+  targets: { type: 'string' },
+  'poll-interval': { type: 'string' },
+} as const;
+
+async function run(values: ReturnType<typeof parseOptions>['values'], positionals: string[]): Promise<number> {
   const name = positionals[0];
   if (values.compare !== undefined && name) {
     const rounds = Number(values.rounds ?? 2);

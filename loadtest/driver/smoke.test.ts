@@ -140,3 +140,23 @@ describe.each(handshakes)('npm run loadtest -- %s --smoke', (name) => {
     expect(report.summary.latency_ms.p50).toBeGreaterThan(0);
   }, 120_000);
 });
+
+describe('npm run loadtest -- --help', () => {
+  const driver = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, 'run.ts'), ...args], { encoding: 'utf8' });
+
+  it('prints the usage and exits 0', async () => {
+    const { stdout } = await driver('--help');
+    expect(stdout).toMatch(/^npm run loadtest -- <scenario> \[--rate R\]/);
+    expect(stdout).toContain('--compare <git-ref>');
+  });
+
+  it('names an unknown option and shows the usage, exit 2, no stack trace', async () => {
+    const failed = await driver('api_list', '--bogus').then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toMatch(/^loadtest: Unknown option '--bogus'\nnpm run loadtest -- <scenario>/);
+    expect(failed?.stderr).not.toMatch(/\n\s+at /);
+  });
+});
