@@ -12,7 +12,31 @@ import type { Pool, PoolClient } from './pool.ts';
 import { inProgressCondition, openIssuanceJob, presentedStatus, storedStatusCondition } from './open-jobs.ts';
 import { Conditions, withTransaction } from './sql.ts';
 import { inProgressStatus, isTerminalOrDerived } from '../domain/lifecycle.ts';
-import type { CertificateFilter, CertificateRow, CertificateVersionRow, CertificateWrite, DeploymentTargetRow, SortColumn } from '../domain/certificates.ts';
+import {
+  writableCertificateColumns,
+  type CertificateFilter,
+  type CertificateRow,
+  type CertificateVersionRow,
+  type CertificateWrite,
+  type DeploymentTargetRow,
+  type SortColumn,
+} from '../domain/certificates.ts';
+
+/** SQL types of the columns an insert may set (src/domain/certificates.ts), for set-based inserts. */
+const writableColumnTypes = {
+  name: 'text',
+  common_name: 'text',
+  sans: 'text[]',
+  environment: 'text',
+  owner_id: 'text',
+  team_id: 'text',
+  issuer_id: 'text',
+  renewal_policy_id: 'text',
+  certificate_profile_id: 'text',
+  tags: 'jsonb',
+  // Set by protocols (ACME), never by REST input.
+  source: 'text',
+} as const satisfies Record<(typeof writableCertificateColumns)[number] | 'source', string>;
 
 const timestampSorts = new Set<SortColumn>(['created_at', 'updated_at', 'expires_at']);
 
@@ -83,6 +107,11 @@ export interface CertificateRepository {
   /** Folds certificate_count_deltas into one row per status (leader loop); returns the rows left. */
   compactCounts(): Promise<number>;
   insert(id: string, values: CertificateWrite, targets: readonly string[]): Promise<CertificateRow>;
+  /**
+   * `insert` for many at once: one statement per column set (a handful), the rows in input order.
+   * One bad row fails them all (the caller then inserts each alone for its own error).
+   */
+  insertMany(items: ReadonlyArray<{ id: string; values: CertificateWrite; targets: readonly string[] }>): Promise<CertificateRow[]>;
   /** undefined: no such certificate; 'archived': it is archived and immutable. */
   update(id: string, values: CertificateWrite, targets: readonly string[] | undefined): Promise<CertificateRow | 'archived' | undefined>;
   /** Sets status Archived; `changed` is false when it already was. undefined: no such id. */
@@ -188,6 +217,55 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
          INSERT INTO certificate_count_deltas (status, n) SELECT status, sum(n) FROM gone GROUP BY status HAVING sum(n) <> 0`,
       );
       return rowCount ?? 0;
+    },
+
+    async insertMany(items) {
+      // Grouped by column set: jsonb_to_recordset fills an absent key with NULL, not the column's
+      // default, so each set names its own columns. One JSON parameter carries the rows (arrays
+      // such as sans and target_ids included, which unnest() of 2-D arrays cannot).
+      const bySet = new Map<string, number[]>();
+      items.forEach((item, index) => {
+        const columns = Object.keys(item.values).filter((column) => item.values[column as keyof CertificateWrite] !== undefined);
+        // Column names are written into the statement: only the known ones.
+        for (const column of columns) if (!Object.hasOwn(writableColumnTypes, column)) throw new Error(`not a writable certificate column: ${column}`);
+        const key = columns.join(',');
+        bySet.set(key, [...(bySet.get(key) ?? []), index]);
+      });
+      const out: CertificateRow[] = new Array(items.length);
+      for (const [key, indexes] of bySet) {
+        const columns = key ? key.split(',') : [];
+        const rows = indexes.map((i) => {
+          const item = items[i]!;
+          return { ...item.values, id: item.id, target_ids: [...new Set(item.targets)].sort() };
+        });
+        const recordType = [
+          'id text',
+          ...columns.map((column) => `${column} ${writableColumnTypes[column as keyof typeof writableColumnTypes]}`),
+          'target_ids text[]',
+        ];
+        try {
+          const { rows: inserted } = await pool.query<CertificateRow>({
+            name: `certificate-insert-many-${createHash('sha1').update(key).digest('hex').slice(0, 16)}`,
+            text: `WITH r AS MATERIALIZED (
+                 SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(${recordType.join(', ')})
+               ), c AS (
+                 INSERT INTO certificates (id${columns.map((column) => `, ${column}`).join('')})
+                 SELECT id${columns.map((column) => `, ${column}`).join('')} FROM r
+                 RETURNING *
+               ), mapped AS (
+                 INSERT INTO certificate_target_mappings (certificate_id, target_id)
+                 SELECT r.id, t FROM r, unnest(r.target_ids) AS t
+               )
+               SELECT ${selectColumns.replace(targetIds, 'r.target_ids AS target_ids')} FROM c JOIN r ON r.id = c.id`,
+            values: [JSON.stringify(rows)],
+          });
+          const byId = new Map(inserted.map((row) => [row.id, row]));
+          for (const i of indexes) out[i] = byId.get(items[i]!.id)!;
+        } catch (err) {
+          return fail(err);
+        }
+      }
+      return out;
     },
 
     async insert(id, values, targets) {

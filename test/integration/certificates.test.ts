@@ -70,6 +70,58 @@ describe('create and validate', () => {
     await create('dup-name');
     expect((await send('POST', '/api/v1/certificates', certificateBody(world.inv, 'dup-name'))).status).toBe(409);
   });
+
+  // Creates that arrive together are inserted by one statement per group and committed with
+  // their audit events (CertificateService.create); the answers must be what lone creates get.
+  const createdTogether = async (prefix: string, bodies: Array<Record<string, unknown>>) => {
+    const responses = await Promise.all(bodies.map((body) => send('POST', '/api/v1/certificates', body)));
+    const answers = await Promise.all(responses.map(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> })));
+    const stored = await world.sql.query<{ n: number; transactions: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT xmin::text)::int AS transactions FROM certificates WHERE name LIKE $1`,
+      [`${prefix}%`],
+    );
+    const events = await world.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT resource_id FROM audit_events UNION ALL SELECT resource_id FROM audit_pending) e
+        JOIN certificates c ON c.id = e.resource_id WHERE c.name LIKE $1`,
+      [`${prefix}%`],
+    );
+    return { answers, stored: stored.rows[0]!, events: events.rows[0]!.n };
+  };
+
+  it('stores creates arriving together in shared transactions, each as a lone create would be', async () => {
+    const prefix = `together-${world.inv.suffix}-`;
+    const bodies = Array.from({ length: 60 }, (_, i) =>
+      certificateBody(world.inv, `${prefix}${i}`, {
+        ...(i % 2 ? { sans: [`s${i}.example.test`], tags: { n: String(i) }, target_ids: [world.inv.targetId] } : {}),
+        ...(i % 3 ? {} : { environment: 'staging', certificate_profile_id: world.inv.profileId }),
+      }),
+    );
+    const { answers, stored, events } = await createdTogether(prefix, bodies);
+    expect(answers.map((a) => a.status)).toEqual(bodies.map(() => 201));
+    for (const [i, { body }] of answers.entries()) {
+      expect(body).toMatchObject({ name: `${prefix}${i}`, status: 'Pending', target_ids: i % 2 ? [world.inv.targetId] : [] });
+      expect(body.sans).toEqual(i % 2 ? [`s${i}.example.test`] : []);
+      expect(body.tags).toEqual(i % 2 ? { n: String(i) } : {});
+      expect(body.environment).toBe(i % 3 ? '' : 'staging');
+      expect(await (await world.server.request(`/api/v1/certificates/${String(body.id)}`)).json()).toEqual(body);
+    }
+    expect(stored.n).toBe(60);
+    expect(stored.transactions).toBeLessThan(30); // grouped
+    expect(events).toBe(60); // one audit event each, committed with it
+  });
+
+  it('answers a bad create among creates arriving together on its own; the others are stored', async () => {
+    const prefix = `mixed-${world.inv.suffix}-`;
+    const bodies: Array<Record<string, unknown>> = Array.from({ length: 30 }, (_, i) => certificateBody(world.inv, `${prefix}${i}`));
+    bodies[7] = certificateBody(world.inv, `${prefix}7`, { owner_id: 'owner-missing' });
+    bodies[21] = certificateBody(world.inv, `${prefix}3`); // the same name as 3: one of the two wins
+    const { answers, stored, events } = await createdTogether(prefix, bodies);
+    expect(answers[7]).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^owner_id:/) } });
+    expect([answers[3]!.status, answers[21]!.status].sort()).toEqual([201, 409]);
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(28);
+    expect(stored.n).toBe(28);
+    expect(events).toBe(28);
+  });
 });
 
 describe('update, archive, versions', () => {

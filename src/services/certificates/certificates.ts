@@ -5,7 +5,7 @@
 import type { CertificateRepository } from '../../db/certificates.ts';
 import type { CertificateFilter, CertificateRow, CertificateWrite, SortColumn } from '../../domain/certificates.ts';
 import { Errors } from '../../errors.ts';
-import type { AuditWriter } from '../audit/writer.ts';
+import type { AuditWriter, RecordedEvent } from '../audit/writer.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { Keyset, type CursorCodec } from '../cursor.ts';
 import { newId } from '../../domain/ids.ts';
@@ -36,12 +36,33 @@ export interface ListResult {
   nextCursor: string | undefined;
 }
 
+/** One create waiting for its group (CertificateService.create). */
+interface PendingCreate {
+  principal: Principal | undefined;
+  input: CertificateInput;
+  id: string;
+  values: CertificateWrite;
+  targets: string[];
+}
+
 export class CertificateService {
+  /**
+   * Creates arriving together are inserted by one statement and committed with their audit
+   * events in one transaction (issue 13: api_create); a group with a bad create falls back to
+   * one transaction each, so each caller gets its own answer.
+   */
+  readonly #createBatched: (create: PendingCreate) => Promise<CertificateRow>;
+
   constructor(
     private readonly repo: CertificateRepository,
     private readonly audit: AuditWriter,
     private readonly cursors: CursorCodec,
-  ) {}
+  ) {
+    this.#createBatched = audit.atomicallyBatched(
+      (creates) => this.#insertMany(creates),
+      (create) => this.#insertOne(create),
+    );
+  }
 
   async get(id: string): Promise<CertificateRow> {
     const row = await this.repo.get(id);
@@ -49,25 +70,26 @@ export class CertificateService {
     return row;
   }
 
-  async create(principal: Principal | undefined, input: CertificateInput): Promise<CertificateRow> {
+  create(principal: Principal | undefined, input: CertificateInput): Promise<CertificateRow> {
     const { id = newId('cert'), target_ids: targets = [], ...values } = input;
-    // Group commit: creates arriving together commit in one transaction (issue 13: api_create).
-    return this.audit.atomicallyGrouped(async () => {
-      let row: CertificateRow;
-      try {
-        row = await this.repo.insert(id, values, targets);
-      } catch (err) {
-        throw violationToAppError(err, { ...input, id, target_ids: targets.join(', ') });
-      }
-      await this.audit.record(principal, {
-        action: 'certificate_created',
-        resourceType: 'certificate',
-        resourceId: row.id,
-        category: 'cert_lifecycle',
-        details: { name: row.name, common_name: row.common_name, target_ids: row.target_ids },
-      });
-      return row;
-    });
+    return this.#createBatched({ principal, input, id, values, targets });
+  }
+
+  async #insertOne(create: PendingCreate): Promise<CertificateRow> {
+    let row: CertificateRow;
+    try {
+      row = await this.repo.insert(create.id, create.values, create.targets);
+    } catch (err) {
+      throw violationToAppError(err, { ...create.input, id: create.id, target_ids: create.targets.join(', ') });
+    }
+    await this.audit.record(create.principal, createdEvent(row));
+    return row;
+  }
+
+  async #insertMany(creates: PendingCreate[]): Promise<CertificateRow[]> {
+    const rows = await this.repo.insertMany(creates);
+    await this.audit.recordAll(rows.map((row, i) => ({ principal: creates[i]!.principal, event: createdEvent(row) })));
+    return rows;
   }
 
   async update(principal: Principal | undefined, id: string, input: CertificateInput): Promise<CertificateRow> {
@@ -158,4 +180,14 @@ export class CertificateService {
     await this.get(id);
     return this.repo.deployments(id);
   }
+}
+
+function createdEvent(row: CertificateRow): RecordedEvent {
+  return {
+    action: 'certificate_created',
+    resourceType: 'certificate',
+    resourceId: row.id,
+    category: 'cert_lifecycle',
+    details: { name: row.name, common_name: row.common_name, target_ids: row.target_ids },
+  };
 }
