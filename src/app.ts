@@ -174,6 +174,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           auditRepo,
           cursors,
           new ConcurrencyGate({ what: 'audit exports', total: config.exportConcurrency, perKey: Math.min(2, config.exportConcurrency), retryAfterSeconds: 5 }),
+          () => audit.caughtUp(),
         ),
         certificates,
         issuance,

@@ -5,13 +5,14 @@ import { openOneShotDatabase } from './one-shot-database.ts';
 import { loadInstanceSecret } from '../db/instance-secrets.ts';
 import { migrate } from '../db/migrate.ts';
 import { AuditLog, type AuditCheckpoint } from '../services/audit/audit-log.ts';
+import { auditRowHash } from '../services/audit/chain.ts';
 import { CursorCodec } from '../services/cursor.ts';
 import { UsageError, type CommandContext } from './run-command.ts';
 
 const usage = 'usage: certfleet audit verify [--checkpoint FILE] [--export-checkpoint FILE]';
 
 /**
- * `certfleet audit verify`: walks the whole hash chain; exit 0 intact, 1 broken (naming the
+ * `certfleet audit verify`: chains what waits in the outbox, then walks the whole hash chain; exit 0 intact, 1 broken (naming the
  * event). `--checkpoint FILE` also checks every checkpoint in FILE (JSON lines), which detects a
  * deleted tail the chain alone cannot; `--export-checkpoint FILE` appends the verified head to
  * FILE, for the operator to keep outside the database.
@@ -28,7 +29,13 @@ export async function auditCommand({ config, log, args }: CommandContext): Promi
   const database = await openOneShotDatabase(config, log, false);
   try {
     await migrate(database.pool, log);
-    const auditLog = new AuditLog(createAuditRepository(database.pool), new CursorCodec(await loadInstanceSecret(database.pool, 'cursor-hmac')));
+    const repo = createAuditRepository(database.pool);
+    // Events committed but not chained yet (writers do not wait for the chain) are chained first,
+    // as any replica would: the verified head covers every write acknowledged before this run.
+    const caughtUp = async () => {
+      while ((await repo.chainPending(500, auditRowHash, true)) === 500);
+    };
+    const auditLog = new AuditLog(repo, new CursorCodec(await loadInstanceSecret(database.pool, 'cursor-hmac')), undefined, caughtUp);
     const started = performance.now();
     const result = await auditLog.verify(checkpoints);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);

@@ -6,6 +6,7 @@
 import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import * as acme from 'acme-client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { auditEventsOf } from '../support/audit-events.ts';
 import { acmeHttp, b64, expectProblem, jws } from '../support/acme-http.ts';
 import { withClient } from '../support/fixtures.ts';
 import { createAcmeServerRepository } from '../../src/db/acme-server.ts';
@@ -70,12 +71,8 @@ describe('ACME accounts with acme-client', () => {
     // A deactivated account can no longer sign anything.
     await expect(client.updateAccount({ contact: [] })).rejects.toThrow(/deactivated/);
 
-    const events = await withClient(world.server.db.url, (c) =>
-      c.query<{ action: string; actor_type: string }>('SELECT action, actor_type FROM audit_events WHERE resource_id = $1 ORDER BY seq', [
-        accountUrl.split('/').pop(),
-      ]),
-    );
-    expect(events.rows.map((r) => `${r.actor_type}:${r.action}`)).toEqual([
+    const events = await auditEventsOf(world.server, accountUrl.split('/').pop()!);
+    expect(events.map((e) => `${e.actor_type}:${e.action}`)).toEqual([
       'ACMEAccount:acme_account_created',
       'ACMEAccount:acme_account_updated',
       'ACMEAccount:acme_account_deactivated',
@@ -114,12 +111,8 @@ describe('ACME key change', () => {
     await found.createAccount({ onlyReturnExisting: true });
     expect(found.getAccountUrl()).toBe(accountUrl);
     await expect(new acme.Client({ directoryUrl, accountKey: oldKey }).createAccount({ onlyReturnExisting: true })).rejects.toThrow(/no account exists/);
-    const events = await withClient(world.server.db.url, (c) =>
-      c.query<{ action: string }>("SELECT action FROM audit_events WHERE resource_id = $1 AND action = 'acme_account_key_changed'", [
-        accountUrl.split('/').pop(),
-      ]),
-    );
-    expect(events.rows).toHaveLength(1);
+    const events = await auditEventsOf(world.server, accountUrl.split('/').pop()!);
+    expect(events.filter((e) => e.action === 'acme_account_key_changed')).toHaveLength(1);
   });
 
   it('refuses a key another account holds with 409 and that account in Location', async () => {

@@ -6,6 +6,7 @@
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import * as acme from 'acme-client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { auditEventsOf } from '../support/audit-events.ts';
 import { withClient } from '../support/fixtures.ts';
 import { useTestWorld } from '../support/world.ts';
 
@@ -115,10 +116,7 @@ describe('ACME External Account Binding', () => {
 
   it('keeps EAB key management to admins and audits it', async () => {
     const key = await createEabKey('audited');
-    const events = await withClient(world.server.db.url, (c) =>
-      c.query<{ action: string }>('SELECT action FROM audit_events WHERE resource_id = $1', [key.id]),
-    );
-    expect(events.rows.map((r) => r.action)).toEqual(['acme_eab_key_created']);
+    expect((await auditEventsOf(world.server, key.id)).map((e) => e.action)).toEqual(['acme_eab_key_created']);
     expect((await world.server.request('/api/v1/acme/eab-keys', { auth: null })).status).toBe(401);
   });
 });

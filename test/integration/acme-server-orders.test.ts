@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditEventsOf } from '../support/audit-events.ts';
 import { untilTrue } from '../support/until.ts';
 import { acmeHttp, expectProblem, jws } from '../support/acme-http.ts';
 import { ariCertId } from '../support/ari.ts';
@@ -222,13 +223,8 @@ describe('orders under a trusting profile', () => {
     ).suggestedWindow;
     expect(Date.parse(after.end)).toBeLessThanOrEqual(Date.now());
 
-    const events = await withClient(server.db.url, (c) =>
-      c.query<{ action: string; actor_type: string }>(
-        "SELECT action, actor_type FROM audit_events WHERE resource_id IN ($1, $2) AND action <> 'certificate_created' ORDER BY seq",
-        [orderId, row.rows[0]!.id],
-      ),
-    );
-    expect(events.rows.map((e) => `${e.actor_type}:${e.action}`)).toEqual([
+    const events = (await auditEventsOf(server, orderId, row.rows[0]!.id)).filter((e) => e.action !== 'certificate_created');
+    expect(events.map((e) => `${e.actor_type}:${e.action}`)).toEqual([
       'ACMEAccount:acme_order_created',
       'ACMEAccount:certificate_issued',
       'ACMEAccount:acme_order_finalized',

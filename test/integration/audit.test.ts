@@ -103,6 +103,26 @@ describe('audit events', () => {
     expect((await events('action=audit_exported')).total).toBeGreaterThanOrEqual(1);
   });
 
+  it('acknowledges a write without waiting for the chain; a read of the log waits for it and sees the event', async () => {
+    // Another chainer (a replica) holds the chain head.
+    await world.sql.query('BEGIN');
+    await world.sql.query('SELECT 1 FROM audit_chain_head WHERE id = 1 FOR UPDATE');
+    let read: Promise<Response> | undefined;
+    try {
+      const res = await post('/api/v1/teams', { name: 'while the chain head is held' });
+      expect(res.status).toBe(201); // committed with its event in the outbox; the chain can wait
+      const team = (await res.json()) as { id: string };
+      read = world.server.request(`/api/v1/audit?resource_id=${team.id}`);
+      const early = await Promise.race([read.then(() => 'answered'), new Promise((r) => setTimeout(() => r('waiting'), 300))]);
+      expect(early).toBe('waiting'); // the log is not read while its newest events are unchained
+    } finally {
+      await world.sql.query('COMMIT');
+    }
+    const events = (await (await read).json()) as { total: number; data: Event[] };
+    expect(events.total).toBe(1);
+    expect(events.data[0]).toMatchObject({ action: 'team_created' });
+  });
+
   it('keeps one unbroken chain under concurrent writers', async () => {
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => post('/api/v1/teams', { name: `concurrent-${i}` })));
     expect(results.every((r) => r.status === 201)).toBe(true);

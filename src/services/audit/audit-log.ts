@@ -37,9 +37,15 @@ export class AuditLog {
     private readonly cursors: CursorCodec,
     /** Caps concurrent exports (each holds a cursor); none in one-shot tools. */
     private readonly exports?: ConcurrencyGate,
+    /**
+     * Resolves once events committed so far are chained (AuditWriter.caughtUp): writers do not
+     * wait for the chain, readers do, so a read after a write sees its event.
+     */
+    private readonly caughtUp: () => Promise<void> = async () => undefined,
   ) {}
 
   async list(filter: AuditFilter, perPage: number, cursor: string | undefined) {
+    await this.caughtUp();
     const keyset = new Keyset(this.cursors, 'seq:desc', filter);
     const position = keyset.after(cursor);
     if (position && typeof position.v !== 'number') throw Errors.badRequest('cursor: not an audit cursor');
@@ -53,6 +59,7 @@ export class AuditLog {
   }
 
   async get(id: string): Promise<AuditEvent> {
+    await this.caughtUp();
     const event = await this.repo.get(id);
     if (!event) throw Errors.notFound(`audit event ${id} not found`);
     return event;
@@ -67,11 +74,18 @@ export class AuditLog {
    */
   beginExport(callerKey: string, filter: AuditFilter): { run: (onBatch: (rows: AuditRawRow[]) => Promise<void>) => Promise<number>; release: () => void } {
     const release = this.exports?.enter(callerKey) ?? (() => undefined);
-    return { run: (onBatch) => this.repo.streamRaw(filter, 1000, onBatch), release };
+    return {
+      run: async (onBatch) => {
+        await this.caughtUp();
+        return this.repo.streamRaw(filter, 1000, onBatch);
+      },
+      release,
+    };
   }
 
   /** The current chain head, for operators to keep elsewhere (GET /api/v1/audit/checkpoint). */
   async checkpoint(): Promise<AuditCheckpoint> {
+    await this.caughtUp();
     const head = await this.repo.head();
     return { seq: head.lastSeq, row_hash: head.lastHash };
   }
@@ -83,6 +97,7 @@ export class AuditLog {
    * checkpoint taken before.
    */
   async verify(checkpoints: readonly AuditCheckpoint[] = []): Promise<VerifyResult> {
+    await this.caughtUp();
     let expectedSeq = 1;
     let prevHash = genesisHash;
     let broken: VerifyResult['broken'];

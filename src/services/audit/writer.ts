@@ -7,9 +7,11 @@
  * - `record` outside a unit of work stages the event on its own (events with no write to pair
  *   with: an export taken, a run requested).
  * - After the commit, the chainer moves outbox events into the hash chain, in batches, one pass
- *   at a time per process (the head row lock serialises replicas). The caller waits for the pass
- *   that covers its events, so a client that reads the audit log after a write sees the event.
- *   A pass that fails (the database went away after the commit) is logged, not thrown: the
+ *   at a time per process (the head row lock serialises replicas). The pass starts at once but
+ *   the caller does not wait for it (six round trips and a WAL flush: waiting made a group of
+ *   creates answer after 20 ms instead of 9, api_create 1,190 vs 1,670/s); readers catch up
+ *   instead (`caughtUp`, AuditLog), so a client that reads the audit log after a write still sees
+ *   its event, on any replica. A pass that fails (the database went away after the commit) is logged, not thrown: the
  *   events are durable in the outbox, and the next pass (on every replica, every few seconds:
  *   src/scheduler/audit-chain.ts) chains them.
  */
@@ -47,6 +49,11 @@ export class AuditWriter {
   /** Passes committed and events chained, for /metrics and benchmarks. */
   batches = 0;
   events = 0;
+
+  /** After a commit: start the pass that chains the new events, without waiting for it. */
+  readonly #chainSoon = async () => {
+    void this.chain();
+  };
 
   constructor(options: AuditWriterOptions) {
     this.#o = { maxBatch: 500, now: () => new Date(), ...options };
@@ -116,24 +123,33 @@ export class AuditWriter {
   async #stage(events: StagedAuditEvent[]): Promise<void> {
     await this.#o.repo.stage(events);
     // In a unit of work: chain once it commits (the unit awaits it). Alone: chain now.
-    await this.#o.uow.afterCommit(this.chain);
+    await this.#o.uow.afterCommit(this.#chainSoon);
   }
 
   /**
    * Chains every event committed before this call. Resolves when done; a failure is logged and
-   * swallowed (the events wait in the outbox for the next pass).
+   * swallowed (the events wait in the outbox for the next pass). `skipIfEmpty`: a cheap read
+   * first spares taking the head lock when nothing waits.
    */
-  chain(): Promise<void> {
+  chain(skipIfEmpty = false): Promise<void> {
     if (this.#queued) return this.#queued;
     if (this.#running) {
       // The running pass may have read the outbox before the caller's commit: queue one more.
       this.#queued = this.#running.then(() => {
         this.#queued = undefined;
-        return this.#start(false);
+        return this.#start(skipIfEmpty);
       });
       return this.#queued;
     }
-    return this.#start(false);
+    return this.#start(skipIfEmpty);
+  }
+
+  /**
+   * Resolves once every event committed before this call is in the chain (whichever replica
+   * staged it): readers of the audit log call it first, so they see every acknowledged write.
+   */
+  caughtUp(): Promise<void> {
+    return this.chain(true);
   }
 
   /** A pass for the periodic sweep: takes the head lock only when something waits. */
