@@ -3,7 +3,7 @@
  *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--certificates N] [--fleet N] [--acme N] [--seed-secret S]
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
  *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR] [--smoke]
- *   [--replicas N] [--compare <git-ref> [--rounds N]]
+ *   [--replicas N] [--compare <git-ref> [--rounds N]] [--sample-every 10]
  * npm run loadtest -- rotation_to_served [--targets N] [--agents M] [--poll-interval S] [--smoke]: see rotation.ts
  * npm run loadtest -- nginx_handshake|apache_handshake|haproxy_handshake [--rate R] [--duration D] [--connections C] [--smoke]: see handshake.ts
  *
@@ -16,6 +16,9 @@
  * flows) spread across them round-robin; the report has each replica's figures and the total.
  * --compare <git-ref>: the same scenario against a worktree of the ref and the current tree,
  * alternating, with both figures and their ratio (compare.ts).
+ * --sample-every S: scenarios that name `tables` get their row counts sampled every S seconds
+ * (default 10); a table a GC should keep bounded that still grows in the second half of a run
+ * long enough to judge fails it (table-growth.ts).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +38,7 @@ import { startTarget, type Target } from './target.ts';
 import { checks } from './checks.ts';
 import { compare } from './compare.ts';
 import { databaseCostSince, databaseCountersBefore } from './database-cost.ts';
+import { judgeTables, sampleTables } from './table-growth.ts';
 
 const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
@@ -96,6 +100,7 @@ const driverOptions = {
   replicas: { type: 'string' },
   targets: { type: 'string' },
   'poll-interval': { type: 'string' },
+  'sample-every': { type: 'string' },
 } as const;
 
 async function run(values: ReturnType<typeof parseOptions>['values'], positionals: string[]): Promise<number> {
@@ -174,6 +179,7 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
   if (replicas > 1 && values.url) fail('--replicas starts its own servers: not with --url');
   if (replicas > connections) fail(`--replicas ${replicas} needs at least as many --connections`);
 
+  const serverEnv: Record<string, string> = Object.fromEntries((values['server-env'] ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
   // Step 1: the target.
   let target: Target;
   let ownData: string | undefined;
@@ -188,7 +194,6 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
   } else {
     ownData = fs.mkdtempSync(path.join(os.tmpdir(), `certfleet-load-${scenario.name}-`));
     fs.chmodSync(ownData, 0o755); // as root, the embedded PostgreSQL runs as the postgres user
-    const serverEnv = Object.fromEntries((values['server-env'] ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
     process.stderr.write(`starting certfleet serve on an embedded PostgreSQL in ${ownData}\n`);
     target = await startTarget({
       dataDir: ownData,
@@ -274,7 +279,11 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
     // would not get to run before they end. Running each once mid-run puts the state a long run
     // reaches into every smoke, so a scenario whose expectations break when they run fails in CI.
     const loopsRun = values.smoke ? runLoopsAfter(target, durationMs / 2) : undefined;
+    const tableSampler = scenario.tables
+      ? sampleTables(target.databaseUrl, scenario.tables, positive(values['sample-every'], 10, '--sample-every') * 1000)
+      : undefined;
     const result = await load(durationMs);
+    const tables = tableSampler && scenario.tables ? judgeTables(await tableSampler.stop(), scenario.tables, serverEnv) : undefined;
     if (loopsRun) checkResults0.loops_run_mid_run = await loopsRun;
     // The worst replica's event-loop lag (one replica: its own).
     const lag = (await Promise.all(target.urls.map(serverLag))).reduce<Record<string, number>>((worst, r) => {
@@ -291,12 +300,18 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
       ...(check ? await check.after(target.databaseUrl, before, summary) : {}),
       ...(await databaseCostSince(target.databaseUrl, databaseBefore, summary.completed)),
       ...lag,
+      ...tables?.checks,
     };
+    if (tables) process.stderr.write(`${tables.lines.join('\n')}\n`);
     if ('requests' in result) checkResults.http_requests = result.requests as number;
     const thresholds = evaluateThresholds(scenario.thresholds, summary);
     // An open-loop run that could not send its requests on time did not sustain the rate.
     // --smoke (CI): latency thresholds are reported but do not decide; errors and losses do.
-    const ok = (values.smoke ? summary.failed === 0 : thresholds.every((t) => t.ok)) && checkResults.ok !== false && summary.dropped === 0;
+    const ok =
+      (values.smoke ? summary.failed === 0 : thresholds.every((t) => t.ok)) &&
+      checkResults.ok !== false &&
+      checkResults.tables_bounded !== false &&
+      summary.dropped === 0;
     const report: Report = {
       scenario: scenario.name,
       description: scenario.description,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createAcmeLoadContext, type AcmeLoadContext } from './acme.ts';
 import { loadAgentId, loadAgentKey } from './seed.ts';
+import type { TableSpec } from './table-growth.ts';
 
 export interface ScenarioRequest {
   method: string;
@@ -61,6 +62,8 @@ export interface Scenario {
   flow?: ScenarioFlow;
   /** ACME accounts to create before the run, and CSRs to pre-make (ctx.acme). */
   acme?: { accounts: number; csrs: number };
+  /** Tables whose row counts are sampled through the run (table-growth.ts). */
+  tables?: TableSpec;
 }
 
 export async function loadScenario(name: string): Promise<Scenario> {

@@ -28,6 +28,15 @@ export default {
   seed: { certificates: 1, acme: 1 },
   acme: { accounts: 64, csrs: 256 },
   verify: 'acme_certificates_durable',
+  // Row counts through the run: the ACME GC keeps spent nonces and rate-limit rows bounded (steady
+  // once the nonce TTL and a GC interval have passed: run with --server-env
+  // CERTFLEET_ACME_NONCE_TTL_SECONDS=60 and CERTFLEET_ACME_GC_INTERVAL_SECONDS=5 to see it within
+  // minutes); orders of issued certificates stay as long as their certificates, so they grow.
+  tables: {
+    bounded: ['acme_spent_nonces', 'acme_rate_limits', 'acme_accounts'],
+    growing: ['acme_orders', 'acme_authorizations', 'certificates'],
+    settleSeconds: (env) => Number(env.CERTFLEET_ACME_NONCE_TTL_SECONDS ?? 1800) + Number(env.CERTFLEET_ACME_GC_INTERVAL_SECONDS ?? 60),
+  },
   flow: {
     begin(i, ctx) {
       return { account: ctx.acme.account(i), request: ctx.acme.csr(i) };
