@@ -296,8 +296,10 @@ export class AcmeOrders {
         challenge_id: challengeId,
         ...(failure ? { error: failure.type, detail: failure.message.slice(0, 500) } : {}),
       });
+      // Counted in the same transaction: a client that sees the challenge invalid and orders the
+      // name again at once must already meet the limit (counted after the commit, it raced).
+      if (failure) await this.#o.limits.count('failedValidationsPerIdentifier', `${accountId}:${identifier}`);
     });
-    if (failure) await this.#o.limits.count('failedValidationsPerIdentifier', `${accountId}:${identifier}`);
   }
 
   /**
