@@ -53,21 +53,21 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** The header comment's usage lines, for --help and for a mistyped option. */
-const usage = (fs.readFileSync(import.meta.filename, 'utf8').match(/^\/\*\*\n((?: \*.*\n)+?) \*\n/)?.[1] ?? '').replace(/^ \* ?/gm, '');
+/** The header comment's usage lines, for --help and for a mistyped option (read only then). */
+const usage = () => (fs.readFileSync(import.meta.filename, 'utf8').match(/^\/\*\*\n((?: \*.*\n)+?) \*\n/)?.[1] ?? '').replace(/^ \* ?/gm, '');
 
 function parseOptions() {
   try {
     return parseArgs({ allowPositionals: true, options: driverOptions });
   } catch (err) {
     // An unknown or malformed option: say which, and how it is used, not a stack trace.
-    return fail(`${(err as Error).message.split('. ')[0]}\n${usage}`);
+    return fail(`${(err as Error).message.split('. ')[0]}\n${usage()}`);
   }
 }
 
 async function main(): Promise<number> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(usage);
+    process.stdout.write(usage());
     return 0;
   }
   const { values, positionals } = parseOptions();

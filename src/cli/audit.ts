@@ -5,15 +5,16 @@ import { openOneShotDatabase } from './one-shot-database.ts';
 import { loadInstanceSecret } from '../db/instance-secrets.ts';
 import { migrate } from '../db/migrate.ts';
 import { AuditLog, type AuditCheckpoint } from '../services/audit/audit-log.ts';
-import { auditRowHash } from '../services/audit/chain.ts';
+import { AuditWriter } from '../services/audit/writer.ts';
+import { createUnitOfWork } from '../db/unit-of-work.ts';
 import { CursorCodec } from '../services/cursor.ts';
 import { UsageError, type CommandContext } from './run-command.ts';
 
 const usage = 'usage: certfleet audit verify [--checkpoint FILE] [--export-checkpoint FILE]';
 
 /**
- * `certfleet audit verify`: chains what waits in the outbox, then walks the whole hash chain; exit 0 intact, 1 broken (naming the
- * event). `--checkpoint FILE` also checks every checkpoint in FILE (JSON lines), which detects a
+ * `certfleet audit verify`: chains what waits in the outbox, then walks the whole hash chain;
+ * exit 0 intact, 1 broken (naming the event). `--checkpoint FILE` also checks every checkpoint in FILE (JSON lines), which detects a
  * deleted tail the chain alone cannot; `--export-checkpoint FILE` appends the verified head to
  * FILE, for the operator to keep outside the database.
  */
@@ -31,11 +32,9 @@ export async function auditCommand({ config, log, args }: CommandContext): Promi
     await migrate(database.pool, log);
     const repo = createAuditRepository(database.pool);
     // Events committed but not chained yet (writers do not wait for the chain) are chained first,
-    // as any replica would: the verified head covers every write acknowledged before this run.
-    const caughtUp = async () => {
-      while ((await repo.chainPending(500, auditRowHash, true)) === 500);
-    };
-    const auditLog = new AuditLog(repo, new CursorCodec(await loadInstanceSecret(database.pool, 'cursor-hmac')), undefined, caughtUp);
+    // by the chainer every replica runs: the verified head covers every acknowledged write.
+    const writer = new AuditWriter({ repo, uow: createUnitOfWork(database.pool, log), log });
+    const auditLog = new AuditLog(repo, new CursorCodec(await loadInstanceSecret(database.pool, 'cursor-hmac')), undefined, () => writer.caughtUp());
     const started = performance.now();
     const result = await auditLog.verify(checkpoints);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);

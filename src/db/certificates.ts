@@ -229,7 +229,9 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
         // Column names are written into the statement: only the known ones.
         for (const column of columns) if (!Object.hasOwn(writableColumnTypes, column)) throw new Error(`not a writable certificate column: ${column}`);
         const key = columns.join(',');
-        bySet.set(key, [...(bySet.get(key) ?? []), index]);
+        const indexes = bySet.get(key);
+        if (indexes) indexes.push(index);
+        else bySet.set(key, [index]);
       });
       const out: CertificateRow[] = new Array(items.length);
       for (const [key, indexes] of bySet) {

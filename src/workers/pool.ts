@@ -24,9 +24,10 @@ export interface Tasks {
 export interface WorkerPoolOptions {
   threads: number;
   maxQueue: number;
-  /** How long close() waits for threads still loading or running tasks before terminating them. */
-  closeWaitMs?: number;
 }
+
+/** How long close() waits for threads still loading or running tasks before terminating them. */
+const closeWaitMs = 10_000;
 
 /**
  * The module each worker thread loads: from sources, a plain-JS entry that registers tsx in the
@@ -38,7 +39,6 @@ const workerEntry = import.meta.url.endsWith('.ts') ? new URL('./worker-entry.mj
 export class WorkerPool {
   readonly #piscina: Piscina;
   readonly #maxQueue: number;
-  readonly #closeWaitMs: number;
   /** Thread ids whose task module has finished loading, and tasks handed over. */
   readonly #loaded = new Set<number>();
   #inFlight = 0;
@@ -51,7 +51,6 @@ export class WorkerPool {
 
   constructor(options: WorkerPoolOptions) {
     this.#maxQueue = options.maxQueue;
-    this.#closeWaitMs = options.closeWaitMs ?? 10_000;
     this.#piscina = new Piscina({
       filename: workerEntry.href,
       minThreads: options.threads,
@@ -116,7 +115,7 @@ export class WorkerPool {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.#onSettled = resolve;
-        timer = setTimeout(resolve, this.#closeWaitMs);
+        timer = setTimeout(resolve, closeWaitMs);
       });
       clearTimeout(timer);
     }

@@ -11,8 +11,8 @@
  *   the caller does not wait for it (six round trips and a WAL flush: waiting made a group of
  *   creates answer after 20 ms instead of 9, api_create 1,190 vs 1,670/s); readers catch up
  *   instead (`caughtUp`, AuditLog), so a client that reads the audit log after a write still sees
- *   its event, on any replica. A pass that fails (the database went away after the commit) is logged, not thrown: the
- *   events are durable in the outbox, and the next pass (on every replica, every few seconds:
+ *   its event, on any replica. A pass that fails (the database went away after the commit) is
+ *   logged, not thrown: the events are durable in the outbox, and the next pass (on every replica, every few seconds:
  *   src/scheduler/audit-chain.ts) chains them.
  */
 import type { AuditRepository, StagedAuditEvent } from '../../db/audit.ts';
@@ -103,9 +103,7 @@ export class AuditWriter {
 
   /** Records several events of one actor in one statement (a set-based change, e.g. agents gone offline). */
   recordEach(principal: Principal | undefined, events: readonly RecordedEvent[]): Promise<void> {
-    if (events.length === 0) return Promise.resolve();
-    const now = this.#o.now();
-    return this.#stage(events.map((event) => ({ ...this.#input(principal, event), id: newId('audit', now.getTime()), timestamp: now })));
+    return this.recordAll(events.map((event) => ({ principal, event })));
   }
 
   #input(principal: Principal | undefined, event: RecordedEvent): AuditEventInput {
