@@ -3,12 +3,13 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // The k6 scripts' modules, for loadtest/k6/k6-scripts.test.ts (nothing else imports them).
-    alias: {
-      'k6/http': new URL('./loadtest/k6/double/http.ts', import.meta.url).pathname,
-      'k6/crypto': new URL('./loadtest/k6/double/crypto.ts', import.meta.url).pathname,
-      'k6/execution': new URL('./loadtest/k6/double/execution.ts', import.meta.url).pathname,
-      'k6/metrics': new URL('./loadtest/k6/double/metrics.ts', import.meta.url).pathname,
-    },
+    alias: [
+      { find: /^k6$/, replacement: new URL('./loadtest/k6/double/k6.ts', import.meta.url).pathname },
+      ...['http', 'crypto', 'execution', 'metrics'].map((m) => ({
+        find: `k6/${m}`,
+        replacement: new URL(`./loadtest/k6/double/${m}.ts`, import.meta.url).pathname,
+      })),
+    ],
   },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'loadtest/**/*.test.ts'],

@@ -1,6 +1,7 @@
 /**
- * ACME for the load driver (acme_flow): accounts made before the run (each bound with an EAB key
- * the admin API creates, as a trusting profile requires), JWS signed with node:crypto on
+ * ACME for the load driver (acme_flow): the server's directory read once, accounts made before
+ * the run (each bound with an EAB key the admin API creates, as certfleet's trusting profile
+ * requires; plain ones where there is no admin key: Pebble), JWS signed with node:crypto on
  * pre-parsed P-256 keys (synchronous, ~50 us), and a pool of pre-made CSRs, so the driver is not
  * the bottleneck. Scenario flows reach it as ctx.acme.
  */
@@ -14,6 +15,10 @@ export interface AcmeAccount {
 }
 
 export interface AcmeLoadContext {
+  /** The directory's resources as paths on the server (certfleet's /acme/new-order, Pebble's /order-plz). */
+  directory: { newNonce: string; newAccount: string; newOrder: string };
+  /** The scenario's profile when the directory offers it (certfleet), else undefined (Pebble has none). */
+  profile: string | undefined;
   /** The account flow `i` uses (flows share accounts round-robin). */
   account(i: number): AcmeAccount;
   /** Pool entry `i`: a name and a CSR for it (base64url DER), made with its own P-256 key. */
@@ -31,13 +36,26 @@ function jws(key: KeyObject, header: Record<string, unknown>, payload: string): 
   return JSON.stringify({ protected: protectedB64, payload: payloadB64, signature: b64u(signature) });
 }
 
-async function nonce(baseUrl: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/acme/new-nonce`, { method: 'HEAD' });
+interface Directory {
+  newNonce: string;
+  newAccount: string;
+  newOrder: string;
+  meta?: { profiles?: Record<string, string> };
+}
+
+async function readDirectory(baseUrl: string, directoryPath: string): Promise<Directory> {
+  const res = await fetch(`${baseUrl}${directoryPath}`);
+  if (!res.ok) throw new Error(`GET ${directoryPath} answered ${res.status}`);
+  return (await res.json()) as Directory;
+}
+
+async function nonce(directory: Directory): Promise<string> {
+  const res = await fetch(directory.newNonce, { method: 'HEAD' });
   return res.headers.get('replay-nonce') ?? '';
 }
 
-/** One account: an EAB key from the admin API, then new-account bound with it. */
-async function createAccount(baseUrl: string, adminKey: string, index: number): Promise<AcmeAccount> {
+/** An EAB binding (RFC 8555 7.3.4) with a key the admin API creates. */
+async function externalAccountBinding(baseUrl: string, adminKey: string, index: number, jwk: JsonWebKey, url: string) {
   const eabRes = await fetch(`${baseUrl}/api/v1/acme/eab-keys`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
@@ -45,18 +63,25 @@ async function createAccount(baseUrl: string, adminKey: string, index: number): 
   });
   if (eabRes.status !== 201) throw new Error(`creating an EAB key answered ${eabRes.status}: ${await eabRes.text()}`);
   const eab = (await eabRes.json()) as { id: string; hmac_key: string };
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = publicKey.export({ format: 'jwk' });
-  const url = `${baseUrl}/acme/new-account`;
   const bindingProtected = b64u(JSON.stringify({ alg: 'HS256', kid: eab.id, url }));
   const bindingPayload = b64u(JSON.stringify(jwk));
   const mac = createHmac('sha256', Buffer.from(eab.hmac_key, 'base64url')).update(`${bindingProtected}.${bindingPayload}`).digest();
-  const binding = { protected: bindingProtected, payload: bindingPayload, signature: b64u(mac) };
-  const payload = JSON.stringify({ termsOfServiceAgreed: true, externalAccountBinding: binding });
+  return { protected: bindingProtected, payload: bindingPayload, signature: b64u(mac) };
+}
+
+/** One account: new-account, bound to an EAB key when there is an admin key to make one. */
+async function createAccount(baseUrl: string, adminKey: string, directory: Directory, index: number): Promise<AcmeAccount> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const url = directory.newAccount;
+  const payload = JSON.stringify({
+    termsOfServiceAgreed: true,
+    ...(adminKey ? { externalAccountBinding: await externalAccountBinding(baseUrl, adminKey, index, jwk, url) } : {}),
+  });
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/jose+json' },
-    body: jws(privateKey, { jwk, nonce: await nonce(baseUrl), url }, payload),
+    body: jws(privateKey, { jwk, nonce: await nonce(directory), url }, payload),
   });
   const kid = res.headers.get('location');
   if (res.status !== 201 || !kid) throw new Error(`new-account answered ${res.status}: ${await res.text()}`);
@@ -66,11 +91,14 @@ async function createAccount(baseUrl: string, adminKey: string, index: number): 
 export async function createAcmeLoadContext(
   baseUrl: string,
   adminKey: string,
-  options: { accounts: number; csrs: number; runId: string },
+  options: { accounts: number; csrs: number; runId: string; directoryPath: string; profile?: string },
 ): Promise<AcmeLoadContext> {
+  const directory = await readDirectory(baseUrl, options.directoryPath);
   const accounts: AcmeAccount[] = [];
   for (let i = 0; i < options.accounts; i += 8) {
-    accounts.push(...(await Promise.all(Array.from({ length: Math.min(8, options.accounts - i) }, (_, k) => createAccount(baseUrl, adminKey, i + k)))));
+    accounts.push(
+      ...(await Promise.all(Array.from({ length: Math.min(8, options.accounts - i) }, (_, k) => createAccount(baseUrl, adminKey, directory, i + k)))),
+    );
   }
   const csrs = Array.from({ length: options.csrs }, (_, i) => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -78,7 +106,10 @@ export async function createAcmeLoadContext(
     const pem = buildCsr(privateKey, publicKey, name, [name]);
     return { name, csr: Buffer.from(pem.replace(/-----[^-]+-----|\s+/g, ''), 'base64').toString('base64url') };
   });
+  const pathOf = (url: string) => new URL(url).pathname;
   return {
+    directory: { newNonce: pathOf(directory.newNonce), newAccount: pathOf(directory.newAccount), newOrder: pathOf(directory.newOrder) },
+    profile: options.profile !== undefined && directory.meta?.profiles?.[options.profile] !== undefined ? options.profile : undefined,
     account: (i) => accounts[i % accounts.length]!,
     csr: (i) => csrs[i % csrs.length]!,
     post(account, path, payload, nonceValue, expect, then) {

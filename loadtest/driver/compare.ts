@@ -19,7 +19,17 @@ interface RunFigures {
   p50: number;
   p99: number;
   failedRate: number;
+  /** Flow scenarios: HTTP requests per completed flow. */
+  requestsPerFlow?: number;
   ok: boolean;
+}
+
+/** One side of a side-by-side run: the driver run in `cwd` with `args` (and `env` added). */
+export interface Side {
+  label: string;
+  cwd: string;
+  args: string[];
+  env?: Record<string, string>;
 }
 
 export interface CompareOptions {
@@ -36,7 +46,6 @@ export async function compare(o: CompareOptions): Promise<number> {
   const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'certfleet-compare-'));
   // As root, the embedded PostgreSQL runs as the postgres user: it must reach the binaries.
   fs.chmodSync(tree, 0o755);
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'certfleet-compare-out-'));
   git(['worktree', 'add', '--detach', tree, commit]);
   try {
     prepareDependencies(tree);
@@ -46,20 +55,36 @@ export async function compare(o: CompareOptions): Promise<number> {
       fs.rmSync(path.join(tree, dir), { recursive: true, force: true });
       fs.cpSync(path.join(root, dir), path.join(tree, dir), { recursive: true });
     }
-    const results: Record<'ref' | 'current', RunFigures[]> = { ref: [], current: [] };
-    for (let round = 1; round <= o.rounds; round++) {
-      for (const side of ['ref', 'current'] as const) {
-        const cwd = side === 'ref' ? tree : root;
-        process.stderr.write(`\ncompare round ${round}/${o.rounds}: ${side === 'ref' ? label : 'current tree'}\n`);
-        const dir = path.join(out, `${side}-${round}`);
-        await runDriver(cwd, [o.scenario, ...o.args, '--out', dir]);
-        results[side].push(readReport(dir));
-      }
-    }
-    printComparison(o.scenario, label, results);
+    const args = [o.scenario, ...o.args];
+    await sideBySide(o.scenario, o.rounds, [
+      { label, cwd: tree, args },
+      { label: 'current', cwd: root, args },
+    ]);
     return 0;
   } finally {
     git(['worktree', 'remove', '--force', tree]);
+  }
+}
+
+/**
+ * Runs each side once per round, alternating (a, b, a, b ...), then prints every run's figures,
+ * the medians' ratio second / first, and returns the figures.
+ */
+export async function sideBySide(scenario: string, rounds: number, sides: [Side, Side]): Promise<Record<string, RunFigures[]>> {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'certfleet-compare-out-'));
+  try {
+    const results: RunFigures[][] = [[], []];
+    for (let round = 1; round <= rounds; round++) {
+      for (const [i, side] of sides.entries()) {
+        process.stderr.write(`\nround ${round}/${rounds}: ${side.label}\n`);
+        const dir = path.join(out, `${i}-${round}`);
+        await runDriver(side.cwd, [...side.args, '--out', dir], side.env);
+        results[i]!.push(readReport(dir));
+      }
+    }
+    printComparison(scenario, sides, results as [RunFigures[], RunFigures[]]);
+    return Object.fromEntries(sides.map((side, i) => [side.label, results[i]!]));
+  } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
 }
@@ -79,11 +104,12 @@ function prepareDependencies(tree: string): void {
   execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: tree, stdio: 'inherit' });
 }
 
-function runDriver(cwd: string, args: string[]): Promise<void> {
+function runDriver(cwd: string, args: string[], env?: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(cwd, 'loadtest/driver/run.ts'), ...args], {
       cwd,
       stdio: ['ignore', 'inherit', 'inherit'],
+      ...(env ? { env: { ...process.env, ...env } } : {}),
     });
     // Exit 1 means a threshold failed: the run still produced its report, which is compared.
     child.on('exit', (code) => (code === 0 || code === 1 ? resolve() : reject(new Error(`the driver exited ${code} in ${cwd}`))));
@@ -95,9 +121,19 @@ function readReport(dir: string): RunFigures {
   if (!file) throw new Error(`no report in ${dir}`);
   const r = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as {
     ok: boolean;
-    summary: { achieved_rate: number; failed_rate: number; latency_ms: { p50: number; p99: number } };
+    summary: { achieved_rate: number; failed_rate: number; completed: number; latency_ms: { p50: number; p99: number } };
+    checks: { http_requests?: number };
   };
-  return { achieved: r.summary.achieved_rate, p50: r.summary.latency_ms.p50, p99: r.summary.latency_ms.p99, failedRate: r.summary.failed_rate, ok: r.ok };
+  return {
+    achieved: r.summary.achieved_rate,
+    p50: r.summary.latency_ms.p50,
+    p99: r.summary.latency_ms.p99,
+    failedRate: r.summary.failed_rate,
+    ...(r.checks.http_requests !== undefined && r.summary.completed > 0
+      ? { requestsPerFlow: Math.round((r.checks.http_requests / r.summary.completed) * 100) / 100 }
+      : {}),
+    ok: r.ok,
+  };
 }
 
 export function median(values: number[]): number {
@@ -106,19 +142,24 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function printComparison(scenario: string, label: string, results: Record<'ref' | 'current', RunFigures[]>): void {
-  const row = (name: string, runs: RunFigures[]) =>
-    `| ${name} | ${runs.map((r) => r.achieved).join(', ')} | ${runs.map((r) => r.p50).join(', ')} | ${runs.map((r) => r.p99).join(', ')} | ${runs.map((r) => `${(r.failedRate * 100).toFixed(1)}%`).join(', ')} |`;
-  const ratio = (f: (r: RunFigures) => number) => (median(results.current.map(f)) / median(results.ref.map(f))).toFixed(2);
+function printComparison(scenario: string, sides: [Side, Side], results: [RunFigures[], RunFigures[]]): void {
+  const flows = results.flat().some((r) => r.requestsPerFlow !== undefined);
+  const list = (runs: RunFigures[], f: (r: RunFigures) => string | number | undefined) => runs.map(f).join(', ');
+  const row = (label: string, runs: RunFigures[]) =>
+    `| ${label} | ${list(runs, (r) => r.achieved)} | ${list(runs, (r) => r.p50)} | ${list(runs, (r) => r.p99)} | ${list(runs, (r) => `${(r.failedRate * 100).toFixed(1)}%`)} |${
+      flows ? ` ${list(runs, (r) => r.requestsPerFlow)} |` : ''
+    }`;
+  const ratio = (f: (r: RunFigures) => number) => (median(results[1].map(f)) / median(results[0].map(f))).toFixed(2);
+  const [first, second] = sides;
   const lines = [
-    `\n${scenario}: ${results.ref.length} alternating rounds on this machine`,
+    `\n${scenario}: ${results[0].length} alternating rounds on this machine`,
     '',
-    '| tree | achieved req/s | p50 ms | p99 ms | failed |',
-    '|---|---|---|---|---|',
-    row(label, results.ref),
-    row('current', results.current),
+    `| side | achieved ${flows ? 'flows' : 'req'}/s | p50 ms | p99 ms | failed |${flows ? ' requests/flow |' : ''}`,
+    `|---|---|---|---|---|${flows ? '---|' : ''}`,
+    row(first.label, results[0]),
+    row(second.label, results[1]),
     '',
-    `ratio current / ${label} (medians): achieved ${ratio((r) => r.achieved)}x, p50 ${ratio((r) => r.p50)}x, p99 ${ratio((r) => r.p99)}x`,
+    `ratio ${second.label} / ${first.label} (medians): achieved ${ratio((r) => r.achieved)}x, p50 ${ratio((r) => r.p50)}x, p99 ${ratio((r) => r.p99)}x`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

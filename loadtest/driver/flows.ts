@@ -45,8 +45,15 @@ export async function runFlows(options: FlowOptions): Promise<EngineResult & { r
     const state = options.flow.begin(k + options.offset, options.ctx);
     const target = k % options.baseUrls.length;
     const baseUrl = options.baseUrls[target]!;
-    for (const [i, step] of options.flow.steps.entries()) {
-      const req = step(state, options.ctx);
+    const pollMs = options.flow.pollMs ?? 10;
+    const maxPolls = options.flow.maxPolls ?? 100;
+    const steps = options.flow.steps;
+    for (let i = 0, polls = 0; i < steps.length;) {
+      const req = steps[i]!(state, options.ctx);
+      if (req === null) {
+        i++;
+        continue;
+      }
       let status: number;
       let body: unknown;
       let headers: Record<string, string> = {};
@@ -69,14 +76,22 @@ export async function runFlows(options: FlowOptions): Promise<EngineResult & { r
         unexpected++;
         return;
       }
+      let next: void | 'again';
       try {
-        req.then?.(state, body, headers);
+        next = req.then?.(state, body, headers);
+        if (next === 'again' && ++polls > maxPolls) throw new Error(`still polling after ${maxPolls} polls`);
       } catch (err) {
         failed++;
         const kind = `step ${i + 1}: ${(err as Error).message}`;
         failures.set(kind, (failures.get(kind) ?? 0) + 1);
         return;
       }
+      if (next === 'again') {
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+        continue;
+      }
+      i++;
+      polls = 0;
     }
     latencies[completed] = now() - due;
     completedAt[completed] = now();

@@ -4,6 +4,7 @@
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
  *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR] [--smoke]
  *   [--replicas N] [--compare <git-ref> [--rounds N]] [--sample-every 10]
+ *   [--target certfleet|pebble [--rounds N]] [--tls-cert PEM --tls-key PEM]
  * npm run loadtest -- rotation_to_served [--targets N] [--agents M] [--poll-interval S] [--smoke]: see rotation.ts
  * npm run loadtest -- nginx_handshake|apache_handshake|haproxy_handshake [--rate R] [--duration D] [--connections C] [--smoke]: see handshake.ts
  *
@@ -16,6 +17,11 @@
  * flows) spread across them round-robin; the report has each replica's figures and the total.
  * --compare <git-ref>: the same scenario against a worktree of the ref and the current tree,
  * alternating, with both figures and their ratio (compare.ts).
+ * --target pebble (flow scenarios: acme_flow): the same flows against Debian's Pebble and against
+ * certfleet, alternating for --rounds rounds (default 2), both over HTTPS with one loopback
+ * certificate, with both figures and the ratio certfleet / Pebble (pebble.ts).
+ * --tls-cert/--tls-key: certfleet serves HTTPS with them (flow scenarios; the driver must trust
+ * the certificate: NODE_EXTRA_CA_CERTS).
  * --sample-every S: scenarios that name `tables` get their row counts sampled every S seconds
  * (default 10); a table a GC should keep bounded that still grows in the second half of a run
  * long enough to judge fails it (table-growth.ts).
@@ -39,6 +45,7 @@ import { checks } from './checks.ts';
 import { compare } from './compare.ts';
 import { databaseCostSince, databaseCountersBefore } from './database-cost.ts';
 import { judgeTables, sampleTables } from './table-growth.ts';
+import { startPebble, versusPebble } from './pebble.ts';
 
 const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
@@ -101,20 +108,29 @@ const driverOptions = {
   targets: { type: 'string' },
   'poll-interval': { type: 'string' },
   'sample-every': { type: 'string' },
+  target: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
 } as const;
 
 async function run(values: ReturnType<typeof parseOptions>['values'], positionals: string[]): Promise<number> {
   const name = positionals[0];
-  if (values.compare !== undefined && name) {
+  const targetKind = values.target ?? 'certfleet';
+  if (!['certfleet', 'pebble', 'pebble-only'].includes(targetKind)) fail('--target must be certfleet or pebble');
+  if ((values.compare !== undefined || targetKind === 'pebble') && name) {
     const rounds = Number(values.rounds ?? 2);
     if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) fail('--rounds must be 1..20');
+    // Every other option goes to each side's run unchanged.
+    const own = ['--compare', '--rounds', '--out', '--target'];
     const passed = process.argv.slice(2).filter((a, i, all) => {
-      const flag = a.split('=')[0];
-      if (flag === '--compare' || flag === '--rounds' || flag === '--out') return false;
-      const prev = all[i - 1];
-      return !(prev === '--compare' || prev === '--rounds' || prev === '--out') && a !== name;
+      if (own.includes(a.split('=')[0]!)) return false;
+      return !own.includes(all[i - 1]!) && a !== name;
     });
-    return compare({ scenario: name, ref: values.compare, rounds, args: passed });
+    if (values.compare !== undefined && targetKind === 'pebble') fail('--compare and --target pebble: one side-by-side at a time');
+    if (values.compare !== undefined) return compare({ scenario: name, ref: values.compare, rounds, args: passed });
+    const scenario = await loadScenario(name);
+    if (!scenario.flow || !scenario.acme) fail(`--target pebble runs ACME flow scenarios (acme_flow); ${name} is not one`);
+    return versusPebble({ scenario: name, rounds, args: passed });
   }
   if (!name)
     fail(
@@ -178,12 +194,23 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
   if (replicas > 16) fail('--replicas: at most 16 on one machine');
   if (replicas > 1 && values.url) fail('--replicas starts its own servers: not with --url');
   if (replicas > connections) fail(`--replicas ${replicas} needs at least as many --connections`);
+  const tls = values['tls-cert'] && values['tls-key'] ? { certPath: path.resolve(values['tls-cert']), keyPath: path.resolve(values['tls-key']) } : undefined;
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) fail('--tls-cert and --tls-key go together');
+  if (tls && !scenario.flow) fail('--tls-cert: flow scenarios only (the request engine speaks plain HTTP)');
+  const pebble = targetKind === 'pebble-only';
+  if (pebble && !tls) fail('--target pebble-only needs --tls-cert and --tls-key (use --target pebble)');
+  // certfleet's own options (--server-env, --profile, seeds ...) do not apply to Pebble.
+  if (pebble && (values.url || replicas > 1)) fail('--target pebble: not with --url or --replicas');
 
   const serverEnv: Record<string, string> = Object.fromEntries((values['server-env'] ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
   // Step 1: the target.
   let target: Target;
   let ownData: string | undefined;
-  if (values.url) {
+  if (pebble) {
+    ownData = fs.mkdtempSync(path.join(os.tmpdir(), `certfleet-load-pebble-`));
+    process.stderr.write('starting pebble (in memory)\n');
+    target = await startPebble(ownData, tls!);
+  } else if (values.url) {
     const url = new URL(values.url);
     if (!loopback.test(url.hostname) && !values['allow-remote-target']) {
       fail(`refusing to load ${url.hostname}: only loopback targets (127.0.0.0/8, ::1, localhost) unless --allow-remote-target`);
@@ -197,7 +224,7 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
     process.stderr.write(`starting certfleet serve on an embedded PostgreSQL in ${ownData}\n`);
     target = await startTarget({
       dataDir: ownData,
-      env: serverEnv,
+      env: { ...serverEnv, ...(tls ? { CERTFLEET_TLS_CERT_PATH: tls.certPath, CERTFLEET_TLS_KEY_PATH: tls.keyPath } : {}) },
       nodeArgs: [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : []), ...(values['server-node-arg'] ?? [])],
       ...(values['server-log'] ? { logFile: path.resolve(values['server-log']) } : {}),
       replicas,
@@ -214,10 +241,12 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
+    // certfleet's database: seeds, checks and costs (Pebble has none).
+    const databaseUrl = target.databaseUrl;
     // Step 2: seed (loadtest/seed/<kind>.sql for each count the scenario names).
-    for (const [kind, count] of Object.entries(seedCounts)) {
+    for (const [kind, count] of Object.entries(databaseUrl ? seedCounts : {})) {
       const started = Date.now();
-      await runSeed(target.databaseUrl, `${kind}.sql`, count, seedSecret, (done, total) => process.stderr.write(`\rseeding ${kind} ${done}/${total}`));
+      await runSeed(databaseUrl!, `${kind}.sql`, count, seedSecret, (done, total) => process.stderr.write(`\rseeding ${kind} ${done}/${total}`));
       process.stderr.write(` (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
     }
     const ctx = scenarioContext(target, seedCounts, seedSecret);
@@ -268,25 +297,24 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
       };
       process.stderr.write('\n');
     }
-    const before = await check?.before(target.databaseUrl);
-    const databaseBefore = await databaseCountersBefore(target.databaseUrl);
+    const before = databaseUrl ? await check?.before(databaseUrl) : undefined;
+    const databaseBefore = databaseUrl ? await databaseCountersBefore(databaseUrl) : undefined;
     const checkResults0: Record<string, number | boolean> = {};
-    await Promise.all(target.urls.map(serverLag)); // prom-client resets the lag histogram on each scrape
+    if (!pebble) await Promise.all(target.urls.map(serverLag)); // prom-client resets the lag histogram on each scrape
     process.stderr.write(
       `${scenario.name}: ${executor} ${executor === 'constant-arrival-rate' ? `${rate}/s ` : ''}for ${durationMs / 1000} s on ${connections} connections -> ${target.urls.join(', ')}\n`,
     );
     // Smoke runs are short: the leader's loops (renewal sweep, expiry alerts, job timeouts ...)
     // would not get to run before they end. Running each once mid-run puts the state a long run
     // reaches into every smoke, so a scenario whose expectations break when they run fails in CI.
-    const loopsRun = values.smoke ? runLoopsAfter(target, durationMs / 2) : undefined;
-    const tableSampler = scenario.tables
-      ? sampleTables(target.databaseUrl, scenario.tables, positive(values['sample-every'], 10, '--sample-every') * 1000)
-      : undefined;
+    const loopsRun = values.smoke && !pebble ? runLoopsAfter(target, durationMs / 2) : undefined;
+    const tableSampler =
+      scenario.tables && databaseUrl ? sampleTables(databaseUrl, scenario.tables, positive(values['sample-every'], 10, '--sample-every') * 1000) : undefined;
     const result = await load(durationMs);
     const tables = tableSampler && scenario.tables ? judgeTables(await tableSampler.stop(), scenario.tables, serverEnv) : undefined;
     if (loopsRun) checkResults0.loops_run_mid_run = await loopsRun;
     // The worst replica's event-loop lag (one replica: its own).
-    const lag = (await Promise.all(target.urls.map(serverLag))).reduce<Record<string, number>>((worst, r) => {
+    const lag = (pebble ? [] : await Promise.all(target.urls.map(serverLag))).reduce<Record<string, number>>((worst, r) => {
       for (const [k, v] of Object.entries(r)) worst[k] = Math.max(worst[k] ?? 0, v);
       return worst;
     }, {});
@@ -297,8 +325,8 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
     // Flow scenarios count flows as their "requests"; the HTTP requests they made are listed too.
     const checkResults: Record<string, number | boolean> = {
       ...checkResults0,
-      ...(check ? await check.after(target.databaseUrl, before, summary) : {}),
-      ...(await databaseCostSince(target.databaseUrl, databaseBefore, summary.completed)),
+      ...(check && databaseUrl ? await check.after(databaseUrl, before, summary) : {}),
+      ...(databaseUrl && databaseBefore ? await databaseCostSince(databaseUrl, databaseBefore, summary.completed) : {}),
       ...lag,
       ...tables?.checks,
     };
@@ -316,7 +344,7 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
       scenario: scenario.name,
       description: scenario.description,
       started_at: new Date(result.startedAt).toISOString(),
-      environment: await environment(target.databaseUrl),
+      environment: await environment(databaseUrl),
       options: {
         executor,
         rate,
@@ -324,7 +352,8 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
         duration_s: durationMs / 1000,
         connections,
         ...seedCounts,
-        target: values.url ? 'external' : 'embedded (fsync on)',
+        target: pebble ? 'pebble (in memory)' : values.url ? 'external' : 'embedded (fsync on)',
+        ...(tls ? { tls: 'HTTPS (loopback certificate)' } : {}),
         ...(replicas > 1 ? { replicas } : {}),
       },
       ...(warmup ? { warmup } : {}),
@@ -410,11 +439,14 @@ async function serverLag(url: string): Promise<Record<string, number>> {
   }
 }
 
-async function environment(databaseUrl: string): Promise<Record<string, string | number>> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  const pgVersion = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
-  await client.end();
+async function environment(databaseUrl: string | undefined): Promise<Record<string, string | number>> {
+  let pgVersion = 'none';
+  if (databaseUrl) {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    pgVersion = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
+    await client.end();
+  }
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();

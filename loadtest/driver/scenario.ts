@@ -14,14 +14,26 @@ export interface ScenarioRequest {
   headers?: Record<string, string>;
   body?: string | null;
   expect?: number;
-  /** Flows: reads the response (JSON parsed, else text; headers lower-case) into the flow's state; throwing fails the flow. */
-  then?: (state: Record<string, unknown>, body: unknown, headers: Record<string, string>) => void;
+  /**
+   * Flows: reads the response (JSON parsed, else text; headers lower-case) into the flow's state;
+   * throwing fails the flow; returning 'again' polls: the same step runs again after the flow's
+   * pollMs (an ACME order still processing), at most maxPolls times.
+   */
+  then?: (state: Record<string, unknown>, body: unknown, headers: Record<string, string>) => void | 'again';
 }
 
-/** A scenario whose iteration is several dependent requests (fleet_rotation). */
+/**
+ * A scenario whose iteration is several dependent requests (fleet_rotation, acme_flow). A step
+ * returning null is skipped (a request the server's answer made unnecessary, e.g. challenges
+ * for an order that is ready at once).
+ */
 export interface ScenarioFlow {
   begin(i: number, ctx: ScenarioContext): Record<string, unknown>;
-  steps: Array<(state: Record<string, unknown>, ctx: ScenarioContext) => ScenarioRequest>;
+  steps: Array<(state: Record<string, unknown>, ctx: ScenarioContext) => ScenarioRequest | null>;
+  /** Between polls of one step (default 10 ms). */
+  pollMs?: number;
+  /** Polls of one step before the flow fails (default 100). */
+  maxPolls?: number;
 }
 
 export interface ScenarioContext {
@@ -30,6 +42,8 @@ export interface ScenarioContext {
   /** Values fetched by the scenario's setup steps before the run. */
   setup: Record<string, string>;
   baseUrl: string;
+  /** Where the ACME directory is on the target (certfleet: /acme/directory; Pebble: /dir). */
+  acmeDirectory: string;
   adminKey: string;
   seed: Record<string, number>;
   agentId(n: number): string;
@@ -60,8 +74,8 @@ export interface Scenario {
   request?(i: number, ctx: ScenarioContext): ScenarioRequest;
   /** ...or a flow of dependent requests (rate is then flows per second). */
   flow?: ScenarioFlow;
-  /** ACME accounts to create before the run, and CSRs to pre-make (ctx.acme). */
-  acme?: { accounts: number; csrs: number };
+  /** ACME accounts to create before the run, CSRs to pre-make, and the profile to order with where offered (ctx.acme). */
+  acme?: { accounts: number; csrs: number; profile?: string };
   /** Tables whose row counts are sampled through the run (table-growth.ts). */
   tables?: TableSpec;
 }
@@ -85,12 +99,17 @@ export function parseDuration(text: string): number {
   return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
 }
 
-export function scenarioContext(target: { url: string; adminKey: string }, seed: Record<string, number>, seedSecret: string): ScenarioContext {
+export function scenarioContext(
+  target: { url: string; adminKey: string; acmeDirectory?: string },
+  seed: Record<string, number>,
+  seedSecret: string,
+): ScenarioContext {
   const keys = new Map<string, string>();
   return {
     runId: Date.now().toString(36),
     setup: {},
     baseUrl: target.url,
+    acmeDirectory: target.acmeDirectory ?? '/acme/directory',
     adminKey: target.adminKey,
     seed,
     agentId: loadAgentId,
@@ -104,7 +123,8 @@ export function scenarioContext(target: { url: string; adminKey: string }, seed:
 
 /** Runs the scenario's setup steps (same semantics as runSetup in loadtest/k6/common.js). */
 export async function runSetup(scenario: Scenario, ctx: ScenarioContext): Promise<void> {
-  if (scenario.acme) ctx.acme = await createAcmeLoadContext(ctx.baseUrl, ctx.adminKey, { ...scenario.acme, runId: ctx.runId });
+  if (scenario.acme)
+    ctx.acme = await createAcmeLoadContext(ctx.baseUrl, ctx.adminKey, { ...scenario.acme, runId: ctx.runId, directoryPath: ctx.acmeDirectory });
   for (const [name, step] of Object.entries(scenario.setup ?? {})) {
     const res = await fetch(`${ctx.baseUrl}${step.path}`, { headers: { authorization: `Bearer ${ctx.adminKey}` } });
     const value = res.headers.get(step.header);

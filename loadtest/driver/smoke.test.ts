@@ -141,6 +141,47 @@ describe.each(handshakes)('npm run loadtest -- %s --smoke', (name) => {
   }, 120_000);
 });
 
+// The same ACME flows against Debian's Pebble and certfleet, both over HTTPS: Pebble's orders
+// are pending (authorization, challenge, polls), certfleet's trusting profile's ready at once.
+describe('npm run loadtest -- acme_flow --target pebble --smoke', () => {
+  it('runs both sides without a failed flow and prints both with their ratio', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.resolve(import.meta.dirname, 'run.ts'),
+        'acme_flow',
+        '--target',
+        'pebble',
+        '--rounds',
+        '1',
+        '--smoke',
+        '--rate',
+        '20',
+        '--duration',
+        '2s',
+        '--warmup',
+        '0s',
+        '--connections',
+        '4',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    const row = (side: string) => new RegExp(`^\\| ${side} \\| ([\\d.]+) \\| [\\d.]+ \\| [\\d.]+ \\| ([\\d.]+)% \\| ([\\d.]+) \\|$`, 'm').exec(stdout);
+    const pebble = row('pebble');
+    const certfleet = row('certfleet');
+    expect(pebble, stdout).not.toBeNull();
+    expect(certfleet, stdout).not.toBeNull();
+    expect([pebble![2], certfleet![2]]).toEqual(['0.0', '0.0']);
+    expect(Number(certfleet![3])).toBe(4);
+    // Pebble's flows answered challenges and polled (its authorization reuse skips some).
+    expect(Number(pebble![3])).toBeGreaterThan(4);
+    expect(stdout).toMatch(/^ratio certfleet \/ pebble \(medians\): achieved [\d.]+x/m);
+    expect(stdout.match(/^PASSED$/gm)).toHaveLength(2);
+  }, 150_000);
+});
+
 describe('npm run loadtest -- --help', () => {
   const driver = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, 'run.ts'), ...args], { encoding: 'utf8' });
 

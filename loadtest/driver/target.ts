@@ -21,8 +21,11 @@ export interface Target {
   url: string;
   /** Every replica's URL (one when not scaled out). */
   urls: string[];
-  databaseUrl: string;
+  /** certfleet's PostgreSQL (seeds, checks, database cost); none for Pebble. */
+  databaseUrl?: string;
   adminKey: string;
+  /** The ACME directory's path when not certfleet's /acme/directory (Pebble's /dir). */
+  acmeDirectory?: string;
   stop(): Promise<void>;
 }
 
@@ -38,7 +41,7 @@ export interface StartTargetOptions {
   replicas?: number;
 }
 
-export async function startTarget(options: StartTargetOptions): Promise<Target> {
+export async function startTarget(options: StartTargetOptions): Promise<Target & { databaseUrl: string }> {
   const log = createLogger({ level: 'warn' });
   const pg = new EmbeddedPostgres({ rootDir: options.dataDir, log });
   const databaseUrl = await pg.start();
@@ -65,7 +68,7 @@ export async function startTarget(options: StartTargetOptions): Promise<Target> 
   let shared: Record<string, string> = {};
   if ((options.replicas ?? 1) > 1 && !options.env?.CERTFLEET_PUBLIC_URL) {
     const port = await findFreePort();
-    shared = { CERTFLEET_PUBLIC_URL: `http://127.0.0.1:${port}` };
+    shared = { CERTFLEET_PUBLIC_URL: `${options.env?.CERTFLEET_TLS_CERT_PATH ? 'https' : 'http'}://127.0.0.1:${port}` };
     firstPort = String(port);
   }
   try {

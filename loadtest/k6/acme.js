@@ -99,23 +99,28 @@ const header = (res, name) => {
   return '';
 };
 
-/** One account: an EAB key from the admin API, then new-account bound with it (RFC 8555 7.3.4). */
-async function register(http, ctx, label) {
+/** An EAB binding (RFC 8555 7.3.4) with a key the admin API creates. */
+async function externalAccountBinding(http, ctx, label, jwk, url) {
   const admin = { headers: { Authorization: `Bearer ${ctx.adminKey}`, 'Content-Type': 'application/json' }, responseCallback: http.expectedStatuses(201) };
   const eabRes = http.post(`${ctx.baseUrl}/api/v1/acme/eab-keys`, JSON.stringify({ name: `k6 ${label}` }), admin);
   if (eabRes.status !== 201) throw new Error(`creating an EAB key answered ${eabRes.status}: ${eabRes.body}`);
   const eab = eabRes.json();
-  const keys = await subtle().generateKey(ecdsa, true, ['sign', 'verify']);
-  const { kty, crv, x, y } = await subtle().exportKey('jwk', keys.publicKey);
-  const jwk = { crv, kty, x, y };
-  const url = `${ctx.baseUrl}/acme/new-account`;
   const hmacKey = await subtle().importKey('raw', fromBase64url(eab.hmac_key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const bindingProtected = b64json({ alg: 'HS256', kid: eab.id, url });
   const bindingPayload = b64json(jwk);
   const mac = new Uint8Array(await subtle().sign('HMAC', hmacKey, ascii(`${bindingProtected}.${bindingPayload}`)));
-  const binding = { protected: bindingProtected, payload: bindingPayload, signature: base64url(mac) };
-  const nonce = header(http.request('HEAD', `${ctx.baseUrl}/acme/new-nonce`, null, { responseCallback: http.expectedStatuses(200) }), 'replay-nonce');
-  const body = await jws(keys.privateKey, { jwk, nonce, url }, { termsOfServiceAgreed: true, externalAccountBinding: binding });
+  return { protected: bindingProtected, payload: bindingPayload, signature: base64url(mac) };
+}
+
+/** One account: new-account, bound to an EAB key when there is an admin key to make one (not for Pebble). */
+async function register(http, ctx, directory, label) {
+  const keys = await subtle().generateKey(ecdsa, true, ['sign', 'verify']);
+  const { kty, crv, x, y } = await subtle().exportKey('jwk', keys.publicKey);
+  const jwk = { crv, kty, x, y };
+  const url = directory.newAccount;
+  const eab = ctx.adminKey ? { externalAccountBinding: await externalAccountBinding(http, ctx, label, jwk, url) } : {};
+  const nonce = header(http.request('HEAD', directory.newNonce, null, { responseCallback: http.expectedStatuses(200) }), 'replay-nonce');
+  const body = await jws(keys.privateKey, { jwk, nonce, url }, { termsOfServiceAgreed: true, ...eab });
   const res = http.post(url, body, { headers: { 'Content-Type': 'application/jose+json' }, responseCallback: http.expectedStatuses(201) });
   const kid = header(res, 'location');
   if (res.status !== 201 || !kid) throw new Error(`new-account answered ${res.status}: ${res.body}`);
@@ -131,13 +136,19 @@ let prepared;
  */
 export async function k6AcmeContext(http, ctx, options, vu) {
   if (prepared) return prepared;
-  const account = await register(http, ctx, `vu ${vu} ${ctx.runId}`);
+  // -e ACME_DIRECTORY=/dir for Pebble.
+  const directory = http.get(`${ctx.baseUrl}${__ENV.ACME_DIRECTORY || '/acme/directory'}`, { responseCallback: http.expectedStatuses(200) }).json();
+  const account = await register(http, ctx, directory, `vu ${vu} ${ctx.runId}`);
   const csrs = [];
   for (let i = 0; i < Math.max(1, Math.ceil(options.csrs / options.accounts)); i++) {
     const name = `k6-${vu}-${i}.${ctx.runId}.acme.test`;
     csrs.push({ name, csr: await makeCsr(name) });
   }
+  const pathOf = (url) => url.replace(/^https?:\/\/[^/]+/, '');
+  const profiles = (directory.meta && directory.meta.profiles) || {};
   prepared = {
+    directory: { newNonce: pathOf(directory.newNonce), newAccount: pathOf(directory.newAccount), newOrder: pathOf(directory.newOrder) },
+    profile: options.profile !== undefined && profiles[options.profile] !== undefined ? options.profile : undefined,
     account: () => account,
     csr: (i) => csrs[i % csrs.length],
     /** A Promise of { request }: the request itself has a `then` callback, so it cannot be a Promise's value. */

@@ -27,13 +27,14 @@ export function k6Options(scenario) {
  * this file imports nothing k6-specific):
  *   const script = k6Script(scenario, { http, exec, sha256, Trend });
  * ACME scenarios also pass `acme: k6AcmeContext` (./acme.js), which gives each VU its account,
- * CSRs and WebCrypto JWS signing as ctx.acme. Iterations are async (WebCrypto is).
+ * CSRs and WebCrypto JWS signing as ctx.acme. Iterations are async (WebCrypto is). Flows that
+ * poll (a step's `then` answering 'again') also pass k6's `sleep`.
  *
  *   export const options = script.options;
  *   export const setup = script.setup;
  *   export default script.iteration;
  */
-export function k6Script(scenario, { http, exec, sha256, Trend, acme }) {
+export function k6Script(scenario, { http, exec, sha256, Trend, acme, sleep }) {
   const ctx = requestContext(scenario, (text) => sha256(text, 'base64rawurl'));
   // Flows: one iteration is several dependent requests; its duration is its own metric.
   const flowDuration = scenario.flow ? new Trend('flow_duration', true) : undefined;
@@ -59,18 +60,33 @@ export function k6Script(scenario, { http, exec, sha256, Trend, acme }) {
       }
       const started = Date.now();
       const state = scenario.flow.begin(i, iterationCtx);
-      for (const step of scenario.flow.steps) {
+      // The Node driver's flow rules (loadtest/driver/flows.ts): a step answering null is skipped;
+      // a `then` answering 'again' polls the same step after pollMs, at most maxPolls times.
+      const steps = scenario.flow.steps;
+      for (let s = 0, polls = 0; s < steps.length;) {
         // ACME steps sign with WebCrypto: a Promise of { request } (a request has a `then` callback,
         // which would make it a thenable that await calls; so it is never awaited bare).
-        let req = step(state, iterationCtx);
+        let req = steps[s](state, iterationCtx);
         if (req instanceof Promise) req = (await req).request;
+        if (req === null) {
+          s++;
+          continue;
+        }
         const res = send(req);
         if (res.status !== req.expect) return; // counted by http_req_failed
+        let next;
         if (req.then) {
           // As the Node driver hands them over: JSON parsed (else the text), header names lower-case.
           const headers = Object.fromEntries(Object.entries(res.headers).map(([name, value]) => [name.toLowerCase(), value]));
-          req.then(state, (headers['content-type'] || '').includes('json') ? res.json() : res.body, headers);
+          next = req.then(state, (headers['content-type'] || '').includes('json') ? res.json() : res.body, headers);
         }
+        if (next === 'again') {
+          if (++polls > (scenario.flow.maxPolls ?? 100)) throw new Error(`step ${s + 1}: still polling after ${polls - 1} polls`);
+          sleep((scenario.flow.pollMs ?? 10) / 1000);
+          continue;
+        }
+        s++;
+        polls = 0;
       }
       flowDuration.add(Date.now() - started);
     },
