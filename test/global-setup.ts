@@ -10,6 +10,7 @@ import type { TestProject } from 'vitest/node';
 import { EmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/observability/logger.ts';
+import { databaseNamed } from './support/database.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -36,7 +37,7 @@ export default async function setup(project: TestProject) {
   await admin.connect();
   await admin.query(`CREATE DATABASE ${template}`);
   await admin.end();
-  const pool = new pg.Pool({ connectionString: adminUrl.replace(/\/postgres$/, `/${template}`), max: 2 });
+  const pool = new pg.Pool({ connectionString: databaseNamed(adminUrl, template), max: 2 });
   await migrate(pool, log);
   await pool.end();
 

@@ -29,11 +29,13 @@ const clientSideMessages = [
 
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (err instanceof AppError) return false;
-  const e = err as { code?: unknown; message?: unknown } | null;
+  const e = err as { code?: unknown; message?: unknown; syscall?: unknown } | null;
   if (!e || typeof e !== 'object') return false;
   if (typeof e.code === 'string') {
     if (err instanceof pg.DatabaseError) return e.code.startsWith('08') || unavailableSqlStates.has(e.code);
     if (socketCodes.has(e.code)) return true;
+    // Over a Unix socket, a stopped PostgreSQL has removed its socket file.
+    if (e.code === 'ENOENT' && e.syscall === 'connect') return true;
   }
   return typeof e.message === 'string' && clientSideMessages.includes(e.message);
 }

@@ -10,6 +10,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** `url` naming database `name` instead (its query, e.g. the socket's ?host=, kept). */
+export function databaseNamed(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
 async function adminQuery(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: inject('pgAdminUrl') });
   await client.connect();
@@ -28,7 +35,7 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   const name = `t_${randomBytes(6).toString('hex')}`;
   const template = options.migrated === false ? 'template0' : inject('pgTemplate');
   await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${template}`);
-  const url = inject('pgAdminUrl').replace(/\/postgres$/, `/${name}`);
+  const url = databaseNamed(inject('pgAdminUrl'), name);
   return {
     url,
     name,
