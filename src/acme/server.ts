@@ -13,6 +13,7 @@ import type { WorkerPool } from '../workers/pool.ts';
 import { AcmeAccounts } from './accounts.ts';
 import { AcmeOrders, type AcmeOrderSettings } from './orders.ts';
 import { AcmeProblems } from './problems.ts';
+import { AcmeAccountCache, type AccountChanges } from './account-cache.ts';
 import { AcmeProfiles, type ProfileChanges } from './profiles.ts';
 import { parseRenewalCertId, renewalWindow, type RenewalWindow } from './renewal-info.ts';
 import { AcmeRevocation } from './revocation.ts';
@@ -46,6 +47,8 @@ export interface AcmeServerOptions {
   rateLimits: AcmeRateLimitSettings;
   /** Slow signature algorithms are verified here (the worker pool) when given. */
   remoteVerify?: RemoteVerify;
+  /** The change feed, for the account cache (every replica drops an account another changed); none: no cache. */
+  accountChanges?: AccountChanges;
   orders: {
     repo: AcmeOrderRepository;
     /** Profile changes from every replica (the change feed). */
@@ -92,7 +95,7 @@ export class AcmeServer {
     });
     this.verifier = new AcmeRequestVerifier({
       nonces: this.nonces,
-      accounts: options.repo,
+      accounts: options.accountChanges ? new AcmeAccountCache({ lookup: (id) => options.repo.accountById(id), changes: options.accountChanges }) : options.repo,
       accountUrl: (origin, id) => this.urls.account(origin, id),
       ...(options.remoteVerify ? { remoteVerify: options.remoteVerify } : {}),
     });

@@ -26,6 +26,7 @@ export async function wireAcme(
     eabRequired: config.acmeEabRequired,
     rateLimits: config.acmeRateLimits,
     remoteVerify: poolVerifier(workers),
+    accountChanges: deps.changes,
     orders: {
       repo: createAcmeOrderRepository(pool),
       changes: deps.changes,

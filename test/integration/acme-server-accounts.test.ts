@@ -182,6 +182,20 @@ describe('ACME requests a client would not make', () => {
     expect(retried.res.headers.get('location')).toBe(first.res.headers.get('location'));
   });
 
+  it('spends a nonce once when many requests carry it at the same time (they are spent in one batch)', async () => {
+    const nonce = await freshNonce();
+    // Fresh nonces alongside, so batches hold distinct nonces too.
+    const others = await Promise.all(Array.from({ length: 8 }, () => freshNonce()));
+    const sends = [...Array.from({ length: 12 }, () => nonce), ...others].map((n) =>
+      post('/acme/new-account', jws(privateKey, { jwk, nonce: n, url: newAccountUrl() }, { onlyReturnExisting: true })),
+    );
+    const answers = await Promise.all(sends);
+    const withShared = answers.slice(0, 12);
+    expect(withShared.filter((a) => a.status === 200)).toHaveLength(1);
+    for (const a of withShared.filter((x) => x.status !== 200)) expectProblem(a, 400, 'badNonce');
+    expect(answers.slice(12).map((a) => a.status)).toEqual(others.map(() => 200));
+  });
+
   it('names each defect with its problem type', async () => {
     const url = newAccountUrl();
     expectProblem(await post('/acme/new-account', jws(privateKey, { jwk, nonce: await freshNonce(), url: `${url}x` }, {})), 403, 'unauthorized');

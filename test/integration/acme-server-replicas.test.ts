@@ -99,4 +99,31 @@ describe('ACME across two replicas', () => {
       settings.retryMaxAttempts = attempts;
     }
   });
+
+  it('refuses an account deactivated on one replica at the other within 1 s, though the other had it cached', async () => {
+    await withClient(db.url, (c) => c.query("DELETE FROM acme_rate_limits WHERE name = 'newAccountsPerIp'"));
+    const key = await acme.crypto.createPrivateEcdsaKey();
+    const onA = new acme.Client({ directoryUrl: `${a.url}/acme/directory`, accountKey: key });
+    await onA.createAccount({ termsOfServiceAgreed: true });
+    // The same account through B by its kid (B's own origin): B now holds it in its cache.
+    const onB = new acme.Client({ directoryUrl: `${b.url}/acme/directory`, accountKey: key, accountUrl: onA.getAccountUrl().replace(a.url, b.url) });
+    expect((await onB.updateAccount({})).status).toBe('valid');
+    expect((await onB.updateAccount({})).status).toBe('valid');
+    await onA.updateAccount({ status: 'deactivated' });
+    const deactivatedAt = performance.now();
+    let refusedAfterMs: number | undefined;
+    while (performance.now() - deactivatedAt < 5_000) {
+      const refused = await onB.updateAccount({}).then(
+        () => false,
+        (err: Error) => /is deactivated/.test(err.message),
+      );
+      if (refused) {
+        refusedAfterMs = performance.now() - deactivatedAt;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(refusedAfterMs).toBeDefined();
+    expect(refusedAfterMs!).toBeLessThan(1_000);
+  });
 });
