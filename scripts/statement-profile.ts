@@ -72,6 +72,15 @@ try {
   );
   process.stdout.write(`\n${'total ms'.padStart(9)} ${'calls'.padStart(8)} ${'mean ms'.padStart(9)}  statement\n`);
   for (const r of rows) process.stdout.write(`${String(r.total_ms).padStart(9)} ${String(r.calls).padStart(8)} ${String(r.mean_ms).padStart(9)}  ${r.query}\n`);
+  // The client's view: statements it sent (not those run by triggers and functions), most
+  // frequent first. A round trip costs the server's main thread more than most statements cost
+  // PostgreSQL (docs/operator/scale.md), so this is where fewer round trips would come from.
+  const sent = await client.query<{ calls: string; query: string }>(
+    `SELECT calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 140) AS query
+       FROM pg_stat_statements WHERE toplevel ORDER BY calls DESC LIMIT 25`,
+  );
+  process.stdout.write(`\n${'calls'.padStart(8)}  statement sent by a client (top level)\n`);
+  for (const r of sent.rows) process.stdout.write(`${String(r.calls).padStart(8)}  ${r.query}\n`);
   await client.end();
 } finally {
   server.kill('SIGTERM');

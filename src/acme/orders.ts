@@ -346,35 +346,40 @@ export class AcmeOrders {
       // One unit of work: the order's move, the inventory certificate, its version and every
       // audit event commit together, and a failure leaves no half-made certificate behind (the
       // order rolls back to ready, then fails for good below).
-      const finalized = await this.#o.audit.atomically(async () => {
-        if (!(await this.#o.repo.transitionOrder(id, 'ready', 'processing'))) throw notReady();
-        const certificate = await this.#o.certificates.create(principal, {
-          name: `acme-${order.id}`,
-          common_name: commonName,
-          sans: names,
-          owner_id: profile.ownerId,
-          team_id: profile.teamId,
-          issuer_id: profile.issuerId,
-          renewal_policy_id: profile.renewalPolicyId,
-          certificate_profile_id: profile.id,
-          tags: { acme_account: account.id, acme_order: order.id },
-          source: 'ACME',
-        });
-        const issued = await this.#o.issuance.issueFromCsr(principal, certificate.id, csrPem, undefined, {
-          notBefore: order.not_before ?? undefined,
-          notAfter: order.not_after ?? undefined,
-        });
-        if (isQueued(issued)) return this.#o.repo.transitionOrder(id, 'processing', 'processing', { certificateId: certificate.id });
-        const valid = await this.#o.repo.transitionOrder(id, 'processing', 'valid', { certificateId: certificate.id, versionId: issued.versionId });
-        // The renewal an operator asked for (ARI told the client) is done.
-        const requests = replaced ? await this.#o.repo.completeRenewalRequests(replaced.certificate_id) : 0;
-        await this.#record(account.id, 'acme_order_finalized', order.id, {
-          certificate_id: certificate.id,
-          serial_number: issued.serialNumber,
-          ...(replaced ? { replaced_certificate_id: replaced.certificate_id, renewal_requests_completed: requests } : {}),
-        });
-        return valid;
-      });
+      const finalized = await this.#o.audit.atomically(
+        async () => {
+          if (!(await this.#o.repo.transitionOrder(id, 'ready', 'processing'))) throw notReady();
+          const certificate = await this.#o.certificates.create(principal, {
+            name: `acme-${order.id}`,
+            common_name: commonName,
+            sans: names,
+            owner_id: profile.ownerId,
+            team_id: profile.teamId,
+            issuer_id: profile.issuerId,
+            renewal_policy_id: profile.renewalPolicyId,
+            certificate_profile_id: profile.id,
+            tags: { acme_account: account.id, acme_order: order.id },
+            source: 'ACME',
+          });
+          const issued = await this.#o.issuance.issueFromCsr(principal, certificate.id, csrPem, undefined, {
+            notBefore: order.not_before ?? undefined,
+            notAfter: order.not_after ?? undefined,
+          });
+          if (isQueued(issued)) return this.#o.repo.transitionOrder(id, 'processing', 'processing', { certificateId: certificate.id });
+          const valid = await this.#o.repo.transitionOrder(id, 'processing', 'valid', { certificateId: certificate.id, versionId: issued.versionId });
+          // The renewal an operator asked for (ARI told the client) is done.
+          const requests = replaced ? await this.#o.repo.completeRenewalRequests(replaced.certificate_id) : 0;
+          await this.#record(account.id, 'acme_order_finalized', order.id, {
+            certificate_id: certificate.id,
+            serial_number: issued.serialNumber,
+            ...(replaced ? { replaced_certificate_id: replaced.certificate_id, renewal_requests_completed: requests } : {}),
+          });
+          return valid;
+        },
+        // Nothing inside goes on after a failure (it fails the finalize whole): the inventory's
+        // nested units join this one, no savepoint round trips.
+        { joinNested: true },
+      );
       return { order: finalized ?? order, authorizationIds: await this.#authorizationIds(order.id) };
     } catch (err) {
       if (err instanceof AcmeProblem && err.type === 'orderNotReady') throw err;

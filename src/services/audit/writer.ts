@@ -17,7 +17,7 @@
  */
 import type { AuditRepository, StagedAuditEvent } from '../../db/audit.ts';
 import { detached } from '../../async-context.ts';
-import type { UnitOfWork } from '../../db/unit-of-work.ts';
+import type { RunOptions, UnitOfWork } from '../../db/unit-of-work.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { newId } from '../../domain/ids.ts';
@@ -62,8 +62,8 @@ export class AuditWriter {
   }
 
   /** Runs `work` and commits it together with the events recorded while it runs, or neither. */
-  atomically<T>(work: () => Promise<T>): Promise<T> {
-    return this.#o.uow.run(work);
+  atomically<T>(work: () => Promise<T>, options?: RunOptions): Promise<T> {
+    return this.#o.uow.run(work, options);
   }
 
   /**
