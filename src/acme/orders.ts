@@ -397,17 +397,22 @@ export class AcmeOrders {
 
   /** The PEM chain of an order's certificate (RFC 8555 7.4.2), for the account that ordered it. */
   async certificateChain(account: AcmeAccountRow, orderId: string): Promise<string> {
-    const order = await this.#ownOrder(account, orderId);
-    const chain = order.version_id ? await this.#o.repo.versionPemChain(order.version_id) : undefined;
-    if (!chain) throw AcmeProblems.notFound(`certificate ${orderId}`);
-    return chain;
+    const found = await this.#o.repo.orderWithChain(orderId);
+    if (!found) throw AcmeProblems.notFound(`order ${orderId}`);
+    this.#mustOwn(account, found.order);
+    if (!found.chain) throw AcmeProblems.notFound(`certificate ${orderId}`);
+    return found.chain;
   }
 
   async #ownOrder(account: AcmeAccountRow, id: string): Promise<AcmeOrderRow> {
     const order = await this.#o.repo.orderById(id);
     if (!order) throw AcmeProblems.notFound(`order ${id}`);
-    if (order.account_id !== account.id) throw AcmeProblems.unauthorized('this order belongs to another account');
+    this.#mustOwn(account, order);
     return order;
+  }
+
+  #mustOwn(account: AcmeAccountRow, order: AcmeOrderRow): void {
+    if (order.account_id !== account.id) throw AcmeProblems.unauthorized('this order belongs to another account');
   }
 
   async #authorizationIds(orderId: string): Promise<string[]> {

@@ -85,7 +85,8 @@ export interface AcmeOrderRepository {
   ): Promise<AcmeOrderRow | undefined>;
   /** The issued version with this serial (canonical hex), with its certificate's state and ACME owner. */
   issuedVersionBySerial(serial: string): Promise<AcmeIssuedVersion | undefined>;
-  versionPemChain(versionId: string): Promise<string | undefined>;
+  /** An order and its certificate's PEM chain (none until it is valid), in one round trip. */
+  orderWithChain(id: string): Promise<{ order: AcmeOrderRow; chain: string | undefined } | undefined>;
   /** A certificate's open renewal request (job) is done: an ACME client replaced it. Returns how many. */
   completeRenewalRequests(certificateId: string): Promise<number>;
   /**
@@ -128,12 +129,29 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     },
 
     async createOrder(order) {
-      let row: AcmeOrderRow;
+      // The order, its authorizations and their challenges in one statement (one round trip; the
+      // foreign keys are checked at its end, when every row is there).
+      const authz = order.authorizations;
+      const challenges = authz.flatMap((a) => a.challenges.map((c) => ({ ...c, authorizationId: a.id })));
       try {
-        const result = await pool.query<AcmeOrderRow>(
-          `INSERT INTO acme_orders (id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces, account_url)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${orderColumns}`,
-          [
+        const result = await pool.query<AcmeOrderRow>({
+          name: 'acme-create-order',
+          text: `WITH o AS (
+                   INSERT INTO acme_orders (id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces, account_url)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${orderColumns}
+                 ), a AS (
+                   INSERT INTO acme_authorizations (id, order_id, identifier_type, identifier, wildcard, status, expires_at, position)
+                   SELECT id, $1, identifier_type, identifier, wildcard, status, $5, position
+                     FROM unnest($11::text[], $12::text[], $13::text[], $14::boolean[], $15::text[])
+                          WITH ORDINALITY AS a(id, identifier_type, identifier, wildcard, status, position)
+                 ), c AS (
+                   INSERT INTO acme_challenges (id, authorization_id, type, token, status, validated_at, position)
+                   SELECT id, authorization_id, type, token, status, CASE WHEN status = 'valid' THEN now() END, position
+                     FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::text[])
+                          WITH ORDINALITY AS c(id, authorization_id, type, token, status, position)
+                 )
+                 SELECT * FROM o`,
+          values: [
             order.id,
             order.accountId,
             order.profileId,
@@ -144,41 +162,22 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
             order.notAfter,
             order.replaces,
             order.accountUrl,
+            authz.map((a) => a.id),
+            authz.map((a) => a.identifierType),
+            authz.map((a) => a.identifier),
+            authz.map((a) => a.wildcard),
+            authz.map((a) => a.status),
+            challenges.map((c) => c.id),
+            challenges.map((c) => c.authorizationId),
+            challenges.map((c) => c.type),
+            challenges.map((c) => c.token),
+            challenges.map((c) => c.status),
           ],
-        );
-        row = result.rows[0]!;
+        });
+        return result.rows[0]!;
       } catch (err) {
         translateConstraintError(err, { unique: { acme_orders_replaces_key: 'replaces' } }, 'ACME order');
       }
-      const authz = order.authorizations;
-      await pool.query(
-        `INSERT INTO acme_authorizations (id, order_id, identifier_type, identifier, wildcard, status, expires_at, position)
-         SELECT id, $1, identifier_type, identifier, wildcard, status, $2, position
-           FROM unnest($3::text[], $4::text[], $5::text[], $6::boolean[], $7::text[]) WITH ORDINALITY AS a(id, identifier_type, identifier, wildcard, status, position)`,
-        [
-          order.id,
-          order.expiresAt,
-          authz.map((a) => a.id),
-          authz.map((a) => a.identifierType),
-          authz.map((a) => a.identifier),
-          authz.map((a) => a.wildcard),
-          authz.map((a) => a.status),
-        ],
-      );
-      const challenges = authz.flatMap((a) => a.challenges.map((c) => ({ ...c, authorizationId: a.id })));
-      await pool.query(
-        `INSERT INTO acme_challenges (id, authorization_id, type, token, status, validated_at, position)
-         SELECT id, authorization_id, type, token, status, CASE WHEN status = 'valid' THEN now() END, position
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS c(id, authorization_id, type, token, status, position)`,
-        [
-          challenges.map((c) => c.id),
-          challenges.map((c) => c.authorizationId),
-          challenges.map((c) => c.type),
-          challenges.map((c) => c.token),
-          challenges.map((c) => c.status),
-        ],
-      );
-      return row;
     },
 
     async orderById(id) {
@@ -303,9 +302,17 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
       return rows[0];
     },
 
-    async versionPemChain(versionId) {
-      const { rows } = await pool.query<{ pem_chain: string }>('SELECT pem_chain FROM certificate_versions WHERE id = $1', [versionId]);
-      return rows[0]?.pem_chain;
+    async orderWithChain(id) {
+      const { rows } = await pool.query<AcmeOrderRow & { pem_chain: string | null }>({
+        name: 'acme-order-with-chain',
+        text: `SELECT ${orderColumns.replace(/(\w+)/g, 'o.$1')}, v.pem_chain
+                 FROM acme_orders o LEFT JOIN certificate_versions v ON v.id = o.version_id WHERE o.id = $1`,
+        values: [id],
+      });
+      const row = rows[0];
+      if (!row) return undefined;
+      const { pem_chain: chain, ...order } = row;
+      return { order, chain: chain ?? undefined };
     },
 
     async completeRenewalRequests(certificateId) {
