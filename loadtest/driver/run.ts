@@ -2,7 +2,7 @@
  * npm run loadtest -- <scenario> [--rate R] [--duration 60s] [--connections C]
  *   [--executor constant-arrival-rate|max-throughput] [--agents N] [--certificates N] [--fleet N] [--acme N] [--seed-secret S]
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
- *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--profile DIR] [--smoke]
+ *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--postgres-log FILE] [--profile DIR] [--smoke]
  *   [--replicas N] [--compare <git-ref> [--rounds N]] [--sample-every 10]
  *   [--target certfleet|pebble [--rounds N]] [--tls-cert PEM --tls-key PEM]
  * npm run loadtest -- rotation_to_served [--targets N] [--agents M] [--poll-interval S] [--smoke]: see rotation.ts
@@ -22,6 +22,8 @@
  * certificate, with both figures and the ratio certfleet / Pebble (pebble.ts).
  * --tls-cert/--tls-key: certfleet serves HTTPS with them (flow scenarios; the driver must trust
  * the certificate: NODE_EXTRA_CA_CERTS).
+ * --postgres-log FILE: PostgreSQL's log (checkpoints, lock waits, autovacuum, statements over
+ * 200 ms) in FILE, to line a latency tail up with (the report's per-second figures).
  * --sample-every S: scenarios that name `tables` get their row counts sampled every S seconds
  * (default 10); a table a GC should keep bounded that still grows in the second half of a run
  * long enough to judge fails it (table-growth.ts).
@@ -99,6 +101,7 @@ const driverOptions = {
   'server-env': { type: 'string', multiple: true },
   profile: { type: 'string' },
   'server-log': { type: 'string' },
+  'postgres-log': { type: 'string' },
   'server-node-arg': { type: 'string', multiple: true },
   'allow-remote-target': { type: 'boolean' },
   smoke: { type: 'boolean' },
@@ -227,6 +230,7 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
       env: { ...serverEnv, ...(tls ? { CERTFLEET_TLS_CERT_PATH: tls.certPath, CERTFLEET_TLS_KEY_PATH: tls.keyPath } : {}) },
       nodeArgs: [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : []), ...(values['server-node-arg'] ?? [])],
       ...(values['server-log'] ? { logFile: path.resolve(values['server-log']) } : {}),
+      ...(values['postgres-log'] ? { postgresLog: path.resolve(values['postgres-log']) } : {}),
       replicas,
     });
   }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { EmbeddedPostgres, findFreePort } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
+import pino from 'pino';
 import { createLogger } from '../../src/observability/logger.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/certfleet.js');
@@ -39,11 +40,30 @@ export interface StartTargetOptions {
   logFile?: string;
   /** Server processes on the one PostgreSQL; default 1. */
   replicas?: number;
+  /**
+   * Keep PostgreSQL's own log in this file, with checkpoints, lock waits, autovacuum runs and
+   * statements slower than 200 ms logged: what a latency tail lines up with.
+   */
+  postgresLog?: string;
 }
+
+/** What PostgreSQL logs for --postgres-log. */
+const diagnosticSettings = {
+  log_checkpoints: 'on',
+  log_lock_waits: 'on',
+  log_autovacuum_min_duration: '0',
+  log_min_duration_statement: '200',
+  log_line_prefix: '%m [%p] %a ',
+};
 
 export async function startTarget(options: StartTargetOptions): Promise<Target & { databaseUrl: string }> {
   const log = createLogger({ level: 'warn' });
-  const pg = new EmbeddedPostgres({ rootDir: options.dataDir, log });
+  // The embedded server hands PostgreSQL's lines to its logger at debug level.
+  const pg = new EmbeddedPostgres({
+    rootDir: options.dataDir,
+    log: options.postgresLog ? createLogger({ level: 'debug', destination: pino.destination({ dest: options.postgresLog, sync: false }) }) : log,
+    ...(options.postgresLog ? { settings: diagnosticSettings } : {}),
+  });
   const databaseUrl = await pg.start();
   const pool = createPool({ connectionString: databaseUrl, max: 2, log });
   await migrate(pool, log);
