@@ -9,7 +9,7 @@
  * listed, audited, alerted on, revocable over REST and on the CRL like any other.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import type { AcmeOrderRepository, ChallengeContext, NewAuthorization } from '../db/acme-orders.ts';
+import type { AcmeOrderRepository, ChallengeContext, NewAuthorization, OrderWithAuthorizations } from '../db/acme-orders.ts';
 import type { AcmeAccountRow, AcmeAuthorizationRow, AcmeChallengeType, AcmeOrderRow, AcmeProfile } from '../domain/acme.ts';
 import { newId } from '../domain/ids.ts';
 import { ConstraintViolation } from '../db/constraint-errors.ts';
@@ -173,8 +173,7 @@ export class AcmeOrders {
   /** An order of `account` (POST-as-GET). */
   async get(account: AcmeAccountRow, id: string): Promise<OrderView> {
     const order = await this.#ownOrder(account, id);
-    const authorizations = await this.#o.repo.authorizationsOfOrder(order.id);
-    return { order, authorizationIds: authorizations.map((a) => a.id) };
+    return { order, authorizationIds: order.authorization_ids };
   }
 
   /** The account's live orders, newest first (RFC 8555 7.1.2.1), at most `limit`. */
@@ -380,7 +379,7 @@ export class AcmeOrders {
         // nested units join this one, no savepoint round trips.
         { joinNested: true },
       );
-      return { order: finalized ?? order, authorizationIds: await this.#authorizationIds(order.id) };
+      return { order: finalized ?? order, authorizationIds: order.authorization_ids };
     } catch (err) {
       if (err instanceof AcmeProblem && err.type === 'orderNotReady') throw err;
       const failure =
@@ -404,7 +403,7 @@ export class AcmeOrders {
     return found.chain;
   }
 
-  async #ownOrder(account: AcmeAccountRow, id: string): Promise<AcmeOrderRow> {
+  async #ownOrder(account: AcmeAccountRow, id: string): Promise<OrderWithAuthorizations> {
     const order = await this.#o.repo.orderById(id);
     if (!order) throw AcmeProblems.notFound(`order ${id}`);
     this.#mustOwn(account, order);
@@ -413,10 +412,6 @@ export class AcmeOrders {
 
   #mustOwn(account: AcmeAccountRow, order: AcmeOrderRow): void {
     if (order.account_id !== account.id) throw AcmeProblems.unauthorized('this order belongs to another account');
-  }
-
-  async #authorizationIds(orderId: string): Promise<string[]> {
-    return (await this.#o.repo.authorizationsOfOrder(orderId)).map((a) => a.id);
   }
 
   async #profileOf(order: AcmeOrderRow): Promise<AcmeProfile> {

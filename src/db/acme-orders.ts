@@ -54,16 +54,17 @@ export interface ChallengeContext extends AcmeChallengeRow {
   account_id: string;
 }
 
+/** An order read with its authorizations' ids, in identifier order (one round trip, not two). */
+export type OrderWithAuthorizations = AcmeOrderRow & { authorization_ids: string[] };
+
 export interface AcmeOrderRepository {
   offeredProfiles(): Promise<AcmeProfile[]>;
-  /** Inserts the order, its authorizations and their challenges (three statements). A second live order replacing one certificate: ConstraintViolation (unique, 'replaces'). */
+  /** Inserts the order, its authorizations and their challenges (one statement). A second live order replacing one certificate: ConstraintViolation (unique, 'replaces'). */
   createOrder(order: NewOrder): Promise<AcmeOrderRow>;
-  orderById(id: string): Promise<AcmeOrderRow | undefined>;
+  orderById(id: string): Promise<OrderWithAuthorizations | undefined>;
   ordersOfAccount(accountId: string, limit: number): Promise<string[]>;
   /** The account's orders awaiting validation (pending, not expired). */
   pendingOrderCount(accountId: string): Promise<number>;
-  /** The order's authorizations with their challenges, in the order's identifier order. */
-  authorizationsOfOrder(orderId: string): Promise<AcmeAuthorizationRow[]>;
   authorizationById(id: string): Promise<(AcmeAuthorizationRow & { account_id: string }) | undefined>;
   challengeById(id: string): Promise<ChallengeContext | undefined>;
   /** Locks an order row until the unit of work ends: its authorizations settle one at a time. */
@@ -82,7 +83,7 @@ export interface AcmeOrderRepository {
     from: AcmeOrderStatus,
     to: AcmeOrderStatus,
     set?: { error?: StoredProblem; certificateId?: string; versionId?: string },
-  ): Promise<AcmeOrderRow | undefined>;
+  ): Promise<OrderWithAuthorizations | undefined>;
   /** The issued version with this serial (canonical hex), with its certificate's state and ACME owner. */
   issuedVersionBySerial(serial: string): Promise<AcmeIssuedVersion | undefined>;
   /** An order and its certificate's PEM chain (none until it is valid), in one round trip. */
@@ -103,6 +104,9 @@ export interface AcmeOrderRepository {
 
 const orderColumns =
   'id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces, error, certificate_id, version_id, created_at';
+/** The order's columns and its authorizations' ids in order, where a read must name them (the order's JSON lists them). */
+const orderColumnsWithAuthorizations = `${orderColumns},
+  ARRAY(SELECT a.id FROM acme_authorizations a WHERE a.order_id = acme_orders.id ORDER BY a.position) AS authorization_ids`;
 
 /** Authorization `a`'s challenges as a JSON array, in the order they were offered. */
 const challengesOf = (a: string) =>
@@ -181,7 +185,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     },
 
     async orderById(id) {
-      const { rows } = await pool.query<AcmeOrderRow>(`SELECT ${orderColumns} FROM acme_orders WHERE id = $1`, [id]);
+      const { rows } = await pool.query<OrderWithAuthorizations>(`SELECT ${orderColumnsWithAuthorizations} FROM acme_orders WHERE id = $1`, [id]);
       return rows[0];
     },
 
@@ -200,16 +204,6 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
         [accountId],
       );
       return rows[0]!.n;
-    },
-
-    async authorizationsOfOrder(orderId) {
-      const { rows } = await pool.query<AcmeAuthorizationRow>(
-        `SELECT a.id, a.order_id, a.identifier_type, a.identifier, a.wildcard, a.status, a.expires_at,
-                ${challengesOf('a')}
-           FROM acme_authorizations a WHERE a.order_id = $1 ORDER BY a.position`,
-        [orderId],
-      );
-      return rows.map(withChallengeDates);
     },
 
     async authorizationById(id) {
@@ -274,10 +268,10 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     },
 
     async transitionOrder(id, from, to, set = {}) {
-      const { rows } = await pool.query<AcmeOrderRow>(
+      const { rows } = await pool.query<OrderWithAuthorizations>(
         `UPDATE acme_orders SET status = $3, error = COALESCE($4, error), certificate_id = COALESCE($5, certificate_id),
                 version_id = COALESCE($6, version_id), updated_at = now()
-          WHERE id = $1 AND status = $2 RETURNING ${orderColumns}`,
+          WHERE id = $1 AND status = $2 RETURNING ${orderColumnsWithAuthorizations}`,
         [id, from, to, set.error ? JSON.stringify(set.error) : null, set.certificateId ?? null, set.versionId ?? null],
       );
       return rows[0];
