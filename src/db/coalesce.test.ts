@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { coalesce } from './coalesce.ts';
 
@@ -29,5 +30,16 @@ describe('coalesce', () => {
     expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected', 'rejected']);
     fail = false;
     expect(await echo(4)).toBe(4);
+  });
+
+  it('runs batches outside the async context of whoever started them (no caller lends its transaction)', async () => {
+    const scope = new AsyncLocalStorage<string>();
+    const seen: Array<string | undefined> = [];
+    const spend = coalesce<number, number>(async (inputs) => {
+      seen.push(scope.getStore());
+      return inputs;
+    });
+    await scope.run('a caller unit of work', () => spend(1));
+    expect(seen).toEqual([undefined]);
   });
 });

@@ -6,13 +6,16 @@
  * transaction of their own (spending ACME nonces): the set is one atomic statement.
  *
  * `many` returns one result per input, in order; if it throws, every caller of that batch gets
- * the error (each would have met the same database).
+ * the error (each would have met the same database). Batches run detached: a caller inside a
+ * unit of work never lends its transaction to other callers' inputs.
  */
+import { detached } from '../async-context.ts';
+
 export function coalesce<I, R>(many: (inputs: I[]) => Promise<R[]>, maxBatch = 512): (input: I) => Promise<R> {
   let queued: Array<{ input: I; resolve: (value: R) => void; reject: (err: unknown) => void }> = [];
   let running = false;
 
-  const drain = async (): Promise<void> => {
+  const drain = detached(async (): Promise<void> => {
     running = true;
     while (queued.length > 0) {
       const batch = queued.slice(0, maxBatch);
@@ -25,7 +28,7 @@ export function coalesce<I, R>(many: (inputs: I[]) => Promise<R[]>, maxBatch = 5
       }
     }
     running = false;
-  };
+  });
 
   return (input) =>
     new Promise<R>((resolve, reject) => {
