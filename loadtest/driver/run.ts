@@ -118,6 +118,7 @@ const driverOptions = {
 
 async function run(values: ReturnType<typeof parseOptions>['values'], positionals: string[]): Promise<number> {
   const name = positionals[0];
+  // 'pebble-only' is the Pebble side of a `--target pebble` run (pebble.ts starts it once per round).
   const targetKind = values.target ?? 'certfleet';
   if (!['certfleet', 'pebble', 'pebble-only'].includes(targetKind)) fail('--target must be certfleet or pebble');
   if ((values.compare !== undefined || targetKind === 'pebble') && name) {
