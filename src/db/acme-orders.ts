@@ -83,7 +83,7 @@ export interface AcmeOrderRepository {
     from: AcmeOrderStatus,
     to: AcmeOrderStatus,
     set?: { error?: StoredProblem; certificateId?: string; versionId?: string },
-  ): Promise<OrderWithAuthorizations | undefined>;
+  ): Promise<AcmeOrderRow | undefined>;
   /** The issued version with this serial (canonical hex), with its certificate's state and ACME owner. */
   issuedVersionBySerial(serial: string): Promise<AcmeIssuedVersion | undefined>;
   /** An order and its certificate's PEM chain (none until it is valid), in one round trip. */
@@ -102,11 +102,26 @@ export interface AcmeOrderRepository {
   deleteExpiredOrders(retentionSeconds: number, limit: number): Promise<number>;
 }
 
-const orderColumns =
-  'id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces, error, certificate_id, version_id, created_at';
-/** The order's columns and its authorizations' ids in order, where a read must name them (the order's JSON lists them). */
-const orderColumnsWithAuthorizations = `${orderColumns},
-  ARRAY(SELECT a.id FROM acme_authorizations a WHERE a.order_id = acme_orders.id ORDER BY a.position) AS authorization_ids`;
+/** An order's columns, of table (or alias) `t`. */
+const orderColumnsOf = (t: string) =>
+  [
+    'id',
+    'account_id',
+    'profile_id',
+    'status',
+    'expires_at',
+    'identifiers',
+    'not_before',
+    'not_after',
+    'replaces',
+    'error',
+    'certificate_id',
+    'version_id',
+    'created_at',
+  ]
+    .map((c) => `${t}.${c}`)
+    .join(', ');
+const orderColumns = orderColumnsOf('acme_orders');
 
 /** Authorization `a`'s challenges as a JSON array, in the order they were offered. */
 const challengesOf = (a: string) =>
@@ -185,7 +200,13 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     },
 
     async orderById(id) {
-      const { rows } = await pool.query<OrderWithAuthorizations>(`SELECT ${orderColumnsWithAuthorizations} FROM acme_orders WHERE id = $1`, [id]);
+      // With its authorizations' ids (the order's JSON lists them): one round trip, not two.
+      const { rows } = await pool.query<OrderWithAuthorizations>(
+        `SELECT ${orderColumns},
+                ARRAY(SELECT a.id FROM acme_authorizations a WHERE a.order_id = acme_orders.id ORDER BY a.position) AS authorization_ids
+           FROM acme_orders WHERE id = $1`,
+        [id],
+      );
       return rows[0];
     },
 
@@ -268,10 +289,10 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     },
 
     async transitionOrder(id, from, to, set = {}) {
-      const { rows } = await pool.query<OrderWithAuthorizations>(
+      const { rows } = await pool.query<AcmeOrderRow>(
         `UPDATE acme_orders SET status = $3, error = COALESCE($4, error), certificate_id = COALESCE($5, certificate_id),
                 version_id = COALESCE($6, version_id), updated_at = now()
-          WHERE id = $1 AND status = $2 RETURNING ${orderColumnsWithAuthorizations}`,
+          WHERE id = $1 AND status = $2 RETURNING ${orderColumns}`,
         [id, from, to, set.error ? JSON.stringify(set.error) : null, set.certificateId ?? null, set.versionId ?? null],
       );
       return rows[0];
@@ -299,7 +320,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     async orderWithChain(id) {
       const { rows } = await pool.query<AcmeOrderRow & { pem_chain: string | null }>({
         name: 'acme-order-with-chain',
-        text: `SELECT ${orderColumns.replace(/(\w+)/g, 'o.$1')}, v.pem_chain
+        text: `SELECT ${orderColumnsOf('o')}, v.pem_chain
                  FROM acme_orders o LEFT JOIN certificate_versions v ON v.id = o.version_id WHERE o.id = $1`,
         values: [id],
       });
