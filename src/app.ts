@@ -111,7 +111,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const ctx: WiringContext = { config, log, pool, metrics, audit, workers: workerPool, cursors };
     const pki = await wirePki(ctx);
     const { issuance, revocation, crls, jobProcessor } = pki;
-    const fleet = wireFleet(ctx, pki);
+    const fleet = wireFleet(ctx, pki, changes);
     const acme = await wireAcme(ctx, { changes, encryptionKey: pki.encryptionKey, certificates, issuance, revocation });
     const jobRepo = createJobRepository(pool);
     const notifications = createNotificationRepository(pool);
@@ -221,6 +221,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           await singletons.stop(1_000);
           await jobProcessor.stop(1_000);
           await auditChain.stop(1_000);
+          // Waiting work polls answer now (empty), so the drain below does not wait out their waits.
+          fleet.workWakeups.close();
           const unfinished = await server.close(Math.floor(config.shutdownTimeoutMs * 0.7));
           if (unfinished > 0) log.warn({ unfinished }, 'shutdown budget spent with requests still running');
           await apiKeys.close();

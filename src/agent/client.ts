@@ -31,13 +31,15 @@ export class AgentClient {
     return JSON.parse(res.text) as { id: string; api_key: string };
   }
 
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async #call<T>(method: string, path: string, body?: unknown, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
     const { agentId, apiKey } = this.credentials!;
     const res = await request(`${this.server}/api/v1/agents/${agentId}${path}`, {
       method,
       headers: { authorization: `Bearer ${apiKey}` },
       body,
-      timeoutMs: 30_000,
+      // A poll that may wait is given its wait on top of the usual allowance.
+      timeoutMs: 30_000 + (options.waitMs ?? 0),
+      signal: options.signal,
     });
     if (res.status === 410) throw new AgentGone(`agent ${agentId} is retired`);
     if (res.status < 200 || res.status > 299) throw new ApiError(res.status, `${method} ${path}: ${res.status} ${res.text}`);
@@ -47,8 +49,21 @@ export class AgentClient {
   heartbeat(metadata: Record<string, string>) {
     return this.#call<{ status: string }>('POST', '/heartbeat', metadata);
   }
-  work() {
-    return this.#call<Work>('GET', '/work');
+  /**
+   * The agent's work. `waitSeconds`: when there is none, the server holds the poll until some is
+   * created or the wait runs out. `heartbeat`: the poll counts as a heartbeat (`heartbeat:
+   * 'recorded'` in the answer says the server did; one that predates it ignores the flag).
+   * `signal` abandons the request (a stopping agent does not sit out a waiting poll).
+   */
+  work(options: { waitSeconds?: number; heartbeat?: boolean; signal?: AbortSignal } = {}) {
+    const query = new URLSearchParams();
+    if (options.waitSeconds) query.set('wait', String(options.waitSeconds));
+    if (options.heartbeat) query.set('heartbeat', 'true');
+    const search = query.size > 0 ? `?${query}` : '';
+    return this.#call<Work & { heartbeat?: 'recorded' }>('GET', `/work${search}`, undefined, {
+      waitMs: (options.waitSeconds ?? 0) * 1000,
+      signal: options.signal,
+    });
   }
   /** Local CA: issued at once (201). External CA: `status: 'issuing'` (202); deployment work follows. */
   submitCsr(certificateId: string, csrPem: string) {

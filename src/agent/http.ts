@@ -54,7 +54,10 @@ export function describeNetworkError(err: unknown): string {
 }
 
 /** One request with a JSON body (or none); resolves with the status and the body as text. */
-export function request(url: string, options: { method: string; headers: Record<string, string>; body?: unknown; timeoutMs: number }): Promise<HttpAnswer> {
+export function request(
+  url: string,
+  options: { method: string; headers: Record<string, string>; body?: unknown; timeoutMs: number; signal?: AbortSignal },
+): Promise<HttpAnswer> {
   const target = new URL(url);
   const transport = target.protocol === 'https:' ? https : http;
   const agent = agents[target.protocol as keyof typeof agents];
@@ -66,7 +69,7 @@ export function request(url: string, options: { method: string; headers: Record<
     headers['content-length'] = payload.length;
   }
   return new Promise((resolve, reject) => {
-    const req = transport.request(target, { method: options.method, headers, agent, timeout: options.timeoutMs }, (res) => {
+    const req = transport.request(target, { method: options.method, headers, agent, timeout: options.timeoutMs, signal: options.signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));

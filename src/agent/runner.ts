@@ -119,14 +119,37 @@ export class AgentRunner {
     return { hostname: os.hostname(), os: process.platform, architecture: process.arch, version: '0.1.0' };
   }
 
-  heartbeat(): Promise<unknown> {
-    return this.#client.heartbeat(this.#metadata());
+  /** When the server last acknowledged a heartbeat of this agent (performance.now() at its sending). */
+  #lastBeatAt = Number.NEGATIVE_INFINITY;
+
+  async heartbeat(): Promise<void> {
+    const sentAt = performance.now();
+    await this.#client.heartbeat(this.#metadata());
+    this.#lastBeatAt = sentAt;
   }
 
-  /** One poll: handle every CSR and deployment item; returns what was done. */
-  async pollOnce(): Promise<{ csrs: number; deployments: number }> {
+  /** Whether a heartbeat is due now: none acknowledged for `fraction` of the interval. */
+  #beatDue(fraction: number): boolean {
+    return performance.now() - this.#lastBeatAt >= this.#o.heartbeatSeconds * 1000 * fraction;
+  }
+
+  /** How long a poll may wait on the server for work: the poll interval in whole seconds (0: none), below proxies' idle timeouts. */
+  get #waitSeconds(): number {
+    return Math.min(Math.floor(this.#o.pollSeconds), 55);
+  }
+
+  /**
+   * One poll: handle every CSR and deployment item; returns what was done. With `wait`, the
+   * first request waits on the server (up to the poll interval) until work is created, and
+   * carries the heartbeat when one is nearly due, so an idle agent makes one request per poll
+   * interval on one kept-alive connection instead of a poll and a heartbeat on new ones.
+   */
+  async pollOnce(options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<{ csrs: number; deployments: number }> {
     const done = { csrs: 0, deployments: 0 };
-    let work = await this.#client.work();
+    const sentAt = performance.now();
+    const beat = options.wait === true && this.#beatDue(0.9);
+    let work = await this.#client.work(options.wait === true ? { waitSeconds: this.#waitSeconds, heartbeat: beat, signal: options.signal } : {});
+    if (work.heartbeat === 'recorded') this.#lastBeatAt = sentAt;
     for (let round = 1; ; round++) {
       await inParallel(work.csr, 8, (item) => this.#issue(item)); // key generation and signing overlap
       await this.#deployAll(work.deployments);
@@ -211,14 +234,36 @@ export class AgentRunner {
     this.#o.log.info({ jobId: item.job_id, target: item.target_id, result: outcome.status, serial }, 'deployed');
   }
 
+  /**
+   * A waiting poll, then when the next one goes out: at once after work, or after a poll the
+   * server held for its wait; after one answered empty at once (its change feed is down, or it
+   * predates waiting) the rest of the poll interval, jittered like the loop's own waits.
+   */
+  async #pollAndSchedule(stopping: AbortSignal): Promise<number | void> {
+    const started = performance.now();
+    let done: { csrs: number; deployments: number };
+    try {
+      done = await this.pollOnce({ wait: true, signal: stopping });
+    } catch (err) {
+      if (stopping.aborted) return; // the waiting poll was abandoned on purpose
+      throw err;
+    }
+    if (done.csrs > 0 || done.deployments > 0) return 0;
+    const intervalMs = this.#o.pollSeconds * 1000 * (0.9 + 0.2 * Math.random());
+    const waitedMs = performance.now() - started;
+    const held = this.#waitSeconds > 0 && waitedMs >= this.#waitSeconds * 1000 * 0.9;
+    return held ? 0 : Math.max(0, intervalMs - waitedMs);
+  }
+
   /** Runs until stopped or retired (410). */
   async run(signal: AbortSignal): Promise<void> {
     const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     let retired!: () => void;
     const gone = new Promise<void>((resolve) => (retired = resolve));
-    const guard = (step: () => Promise<unknown>) => async () => {
+    const stopping = new AbortController();
+    const guard = (step: () => Promise<void | number>) => async () => {
       try {
-        await step();
+        return await step();
       } catch (err) {
         if (err instanceof AgentGone) {
           retired();
@@ -236,13 +281,15 @@ export class AgentRunner {
     );
     const loops = [
       // ±10% jitter, a random start, and exponential backoff (up to 10 intervals) while the server is unreachable.
+      // Polls carry the heartbeats while they flow; this loop sends one only when none went out
+      // for a whole interval (polls failing, or a server that does not record them).
       new Loop({
         name: 'heartbeat',
         intervalMs: this.#o.heartbeatSeconds * 1000,
         randomStart: true,
         maxBackoffMs: this.#o.heartbeatSeconds * 10_000,
         log: this.#o.log,
-        run: guard(() => this.heartbeat()),
+        run: guard(() => (this.#beatDue(1) ? this.heartbeat() : Promise.resolve())),
       }),
       new Loop({
         name: 'poll',
@@ -250,7 +297,7 @@ export class AgentRunner {
         randomStart: true,
         maxBackoffMs: this.#o.pollSeconds * 10_000,
         log: this.#o.log,
-        run: guard(() => this.pollOnce()),
+        run: guard(() => this.#pollAndSchedule(stopping.signal)),
       }),
     ];
     if (this.#o.discoveryDirs.length > 0) {
@@ -263,7 +310,7 @@ export class AgentRunner {
           randomStart: true,
           randomStartMs: Math.min(intervalMs, 60_000),
           log: this.#o.log,
-          run: guard(() => this.discoverOnce()),
+          run: guard(async () => void (await this.discoverOnce())),
         }),
       );
     }
@@ -274,6 +321,8 @@ export class AgentRunner {
     const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
     await Promise.race([stopped, gone]);
     clearInterval(keepAlive);
+    stopping.abort(); // a poll waiting on the server is abandoned, not sat out
+
     await Promise.all(loops.map((l) => l.stop()));
   }
 }

@@ -104,6 +104,25 @@ describe('Loop', () => {
     expect(starts.map((t) => t - t0)).toEqual([30_000, 3_630_000]);
   });
 
+  it('waits what a tick resolves to instead of the interval, once (a poll that knows when to go next)', async () => {
+    const starts: number[] = [];
+    const loop = new Loop({
+      name: 't',
+      intervalMs: 10_000,
+      jitter: 0,
+      log,
+      run: async () => {
+        starts.push(Date.now());
+        return starts.length === 1 ? 0 : starts.length === 2 ? 2_500 : undefined;
+      },
+    });
+    const t0 = Date.now();
+    loop.start();
+    await vi.advanceTimersByTimeAsync(25_000);
+    await loop.stop();
+    expect(starts.map((t) => t - t0)).toEqual([10_000, 10_001, 12_501, 22_501]); // setTimeout(0) is 1 ms
+  });
+
   it('does not drift: 100 ticks of a 1 s loop take 100 s plus their run time, within the jitter', async () => {
     // A seeded generator (LCG): the draws, and so the assertions, are the same on every run.
     let seed = 42;

@@ -16,7 +16,8 @@ export interface LoopOptions {
   jitter?: number;
   /** Abort a tick after this long (its signal fires); default the interval. */
   budgetMs?: number;
-  run: (signal: AbortSignal) => Promise<void>;
+  /** One tick. A number it resolves to replaces the next wait (ms, not jittered): a tick that knows when it should run next. */
+  run: (signal: AbortSignal) => Promise<void | number>;
   log: Logger;
   /** Uniform [0, 1); default Math.random. */
   random?: () => number;
@@ -39,6 +40,8 @@ export class Loop {
   #running: Promise<void> | undefined;
   #stopped = true;
   #firstTick = true;
+  /** The wait the last tick asked for, used once. */
+  #askedDelay: number | undefined;
   /** Failures in a row (reset by a success); drives the backoff. */
   #streak = 0;
   runs = 0;
@@ -77,7 +80,9 @@ export class Loop {
     if (this.#stopped) return;
     const first = this.#firstTick;
     this.#firstTick = false;
-    const delay = first && this.#o.randomStart ? this.#o.random() * this.#o.randomStartMs : this.nextDelay();
+    const asked = this.#askedDelay;
+    this.#askedDelay = undefined;
+    const delay = first && this.#o.randomStart ? this.#o.random() * this.#o.randomStartMs : (asked ?? this.nextDelay());
     this.#timer = setTimeout(() => this.#runNow(), delay);
     this.#timer.unref();
   }
@@ -120,7 +125,8 @@ export class Loop {
     const controller = new AbortController();
     const budget = setTimeout(() => controller.abort(new Error(`loop ${this.#o.name} exceeded its ${this.#o.budgetMs} ms budget`)), this.#o.budgetMs);
     try {
-      await this.#o.run(controller.signal);
+      const next = await this.#o.run(controller.signal);
+      if (typeof next === 'number' && next >= 0) this.#askedDelay = next;
       this.runs += 1;
       this.#streak = 0;
     } catch (err) {

@@ -3,6 +3,7 @@
  * only), the agent work protocol, discovery, and the fleet-wide series on /metrics.
  */
 import type { AgentWorkRepository } from '../db/agent-work.ts';
+import type { ChangeFeed } from '../db/change-feed.ts';
 import { createAgentRepository } from '../db/agents.ts';
 import { createDiscoveryRepository } from '../db/discovery.ts';
 import { createFleetCountsRepository } from '../db/fleet-counts.ts';
@@ -12,12 +13,14 @@ import { AgentService } from '../services/fleet/agents.ts';
 import { DiscoveryService } from '../services/fleet/discovery.ts';
 import { HeartbeatBatcher } from '../services/fleet/heartbeats.ts';
 import { AgentWorkService } from '../services/fleet/work.ts';
+import { AgentWorkWakeups } from '../services/fleet/work-wakeups.ts';
 import type { IssuanceService } from '../services/pki/issuance.ts';
 import type { WiringContext } from './context.ts';
 
 export function wireFleet(
   { config, log, pool, metrics, audit, workers, cursors }: WiringContext,
   pki: { issuance: IssuanceService; agentWorkRepo: AgentWorkRepository },
+  changes: ChangeFeed,
 ) {
   const agentRepo = createAgentRepository(pool);
   const heartbeats = new HeartbeatBatcher({
@@ -57,12 +60,24 @@ export function wireFleet(
     Math.floor((fleetSeries.current()?.countedAt ?? 0) / 1000),
   );
 
+  // Work polls that wait are woken by announcements of their agent's work from any replica.
+  const workWakeups = new AgentWorkWakeups({ feedUp: () => changes.healthy });
+  changes.subscribe('agent_work', workWakeups);
+  metrics.gauge('certfleet_agent_work_polls_waiting', 'Agent work polls held open, waiting for work to be created', () => workWakeups.waiting);
+  metrics.counter('certfleet_agent_work_polls_woken_total', "Waiting work polls woken by an announcement of their agent's work", () => workWakeups.woken);
+  metrics.counter('certfleet_agent_work_polls_timed_out_total', 'Waiting work polls answered empty when their wait ran out', () => workWakeups.timedOut);
+
+  const agents = new AgentService(agentRepo, heartbeats, audit, config.agentBootstrapToken);
   return {
     heartbeats,
     healthLoop,
     fleetSeries,
-    agents: new AgentService(agentRepo, heartbeats, audit, config.agentBootstrapToken),
-    agentWork: new AgentWorkService(pki.agentWorkRepo, pki.issuance, audit),
+    workWakeups,
+    agents,
+    agentWork: new AgentWorkService(pki.agentWorkRepo, pki.issuance, audit, {
+      wakeups: workWakeups,
+      heartbeat: (agentId) => agents.heartbeat(agentId, undefined),
+    }),
     discovery: new DiscoveryService(createDiscoveryRepository(pool), workers, audit, cursors),
   };
 }

@@ -167,3 +167,36 @@ describe.each(forms)('$form', ({ run, slug }) => {
     expect(proc.stderr()).toMatch(/CERTFLEET_AGENT_BOOTSTRAP_TOKEN/);
   });
 });
+
+describe('the agent bundle, idle', () => {
+  it('makes one request per poll interval: its polls wait on the server and carry its heartbeats', async () => {
+    const requests = async () => {
+      const text = await (await world.server.request('/metrics')).text();
+      const count = (route: string, method: string) =>
+        [...text.matchAll(new RegExp(`^certfleet_http_requests_total\\{route="${route}",method="${method}",status="200"\\} (\\d+)$`, 'gm'))].reduce(
+          (n, m) => n + Number(m[1]),
+          0,
+        );
+      return { heartbeats: count('/api/v1/agents/:id/heartbeat', 'POST'), polls: count('/api/v1/agents/:id/work', 'GET') };
+    };
+    const before = await requests();
+    const name = 'idle-bundle';
+    const proc = runCertfleet(
+      ['--server', world.server.url, '--name', name, '--state-file', path.join(dir, name, 'state.json'), '--poll-interval', '2', '--heartbeat-interval', '4'],
+      { CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap, CERTFLEET_DATA_DIR: path.join(dir, name) },
+      bundle,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 11_000));
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    const after = await requests();
+    const { agent_id } = JSON.parse(fs.readFileSync(path.join(dir, name, 'state.json'), 'utf8')) as { agent_id: string };
+    const recorded = Number((await world.sql.query('SELECT heartbeats FROM agent_liveness WHERE agent_id = $1', [agent_id])).rows[0].heartbeats);
+    // The first heartbeat goes out on its own at start; then about one poll each 2 s (the first
+    // after a random delay up to 2 s), every other one carrying the heartbeat (due every 4 s).
+    expect(after.heartbeats - before.heartbeats).toBe(1);
+    expect(after.polls - before.polls).toBeGreaterThanOrEqual(4);
+    expect(after.polls - before.polls).toBeLessThanOrEqual(7);
+    expect(recorded).toBeGreaterThanOrEqual(3);
+  }, 30_000);
+});

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkSchema } from '../../src/http/routes/agents/schema.ts';
 import { certificateBody } from '../support/fixtures.ts';
+import { until } from '../support/until.ts';
 import { useTestWorld } from '../support/world.ts';
 
 const bootstrap = 'bootstrap-token-0123456789abcdef';
@@ -199,5 +200,71 @@ describe('agent work protocol', () => {
     await world.server.request(`/api/v1/agents/${b.id}`, { method: 'DELETE' });
     expect((await as(b, `/api/v1/agents/${b.id}/work`)).status).toBe(410);
     expect((await as(b, `/api/v1/agents/${b.id}/csr`, json('POST', { certificate_id: bOnly, csr_pem: csr() }))).status).toBe(410);
+  });
+});
+
+describe('work polls that wait (?wait=N)', () => {
+  const waitingPolls = async () => {
+    const text = await (await world.server.request('/metrics')).text();
+    return Number(/^certfleet_agent_work_polls_waiting (\d+)$/m.exec(text)?.[1]);
+  };
+  let d: { id: string; api_key: string };
+  let certificateId: string;
+
+  beforeAll(async () => {
+    d = await register('work-d');
+    const td = await target('d-1', d.id);
+    const created = await world.server.request(
+      '/api/v1/certificates',
+      json('POST', certificateBody(world.inv, `waits-${world.inv.suffix}`, { target_ids: [td] })),
+    );
+    certificateId = ((await created.json()) as { id: string }).id;
+  });
+
+  it('answers as soon as work for its agent is created, not when its wait runs out', async () => {
+    expect(((await (await as(d, `/api/v1/agents/${d.id}/work`)).json()) as Work).csr).toEqual([]);
+    const started = performance.now();
+    const poll = as(d, `/api/v1/agents/${d.id}/work?wait=20`);
+    await until('the poll to wait', async () => ((await waitingPolls()) === 1 ? true : undefined));
+    expect((await world.server.request(`/api/v1/certificates/${certificateId}/renew`, { method: 'POST' })).status).toBe(202);
+    const answer = await poll;
+    const elapsed = performance.now() - started;
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as Work).csr.map((w) => [w.certificate_id, w.type])).toEqual([[certificateId, 'Issuance']]);
+    expect(elapsed).toBeLessThan(5_000);
+    expect(await waitingPolls()).toBe(0);
+  });
+
+  it('answers empty when its wait runs out, with the heartbeat it was asked to record', async () => {
+    await as(d, `/api/v1/agents/${d.id}/csr`, json('POST', { certificate_id: certificateId, csr_pem: csr() }));
+    // The CSR's deployment is claimed now; nothing is left for the waiting poll.
+    expect(((await (await as(d, `/api/v1/agents/${d.id}/work`)).json()) as Work).deployments).toHaveLength(1);
+    const beats = async () => Number((await world.sql.query('SELECT heartbeats FROM agent_liveness WHERE agent_id = $1', [d.id])).rows[0].heartbeats);
+    const before = await beats();
+    const started = performance.now();
+    const answer = await as(d, `/api/v1/agents/${d.id}/work?wait=1&heartbeat=true`);
+    const elapsed = performance.now() - started;
+    expect(await answer.json()).toEqual({ csr: [], deployments: [], heartbeat: 'recorded' });
+    expect(elapsed).toBeGreaterThanOrEqual(950);
+    expect(elapsed).toBeLessThan(4_000);
+    expect(await beats()).toBe(before + 1);
+    const agent = (await (await world.server.request(`/api/v1/agents/${d.id}`)).json()) as { last_heartbeat_at: string | null };
+    expect(Date.now() - Date.parse(agent.last_heartbeat_at!)).toBeLessThan(10_000);
+  });
+
+  it('stops waiting when its client leaves', async () => {
+    const leaving = new AbortController();
+    const poll = as(d, `/api/v1/agents/${d.id}/work?wait=30`, { signal: leaving.signal }).catch((err: Error) => err.name);
+    await until('the poll to wait', async () => ((await waitingPolls()) === 1 ? true : undefined));
+    leaving.abort();
+    expect(await poll).toBe('AbortError');
+    await until('the wait to be dropped', async () => ((await waitingPolls()) === 0 ? true : undefined));
+  });
+
+  it('refuses a wait longer than 55 s and unknown parameters', async () => {
+    for (const query of ['wait=56', 'wait=-1', 'wait=1.5', 'heartbeat=yes', 'since=1']) {
+      const res = await as(d, `/api/v1/agents/${d.id}/work?${query}`);
+      expect(res.status, query).toBe(400);
+    }
   });
 });

@@ -22,6 +22,8 @@ import { adminKey, testEncryptionKey } from '../support/server.ts';
 import { until } from '../support/until.ts';
 
 const bootstrap = 'bootstrap-token-0123456789abcdef';
+/** Long on purpose: renewals reach the agents through their waiting polls, not the next poll. */
+const pollSeconds = 10;
 let db: TestDatabase;
 let server: CertfleetProcess & { url: string };
 let inv: Inventory;
@@ -54,7 +56,7 @@ beforeAll(async () => {
     const home = path.join(dir, name);
     const stateFile = path.join(home, 'state.json');
     const proc = runCertfleet(
-      ['agent', '--server', server.url, '--name', name, '--state-file', stateFile, '--heartbeat-interval', '1', '--poll-interval', '0.5'],
+      ['agent', '--server', server.url, '--name', name, '--state-file', stateFile, '--heartbeat-interval', '1', '--poll-interval', String(pollSeconds)],
       {
         CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
         CERTFLEET_DATA_DIR: home,
@@ -77,6 +79,12 @@ afterAll(async () => {
 });
 
 async function renewAndWait(certificateId: string): Promise<void> {
+  await until(
+    "every agent's poll to wait on the server",
+    async () => (/^certfleet_agent_work_polls_waiting 3$/m.test(await (await fetch(`${server.url}/metrics`)).text()) ? true : undefined),
+    { timeoutMs: (pollSeconds + 10) * 1000 },
+  );
+  const renewedAt = performance.now();
   const renew = await admin(`/api/v1/certificates/${certificateId}/renew`, { method: 'POST' });
   expect(renew.status).toBe(202);
   const { job_id } = (await renew.json()) as { job_id: string };
@@ -92,6 +100,8 @@ async function renewAndWait(certificateId: string): Promise<void> {
     const after = jobs.filter((j) => j.type === 'Deployment' && j.created_at >= renewal!.created_at);
     return renewal?.status === 'Completed' && after.length === 3 && after.every((j) => j.status === 'Completed') ? true : undefined;
   });
+  // Well within one poll interval: the waiting polls were answered when the renewal committed.
+  expect(performance.now() - renewedAt).toBeLessThan((pollSeconds / 2) * 1000);
 }
 
 describe('fleet rotation with three agent processes and nginx', () => {

@@ -1,7 +1,8 @@
 /**
  * Three real `certfleet serve` processes on one PostgreSQL (issue 20, item 4): bulk operations
  * racing on every replica create each job once, one agent's work polls spread over every replica
- * never get a deployment job twice, CRLs built by racing replicas never give two CRLs one number,
+ * never get a deployment job twice, a work poll waiting on one replica is answered when work is
+ * created on another, CRLs built by racing replicas never give two CRLs one number,
  * and `kill -9` of the leader in the middle of a
  * heartbeat storm sent to every replica loses no acknowledged heartbeat, while another replica
  * leads within 10 s and no two ever lead at once.
@@ -128,6 +129,52 @@ describe('three replicas, one PostgreSQL', () => {
     const handedOut = polls.flat();
     expect(handedOut).toHaveLength(12);
     expect(new Set(handedOut).size).toBe(12);
+  }, 60_000);
+
+  it('a work poll waiting on one replica answers within a second of work created on another', async () => {
+    const inv = await seedInventory(db.url);
+    const agent = (await (
+      await fetch(`${replicas[0]!.url}/api/v1/agents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'waiting-agent' }),
+      })
+    ).json()) as { id: string; api_key: string };
+    const target = await fetch(`${replicas[0]!.url}/api/v1/targets`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ name: 'waiting-target', type: 'File', agent_id: agent.id, config: { cert_path: '/tmp/waiting.pem' } }),
+    });
+    const targetId = ((await target.json()) as { id: string }).id;
+    const created = await fetch(`${replicas[0]!.url}/api/v1/certificates`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify(certificateBody(inv, `waiting-${inv.suffix}`, { target_ids: [targetId] })),
+    });
+    const certificateId = ((await created.json()) as { id: string }).id;
+    const poll = (replica: Replica) =>
+      fetch(`${replica.url}/api/v1/agents/${agent.id}/work?wait=30`, { headers: { authorization: `Bearer ${agent.api_key}` } });
+    const waitingOn = async (replica: Replica) =>
+      Number(/^certfleet_agent_work_polls_waiting (\d+)$/m.exec(await (await fetch(`${replica.url}/metrics`)).text())?.[1]);
+    // Polls waiting on replicas 1 and 2; the renewal is requested on replica 0.
+    const polls = [poll(replicas[1]!), poll(replicas[2]!)];
+    for (const r of [replicas[1]!, replicas[2]!]) {
+      for (let i = 0; i < 100 && (await waitingOn(r)) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await waitingOn(r)).toBe(1);
+    }
+    const renewed = await fetch(`${replicas[0]!.url}/api/v1/certificates/${certificateId}/renew`, { method: 'POST', headers: admin });
+    expect(renewed.status).toBe(202);
+    const acknowledged = performance.now();
+    const answers = await Promise.all(
+      polls.map(async (p) => {
+        const work = (await (await p).json()) as { csr: Array<{ certificate_id: string }> };
+        return { work, after: performance.now() - acknowledged };
+      }),
+    );
+    for (const { work, after } of answers) {
+      expect(work.csr.map((c) => c.certificate_id)).toEqual([certificateId]);
+      expect(after).toBeLessThan(1_000);
+    }
   }, 60_000);
 
   it('CRLs built by racing replicas: one CRL per number everywhere, and the newest lists every revocation', async () => {

@@ -89,4 +89,29 @@ describe('graceful shutdown', () => {
     expect([...outcomes.values()].filter((o) => o === 'refused').length).toBeGreaterThan(0);
     expect(server.stdout.some((l) => l.includes('"shutdown complete"'))).toBe(true);
   });
+
+  it('answers a work poll waiting for work at once, empty, and exits 0', async () => {
+    const db = await createTestDatabase();
+    const bootstrap = 'bootstrap-token-0123456789abcdef';
+    const server = await serve({ DATABASE_URL: db.url, CERTFLEET_ADMIN_API_KEY: adminKey, CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap });
+    const registered = await fetch(`${server.url}/api/v1/agents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'waiting-at-shutdown' }),
+    });
+    const agent = (await registered.json()) as { id: string; api_key: string };
+    const poll = fetch(`${server.url}/api/v1/agents/${agent.id}/work?wait=50`, { headers: { authorization: `Bearer ${agent.api_key}` } });
+    await untilTrue('the poll to wait', async () => /^certfleet_agent_work_polls_waiting 1$/m.test(await (await fetch(`${server.url}/metrics`)).text()), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+    const signalled = performance.now();
+    server.child.kill('SIGTERM');
+    const answer = await poll;
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ csr: [], deployments: [] });
+    expect(await server.exited).toBe(0);
+    expect(performance.now() - signalled).toBeLessThan(5_000);
+    await db.drop();
+  });
 });

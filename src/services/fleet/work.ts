@@ -12,6 +12,21 @@ import type { Principal } from '../auth/permissions.ts';
 import type { QueuedIssuance } from '../pki/external-issuance.ts';
 import { isQueued, type IssuanceService, type IssuedCertificate } from '../pki/issuance.ts';
 import { truncate } from '../../text.ts';
+import type { AgentWorkWakeups } from './work-wakeups.ts';
+
+export interface Work {
+  csr: CsrWork[];
+  deployments: DeploymentWork[];
+}
+
+export interface WorkPollOptions {
+  /** When there is no work now, wait up to this long for some (0, the default: answer at once). */
+  waitMs?: number;
+  /** Record a heartbeat of the agent with the poll (it is alive: it is asking). */
+  heartbeat?: boolean;
+  /** The client went away: stop waiting and claim nothing. */
+  signal?: AbortSignal;
+}
 
 /** The audit trail names the connector and the serial the daemon served afterwards, when reported. */
 function servedBy(report: DeploymentOutcome['report']): Record<string, unknown> {
@@ -28,6 +43,11 @@ export class AgentWorkService {
     private readonly repo: AgentWorkRepository,
     private readonly issuance: IssuanceService,
     private readonly audit: AuditWriter,
+    private readonly waiting?: {
+      wakeups: AgentWorkWakeups;
+      /** Records a heartbeat without metadata; rejects with 410 for a retired agent. */
+      heartbeat: (agentId: string) => Promise<void>;
+    },
   ) {}
 
   async #live(agentId: string): Promise<void> {
@@ -42,8 +62,37 @@ export class AgentWorkService {
     }
   }
 
-  async work(agentId: string): Promise<{ csr: CsrWork[]; deployments: DeploymentWork[] }> {
-    await this.#live(agentId);
+  /**
+   * The agent's work now; with `waitMs`, when there is none, the poll sleeps until its agent's
+   * work is announced (any replica), then looks again, until the wait runs out (work-wakeups.ts).
+   */
+  async work(agentId: string, options: WorkPollOptions = {}): Promise<Work & { heartbeat?: 'recorded' }> {
+    const wakeups = this.waiting?.wakeups;
+    const deadline = performance.now() + (options.waitMs ?? 0);
+    const beat = options.heartbeat && this.waiting ? this.waiting.heartbeat(agentId) : undefined;
+    await Promise.all([this.#live(agentId), beat]);
+    const answer = (work: Work) => (beat ? { ...work, heartbeat: 'recorded' as const } : work);
+    for (;;) {
+      // Registered before the query: an announcement landing between the query and the sleep wakes it.
+      const watch = (options.waitMs ?? 0) > 0 && wakeups?.canWait ? wakeups.watch(agentId) : undefined;
+      let work: Work;
+      try {
+        work = await this.#workNow(agentId);
+      } catch (err) {
+        watch?.cancel();
+        throw err;
+      }
+      const left = deadline - performance.now();
+      if (!watch || work.csr.length > 0 || work.deployments.length > 0 || left <= 0 || options.signal?.aborted) {
+        watch?.cancel();
+        return answer(work);
+      }
+      // Nothing yet: an empty answer after a timeout or at shutdown, another look after an announcement.
+      if ((await watch.until(left, options.signal)) !== 'work' || options.signal?.aborted) return answer(work);
+    }
+  }
+
+  async #workNow(agentId: string): Promise<Work> {
     const [csr, deployments] = await Promise.all([this.repo.csrWork(agentId), this.repo.claimDeployments(agentId, 50)]);
     return { csr, deployments };
   }

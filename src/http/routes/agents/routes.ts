@@ -15,6 +15,7 @@ import {
   AgentCsrSchema,
   JobStatusSchema,
   WorkSchema,
+  WorkQuerySchema,
   AgentRegisteredSchema,
   AgentSchema,
   AgentsListSchema,
@@ -111,10 +112,21 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
     route({
       method: 'GET',
       path: '/api/v1/agents/:id/work',
-      summary: "The agent's work: CSRs to generate (AwaitingCSR jobs of its certificates) and claimed deployment jobs (now Running)",
+      summary:
+        "The agent's work: CSRs to generate (AwaitingCSR jobs of its certificates) and claimed deployment jobs (now Running); with wait, held until some is created or the wait runs out",
+      query: WorkQuerySchema,
       response: { schema: WorkSchema },
       access: 'agent.self',
-      handler: async (ctx) => ({ status: 200, json: await work.work(ctx.param('id')) }),
+      handler: async (ctx) => {
+        const { wait, heartbeat } = ctx.queryParams;
+        // A waiting poll whose client leaves stops waiting and claims nothing.
+        const gone = new AbortController();
+        ctx.onAbort = () => gone.abort();
+        if (ctx.aborted) gone.abort();
+        const answer = await work.work(ctx.param('id'), { waitMs: (wait ?? 0) * 1000, heartbeat: heartbeat === 'true', signal: gone.signal });
+        ctx.onAbort = undefined;
+        return { status: 200, json: answer };
+      },
     }),
     route({
       method: 'POST',

@@ -116,4 +116,19 @@ export const WorkSchema = z.object({
       attempts: z.number().int(),
     }),
   ),
+  heartbeat: z.literal('recorded').optional().describe('present when the poll asked for a heartbeat (?heartbeat=true) and it was recorded'),
+});
+
+/** Longest a work poll may wait: below the 60 s idle timeout of common proxies and load balancers. */
+export const maxWorkWaitSeconds = 55;
+
+export const WorkQuerySchema = z.strictObject({
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(maxWorkWaitSeconds)
+    .optional()
+    .describe('seconds to wait for work when there is none now (answered as soon as some is created, on any replica); default 0'),
+  heartbeat: z.enum(['true', 'false']).optional().describe('true: the poll also records a heartbeat (no metadata)'),
 });
