@@ -8,7 +8,8 @@
  * - start: process start to its first heartbeat answered (first start registers; a restart
  *   does not);
  * - idle, at the default intervals: RSS (and RssAnon, the private part) after --settle-seconds,
- *   and CPU over the next --idle-seconds, extrapolated to an hour;
+ *   and CPU (every thread's, from schedstat) and requests over the next --idle-seconds,
+ *   extrapolated to an hour;
  * - cycles: RSS after 100 warm-up work polls and at every tenth of --cycles more, at a 10 ms
  *   poll interval, the live heap after each full GC (--trace-gc: RSS also follows V8's heap
  *   sizing; the live heap grows only with a leak), and CPU per cycle.
@@ -41,16 +42,29 @@ const nodeFlags = values['node-flag'] ?? [];
 // --root: another checkout's sources (a before/after comparison); the server is always this one.
 const root = path.resolve(values.root ?? path.resolve(import.meta.dirname, '..'));
 const bootstrap = `measure-bootstrap-${Date.now()}-0123456789`;
-const clockTicks = 100; // USER_HZ on Linux
+/**
+ * CPU time of every thread of `pid`, from /proc/<pid>/task/<tid>/schedstat (nanoseconds on a CPU):
+ * utime + stime in /proc/<pid>/stat count 10 ms clock ticks, too coarse for an idle agent (a
+ * 10-minute window held 16 of them).
+ */
+function cpuSecondsOf(pid: number): number {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread exited between the listing and the read
+    }
+  }
+  return ns / 1e9;
+}
 
 function procStats(pid: number): { rssMb: number; anonMb: number; cpuSeconds: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssMb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
   // RssAnon: the process's own memory; the rest (RssFile) is mostly the node binary, shared.
   const anonMb = Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime + stime
-  return { rssMb, anonMb, cpuSeconds };
+  return { rssMb, anonMb, cpuSeconds: cpuSecondsOf(pid) };
 }
 
 /**
@@ -143,14 +157,17 @@ try {
   // after it, and the idle CPU window starts after it.
   await sleep(settleSeconds * 1000);
   const before = procStats(idle.pid!);
+  const requestsBefore = (await heartbeats()) + (await workPolls());
   results.idle_rss_mb_after_settle = mb(before.rssMb);
   results.idle_rss_anon_mb_after_settle = mb(before.anonMb);
   results.settle_s = settleSeconds;
   await sleep(idleSeconds * 1000);
   const after = procStats(idle.pid!);
+  // Heartbeats and polls the server answered in the window (a poll is counted when answered).
+  results.idle_requests_per_hour = Math.round(((await heartbeats()) + (await workPolls()) - requestsBefore) * (3600 / idleSeconds));
   results.idle_rss_mb_end = mb(after.rssMb);
   results.idle_window_s = idleSeconds;
-  results.idle_cpu_s_in_window = Math.round((after.cpuSeconds - before.cpuSeconds) * 100) / 100;
+  results.idle_cpu_s_in_window = Math.round((after.cpuSeconds - before.cpuSeconds) * 1000) / 1000;
   results.idle_cpu_s_per_hour = Math.round((((after.cpuSeconds - before.cpuSeconds) * 3600) / idleSeconds) * 100) / 100;
   idle.kill('SIGTERM');
   await new Promise((r) => idle.once('exit', r));

@@ -133,9 +133,13 @@ export class AgentRunner {
     return performance.now() - this.#lastBeatAt >= this.#o.heartbeatSeconds * 1000 * fraction;
   }
 
-  /** How long a poll may wait on the server for work: the poll interval in whole seconds (0: none), below proxies' idle timeouts. */
+  /**
+   * How long a poll may wait on the server for work, in whole seconds (0: none): the poll
+   * interval, but no longer than the heartbeat interval (polls carry the heartbeats) nor 55 s
+   * (below proxies' idle timeouts).
+   */
   get #waitSeconds(): number {
-    return Math.min(Math.floor(this.#o.pollSeconds), 55);
+    return Math.min(Math.floor(this.#o.pollSeconds), Math.floor(this.#o.heartbeatSeconds), 55);
   }
 
   /**
@@ -281,15 +285,17 @@ export class AgentRunner {
     );
     const loops = [
       // ±10% jitter, a random start, and exponential backoff (up to 10 intervals) while the server is unreachable.
-      // Polls carry the heartbeats while they flow; this loop sends one only when none went out
-      // for a whole interval (polls failing, or a server that does not record them).
+      // Polls carry the heartbeats while they flow (one is carried once 90% due, and the next
+      // poll comes within a wait). This loop is the backstop: it sends one only when none went
+      // out for an interval plus a wait, which flowing polls never let happen (polls failing, or
+      // a server that does not record them).
       new Loop({
         name: 'heartbeat',
         intervalMs: this.#o.heartbeatSeconds * 1000,
         randomStart: true,
         maxBackoffMs: this.#o.heartbeatSeconds * 10_000,
         log: this.#o.log,
-        run: guard(() => (this.#beatDue(1) ? this.heartbeat() : Promise.resolve())),
+        run: guard(() => (this.#beatDue(1 + this.#waitSeconds / this.#o.heartbeatSeconds) ? this.heartbeat() : Promise.resolve())),
       }),
       new Loop({
         name: 'poll',
