@@ -56,7 +56,19 @@ beforeAll(async () => {
     const home = path.join(dir, name);
     const stateFile = path.join(home, 'state.json');
     const proc = runCertfleet(
-      ['agent', '--server', server.url, '--name', name, '--state-file', stateFile, '--heartbeat-interval', String(pollSeconds), '--poll-interval', String(pollSeconds)],
+      [
+        'agent',
+        '--server',
+        server.url,
+        '--name',
+        name,
+        '--state-file',
+        stateFile,
+        '--heartbeat-interval',
+        String(pollSeconds),
+        '--poll-interval',
+        String(pollSeconds),
+      ],
       {
         CERTFLEET_AGENT_BOOTSTRAP_TOKEN: bootstrap,
         CERTFLEET_DATA_DIR: home,
