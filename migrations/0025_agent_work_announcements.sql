@@ -28,33 +28,40 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION jobs_announce_agent_work() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Jobs and mappings already run certificate_dependents_notify once per statement (migrations
+-- 0014/0015): the agents' buckets are added there, one trigger call per statement, not two.
+CREATE OR REPLACE FUNCTION certificate_dependents_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE s text;
 BEGIN
-  PERFORM certfleet_announce_all(ARRAY(
-    SELECT 'agent_work/' || n.agent_id FROM work_rows n
-     WHERE n.type = 'Deployment' AND n.status = 'Pending' AND n.agent_id IS NOT NULL
-    UNION
-    SELECT 'agent_work/' || t.agent_id FROM work_rows n
-      JOIN certificate_target_mappings m ON m.certificate_id = n.certificate_id
-      JOIN deployment_targets t ON t.id = m.target_id AND t.enabled
-     WHERE n.type IN ('Issuance', 'Renewal') AND n.status = 'AwaitingCSR'));
+  IF TG_TABLE_NAME = 'jobs' THEN
+    FOR s IN
+      SELECT DISTINCT c.status FROM certificates c
+       WHERE c.id IN (SELECT certificate_id FROM changed_rows WHERE type IN ('Issuance', 'Renewal'))
+    LOOP
+      PERFORM certfleet_announce('certificates/' || s);
+    END LOOP;
+    IF TG_OP <> 'DELETE' THEN
+      PERFORM certfleet_announce_all(ARRAY(
+        SELECT 'agent_work/' || n.agent_id FROM changed_rows n
+         WHERE n.type = 'Deployment' AND n.status = 'Pending' AND n.agent_id IS NOT NULL
+        UNION
+        SELECT 'agent_work/' || t.agent_id FROM changed_rows n
+          JOIN certificate_target_mappings m ON m.certificate_id = n.certificate_id
+          JOIN deployment_targets t ON t.id = m.target_id AND t.enabled
+         WHERE n.type IN ('Issuance', 'Renewal') AND n.status = 'AwaitingCSR'));
+    END IF;
+  ELSE
+    FOR s IN SELECT DISTINCT c.status FROM certificates c WHERE c.id IN (SELECT certificate_id FROM changed_rows) LOOP
+      PERFORM certfleet_announce('certificates/' || s);
+    END LOOP;
+    IF TG_OP = 'INSERT' THEN
+      PERFORM certfleet_announce_all(ARRAY(
+        SELECT DISTINCT 'agent_work/' || t.agent_id FROM changed_rows m JOIN deployment_targets t ON t.id = m.target_id AND t.enabled));
+    END IF;
+  END IF;
   RETURN NULL;
 END;
 $$;
-CREATE TRIGGER jobs_announce_agent_work_insert AFTER INSERT ON jobs
-  REFERENCING NEW TABLE AS work_rows FOR EACH STATEMENT EXECUTE FUNCTION jobs_announce_agent_work();
-CREATE TRIGGER jobs_announce_agent_work_update AFTER UPDATE ON jobs
-  REFERENCING NEW TABLE AS work_rows FOR EACH STATEMENT EXECUTE FUNCTION jobs_announce_agent_work();
-
-CREATE FUNCTION mappings_announce_agent_work() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM certfleet_announce_all(ARRAY(
-    SELECT DISTINCT 'agent_work/' || t.agent_id FROM work_rows m JOIN deployment_targets t ON t.id = m.target_id AND t.enabled));
-  RETURN NULL;
-END;
-$$;
-CREATE TRIGGER mappings_announce_agent_work AFTER INSERT ON certificate_target_mappings
-  REFERENCING NEW TABLE AS work_rows FOR EACH STATEMENT EXECUTE FUNCTION mappings_announce_agent_work();
 
 CREATE FUNCTION targets_announce_agent_work() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
