@@ -65,6 +65,7 @@ export function wireFleet(
   changes.subscribe('agent_work', workWakeups);
   metrics.gauge('certfleet_agent_work_polls_waiting', 'Agent work polls held open, waiting for work to be created', () => workWakeups.waiting);
   metrics.counter('certfleet_agent_work_polls_woken_total', "Waiting work polls woken by an announcement of their agent's work", () => workWakeups.woken);
+  metrics.gauge('certfleet_agent_work_polls_woken_queued', 'Woken work polls waiting for their turn to query (a few look at once)', () => workWakeups.queued);
   metrics.counter('certfleet_agent_work_polls_timed_out_total', 'Waiting work polls answered empty when their wait ran out', () => workWakeups.timedOut);
 
   const agents = new AgentService(agentRepo, heartbeats, audit, config.agentBootstrapToken);

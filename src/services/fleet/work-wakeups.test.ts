@@ -48,3 +48,29 @@ describe('AgentWorkWakeups', () => {
     expect(wakeups.waiting).toBe(0);
   });
 });
+
+describe('AgentWorkWakeups.admitted', () => {
+  it('lets at most maxLooking woken polls look at once, the rest in arrival order', async () => {
+    const wakeups = new AgentWorkWakeups({ feedUp: () => true, maxLooking: 2 });
+    const order: number[] = [];
+    let running = 0;
+    let most = 0;
+    const looks = Array.from({ length: 5 }, (_, i) =>
+      wakeups.admitted(async () => {
+        running += 1;
+        most = Math.max(most, running);
+        order.push(i);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        running -= 1;
+        if (i === 1) throw new Error('a failed look gives its turn back too');
+        return i;
+      }),
+    );
+    const settled = Promise.allSettled(looks);
+    expect(wakeups.queued).toBe(3);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await settled).toMatchObject([{ value: 0 }, { status: 'rejected' }, { value: 2 }, { value: 3 }, { value: 4 }]);
+    expect({ most, order, queued: wakeups.queued }).toEqual({ most: 2, order: [0, 1, 2, 3, 4], queued: 0 });
+    expect(await wakeups.admitted(async () => 'free again')).toBe('free again');
+  });
+});

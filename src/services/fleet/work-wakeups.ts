@@ -10,6 +10,10 @@
  * polls are not woken: what was announced meanwhile is unknown, and waking every idle agent of a
  * replica at once would send them all to the database together; each finds it at its next poll,
  * within its wait, as it would have without waiting.
+ *
+ * Woken polls look again a few at a time (`admitted`): a bulk renewal wakes every agent it names
+ * at once, and thousands of polls querying together wait past the pool's connection timeout
+ * (measured: 2,215 of 5,000 answered 503 before this).
  */
 import type { ChangeSubscriber } from '../../db/change-feed.ts';
 
@@ -37,8 +41,31 @@ export class AgentWorkWakeups implements ChangeSubscriber {
   /** Polls whose wait ran out with nothing announced. */
   timedOut = 0;
 
-  constructor(options: { feedUp: () => boolean }) {
+  readonly #maxLooking: number;
+  #looking = 0;
+  readonly #queue: Array<() => void> = [];
+
+  constructor(options: { feedUp: () => boolean; /** Woken polls querying at once; default 8. */ maxLooking?: number }) {
     this.#feedUp = options.feedUp;
+    this.#maxLooking = options.maxLooking ?? 8;
+  }
+
+  /** Woken polls waiting for their turn to look again. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Runs a woken poll's second look when at most `maxLooking - 1` others are running theirs (first come, first served). */
+  async admitted<T>(look: () => Promise<T>): Promise<T> {
+    if (this.#looking < this.#maxLooking) this.#looking += 1;
+    else await new Promise<void>((resolve) => this.#queue.push(resolve)); // the slot is handed over
+    try {
+      return await look();
+    } finally {
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#looking -= 1;
+    }
   }
 
   /** Polls registered now (sleeping, or between their query and their sleep). */

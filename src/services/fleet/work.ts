@@ -72,12 +72,17 @@ export class AgentWorkService {
     const beat = options.heartbeat && this.waiting ? this.waiting.heartbeat(agentId) : undefined;
     await Promise.all([this.#live(agentId), beat]);
     const answer = (work: Work) => (beat ? { ...work, heartbeat: 'recorded' as const } : work);
+    let woken = false;
     for (;;) {
       // Registered before the query: an announcement landing between the query and the sleep wakes it.
       const watch = (options.waitMs ?? 0) > 0 && wakeups?.canWait ? wakeups.watch(agentId) : undefined;
       let work: Work;
       try {
-        work = await this.#workNow(agentId);
+        // A woken poll waits its turn (a bulk renewal wakes thousands at once); one whose client left meanwhile claims nothing.
+        work =
+          woken && wakeups
+            ? await wakeups.admitted(() => (options.signal?.aborted ? Promise.resolve({ csr: [], deployments: [] }) : this.#workNow(agentId)))
+            : await this.#workNow(agentId);
       } catch (err) {
         watch?.cancel();
         throw err;
@@ -89,6 +94,7 @@ export class AgentWorkService {
       }
       // Nothing yet: an empty answer after a timeout or at shutdown, another look after an announcement.
       if ((await watch.until(left, options.signal)) !== 'work' || options.signal?.aborted) return answer(work);
+      woken = true;
     }
   }
 
