@@ -121,6 +121,8 @@ export class AgentRunner {
 
   /** When the server last acknowledged a heartbeat of this agent (performance.now() at its sending). */
   #lastBeatAt = Number.NEGATIVE_INFINITY;
+  /** A poll carrying the heartbeat is in flight. */
+  #beatCarried = false;
 
   async heartbeat(): Promise<void> {
     const sentAt = performance.now();
@@ -152,7 +154,15 @@ export class AgentRunner {
     const done = { csrs: 0, deployments: 0 };
     const sentAt = performance.now();
     const beat = options.wait === true && this.#beatDue(0.9);
-    let work = await this.#client.work(options.wait === true ? { waitSeconds: this.#waitSeconds, heartbeat: beat, signal: options.signal } : {});
+    // While a poll carries the heartbeat (it may wait on the server a whole wait), the backstop
+    // must not send another.
+    if (beat) this.#beatCarried = true;
+    let work: Awaited<ReturnType<AgentClient['work']>>;
+    try {
+      work = await this.#client.work(options.wait === true ? { waitSeconds: this.#waitSeconds, heartbeat: beat, signal: options.signal } : {});
+    } finally {
+      if (beat) this.#beatCarried = false;
+    }
     if (work.heartbeat === 'recorded') this.#lastBeatAt = sentAt;
     for (let round = 1; ; round++) {
       await inParallel(work.csr, 8, (item) => this.#issue(item)); // key generation and signing overlap
@@ -295,7 +305,7 @@ export class AgentRunner {
         randomStart: true,
         maxBackoffMs: this.#o.heartbeatSeconds * 10_000,
         log: this.#o.log,
-        run: guard(() => (this.#beatDue(1 + this.#waitSeconds / this.#o.heartbeatSeconds) ? this.heartbeat() : Promise.resolve())),
+        run: guard(() => (!this.#beatCarried && this.#beatDue(1 + this.#waitSeconds / this.#o.heartbeatSeconds) ? this.heartbeat() : Promise.resolve())),
       }),
       new Loop({
         name: 'poll',
