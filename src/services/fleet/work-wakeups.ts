@@ -25,8 +25,9 @@ export interface WorkWatch {
   cancel(): void;
 }
 
+/** A registered poll; `reason` is set once, when it is woken (and it is unregistered then). */
 interface Sleeper {
-  woken: boolean;
+  reason: WakeReason | undefined;
   wake: (reason: WakeReason) => void;
 }
 
@@ -83,16 +84,14 @@ export class AgentWorkWakeups implements ChangeSubscriber {
    * between the query and the sleep is not lost: `until` then returns 'work' at once.
    */
   watch(agentId: string): WorkWatch {
-    let reason: WakeReason | undefined;
-    let resolve: ((r: WakeReason) => void) | undefined;
+    let settle: ((r: WakeReason) => void) | undefined;
     const sleeper: Sleeper = {
-      woken: false,
+      reason: undefined,
       wake: (r) => {
-        if (sleeper.woken) return;
-        sleeper.woken = true;
+        if (sleeper.reason) return;
+        sleeper.reason = r;
         this.#remove(agentId, sleeper);
-        reason = r;
-        resolve?.(r);
+        settle?.(r);
       },
     };
     let set = this.#sleepers.get(agentId);
@@ -101,9 +100,9 @@ export class AgentWorkWakeups implements ChangeSubscriber {
     this.#waiting += 1;
     return {
       until: (timeoutMs, signal) => {
-        if (reason) return Promise.resolve(reason);
-        if (this.#closing) return (sleeper.wake('closing'), Promise.resolve('closing'));
-        if (signal?.aborted) return (sleeper.wake('aborted'), Promise.resolve('aborted'));
+        if (!sleeper.reason && this.#closing) sleeper.wake('closing');
+        if (!sleeper.reason && signal?.aborted) sleeper.wake('aborted');
+        if (sleeper.reason) return Promise.resolve(sleeper.reason);
         return new Promise<WakeReason>((done) => {
           const timer = setTimeout(() => {
             this.timedOut += 1;
@@ -111,7 +110,7 @@ export class AgentWorkWakeups implements ChangeSubscriber {
           }, timeoutMs);
           const onAbort = () => sleeper.wake('aborted');
           signal?.addEventListener('abort', onAbort, { once: true });
-          resolve = (r) => {
+          settle = (r) => {
             clearTimeout(timer);
             signal?.removeEventListener('abort', onAbort);
             done(r);

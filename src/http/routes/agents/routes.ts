@@ -119,11 +119,11 @@ export function agentRoutes(deps: { agents: AgentService; work: AgentWorkService
       access: 'agent.self',
       handler: async (ctx) => {
         const { wait, heartbeat } = ctx.queryParams;
-        // A waiting poll whose client leaves stops waiting and claims nothing.
-        const gone = new AbortController();
-        ctx.onAbort = () => gone.abort();
-        if (ctx.aborted) gone.abort();
-        const answer = await work.work(ctx.param('id'), { waitMs: (wait ?? 0) * 1000, heartbeat: heartbeat === 'true', signal: gone.signal });
+        // A waiting poll whose client leaves stops waiting and claims nothing (a poll that does not wait needs no signal).
+        const gone = wait ? new AbortController() : undefined;
+        if (gone) ctx.onAbort = () => gone.abort();
+        if (ctx.aborted) gone?.abort();
+        const answer = await work.work(ctx.param('id'), { waitMs: (wait ?? 0) * 1000, heartbeat: heartbeat === 'true', signal: gone?.signal });
         ctx.onAbort = undefined;
         return { status: 200, json: answer };
       },
