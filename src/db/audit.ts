@@ -8,7 +8,8 @@
  */
 import type { AuditCategory, AuditEvent, AuditEventInput } from '../domain/audit.ts';
 import type { Pool } from './pool.ts';
-import { Conditions, streamRows, withTransaction } from './sql.ts';
+import { Conditions, streamRows } from './sql.ts';
+import { translateUnavailable } from './unavailable.ts';
 import { runWithCommit } from './transaction-scope.ts';
 import pg from 'pg';
 import type { AuditFilter, AuditRawRow } from '../domain/audit.ts';
@@ -126,61 +127,43 @@ export function createAuditRepository(pool: Pool, streamPool: Pool = pool): Audi
         const { rows } = await pool.query('SELECT 1 FROM audit_pending LIMIT 1');
         if (rows.length === 0) return 0;
       }
-      return withTransaction(pool, async (client) => {
-        const head = await client.query<{ last_seq: string; last_hash: string }>('SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE');
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`chain batch limit must be a positive integer, got ${limit}`);
+      // Two round trips a pass (a pass runs after most commits, so its round trips are paid by
+      // every write): the head lock and the events taken in one, the chained events, the new head
+      // and the COMMIT in the other, as literals (simple query protocol: no parameters).
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        const replies = (await client.query(
+          `BEGIN;
+           SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE;
+           DELETE FROM audit_pending WHERE pending_id IN (SELECT pending_id FROM audit_pending ORDER BY pending_id LIMIT ${limit})
+           RETURNING pending_id, id, actor, actor_type, action, resource_type, resource_id, details, "timestamp", category`,
+        )) as unknown as [unknown, pg.QueryResult<{ last_seq: string; last_hash: string }>, pg.QueryResult<PendingRow>];
+        const [, head, taken] = replies;
+        if (taken.rows.length === 0) {
+          await client.query('COMMIT');
+          return 0;
+        }
         // Under the head lock no other chainer runs; rows committed after this statement's
         // snapshot are chained by the next pass. The event is hashed as jsonb gives it back,
         // which is exactly what `audit verify` reads later.
-        const taken = await client.query<Omit<AuditRow, 'seq' | 'prev_hash' | 'row_hash'> & { pending_id: string }>(
-          `DELETE FROM audit_pending WHERE pending_id IN (SELECT pending_id FROM audit_pending ORDER BY pending_id LIMIT $1)
-           RETURNING pending_id, id, actor, actor_type, action, resource_type, resource_id, details, "timestamp", category`,
-          [limit],
-        );
-        if (taken.rows.length === 0) return 0;
-        taken.rows.sort((a, b) => Number(a.pending_id) - Number(b.pending_id));
-        let seq = Number(head.rows[0]!.last_seq);
-        let prevHash = head.rows[0]!.last_hash;
-        const events: AuditEvent[] = taken.rows.map((r) => {
-          seq += 1;
-          const base = {
-            seq,
-            id: r.id,
-            actor: r.actor,
-            actorType: r.actor_type,
-            action: r.action,
-            resourceType: r.resource_type,
-            resourceId: r.resource_id,
-            details: r.details,
-            timestamp: r.timestamp,
-            category: r.category,
-          };
-          const rowHash = hash(prevHash, base);
-          const event = { ...base, prevHash, rowHash };
-          prevHash = rowHash;
-          return event;
-        });
+        const events = chainEvents(head.rows[0]!, taken.rows, hash);
+        const last = events[events.length - 1]!;
         await client.query(
-          `INSERT INTO audit_events (${columns})
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                                $8::jsonb[], $9::timestamptz[], $10::text[], $11::text[], $12::text[])`,
-          [
-            events.map((e) => e.seq),
-            events.map((e) => e.id),
-            events.map((e) => e.actor),
-            events.map((e) => e.actorType),
-            events.map((e) => e.action),
-            events.map((e) => e.resourceType),
-            events.map((e) => e.resourceId),
-            events.map((e) => JSON.stringify(e.details)),
-            events.map((e) => e.timestamp),
-            events.map((e) => e.category),
-            events.map((e) => e.prevHash),
-            events.map((e) => e.rowHash),
-          ],
+          `${chainedInsertSql(events)};
+           UPDATE audit_chain_head SET last_seq = ${last.seq}, last_hash = ${pg.escapeLiteral(last.rowHash)} WHERE id = 1;
+           COMMIT`,
         );
-        await client.query('UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1', [seq, prevHash]);
         return events.length;
-      });
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+          broken = rollbackErr;
+        });
+        throw translateUnavailable(err);
+      } finally {
+        client.release(broken);
+      }
     },
 
     async pendingCount() {
@@ -219,6 +202,56 @@ export function createAuditRepository(pool: Pool, streamPool: Pool = pool): Audi
       return readWithCursor<AuditRawRow>(streamPool, rawColumns, filter, batchSize, onBatch, { rowMode: 'array', types: rawTypes });
     },
   };
+}
+
+type PendingRow = Omit<AuditRow, 'seq' | 'prev_hash' | 'row_hash'> & { pending_id: string };
+
+/** Numbers and hashes `taken` (outbox rows) after `head`, in outbox order. */
+function chainEvents(head: { last_seq: string; last_hash: string }, taken: PendingRow[], hash: AuditHasher): AuditEvent[] {
+  const rows = [...taken].sort((a, b) => Number(a.pending_id) - Number(b.pending_id));
+  let seq = Number(head.last_seq);
+  let prevHash = head.last_hash;
+  return rows.map((r) => {
+    seq += 1;
+    const base = {
+      seq,
+      id: r.id,
+      actor: r.actor,
+      actorType: r.actor_type,
+      action: r.action,
+      resourceType: r.resource_type,
+      resourceId: r.resource_id,
+      details: r.details,
+      timestamp: r.timestamp,
+      category: r.category,
+    };
+    const rowHash = hash(prevHash, base);
+    const event = { ...base, prevHash, rowHash };
+    prevHash = rowHash;
+    return event;
+  });
+}
+
+/** The INSERT of chained events as one self-contained statement (values as escaped literals). */
+function chainedInsertSql(events: readonly AuditEvent[]): string {
+  const rows = events.map((e) => ({
+    seq: e.seq,
+    id: e.id,
+    actor: e.actor,
+    actor_type: e.actorType,
+    action: e.action,
+    resource_type: e.resourceType,
+    resource_id: e.resourceId,
+    details: e.details,
+    timestamp: e.timestamp.toISOString(),
+    category: e.category,
+    prev_hash: e.prevHash,
+    row_hash: e.rowHash,
+  }));
+  return `INSERT INTO audit_events (${columns})
+    SELECT ${columns} FROM jsonb_to_recordset(${pg.escapeLiteral(JSON.stringify(rows))}::jsonb)
+      AS e(seq bigint, id text, actor text, actor_type text, action text, resource_type text, resource_id text,
+           details jsonb, "timestamp" timestamptz, category text, prev_hash text, row_hash text)`;
 }
 
 /** The outbox INSERT for `events` as one self-contained statement (values as escaped literals). */

@@ -7,8 +7,9 @@
  * - `record` outside a unit of work stages the event on its own (events with no write to pair
  *   with: an export taken, a run requested).
  * - After the commit, the chainer moves outbox events into the hash chain, in batches, one pass
- *   at a time per process (the head row lock serialises replicas). The pass starts at once but
- *   the caller does not wait for it (six round trips and a WAL flush: waiting made a group of
+ *   at a time per process (the head row lock serialises replicas). The pass starts at once, or
+ *   50 ms after the previous one under a stream of writes (one pass per commit was a quarter of
+ *   an ACME flow's round trips), and the caller does not wait for it (six round trips and a WAL flush: waiting made a group of
  *   creates answer after 20 ms instead of 9, api_create 1,190 vs 1,670/s); readers catch up
  *   instead (`caughtUp`, AuditLog), so a client that reads the audit log after a write still sees
  *   its event, on any replica. A pass that fails (the database went away after the commit) is
@@ -30,6 +31,12 @@ export interface AuditWriterOptions {
   log: Logger;
   /** Largest batch chained in one transaction; default 500 events. */
   maxBatch?: number;
+  /**
+   * Passes started by commits start at most this often (default 50 ms): under a stream of writes a
+   * pass chains what arrived meanwhile instead of one pass per commit. Readers (`caughtUp`) and
+   * `flush` never wait for it.
+   */
+  minPassIntervalMs?: number;
   now?: () => Date;
 }
 
@@ -50,13 +57,20 @@ export class AuditWriter {
   batches = 0;
   events = 0;
 
+  /** When the last pass started, and the commit-triggered pass waiting for its turn. */
+  #lastStart = Number.NEGATIVE_INFINITY;
+  #soon: NodeJS.Timeout | undefined;
+
   /** After a commit: start the pass that chains the new events, without waiting for it. */
   readonly #chainSoon = async () => {
-    void this.chain();
+    if (this.#soon) return; // that pass starts after this commit
+    const wait = this.#lastStart + this.#o.minPassIntervalMs - performance.now();
+    if (wait <= 0) void this.chain();
+    else this.#soon = setTimeout(() => void this.chain(), wait);
   };
 
   constructor(options: AuditWriterOptions) {
-    this.#o = { maxBatch: 500, now: () => new Date(), ...options };
+    this.#o = { maxBatch: 500, minPassIntervalMs: 50, now: () => new Date(), ...options };
     // Chain passes start from request contexts; they must never join a request's transaction.
     this.chain = detached(this.chain.bind(this));
   }
@@ -130,6 +144,9 @@ export class AuditWriter {
    * first spares taking the head lock when nothing waits.
    */
   chain(skipIfEmpty = false): Promise<void> {
+    // The pass started or queued here covers every commit the waiting one was for.
+    clearTimeout(this.#soon);
+    this.#soon = undefined;
     if (this.#queued) return this.#queued;
     if (this.#running) {
       // The running pass may have read the outbox before the caller's commit: queue one more.
@@ -157,10 +174,12 @@ export class AuditWriter {
 
   /** Resolves when every event staged so far by this process has been chained (or failed to). */
   async flush(): Promise<void> {
+    if (this.#soon) void this.chain();
     while (this.#running || this.#queued) await (this.#queued ?? this.#running);
   }
 
   #start(skipIfEmpty: boolean): Promise<void> {
+    this.#lastStart = performance.now();
     const pass = (async () => {
       try {
         for (;;) {
