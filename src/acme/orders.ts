@@ -47,7 +47,7 @@ export interface AcmeOrdersOptions {
   queue: ValidationQueue;
   validators: ChallengeValidators;
   certificates: Pick<CertificateService, 'create'>;
-  issuance: Pick<IssuanceService, 'issueFromCsr'>;
+  issuance: Pick<IssuanceService, 'issueFromCsr' | 'issueNew'>;
   workers: Pick<WorkerPool, 'run'>;
   settings: AcmeOrderSettings;
 }
@@ -348,7 +348,8 @@ export class AcmeOrders {
       const finalized = await this.#o.audit.atomically(
         async () => {
           if (!(await this.#o.repo.transitionOrder(id, 'ready', 'processing'))) throw notReady();
-          const certificate = await this.#o.certificates.create(principal, {
+          const certificate = {
+            id: newId('cert'),
             name: `acme-${order.id}`,
             common_name: commonName,
             sans: names,
@@ -358,12 +359,21 @@ export class AcmeOrders {
             renewal_policy_id: profile.renewalPolicyId,
             certificate_profile_id: profile.id,
             tags: { acme_account: account.id, acme_order: order.id },
-            source: 'ACME',
-          });
-          const issued = await this.#o.issuance.issueFromCsr(principal, certificate.id, csrPem, undefined, {
-            notBefore: order.not_before ?? undefined,
-            notAfter: order.not_after ?? undefined,
-          });
+            source: 'ACME' as const,
+          };
+          const validity = { notBefore: order.not_before ?? undefined, notAfter: order.not_after ?? undefined };
+          // A local issuer signs at once and the certificate is written once, already issued;
+          // an external one queues the signing for a certificate created pending.
+          let issued: Awaited<ReturnType<IssuanceService['issueFromCsr']>> | undefined = await this.#o.issuance.issueNew(
+            principal,
+            certificate,
+            csrPem,
+            validity,
+          );
+          if (!issued) {
+            await this.#o.certificates.create(principal, certificate);
+            issued = await this.#o.issuance.issueFromCsr(principal, certificate.id, csrPem, undefined, validity);
+          }
           if (isQueued(issued)) return this.#o.repo.transitionOrder(id, 'processing', 'processing', { certificateId: certificate.id });
           const valid = await this.#o.repo.transitionOrder(id, 'processing', 'valid', { certificateId: certificate.id, versionId: issued.versionId });
           // The renewal an operator asked for (ARI told the client) is done.

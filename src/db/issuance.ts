@@ -32,6 +32,24 @@ export interface IssuanceContext {
   max_ttl_seconds: number | null;
 }
 
+/** What issuance needs of an issuer and profile, for a certificate not written yet. */
+export type IssuerContext = Omit<IssuanceContext, 'certificate_id' | 'status' | 'common_name' | 'sans'>;
+
+/** A certificate written once, already issued (ACME finalize): its row and its first version. */
+export interface BornIssuedCertificate {
+  id: string;
+  name: string;
+  common_name: string;
+  sans: string[];
+  owner_id: string;
+  team_id: string;
+  issuer_id: string;
+  renewal_policy_id: string;
+  certificate_profile_id: string | null;
+  tags: Record<string, string>;
+  source: 'ACME';
+}
+
 export interface NewVersion {
   id: string;
   serialNumber: string;
@@ -48,6 +66,14 @@ export interface NewVersion {
 
 export interface IssuanceRepository {
   context(certificateId: string): Promise<IssuanceContext | undefined>;
+  /** The issuer's and profile's part of `context`, before the certificate exists. */
+  issuerContext(issuerId: string, profileId: string | null): Promise<IssuerContext | undefined>;
+  /**
+   * Inserts a certificate already Active with its first version, in one statement: written once,
+   * where an INSERT and then an UPDATE of the same row in one transaction re-checks its five
+   * foreign keys and writes its 15 index entries twice.
+   */
+  insertIssued(certificate: BornIssuedCertificate, version: NewVersion): Promise<void>;
   /** The issuer's config when it is a local issuer; undefined otherwise. */
   localIssuer(issuerId: string): Promise<LocalIssuerConfig | undefined>;
   /**
@@ -100,6 +126,56 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
         [certificateId],
       );
       return rows[0];
+    },
+
+    async issuerContext(issuerId, profileId) {
+      const { rows } = await pool.query<IssuerContext>({
+        name: 'issuer-context',
+        text: `SELECT i.id AS issuer_id, i.type AS issuer_type, i.enabled AS issuer_enabled, i.config AS issuer_config,
+                      p.id AS profile_id, p.enabled AS profile_enabled, p.allowed_key_algorithms, p.allowed_ekus,
+                      p.san_patterns, p.max_ttl_seconds
+                 FROM issuers i LEFT JOIN certificate_profiles p ON p.id = $2
+                WHERE i.id = $1`,
+        values: [issuerId, profileId],
+      });
+      return rows[0];
+    },
+
+    async insertIssued(c, v) {
+      await pool.query({
+        name: 'insert-issued',
+        text: `WITH c AS (
+                 INSERT INTO certificates (id, name, common_name, sans, owner_id, team_id, issuer_id, renewal_policy_id,
+                                           certificate_profile_id, tags, source, status, expires_at, last_renewal_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '${issuedStatus}', $15, now())
+                 RETURNING id
+               )
+               INSERT INTO certificate_versions (id, certificate_id, serial_number, not_before, not_after, fingerprint_sha256,
+                                                 pem_chain, csr_pem, key_algorithm, key_size)
+               SELECT $12, c.id, $13, $14, $15, $16, $17, $18, $19, $20 FROM c`,
+        values: [
+          c.id,
+          c.name,
+          c.common_name,
+          c.sans,
+          c.owner_id,
+          c.team_id,
+          c.issuer_id,
+          c.renewal_policy_id,
+          c.certificate_profile_id,
+          JSON.stringify(c.tags),
+          c.source,
+          v.id,
+          v.serialNumber,
+          v.notBefore,
+          v.notAfter,
+          v.fingerprint,
+          v.pemChain,
+          v.csrPem,
+          v.keyAlgorithm,
+          v.keySize,
+        ],
+      });
     },
 
     async localIssuer(issuerId) {

@@ -191,6 +191,19 @@ describe('orders under a trusting profile', () => {
       ),
     );
     expect(row.rows[0]).toMatchObject({ source: 'ACME', status: 'Active', owner_id: inv.ownerId, issuer_id: inv.issuerId });
+    // Born issued: one version, the row's expiry that of the leaf served.
+    const stored = await withClient(server.db.url, (c) =>
+      c.query<{ expires_at: Date; last_renewal_at: Date | null; versions: number; serial_number: string }>(
+        `SELECT c.expires_at, c.last_renewal_at, count(v.*)::int AS versions, max(v.serial_number) AS serial_number
+           FROM certificates c JOIN certificate_versions v ON v.certificate_id = c.id WHERE c.id = $1 GROUP BY c.id`,
+        [row.rows[0]!.id],
+      ),
+    );
+    const serial = (hex: string) => hex.toLowerCase().replace(/^0+(?=.)/, '');
+    expect(stored.rows[0]!.versions).toBe(1);
+    expect(serial(stored.rows[0]!.serial_number)).toBe(serial(leaf.serialNumber));
+    expect(stored.rows[0]!.expires_at.getTime()).toBe(Date.parse(leaf.validTo));
+    expect(stored.rows[0]!.last_renewal_at).not.toBeNull();
     const listed = (await (await server.request(`/api/v1/certificates/${row.rows[0]!.id}`)).json()) as { common_name: string };
     expect(listed.common_name).toBe('app.trust.test');
 
@@ -223,9 +236,10 @@ describe('orders under a trusting profile', () => {
     ).suggestedWindow;
     expect(Date.parse(after.end)).toBeLessThanOrEqual(Date.now());
 
-    const events = (await auditEventsOf(server, orderId, row.rows[0]!.id)).filter((e) => e.action !== 'certificate_created');
+    const events = await auditEventsOf(server, orderId, row.rows[0]!.id);
     expect(events.map((e) => `${e.actor_type}:${e.action}`)).toEqual([
       'ACMEAccount:acme_order_created',
+      'ACMEAccount:certificate_created',
       'ACMEAccount:certificate_issued',
       'ACMEAccount:acme_order_finalized',
       'ACMEAccount:certificate_revoked',

@@ -182,7 +182,8 @@ export class CertificateService {
   }
 }
 
-function createdEvent(row: CertificateRow): RecordedEvent {
+/** The certificate_created event (also written for certificates born issued, IssuanceService.issueNew). */
+export function createdEvent(row: Pick<CertificateRow, 'id' | 'name' | 'common_name' | 'target_ids'>): RecordedEvent {
   return {
     action: 'certificate_created',
     resourceType: 'certificate',

@@ -11,11 +11,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { AgentWorkRepository } from '../../db/agent-work.ts';
-import type { IssuanceRepository } from '../../db/issuance.ts';
+import type { BornIssuedCertificate, IssuanceRepository, IssuerContext, NewVersion } from '../../db/issuance.ts';
 import { Errors } from '../../errors.ts';
 import { toPem } from '../../pki/certificate.ts';
 import type { WorkerPool } from '../../workers/pool.ts';
-import type { AuditWriter } from '../audit/writer.ts';
+import type { AuditWriter, RecordedEvent } from '../audit/writer.ts';
+import { createdEvent } from '../certificates/certificates.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { newId } from '../../domain/ids.ts';
 import { isTerminal } from '../../domain/lifecycle.ts';
@@ -52,6 +53,12 @@ export interface IssuanceOptions {
   now?: () => number;
 }
 
+/** A lifetime the requester asked for (ACME notBefore/notAfter). */
+export interface RequestedValidity {
+  notBefore?: Date | undefined;
+  notAfter?: Date | undefined;
+}
+
 const defaultValidityDays = 90;
 /** notBefore is backdated so clients with slightly slow clocks accept the certificate at once. */
 const backdateMs = 60_000;
@@ -71,7 +78,7 @@ export class IssuanceService {
     certificateId: string,
     csr: string,
     agentId?: string,
-    validity?: { notBefore?: Date | undefined; notAfter?: Date | undefined },
+    validity?: RequestedValidity,
   ): Promise<IssuedCertificate | QueuedIssuance> {
     // Step 1
     const ctx = await this.#o.repo.context(certificateId);
@@ -79,12 +86,61 @@ export class IssuanceService {
     if (isTerminal(ctx.status)) {
       throw Errors.conflict(`certificate ${certificateId} is ${ctx.status} and cannot be issued`);
     }
-    if (!ctx.issuer_enabled) throw Errors.conflict(`issuer ${ctx.issuer_id} is disabled`);
-    if (ctx.profile_id && ctx.profile_enabled === false) throw Errors.conflict(`certificate profile ${ctx.profile_id} is disabled`);
+    this.#refuseDisabled(ctx);
     if (externalIssuerTypes.has(ctx.issuer_type)) {
       if (!this.#o.external) throw Errors.unavailable(`issuer type ${ctx.issuer_type} is not enabled on this server`);
       return this.#o.external.submit(principal, ctx, csr, agentId);
     }
+    // Step 2
+    const signed = await this.#sign(ctx, ctx.common_name, ctx.sans, csr, validity);
+    const issued = { ...signed.issued, certificateId };
+
+    // Step 3: the version, the agent's deployments and the event commit together.
+    const deployments = await this.#o.audit.atomically(async () => {
+      const status = await this.#o.repo.recordIssued(certificateId, { ...signed.version, agentId });
+      if (!status) throw Errors.conflict(`certificate ${certificateId} was archived or revoked while it was being issued`);
+      // Only this agent holds the key of this leaf, so only its own targets deploy it.
+      const deployments = agentId ? await this.#o.deployments.createDeployments(certificateId, agentId, () => newId('job')) : 0;
+      await this.#o.audit.record(principal, issuedEvent(certificateId, ctx.issuer_id, signed, agentId ? { agent_id: agentId, deployments } : {}));
+      return deployments;
+    });
+    return { ...issued, deployments };
+  }
+
+  /**
+   * A certificate born issued (ACME finalize): signed first, then its row (Active) and its first
+   * version written by one statement with its created and issued events, in the caller's unit
+   * of work. Undefined for an external issuer, whose signing is queued: the caller creates the
+   * certificate and goes through `issueFromCsr` instead.
+   */
+  async issueNew(
+    principal: Principal | undefined,
+    certificate: BornIssuedCertificate,
+    csr: string,
+    validity?: RequestedValidity,
+  ): Promise<IssuedCertificate | undefined> {
+    const ctx = await this.#o.repo.issuerContext(certificate.issuer_id, certificate.certificate_profile_id);
+    if (!ctx) throw Errors.notFound(`issuer ${certificate.issuer_id} not found`);
+    this.#refuseDisabled(ctx);
+    if (externalIssuerTypes.has(ctx.issuer_type)) return undefined;
+    const signed = await this.#sign(ctx, certificate.common_name, certificate.sans, csr, validity);
+    await this.#o.audit.atomically(async () => {
+      await this.#o.repo.insertIssued(certificate, signed.version);
+      await this.#o.audit.recordEach(principal, [
+        createdEvent({ id: certificate.id, name: certificate.name, common_name: certificate.common_name, target_ids: [] }),
+        issuedEvent(certificate.id, ctx.issuer_id, signed, {}),
+      ]);
+    });
+    return { ...signed.issued, certificateId: certificate.id, deployments: 0 };
+  }
+
+  #refuseDisabled(ctx: IssuerContext): void {
+    if (!ctx.issuer_enabled) throw Errors.conflict(`issuer ${ctx.issuer_id} is disabled`);
+    if (ctx.profile_id && ctx.profile_enabled === false) throw Errors.conflict(`certificate profile ${ctx.profile_id} is disabled`);
+  }
+
+  /** Verifies the CSR against the profile and signs it with the issuer's CA, in a worker thread. */
+  async #sign(ctx: IssuerContext, commonName: string, sans: string[], csr: string, validity: RequestedValidity | undefined): Promise<SignedLeaf> {
     const ca = await this.#o.cas.get(ctx.issuer_id, caSpec(ctx.issuer_id, ctx.issuer_config));
 
     const now = this.#o.now?.() ?? Date.now();
@@ -99,14 +155,11 @@ export class IssuanceService {
         `notAfter: ${new Date(notAfter).toISOString()} is outside what this issuer and profile allow (up to ${new Date(longest).toISOString()})`,
       );
     }
-    const names = dedupe([ctx.common_name, ...ctx.sans]);
-
-    // Step 2
     const result = await this.#o.workers.run('issueCertificate', {
       ca: { id: ca.issuerId, keyPkcs8: ca.keyPkcs8, certificateDer: ca.certificateDer, crlUrl: ca.crlUrl },
       csr,
-      commonName: ctx.common_name,
-      names,
+      commonName,
+      names: dedupe([commonName, ...sans]),
       notBefore,
       notAfter,
       ekus: ctx.allowed_ekus?.length ? ctx.allowed_ekus : ['serverAuth'],
@@ -121,11 +174,9 @@ export class IssuanceService {
     });
     if (!result.ok) throw Errors.validation(`${result.field}: ${result.reason}`);
 
-    // Step 3
     const der = Buffer.from(result.der);
     const certificatePem = toPem(der);
-    const issued: Omit<IssuedCertificate, 'deployments'> = {
-      certificateId,
+    const issued = {
       versionId: newId('certver'),
       serialNumber: result.serial,
       notBefore: new Date(notBefore),
@@ -134,9 +185,9 @@ export class IssuanceService {
       certificatePem,
       chainPem: ca.certificatePem,
     };
-    // The version, the agent's deployments and the event commit together.
-    const deployments = await this.#o.audit.atomically(async () => {
-      const status = await this.#o.repo.recordIssued(certificateId, {
+    return {
+      issued,
+      version: {
         id: issued.versionId,
         serialNumber: issued.serialNumber,
         notBefore: issued.notBefore,
@@ -146,28 +197,31 @@ export class IssuanceService {
         csrPem: toPem(Buffer.from(result.csrDer), 'CERTIFICATE REQUEST'),
         keyAlgorithm: result.keyAlgorithm,
         keySize: result.keySize,
-        agentId,
-      });
-      if (!status) throw Errors.conflict(`certificate ${certificateId} was archived or revoked while it was being issued`);
-      // Only this agent holds the key of this leaf, so only its own targets deploy it.
-      const deployments = agentId ? await this.#o.deployments.createDeployments(certificateId, agentId, () => newId('job')) : 0;
-      await this.#o.audit.record(principal, {
-        action: 'certificate_issued',
-        resourceType: 'certificate',
-        resourceId: certificateId,
-        category: 'cert_lifecycle',
-        details: {
-          serial_number: issued.serialNumber,
-          not_after: issued.notAfter.toISOString(),
-          issuer_id: ctx.issuer_id,
-          key_algorithm: result.keyAlgorithm,
-          ...(agentId ? { agent_id: agentId, deployments } : {}),
-        },
-      });
-      return deployments;
-    });
-    return { ...issued, deployments };
+      },
+    };
   }
+}
+
+/** A leaf signed and not stored yet. */
+interface SignedLeaf {
+  issued: Omit<IssuedCertificate, 'certificateId' | 'deployments'>;
+  version: NewVersion;
+}
+
+function issuedEvent(certificateId: string, issuerId: string, signed: SignedLeaf, extra: Record<string, unknown>): RecordedEvent {
+  return {
+    action: 'certificate_issued',
+    resourceType: 'certificate',
+    resourceId: certificateId,
+    category: 'cert_lifecycle',
+    details: {
+      serial_number: signed.issued.serialNumber,
+      not_after: signed.issued.notAfter.toISOString(),
+      issuer_id: issuerId,
+      key_algorithm: signed.version.keyAlgorithm,
+      ...extra,
+    },
+  };
 }
 
 function dedupe(names: string[]): string[] {
