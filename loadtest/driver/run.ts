@@ -35,6 +35,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { prepareRequest, runLoad, type PreparedRequest, type Progress } from './engine.ts';
+import { cpuWindow } from './cpu-split.ts';
 import { runFlows } from './flows.ts';
 import { runRotation, type RotationScenario } from './rotation.ts';
 import { runHandshake, type HandshakeScenario } from './handshake.ts';
@@ -315,7 +316,9 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
     const loopsRun = values.smoke && !pebble ? runLoopsAfter(target, durationMs / 2) : undefined;
     const tableSampler =
       scenario.tables && databaseUrl ? sampleTables(databaseUrl, scenario.tables, positive(values['sample-every'], 10, '--sample-every') * 1000) : undefined;
+    const cpu = cpuWindow();
     const result = await load(durationMs);
+    const cpuSplit = cpu?.stop(result.completed);
     const tables = tableSampler && scenario.tables ? judgeTables(await tableSampler.stop(), scenario.tables, serverEnv) : undefined;
     if (loopsRun) checkResults0.loops_run_mid_run = await loopsRun;
     // The worst replica's event-loop lag (one replica: its own).
@@ -333,6 +336,7 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
       ...(check && databaseUrl ? await check.after(databaseUrl, before, summary) : {}),
       ...(databaseUrl && databaseBefore ? await databaseCostSince(databaseUrl, databaseBefore, summary.completed) : {}),
       ...lag,
+      ...cpuSplit,
       ...tables?.checks,
     };
     if (tables) process.stderr.write(`${tables.lines.join('\n')}\n`);
