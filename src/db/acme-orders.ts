@@ -201,12 +201,14 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
 
     async orderById(id) {
       // With its authorizations' ids (the order's JSON lists them): one round trip, not two.
-      const { rows } = await pool.query<OrderWithAuthorizations>(
-        `SELECT ${orderColumns},
+      // Named (prepared once per connection): every ACME request on an order reads it.
+      const { rows } = await pool.query<OrderWithAuthorizations>({
+        name: 'acme-order-by-id',
+        text: `SELECT ${orderColumns},
                 ARRAY(SELECT a.id FROM acme_authorizations a WHERE a.order_id = acme_orders.id ORDER BY a.position) AS authorization_ids
            FROM acme_orders WHERE id = $1`,
-        [id],
-      );
+        values: [id],
+      });
       return rows[0];
     },
 
@@ -289,12 +291,13 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
     },
 
     async transitionOrder(id, from, to, set = {}) {
-      const { rows } = await pool.query<AcmeOrderRow>(
-        `UPDATE acme_orders SET status = $3, error = COALESCE($4, error), certificate_id = COALESCE($5, certificate_id),
+      const { rows } = await pool.query<AcmeOrderRow>({
+        name: 'acme-transition-order',
+        text: `UPDATE acme_orders SET status = $3, error = COALESCE($4, error), certificate_id = COALESCE($5, certificate_id),
                 version_id = COALESCE($6, version_id), updated_at = now()
           WHERE id = $1 AND status = $2 RETURNING ${orderColumns}`,
-        [id, from, to, set.error ? JSON.stringify(set.error) : null, set.certificateId ?? null, set.versionId ?? null],
-      );
+        values: [id, from, to, set.error ? JSON.stringify(set.error) : null, set.certificateId ?? null, set.versionId ?? null],
+      });
       return rows[0];
     },
 

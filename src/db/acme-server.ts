@@ -139,8 +139,9 @@ export function createAcmeServerRepository(pool: Pool): AcmeServerRepository {
     async rateLimit(name, key, intervalMs, periodMs) {
       // tat' = max(tat, now) + interval; admitted while tat' - now <= period (a burst of
       // period / interval requests, then one per interval). One statement, any replica.
-      const { rows } = await pool.query<{ admitted: boolean; wait_ms: number }>(
-        `WITH step AS (
+      const { rows } = await pool.query<{ admitted: boolean; wait_ms: number }>({
+        name: 'acme-rate-limit-step',
+        text: `WITH step AS (
            INSERT INTO acme_rate_limits AS r (name, key, tat) VALUES ($1, $2, now() + make_interval(secs => $3 / 1000.0))
            ON CONFLICT (name, key) DO UPDATE SET tat = GREATEST(r.tat, now()) + make_interval(secs => $3 / 1000.0)
            WHERE GREATEST(r.tat, now()) + make_interval(secs => $3 / 1000.0) - now() <= make_interval(secs => $4 / 1000.0)
@@ -149,8 +150,8 @@ export function createAcmeServerRepository(pool: Pool): AcmeServerRepository {
          SELECT EXISTS (SELECT 1 FROM step) AS admitted,
                 COALESCE((SELECT extract(epoch FROM (tat + make_interval(secs => $3 / 1000.0) - make_interval(secs => $4 / 1000.0) - now())) * 1000
                           FROM acme_rate_limits WHERE name = $1 AND key = $2), 0)::float8 AS wait_ms`,
-        [name, key, intervalMs, periodMs],
-      );
+        values: [name, key, intervalMs, periodMs],
+      });
       const row = rows[0]!;
       return row.admitted ? { admitted: true } : { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil(row.wait_ms / 1000)) };
     },
