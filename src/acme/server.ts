@@ -60,7 +60,7 @@ export interface AcmeServerOptions {
     validators: ValidatorSettings;
     validation: { concurrency: number; timeoutSeconds: number };
     certificates: Pick<CertificateService, 'create'>;
-    issuance: Pick<IssuanceService, 'issueFromCsr' | 'issueNew'>;
+    issuance: Pick<IssuanceService, 'issueFromCsr' | 'issueNew' | 'issuerContext' | 'signNew' | 'recordNew'>;
     revocation: Pick<RevocationService, 'revoke'>;
     workers: Pick<WorkerPool, 'run'>;
   };

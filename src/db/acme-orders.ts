@@ -84,6 +84,10 @@ export interface AcmeOrderRepository {
     to: AcmeOrderStatus,
     set?: { error?: StoredProblem; certificateId?: string; versionId?: string },
   ): Promise<AcmeOrderRow | undefined>;
+  /** Locks these orders (id order) and returns those that are ready: a group of finalizes holds them until it commits. */
+  lockReadyOrders(ids: readonly string[]): Promise<Set<string>>;
+  /** Ready orders become valid with their certificate and version, in one statement; returns them. */
+  completeOrders(entries: ReadonlyArray<{ id: string; certificateId: string; versionId: string }>): Promise<AcmeOrderRow[]>;
   /** The issued version with this serial (canonical hex), with its certificate's state and ACME owner. */
   issuedVersionBySerial(serial: string): Promise<AcmeIssuedVersion | undefined>;
   /** An order and its certificate's PEM chain (none until it is valid), in one round trip. */
@@ -133,7 +137,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
   return {
     async offeredProfiles() {
       const { rows } = await pool.query<AcmeProfile>(
-        `SELECT p.id, p.name, p.description, acme_auth_mode AS "authMode", acme_issuer_id AS "issuerId", acme_owner_id AS "ownerId",
+        `SELECT p.id, p.name, p.description, acme_auth_mode AS "authMode", acme_issuer_id AS "issuerId", i.type AS "issuerType", acme_owner_id AS "ownerId",
                 acme_team_id AS "teamId", acme_renewal_policy_id AS "renewalPolicyId", san_patterns AS "sanPatterns",
                 max_ttl_seconds AS "maxTtlSeconds", allowed_key_algorithms AS "allowedKeyAlgorithms", allowed_ekus AS "allowedEkus",
                 COALESCE((i.config->>'validity_days')::int, 90) AS "issuerValidityDays"
@@ -288,6 +292,27 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
         [orderId, JSON.stringify(error)],
       );
       return rows[0]?.status;
+    },
+
+    async lockReadyOrders(ids) {
+      const { rows } = await pool.query<{ id: string }>({
+        name: 'acme-lock-ready-orders',
+        text: `SELECT id FROM acme_orders WHERE id = ANY($1::text[]) AND status = 'ready' ORDER BY id FOR UPDATE`,
+        values: [ids],
+      });
+      return new Set(rows.map((r) => r.id));
+    },
+
+    async completeOrders(entries) {
+      const { rows } = await pool.query<AcmeOrderRow>({
+        name: 'acme-complete-orders',
+        text: `UPDATE acme_orders o SET status = 'valid', certificate_id = t.cid, version_id = t.vid, updated_at = now()
+                 FROM jsonb_to_recordset($1::jsonb) AS t(oid text, cid text, vid text)
+                WHERE o.id = t.oid AND o.status = 'ready'
+               RETURNING ${orderColumnsOf('o')}`,
+        values: [JSON.stringify(entries.map((e) => ({ oid: e.id, cid: e.certificateId, vid: e.versionId })))],
+      });
+      return rows;
     },
 
     async transitionOrder(id, from, to, set = {}) {

@@ -69,11 +69,11 @@ export interface IssuanceRepository {
   /** The issuer's and profile's part of `context`, before the certificate exists. */
   issuerContext(issuerId: string, profileId: string | null): Promise<IssuerContext | undefined>;
   /**
-   * Inserts a certificate already Active with its first version, in one statement: written once,
-   * where an INSERT and then an UPDATE of the same row in one transaction re-checks its five
-   * foreign keys and writes its 15 index entries twice.
+   * Inserts certificates already Active, each with its first version, in one statement: written
+   * once, where an INSERT and then an UPDATE of the same row in one transaction re-checks its
+   * five foreign keys and writes its 15 index entries twice.
    */
-  insertIssued(certificate: BornIssuedCertificate, version: NewVersion): Promise<void>;
+  insertIssued(entries: ReadonlyArray<{ certificate: BornIssuedCertificate; version: NewVersion }>): Promise<void>;
   /** The issuer's config when it is a local issuer; undefined otherwise. */
   localIssuer(issuerId: string): Promise<LocalIssuerConfig | undefined>;
   /**
@@ -141,40 +141,40 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
       return rows[0];
     },
 
-    async insertIssued(c, v) {
+    async insertIssued(entries) {
+      const rows = entries.map(({ certificate: c, version: v }) => ({
+        ...c,
+        version_id: v.id,
+        serial_number: v.serialNumber,
+        not_before: v.notBefore.toISOString(),
+        not_after: v.notAfter.toISOString(),
+        fingerprint_sha256: v.fingerprint,
+        pem_chain: v.pemChain,
+        csr_pem: v.csrPem,
+        key_algorithm: v.keyAlgorithm,
+        key_size: v.keySize,
+      }));
       await pool.query({
         name: 'insert-issued',
-        text: `WITH c AS (
+        text: `WITH r AS MATERIALIZED (
+                 SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
+                   id text, name text, common_name text, sans text[], owner_id text, team_id text, issuer_id text,
+                   renewal_policy_id text, certificate_profile_id text, tags jsonb, source text, version_id text,
+                   serial_number text, not_before timestamptz, not_after timestamptz, fingerprint_sha256 text,
+                   pem_chain text, csr_pem text, key_algorithm text, key_size int)
+               ), c AS (
                  INSERT INTO certificates (id, name, common_name, sans, owner_id, team_id, issuer_id, renewal_policy_id,
                                            certificate_profile_id, tags, source, status, expires_at, last_renewal_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '${issuedStatus}', $15, now())
+                 SELECT id, name, common_name, sans, owner_id, team_id, issuer_id, renewal_policy_id,
+                        certificate_profile_id, tags, source, '${issuedStatus}', not_after, now() FROM r
                  RETURNING id
                )
                INSERT INTO certificate_versions (id, certificate_id, serial_number, not_before, not_after, fingerprint_sha256,
                                                  pem_chain, csr_pem, key_algorithm, key_size)
-               SELECT $12, c.id, $13, $14, $15, $16, $17, $18, $19, $20 FROM c`,
-        values: [
-          c.id,
-          c.name,
-          c.common_name,
-          c.sans,
-          c.owner_id,
-          c.team_id,
-          c.issuer_id,
-          c.renewal_policy_id,
-          c.certificate_profile_id,
-          JSON.stringify(c.tags),
-          c.source,
-          v.id,
-          v.serialNumber,
-          v.notBefore,
-          v.notAfter,
-          v.fingerprint,
-          v.pemChain,
-          v.csrPem,
-          v.keyAlgorithm,
-          v.keySize,
-        ],
+               SELECT r.version_id, c.id, r.serial_number, r.not_before, r.not_after, r.fingerprint_sha256,
+                      r.pem_chain, r.csr_pem, r.key_algorithm, r.key_size
+                 FROM c JOIN r ON r.id = c.id`,
+        values: [JSON.stringify(rows)],
       });
     },
 

@@ -51,6 +51,8 @@ export interface AcmeProfile {
   description: string;
   authMode: AcmeAuthMode;
   issuerId: string;
+  /** The issuer's type: a local CA signs at finalize, an external one queues the signing. */
+  issuerType: string;
   ownerId: string;
   teamId: string;
   renewalPolicyId: string;

@@ -246,6 +246,36 @@ describe('orders under a trusting profile', () => {
     ]);
   });
 
+  it('commits finalizes that arrive together as one group; a second finalize of one order is refused', async () => {
+    const client = await newClient({ bound: true });
+    const n = 16;
+    const orders = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        client.createOrder({ identifiers: [{ type: 'dns', value: `group-${i}.trust.test` }], profile: 'trusted' } as acme.Order),
+      ),
+    );
+    const csrs = await Promise.all(orders.map((_, i) => acme.crypto.createCsr({ commonName: `group-${i}.trust.test` }).then(([, csr]) => csr)));
+    const settled = await Promise.allSettled([...orders.map((order, i) => client.finalizeOrder(order, csrs[i]!)), client.finalizeOrder(orders[0]!, csrs[0]!)]);
+    // Each order finalized exactly once: the duplicate lost, whichever arrived first.
+    expect(settled.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([
+      expect.stringMatching(/no longer ready|only a ready order/),
+    ]);
+    const leaves = await Promise.all(orders.map(async (order) => verifyChain(await client.getCertificate(await client.getOrder(order)))));
+    expect(new Set(leaves.map((l) => l.serialNumber)).size).toBe(n);
+    expect(leaves.map((l) => l.subjectAltName)).toEqual(Array.from({ length: n }, (_, i) => `DNS:group-${i}.trust.test`));
+    const rows = await withClient(server.db.url, (c) =>
+      c.query<{ status: string; versions: number; tx: string }>(
+        `SELECT c.status, (SELECT count(*)::int FROM certificate_versions v WHERE v.certificate_id = c.id) AS versions, c.xmin::text AS tx
+           FROM certificates c WHERE c.name = ANY($1)`,
+        [orders.map((o) => `acme-${o.url.split('/').pop()}`)],
+      ),
+    );
+    expect(rows.rows).toHaveLength(n);
+    expect(rows.rows.every((r) => r.status === 'Active' && r.versions === 1)).toBe(true);
+    // Sixteen finalizes at once on two cores: some committed together (one transaction id).
+    expect(new Set(rows.rows.map((r) => r.tx)).size).toBeLessThan(n);
+  });
+
   it('issues the lifetime asked for (notBefore/notAfter) when the profile allows it', async () => {
     const client = await newClient({ bound: true });
     const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 7 * 86_400_000).toISOString().replace('.000Z', 'Z');

@@ -93,14 +93,21 @@ export class AuditWriter {
    * Group commit for a write that runs as a set (UnitOfWork.batched): `many` handles every input
    * queued meanwhile in one unit, with the events it records; `one` each alone if that fails.
    */
-  atomicallyBatched<I, R>(many: (inputs: I[]) => Promise<R[]>, one: (input: I) => Promise<R>): (input: I) => Promise<R> {
-    return this.#o.uow.batched(many, one);
+  atomicallyBatched<I, R>(many: (inputs: I[]) => Promise<R[]>, one: (input: I) => Promise<R>, options?: RunOptions): (input: I) => Promise<R> {
+    return this.#o.uow.batched(many, one, options);
   }
 
   /** Stages one event: in the caller's unit of work if there is one, else on its own. */
   append(input: AuditEventInput): Promise<void> {
     const now = this.#o.now();
     return this.#stage([{ ...input, id: newId('audit', now.getTime()), timestamp: now }]);
+  }
+
+  /** Stages several events in one statement (a set of writes, e.g. grouped ACME finalizes). */
+  appendAll(inputs: readonly AuditEventInput[]): Promise<void> {
+    if (inputs.length === 0) return Promise.resolve();
+    const now = this.#o.now();
+    return this.#stage(inputs.map((input) => ({ ...input, id: newId('audit', now.getTime()), timestamp: now })));
   }
 
   /** Records what `principal` did. The common shape of API-driven events. */
@@ -110,9 +117,7 @@ export class AuditWriter {
 
   /** Records events of several actors in one statement (a set of writes, e.g. grouped creates). */
   recordAll(entries: ReadonlyArray<{ principal: Principal | undefined; event: RecordedEvent }>): Promise<void> {
-    if (entries.length === 0) return Promise.resolve();
-    const now = this.#o.now();
-    return this.#stage(entries.map(({ principal, event }) => ({ ...this.#input(principal, event), id: newId('audit', now.getTime()), timestamp: now })));
+    return this.appendAll(entries.map(({ principal, event }) => this.#input(principal, event)));
   }
 
   /** Records several events of one actor in one statement (a set-based change, e.g. agents gone offline). */

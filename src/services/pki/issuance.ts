@@ -119,19 +119,40 @@ export class IssuanceService {
     csr: string,
     validity?: RequestedValidity,
   ): Promise<IssuedCertificate | undefined> {
-    const ctx = await this.#o.repo.issuerContext(certificate.issuer_id, certificate.certificate_profile_id);
-    if (!ctx) throw Errors.notFound(`issuer ${certificate.issuer_id} not found`);
-    this.#refuseDisabled(ctx);
+    const ctx = await this.issuerContext(certificate.issuer_id, certificate.certificate_profile_id);
     if (externalIssuerTypes.has(ctx.issuer_type)) return undefined;
-    const signed = await this.#sign(ctx, certificate.common_name, certificate.sans, csr, validity);
-    await this.#o.audit.atomically(async () => {
-      await this.#o.repo.insertIssued(certificate, signed.version);
-      await this.#o.audit.recordEach(principal, [
-        createdEvent({ id: certificate.id, name: certificate.name, common_name: certificate.common_name, target_ids: [] }),
-        issuedEvent(certificate.id, ctx.issuer_id, signed, {}),
-      ]);
-    });
-    return { ...signed.issued, certificateId: certificate.id, deployments: 0 };
+    const leaf = await this.signNew(ctx, certificate, csr, validity);
+    await this.#o.audit.atomically(() => this.recordNew([{ principal, certificate, leaf }]));
+    return { ...leaf.issued, certificateId: certificate.id, deployments: 0 };
+  }
+
+  /** What signing for a new certificate of this issuer and profile needs; refuses disabled ones. */
+  async issuerContext(issuerId: string, profileId: string | null): Promise<IssuerContext> {
+    const ctx = await this.#o.repo.issuerContext(issuerId, profileId);
+    if (!ctx) throw Errors.notFound(`issuer ${issuerId} not found`);
+    this.#refuseDisabled(ctx);
+    return ctx;
+  }
+
+  /** Signs the leaf of a certificate not written yet (a local issuer's `ctx`); `recordNew` stores it. */
+  signNew(ctx: IssuerContext, certificate: BornIssuedCertificate, csr: string, validity?: RequestedValidity): Promise<SignedLeaf> {
+    return this.#sign(ctx, certificate.common_name, certificate.sans, csr, validity);
+  }
+
+  /**
+   * Writes certificates born issued, each with its first version, in one statement, and their
+   * created and issued events: in the caller's unit of work (a group of finalizes commits its
+   * certificates together).
+   */
+  async recordNew(entries: ReadonlyArray<{ principal: Principal | undefined; certificate: BornIssuedCertificate; leaf: SignedLeaf }>): Promise<void> {
+    if (entries.length === 0) return;
+    await this.#o.repo.insertIssued(entries.map(({ certificate, leaf }) => ({ certificate, version: leaf.version })));
+    await this.#o.audit.recordAll(
+      entries.flatMap(({ principal, certificate, leaf }) => [
+        { principal, event: createdEvent({ id: certificate.id, name: certificate.name, common_name: certificate.common_name, target_ids: [] }) },
+        { principal, event: issuedEvent(certificate.id, certificate.issuer_id, leaf, {}) },
+      ]),
+    );
   }
 
   #refuseDisabled(ctx: IssuerContext): void {
@@ -203,7 +224,7 @@ export class IssuanceService {
 }
 
 /** A leaf signed and not stored yet. */
-interface SignedLeaf {
+export interface SignedLeaf {
   issued: Omit<IssuedCertificate, 'certificateId' | 'deployments'>;
   version: NewVersion;
 }
