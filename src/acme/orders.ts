@@ -9,7 +9,7 @@
  * listed, audited, alerted on, revocable over REST and on the CRL like any other.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import type { AcmeOrderRepository, ChallengeContext, NewAuthorization, OrderWithAuthorizations } from '../db/acme-orders.ts';
+import type { AcmeOrderRepository, ChallengeContext, NewAuthorization, NewOrder, OrderWithAuthorizations } from '../db/acme-orders.ts';
 import type { BornIssuedCertificate, IssuerContext } from '../db/issuance.ts';
 import type { AuditEventInput } from '../domain/audit.ts';
 import type { AcmeAccountRow, AcmeAuthorizationRow, AcmeChallengeType, AcmeIssuedVersion, AcmeOrderRow, AcmeProfile } from '../domain/acme.ts';
@@ -76,6 +76,12 @@ interface PendingFinalize {
   replaced: AcmeIssuedVersion | undefined;
 }
 
+/** A new order waiting for its group, with its audit event. */
+interface PendingOrder {
+  order: NewOrder;
+  event: AuditEventInput;
+}
+
 const notReady = (id: string) => new AcmeProblem('orderNotReady', 403, `order ${id} is no longer ready (finalized concurrently?)`);
 
 /** An order as its routes present it. */
@@ -88,9 +94,19 @@ export class AcmeOrders {
   readonly #o: AcmeOrdersOptions;
 
   readonly #finalizeGrouped: (finalize: PendingFinalize) => Promise<AcmeOrderRow | undefined | Error>;
+  readonly #createGrouped: (create: PendingOrder) => Promise<AcmeOrderRow>;
 
   constructor(options: AcmeOrdersOptions) {
     this.#o = options;
+    // New orders that arrive together: one statement inserts them with their authorizations and
+    // challenges, their events ride with the COMMIT. One order replacing a certificate another
+    // live order replaces fails the group; each then runs alone and only that one is refused.
+    const createMany = async (group: PendingOrder[]) => {
+      const rows = await options.repo.createOrders(group.map((c) => c.order));
+      await options.audit.appendAll(group.map((c) => c.event));
+      return rows;
+    };
+    this.#createGrouped = options.audit.atomicallyBatched(createMany, (one) => createMany([one]).then((rows) => rows[0]!), { joinNested: true });
     // Nothing in a group goes on after a failed statement (the group fails whole and each
     // finalize runs alone): its nested units join it, no savepoint round trips.
     this.#finalizeGrouped = options.audit.atomicallyBatched(
@@ -152,10 +168,11 @@ export class AcmeOrders {
       };
     });
     const expiresAt = new Date(Math.floor(Date.now() / 1000 + this.#o.settings.orderTtlSeconds) * 1000);
+    const orderId = newId('order');
     try {
-      const order = await this.#o.audit.atomically(async () => {
-        const order = await this.#o.repo.createOrder({
-          id: newId('order'),
+      const order = await this.#createGrouped({
+        order: {
+          id: orderId,
           accountId: account.id,
           profileId: profile.id,
           status: trusted ? 'ready' : 'pending',
@@ -166,14 +183,13 @@ export class AcmeOrders {
           replaces,
           accountUrl,
           authorizations,
-        });
-        await this.#record(account.id, 'acme_order_created', order.id, {
+        },
+        event: this.#event(account.id, 'acme_order_created', orderId, {
           profile: profile.name,
           identifiers: identifiers.map((i) => i.value),
           auth_mode: profile.authMode,
           ...(replaces ? { replaces } : {}),
-        });
-        return order;
+        }),
       });
       return { order, authorizationIds: authorizations.map((a) => a.id) };
     } catch (err) {

@@ -59,8 +59,11 @@ export type OrderWithAuthorizations = AcmeOrderRow & { authorization_ids: string
 
 export interface AcmeOrderRepository {
   offeredProfiles(): Promise<AcmeProfile[]>;
-  /** Inserts the order, its authorizations and their challenges (one statement). A second live order replacing one certificate: ConstraintViolation (unique, 'replaces'). */
-  createOrder(order: NewOrder): Promise<AcmeOrderRow>;
+  /**
+   * Inserts orders with their authorizations and challenges (one statement); rows in the input's
+   * order. A second live order replacing one certificate: ConstraintViolation (unique, 'replaces').
+   */
+  createOrders(orders: readonly NewOrder[]): Promise<AcmeOrderRow[]>;
   orderById(id: string): Promise<OrderWithAuthorizations | undefined>;
   ordersOfAccount(accountId: string, limit: number): Promise<string[]>;
   /** The account's orders awaiting validation (pending, not expired). */
@@ -151,53 +154,67 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
       return rows;
     },
 
-    async createOrder(order) {
-      // The order, its authorizations and their challenges in one statement (one round trip; the
-      // foreign keys are checked at its end, when every row is there).
-      const authz = order.authorizations;
-      const challenges = authz.flatMap((a) => a.challenges.map((c) => ({ ...c, authorizationId: a.id })));
+    async createOrders(orders) {
+      // The orders, their authorizations and their challenges in one statement (one round trip;
+      // the foreign keys are checked at its end, when every row is there).
+      const authorizations = orders.flatMap((o) =>
+        o.authorizations.map((a, i) => ({
+          id: a.id,
+          order_id: o.id,
+          identifier_type: a.identifierType,
+          identifier: a.identifier,
+          wildcard: a.wildcard,
+          status: a.status,
+          expires_at: o.expiresAt.toISOString(),
+          position: i + 1,
+        })),
+      );
+      const challenges = orders.flatMap((o) =>
+        o.authorizations.flatMap((a) =>
+          a.challenges.map((c, i) => ({ id: c.id, authorization_id: a.id, type: c.type, token: c.token, status: c.status, position: i + 1 })),
+        ),
+      );
       try {
         const result = await pool.query<AcmeOrderRow>({
-          name: 'acme-create-order',
+          name: 'acme-create-orders',
           text: `WITH o AS (
                    INSERT INTO acme_orders (id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces, account_url)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${orderColumns}
+                   SELECT id, account_id, profile_id, status, expires_at, identifiers, not_before, not_after, replaces, account_url
+                     FROM jsonb_to_recordset($1::jsonb) AS r(id text, account_id text, profile_id text, status text, expires_at timestamptz,
+                          identifiers jsonb, not_before timestamptz, not_after timestamptz, replaces text, account_url text)
+                   RETURNING ${orderColumns}
                  ), a AS (
                    INSERT INTO acme_authorizations (id, order_id, identifier_type, identifier, wildcard, status, expires_at, position)
-                   SELECT id, $1, identifier_type, identifier, wildcard, status, $5, position
-                     FROM unnest($11::text[], $12::text[], $13::text[], $14::boolean[], $15::text[])
-                          WITH ORDINALITY AS a(id, identifier_type, identifier, wildcard, status, position)
+                   SELECT id, order_id, identifier_type, identifier, wildcard, status, expires_at, position
+                     FROM jsonb_to_recordset($2::jsonb) AS r(id text, order_id text, identifier_type text, identifier text, wildcard boolean,
+                          status text, expires_at timestamptz, position int)
                  ), c AS (
                    INSERT INTO acme_challenges (id, authorization_id, type, token, status, validated_at, position)
                    SELECT id, authorization_id, type, token, status, CASE WHEN status = 'valid' THEN now() END, position
-                     FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::text[])
-                          WITH ORDINALITY AS c(id, authorization_id, type, token, status, position)
+                     FROM jsonb_to_recordset($3::jsonb) AS r(id text, authorization_id text, type text, token text, status text, position int)
                  )
                  SELECT * FROM o`,
           values: [
-            order.id,
-            order.accountId,
-            order.profileId,
-            order.status,
-            order.expiresAt,
-            JSON.stringify(order.identifiers),
-            order.notBefore,
-            order.notAfter,
-            order.replaces,
-            order.accountUrl,
-            authz.map((a) => a.id),
-            authz.map((a) => a.identifierType),
-            authz.map((a) => a.identifier),
-            authz.map((a) => a.wildcard),
-            authz.map((a) => a.status),
-            challenges.map((c) => c.id),
-            challenges.map((c) => c.authorizationId),
-            challenges.map((c) => c.type),
-            challenges.map((c) => c.token),
-            challenges.map((c) => c.status),
+            JSON.stringify(
+              orders.map((o) => ({
+                id: o.id,
+                account_id: o.accountId,
+                profile_id: o.profileId,
+                status: o.status,
+                expires_at: o.expiresAt.toISOString(),
+                identifiers: o.identifiers,
+                not_before: o.notBefore?.toISOString() ?? null,
+                not_after: o.notAfter?.toISOString() ?? null,
+                replaces: o.replaces,
+                account_url: o.accountUrl,
+              })),
+            ),
+            JSON.stringify(authorizations),
+            JSON.stringify(challenges),
           ],
         });
-        return result.rows[0]!;
+        const byId = new Map(result.rows.map((row) => [row.id, row]));
+        return orders.map((o) => byId.get(o.id)!);
       } catch (err) {
         translateConstraintError(err, { unique: { acme_orders_replaces_key: 'replaces' } }, 'ACME order');
       }

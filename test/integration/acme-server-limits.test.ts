@@ -114,6 +114,20 @@ describe('renewal information operators steer', () => {
     await expect(
       client.createOrder({ identifiers: [{ type: 'dns', value: 'steer.example.test' }], profile: 'trusted', replaces: certId(first) } as OrderRequest),
     ).rejects.toThrow(/already being replaced/);
+    // Orders racing to replace one certificate (new orders that arrive together commit as a
+    // group): exactly one is accepted, the others refused, and the group's other orders go on.
+    const bystander = await boundClient();
+    const racing = await Promise.allSettled([
+      ...Array.from({ length: 3 }, () =>
+        client.createOrder({ identifiers: [{ type: 'dns', value: 'steer.example.test' }], profile: 'trusted', replaces: certId(second) } as OrderRequest),
+      ),
+      ...Array.from({ length: 2 }, (_, i) =>
+        bystander.createOrder({ identifiers: [{ type: 'dns', value: `bystander-${i}.example.test` }], profile: 'trusted' } as OrderRequest),
+      ),
+    ]);
+    expect(racing.slice(0, 3).filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of racing.slice(0, 3)) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/already being replaced/);
+    expect(racing.slice(3).every((r) => r.status === 'fulfilled')).toBe(true);
     // And only by the account it was issued to.
     const other = await boundClient();
     await expect(

@@ -251,7 +251,7 @@ describe('orders under a trusting profile', () => {
     const n = 16;
     const orders = await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        client.createOrder({ identifiers: [{ type: 'dns', value: `group-${i}.trust.test` }], profile: 'trusted' } as acme.Order),
+        client.createOrder({ identifiers: [{ type: 'dns', value: `group-${i}.trust.test` }], profile: 'trusted' } as acme.Order & { profile: string }),
       ),
     );
     const csrs = await Promise.all(orders.map((_, i) => acme.crypto.createCsr({ commonName: `group-${i}.trust.test` }).then(([, csr]) => csr)));
