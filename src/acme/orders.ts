@@ -1,8 +1,10 @@
 /**
  * ACME orders (RFC 8555 7.4-7.5): newOrder, authorizations, challenges and finalize, with the
- * order state machine pending -> ready -> processing -> valid (or invalid, which pollers see and
- * stop on). Every transition is one conditional UPDATE (`WHERE status = <from>`), so two replicas
- * or two racing requests can never both move an order; each commits with its audit event.
+ * order state machine pending -> ready -> (processing) -> valid (or invalid, which pollers see
+ * and stop on; a local CA's finalize commits ready -> valid in one transaction). Every
+ * transition is conditional on the state it leaves (`WHERE status = <from>`, or the ready
+ * orders a finalize group locks), so two replicas or two racing requests can never both move an
+ * order; each commits with its audit event.
  *
  * Finalize turns an order into an inventory certificate (source ACME, the profile's owner, team,
  * issuer and renewal policy) issued through the same path as REST issuance: ACME certificates are
