@@ -1,11 +1,13 @@
 /**
  * Issuance from a CSR for a managed certificate: the same path serves REST clients (bring your
- * own CSR), agents and ACME finalize.
+ * own CSR) and agents (`issueFromCsr`), and ACME finalize with a local CA (`issueNew`, or
+ * `issuerContext` + `signNew` + `recordNew` for a group of finalizes).
  *
  * Step 1: read certificate, issuer and profile in one query; refuse what cannot be issued.
  * Step 2: verify the CSR, check the profile and sign, in a worker thread.
  * Step 3: store the version, activate the certificate, create the agent's deployments and the
- *         audit event in one transaction.
+ *         audit event in one transaction. A certificate born issued (ACME) is instead inserted
+ *         once, already Active with its first version, in the caller's transaction.
  * Names and lifetime come from the managed certificate and its issuer/profile, never from the
  * CSR: the CSR proves possession of the key.
  */
