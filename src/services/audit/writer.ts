@@ -9,10 +9,10 @@
  * - After the commit, the chainer moves outbox events into the hash chain, in batches, one pass
  *   at a time per process (the head row lock serialises replicas). The pass starts at once, or
  *   50 ms after the previous one under a stream of writes (one pass per commit was a quarter of
- *   an ACME flow's round trips), and the caller does not wait for it (six round trips and a WAL flush: waiting made a group of
- *   creates answer after 20 ms instead of 9, api_create 1,190 vs 1,670/s); readers catch up
- *   instead (`caughtUp`, AuditLog), so a client that reads the audit log after a write still sees
- *   its event, on any replica. A pass that fails (the database went away after the commit) is
+ *   an ACME flow's round trips), and the caller does not wait for it (two round trips and a WAL
+ *   flush; waiting, when a pass took six, made a group of creates answer after 20 ms instead of 9,
+ *   api_create 1,190 vs 1,670/s); readers catch up instead (`caughtUp`, AuditLog), so a client
+ *   that reads the audit log after a write still sees its event, on any replica. A pass that fails (the database went away after the commit) is
  *   logged, not thrown: the events are durable in the outbox, and the next pass (on every replica, every few seconds:
  *   src/scheduler/audit-chain.ts) chains them.
  */
