@@ -2,8 +2,9 @@
  * Where a scenario's database time goes: `node --import tsx scripts/statement-profile.ts
  * <scenario> [driver options]` starts PostgreSQL with pg_stat_statements, a `certfleet serve`
  * on it, runs the scenario through the load driver (default: max-throughput, 32 connections,
- * 10 s), then prints the 20 statements with the most total execution time. This is how the API
- * tier's 73 ms count was found (docs/operator/scale.md).
+ * 10 s), then prints the 20 statements with the most total execution time, the statements the
+ * server sent most often, and the rows each table had written. This is how the API tier's 73 ms
+ * count was found (docs/operator/scale.md).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -81,6 +82,15 @@ try {
   );
   process.stdout.write(`\n${'calls'.padStart(8)}  statement sent by a client (top level)\n`);
   for (const r of sent.rows) process.stdout.write(`${String(r.calls).padStart(8)}  ${r.query}\n`);
+  // Rows written per table: what the statements above (and their triggers) did to the data.
+  // (PostgreSQL 18 groups statements by relation alias: every foreign-key check, whatever its
+  // table, is counted under the first one seen, `SELECT $2 FROM ONLY ... x ... FOR KEY SHARE OF x`.)
+  const tables = await client.query<{ relname: string; ins: string; upd: string; hot: string; del: string }>(
+    `SELECT relname, n_tup_ins AS ins, n_tup_upd AS upd, n_tup_hot_upd AS hot, n_tup_del AS del FROM pg_stat_user_tables
+      WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY n_tup_ins + n_tup_upd + n_tup_del DESC LIMIT 20`,
+  );
+  process.stdout.write(`\n${'inserted'.padStart(9)} ${'updated'.padStart(8)} ${'(hot)'.padStart(8)} ${'deleted'.padStart(8)}  table\n`);
+  for (const r of tables.rows) process.stdout.write(`${r.ins.padStart(9)} ${r.upd.padStart(8)} ${r.hot.padStart(8)} ${r.del.padStart(8)}  ${r.relname}\n`);
   await client.end();
 } finally {
   server.kill('SIGTERM');
