@@ -36,7 +36,7 @@ export interface AcmeServerRepository {
    * One GCRA step for (name, key): admits when the bucket has room and moves its arrival time
    * by `intervalMs`; else returns the seconds until one request would be admitted.
    */
-  rateLimit(name: string, key: string, intervalMs: number, periodMs: number): Promise<{ admitted: true } | { admitted: false; retryAfterSeconds: number }>;
+  rateLimit(name: string, key: string, intervalMs: number, periodMs: number): Promise<RateLimitResult>;
   /** Seconds until (name, key) would admit one request (0: it would now); reads, never takes. */
   rateLimitWait(name: string, key: string, intervalMs: number, periodMs: number): Promise<number>;
   /** Deletes rate-limit rows whose buckets are full again, at most `limit`; returns how many. */
@@ -46,6 +46,9 @@ export interface AcmeServerRepository {
   /** Deletes spent nonces past their expiry, at most `limit`; returns how many. */
   deleteExpiredNonces(limit: number): Promise<number>;
 }
+
+type RateLimitStep = { name: string; key: string; intervalMs: number; periodMs: number };
+type RateLimitResult = { admitted: true } | { admitted: false; retryAfterSeconds: number };
 
 const accountColumns = 'id, key_thumbprint, jwk, contact, status, tos_agreed, eab_key_id, created_at';
 const eabColumns = 'id, name, created_by, created_at, revoked_at, account_id, bound_at';
@@ -63,6 +66,38 @@ export function createAcmeServerRepository(pool: Pool): AcmeServerRepository {
     });
     const spent = new Set(rows.map((r) => r.id.toString('hex')));
     return spends.map((s) => spent.delete(s.id.toString('hex')));
+  });
+  // Concurrent rate-limit steps go in one call, those of one (name, key) taken together and
+  // admitted in arrival order (migration 0027): tat' = max(tat, now) + interval per admitted
+  // step, admitted while tat' - now <= period (a burst of period / interval, then one per
+  // interval). One statement per batch, any replica.
+  const rateLimitStep = coalesce<RateLimitStep, RateLimitResult>(async (steps) => {
+    const buckets = new Map<string, { step: RateLimitStep; callers: number[] }>();
+    steps.forEach((step, i) => {
+      const id = `${step.name}\n${step.key}`;
+      const bucket = buckets.get(id);
+      if (bucket) bucket.callers.push(i);
+      else buckets.set(id, { step, callers: [i] });
+    });
+    const all = [...buckets.values()];
+    const { rows } = await pool.query<{ name: string; key: string; admitted: number; wait_ms: number }>({
+      name: 'acme-rate-limit-steps',
+      text: 'SELECT name, key, admitted, wait_ms FROM acme_rate_limit_steps($1::text[], $2::text[], $3::int[], $4::float8[], $5::float8[])',
+      values: [
+        all.map((b) => b.step.name),
+        all.map((b) => b.step.key),
+        all.map((b) => b.callers.length),
+        all.map((b) => b.step.intervalMs),
+        all.map((b) => b.step.periodMs),
+      ],
+    });
+    const results: RateLimitResult[] = new Array(steps.length);
+    for (const row of rows) {
+      const { callers } = buckets.get(`${row.name}\n${row.key}`)!;
+      const refused: RateLimitResult = { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil(row.wait_ms / 1000)) };
+      callers.forEach((caller, n) => (results[caller] = n < row.admitted ? { admitted: true } : refused));
+    }
+    return results;
   });
   return {
     async createAccount(input) {
@@ -136,25 +171,7 @@ export function createAcmeServerRepository(pool: Pool): AcmeServerRepository {
       );
       return rowCount === 1;
     },
-    async rateLimit(name, key, intervalMs, periodMs) {
-      // tat' = max(tat, now) + interval; admitted while tat' - now <= period (a burst of
-      // period / interval requests, then one per interval). One statement, any replica.
-      const { rows } = await pool.query<{ admitted: boolean; wait_ms: number }>({
-        name: 'acme-rate-limit-step',
-        text: `WITH step AS (
-           INSERT INTO acme_rate_limits AS r (name, key, tat) VALUES ($1, $2, now() + make_interval(secs => $3 / 1000.0))
-           ON CONFLICT (name, key) DO UPDATE SET tat = GREATEST(r.tat, now()) + make_interval(secs => $3 / 1000.0)
-           WHERE GREATEST(r.tat, now()) + make_interval(secs => $3 / 1000.0) - now() <= make_interval(secs => $4 / 1000.0)
-           RETURNING 1
-         )
-         SELECT EXISTS (SELECT 1 FROM step) AS admitted,
-                COALESCE((SELECT extract(epoch FROM (tat + make_interval(secs => $3 / 1000.0) - make_interval(secs => $4 / 1000.0) - now())) * 1000
-                          FROM acme_rate_limits WHERE name = $1 AND key = $2), 0)::float8 AS wait_ms`,
-        values: [name, key, intervalMs, periodMs],
-      });
-      const row = rows[0]!;
-      return row.admitted ? { admitted: true } : { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil(row.wait_ms / 1000)) };
-    },
+    rateLimit: (name, key, intervalMs, periodMs) => rateLimitStep({ name, key, intervalMs, periodMs }),
     async rateLimitWait(name, key, intervalMs, periodMs) {
       const { rows } = await pool.query<{ wait_ms: number }>(
         `SELECT (extract(epoch FROM (tat + make_interval(secs => $3 / 1000.0) - make_interval(secs => $4 / 1000.0) - now())) * 1000)::float8 AS wait_ms
