@@ -3,6 +3,7 @@
  * npm acme-client (a real client) and by hand-made JWS for what a client would never send.
  * Every ACME response, errors included, carries a Replay-Nonce and speaks problem+json.
  */
+import http from 'node:http';
 import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import * as acme from 'acme-client';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,24 @@ describe('ACME directory and nonces', () => {
     expect(directory.newAccount).toBe(`${world.server.url}/acme/new-account`);
     expect(directory.keyChange).toBe(`${world.server.url}/acme/key-change`);
     expect(directory.meta).toEqual({ externalAccountRequired: false });
+  });
+
+  it('names the origin each client used, however many Host names reach it (the directory is held per origin)', async () => {
+    const { port } = new URL(world.server.url);
+    const directoryVia = (host: string) =>
+      new Promise<Record<string, string>>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path: '/acme/directory', headers: { host } }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve(JSON.parse(text) as Record<string, string>));
+        });
+        req.on('error', reject);
+      });
+    for (let round = 0; round < 2; round++) {
+      for (const host of [`127.0.0.1:${port}`, `acme.example.test:${port}`, 'ACME.Other.test']) {
+        expect((await directoryVia(host)).newOrder).toBe(`http://${host.toLowerCase()}/acme/new-order`);
+      }
+    }
   });
 
   it('answers HEAD new-nonce 200 and GET 204, no-store, each with a fresh nonce', async () => {

@@ -8,6 +8,7 @@ import { payloadObject, type SignerRule } from '../../../acme/requests.ts';
 import { AcmeProblems } from '../../../acme/problems.ts';
 import type { AcmeServer } from '../../../acme/server.ts';
 import type { Reply, RequestContext } from '../../context.ts';
+import { jsonContentType } from '../../respond.ts';
 import { route, type RouteDefinition } from '../../router.ts';
 import { acmeProtocol } from './protocol.ts';
 import { acmeOrderEntryRoutes, acmeOrderResourceRoutes } from './order-routes.ts';
@@ -34,7 +35,10 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
       protocol,
       // Every client run starts here: logged at debug, like the nonce (errors still at info).
       quiet: true,
-      handler: async (ctx): Promise<Reply> => ({ status: 200, json: await server.directory(server.urls.origin(ctx.host), await entryProfile(server, ctx)) }),
+      handler: async (ctx): Promise<Reply> => ({
+        status: 200,
+        raw: { contentType: jsonContentType, payload: await server.directoryBody(server.urls.origin(ctx.host), await entryProfile(server, ctx)) },
+      }),
     }),
     route({
       method: 'GET',
