@@ -5,13 +5,16 @@
  * pre-parsed P-256 keys (synchronous, ~50 us), and a pool of pre-made CSRs, so the driver is not
  * the bottleneck. Scenario flows reach it as ctx.acme.
  */
-import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { buildCsr } from '../../src/pki/csr-builder.ts';
+import type { ChallengeResponder } from './challenge-responder.ts';
 import type { ScenarioRequest } from './scenario.ts';
 
 export interface AcmeAccount {
   kid: string;
   key: KeyObject;
+  /** RFC 7638 thumbprint of its public key: the second half of its key authorizations. */
+  thumbprint: string;
 }
 
 export interface AcmeLoadContext {
@@ -23,6 +26,11 @@ export interface AcmeLoadContext {
   account(i: number): AcmeAccount;
   /** Pool entry `i`: a name and a CSR for it (base64url DER), made with its own P-256 key. */
   csr(i: number): { name: string; csr: string };
+  /**
+   * Before answering an http-01 challenge: has the driver's responder serve its key authorization
+   * (`--acme-mode challenge`); nothing otherwise (trust mode, or Pebble, whose VA says valid).
+   */
+  serveChallenge(account: AcmeAccount, token: string): void;
   /** A POST signed by `account` (kid) with `nonce`; payload '' is POST-as-GET. */
   post(account: AcmeAccount, path: string, payload: unknown, nonce: string, expect: number, then?: ScenarioRequest['then']): ScenarioRequest;
 }
@@ -85,13 +93,24 @@ async function createAccount(baseUrl: string, adminKey: string, directory: Direc
   });
   const kid = res.headers.get('location');
   if (res.status !== 201 || !kid) throw new Error(`new-account answered ${res.status}: ${await res.text()}`);
-  return { kid, key: privateKey };
+  const thumbprint = createHash('sha256')
+    .update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }))
+    .digest('base64url');
+  return { kid, key: privateKey, thumbprint };
 }
 
 export async function createAcmeLoadContext(
   baseUrl: string,
   adminKey: string,
-  options: { accounts: number; csrs: number; runId: string; directoryPath: string; profile?: string },
+  options: {
+    accounts: number;
+    csrs: number;
+    runId: string;
+    directoryPath: string;
+    profile?: string;
+    /** Serves http-01 answers (`--acme-mode challenge`, challenge-responder.ts). */
+    responder?: Pick<ChallengeResponder, 'provide'>;
+  },
 ): Promise<AcmeLoadContext> {
   const directory = await readDirectory(baseUrl, options.directoryPath);
   const accounts: AcmeAccount[] = [];
@@ -112,6 +131,7 @@ export async function createAcmeLoadContext(
     profile: options.profile !== undefined && directory.meta?.profiles?.[options.profile] !== undefined ? options.profile : undefined,
     account: (i) => accounts[i % accounts.length]!,
     csr: (i) => csrs[i % csrs.length]!,
+    serveChallenge: (account, token) => options.responder?.provide(token, `${token}.${account.thumbprint}`),
     post(account, path, payload, nonceValue, expect, then) {
       const body = jws(account.key, { kid: account.kid, nonce: nonceValue, url: `${baseUrl}${path}` }, payload === '' ? '' : JSON.stringify(payload));
       return { method: 'POST', path, headers: { 'Content-Type': 'application/jose+json' }, body, expect, ...(then ? { then } : {}) };

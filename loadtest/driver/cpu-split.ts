@@ -45,7 +45,8 @@ function groupOf(pid: string): CpuGroup {
   }
   if (/\bpostgres\b|postgres:/.test(cmd)) return 'postgres';
   if (/certfleet(\.js)? serve\b/.test(cmd)) return 'server';
-  if (/\bpebble\b/.test(cmd)) return 'pebble';
+  // Pebble itself, not pebble-challtestsrv (--acme-mode challenge's DNS: other_descendants).
+  if (/(^|\/)pebble(\s|$)/.test(cmd)) return 'pebble';
   return 'other_descendants';
 }
 

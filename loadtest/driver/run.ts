@@ -4,7 +4,8 @@
  *   [--url U --database-url D --admin-key K] [--out DIR] [--warmup 15s]
  *   [--server-env K=V ...] [--server-node-arg FLAG ...] [--server-log FILE] [--postgres-log FILE] [--profile DIR] [--smoke]
  *   [--replicas N] [--compare <git-ref> [--rounds N]] [--sample-every 10]
- *   [--target certfleet|pebble [--rounds N]] [--tls-cert PEM --tls-key PEM]
+ *   [--target certfleet|pebble [--rounds N]] [--tls-cert PEM --tls-key PEM] [--acme-mode trust|challenge]
+ *   [--statements]
  * npm run loadtest -- rotation_to_served [--targets N] [--agents M] [--poll-interval S] [--smoke]: see rotation.ts
  * npm run loadtest -- nginx_handshake|apache_handshake|haproxy_handshake [--rate R] [--duration D] [--connections C] [--smoke]: see handshake.ts
  *
@@ -22,6 +23,13 @@
  * certificate, with both figures and the ratio certfleet / Pebble (pebble.ts).
  * --tls-cert/--tls-key: certfleet serves HTTPS with them (flow scenarios; the driver must trust
  * the certificate: NODE_EXTRA_CA_CERTS).
+ * --acme-mode challenge (ACME flow scenarios): orders under profile load-acme-challenge, whose
+ * authorizations certfleet validates for real: http-01 against the driver's own responder, names
+ * resolved by pebble-challtestsrv to 127.0.0.1 (challenge-responder.ts). Default trust: profile
+ * load-acme issues to EAB-bound accounts without challenges. Pebble's VA answers valid either way.
+ * --statements: the embedded PostgreSQL counts statements (pg_stat_statements); after the run the
+ * statements with the most database time, those the server sent most often and the rows written
+ * per table are printed, per request or flow (statements.ts).
  * --postgres-log FILE: PostgreSQL's log (checkpoints, lock waits, autovacuum, statements over
  * 200 ms) in FILE, to line a latency tail up with (the report's per-second figures).
  * --sample-every S: scenarios that name `tables` get their row counts sampled every S seconds
@@ -49,6 +57,11 @@ import { compare } from './compare.ts';
 import { databaseCostSince, databaseCountersBefore } from './database-cost.ts';
 import { judgeTables, sampleTables } from './table-growth.ts';
 import { startPebble, versusPebble } from './pebble.ts';
+import { startChallengeResponder } from './challenge-responder.ts';
+import { startStatements } from './statements.ts';
+
+/** The profile `--acme-mode challenge` orders under (loadtest/seed/acme.sql). */
+const challengeProfile = 'load-acme-challenge';
 
 const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
@@ -115,6 +128,8 @@ const driverOptions = {
   target: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'acme-mode': { type: 'string' },
+  statements: { type: 'boolean' },
 } as const;
 
 async function run(values: ReturnType<typeof parseOptions>['values'], positionals: string[]): Promise<number> {
@@ -207,7 +222,17 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
   // certfleet's own options (--server-env, --profile, seeds ...) do not apply to Pebble.
   if (pebble && (values.url || replicas > 1)) fail('--target pebble: not with --url or --replicas');
 
-  const serverEnv: Record<string, string> = Object.fromEntries((values['server-env'] ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  const acmeMode = values['acme-mode'] ?? 'trust';
+  if (acmeMode !== 'trust' && acmeMode !== 'challenge') fail('--acme-mode must be trust or challenge');
+  if (acmeMode === 'challenge' && !scenario.acme) fail(`--acme-mode: ACME flow scenarios only; ${scenario.name} is not one`);
+  if (values.statements && values.url) fail('--statements configures the PostgreSQL it starts: not with --url');
+  if (acmeMode === 'challenge' && values.url) fail('--acme-mode challenge configures the server it starts: not with --url');
+  // Pebble's VA answers valid without connecting: no responder for its side.
+  const responder = acmeMode === 'challenge' && !pebble ? await startChallengeResponder() : undefined;
+  const serverEnv: Record<string, string> = {
+    ...responder?.serverEnv,
+    ...Object.fromEntries((values['server-env'] ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string])),
+  };
   // Step 1: the target.
   let target: Target;
   let ownData: string | undefined;
@@ -233,13 +258,14 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
       nodeArgs: [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : []), ...(values['server-node-arg'] ?? [])],
       ...(values['server-log'] ? { logFile: path.resolve(values['server-log']) } : {}),
       ...(values['postgres-log'] ? { postgresLog: path.resolve(values['postgres-log']) } : {}),
+      ...(values.statements ? { statements: true } : {}),
       replicas,
     });
   }
   // Ctrl-C (or SIGTERM) mid-run still stops the server and its embedded PostgreSQL.
   const interrupted = (signal: NodeJS.Signals) => {
     process.stderr.write(`\nloadtest: ${signal}, stopping the server\n`);
-    void target.stop().finally(() => {
+    void Promise.all([target.stop(), responder?.stop()]).finally(() => {
       if (ownData) fs.rmSync(ownData, { recursive: true, force: true });
       process.exit(130);
     });
@@ -256,7 +282,7 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
       process.stderr.write(` (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
     }
     const ctx = scenarioContext(target, seedCounts, seedSecret);
-    await runSetup(scenario, ctx);
+    await runSetup(scenario, ctx, acmeMode === 'challenge' ? { profile: challengeProfile, ...(responder ? { responder } : {}) } : {});
 
     // Step 3: warm up, then run.
     const host = new URL(target.url);
@@ -316,6 +342,7 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
     const loopsRun = values.smoke && !pebble ? runLoopsAfter(target, durationMs / 2) : undefined;
     const tableSampler =
       scenario.tables && databaseUrl ? sampleTables(databaseUrl, scenario.tables, positive(values['sample-every'], 10, '--sample-every') * 1000) : undefined;
+    const statements = values.statements && databaseUrl ? await startStatements(databaseUrl) : undefined;
     const cpu = cpuWindow();
     const result = await load(durationMs);
     const cpuSplit = cpu?.stop(result.completed);
@@ -341,6 +368,12 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
     };
     if (tables) process.stderr.write(`${tables.lines.join('\n')}\n`);
     if ('requests' in result) checkResults.http_requests = result.requests as number;
+    if (responder) {
+      // Every validation fetched an answer the driver had provided (an unknown token is a bug).
+      const served = responder.served();
+      checkResults.http01_answers_served = served.answered;
+      checkResults.http01_unknown_tokens = served.unknown;
+    }
     const thresholds = evaluateThresholds(scenario.thresholds, summary);
     // An open-loop run that could not send its requests on time did not sustain the rate.
     // --smoke (CI): latency thresholds are reported but do not decide; errors and losses do.
@@ -364,6 +397,7 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
         target: pebble ? 'pebble (in memory)' : values.url ? 'external' : 'embedded (fsync on)',
         ...(tls ? { tls: 'HTTPS (loopback certificate)' } : {}),
         ...(replicas > 1 ? { replicas } : {}),
+        ...(scenario.acme ? { acme_mode: acmeMode } : {}),
       },
       ...(warmup ? { warmup } : {}),
       summary,
@@ -377,10 +411,12 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
     fs.writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
     fs.writeFileSync(`${base}.html`, renderHtml(report));
     printSummary(report);
+    if (statements) process.stdout.write(`\n${await statements.report(summary.completed, scenario.flow ? 'flow' : 'request')}`);
     process.stderr.write(`report: ${base}.json and .html\n`);
     return ok ? 0 : 1;
   } finally {
     await target.stop();
+    await responder?.stop();
     if (ownData) fs.rmSync(ownData, { recursive: true, force: true });
   }
 }

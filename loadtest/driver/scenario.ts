@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createAcmeLoadContext, type AcmeLoadContext } from './acme.ts';
+import type { ChallengeResponder } from './challenge-responder.ts';
 import { loadAgentId, loadAgentKey } from './seed.ts';
 import type { TableSpec } from './table-growth.ts';
 
@@ -121,10 +122,19 @@ export function scenarioContext(
   };
 }
 
-/** Runs the scenario's setup steps (same semantics as runSetup in loadtest/k6/common.js). */
-export async function runSetup(scenario: Scenario, ctx: ScenarioContext): Promise<void> {
+/**
+ * Runs the scenario's setup steps (same semantics as runSetup in loadtest/k6/common.js). `acme`:
+ * the driver's ACME options (`--acme-mode challenge`: another profile, and the http-01 responder).
+ */
+export async function runSetup(scenario: Scenario, ctx: ScenarioContext, acme: { profile?: string; responder?: ChallengeResponder } = {}): Promise<void> {
   if (scenario.acme)
-    ctx.acme = await createAcmeLoadContext(ctx.baseUrl, ctx.adminKey, { ...scenario.acme, runId: ctx.runId, directoryPath: ctx.acmeDirectory });
+    ctx.acme = await createAcmeLoadContext(ctx.baseUrl, ctx.adminKey, {
+      ...scenario.acme,
+      ...(acme.profile ? { profile: acme.profile } : {}),
+      ...(acme.responder ? { responder: acme.responder } : {}),
+      runId: ctx.runId,
+      directoryPath: ctx.acmeDirectory,
+    });
   for (const [name, step] of Object.entries(scenario.setup ?? {})) {
     const res = await fetch(`${ctx.baseUrl}${step.path}`, { headers: { authorization: `Bearer ${ctx.adminKey}` } });
     const value = res.headers.get(step.header);

@@ -182,6 +182,47 @@ describe('npm run loadtest -- acme_flow --target pebble --smoke', () => {
   }, 150_000);
 });
 
+// Challenge mode: certfleet validates every authorization for real (http-01 against the driver's
+// own responder, names resolved by pebble-challtestsrv), and --statements prints where the
+// database time went.
+describe('npm run loadtest -- acme_flow --acme-mode challenge --statements --smoke', () => {
+  it('validates every order over http-01 without a failed flow, and prints the statement profile', async () => {
+    const dir = path.join(out, 'acme_flow_challenge');
+    const { stdout } = await run(
+      process.execPath,
+      [
+        ...['--import', 'tsx', path.resolve(import.meta.dirname, 'run.ts'), 'acme_flow', '--acme-mode', 'challenge', '--statements', '--smoke'],
+        ...['--rate', '20', '--duration', '2s', '--warmup', '0s', '--connections', '4', '--out', dir],
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(stdout).toMatch(/^PASSED$/m);
+    const report = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          dir,
+          fs.readdirSync(dir).find((f) => f.endsWith('.json'))!,
+        ),
+        'utf8',
+      ),
+    ) as {
+      options: Record<string, unknown>;
+      summary: { completed: number; failed: number };
+      checks: Record<string, number>;
+    };
+    expect(report.options.acme_mode).toBe('challenge');
+    expect(report.summary).toMatchObject({ completed: 40, failed: 0 });
+    // One http-01 answer fetched per order (certfleet validates from one vantage point), none unknown.
+    expect(report.checks.http01_answers_served).toBe(40);
+    expect(report.checks.http01_unknown_tokens).toBe(0);
+    // Each order went through its authorization: more than the 4 requests of a trusted order.
+    expect(report.checks.http_requests! / report.summary.completed).toBeGreaterThan(6);
+    expect(stdout).toMatch(/^database time by statement/m);
+    expect(stdout).toMatch(/UPDATE acme_challenges/);
+    expect(stdout).toMatch(/^ +1\.00 +\S+ +\S+ +\S+ +acme_authorizations$/m);
+  }, 150_000);
+});
+
 describe('npm run loadtest -- --help', () => {
   const driver = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, 'run.ts'), ...args], { encoding: 'utf8' });
 

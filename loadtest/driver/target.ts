@@ -14,6 +14,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
 import pino from 'pino';
 import { createLogger } from '../../src/observability/logger.ts';
+import { statementSettings } from './statements.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/certfleet.js');
 
@@ -45,6 +46,8 @@ export interface StartTargetOptions {
    * statements slower than 200 ms logged: what a latency tail lines up with.
    */
   postgresLog?: string;
+  /** Preload pg_stat_statements (`--statements`, statements.ts). */
+  statements?: boolean;
 }
 
 /** What PostgreSQL logs for --postgres-log. */
@@ -62,7 +65,7 @@ export async function startTarget(options: StartTargetOptions): Promise<Target &
   const pg = new EmbeddedPostgres({
     rootDir: options.dataDir,
     log: options.postgresLog ? createLogger({ level: 'debug', destination: pino.destination({ dest: options.postgresLog, sync: false }) }) : log,
-    ...(options.postgresLog ? { settings: diagnosticSettings } : {}),
+    settings: { ...(options.postgresLog ? diagnosticSettings : {}), ...(options.statements ? statementSettings : {}) },
   });
   const databaseUrl = await pg.start();
   const pool = createPool({ connectionString: databaseUrl, max: 2, log });

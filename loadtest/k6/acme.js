@@ -151,6 +151,9 @@ export async function k6AcmeContext(http, ctx, options, vu) {
     profile: options.profile !== undefined && profiles[options.profile] !== undefined ? options.profile : undefined,
     account: () => account,
     csr: (i) => csrs[i % csrs.length],
+    // k6 serves no http-01 answers: challenge mode (validated orders) is the Node driver's
+    // (--acme-mode challenge); k6 runs order under a trusting profile, or against Pebble.
+    serveChallenge: () => undefined,
     /** A Promise of { request }: the request itself has a `then` callback, so it cannot be a Promise's value. */
     async post(acct, path, payload, nonce, expect, then) {
       const body = await jws(acct.key, { kid: acct.kid, nonce, url: `${ctx.baseUrl}${path}` }, payload);

@@ -3,7 +3,9 @@
 // order is pending, its authorization, the http-01 challenge answered and the authorization
 // polled until valid; finalize with a P-256 CSR, the order polled while processing; then the
 // certificate download. Against certfleet (profile load-acme trusts its EAB-bound accounts) the
-// order is ready at once: 4 requests per flow. Against Pebble (`--target pebble`,
+// order is ready at once: 4 requests per flow. With --acme-mode challenge (profile
+// load-acme-challenge) certfleet validates every authorization: http-01 against the driver's own
+// responder, names resolved to 127.0.0.1 by pebble-challtestsrv. Against Pebble (`--target pebble`,
 // PEBBLE_VA_ALWAYS_VALID) the challenge round trips and polls are made: 7 or more.
 // Accounts (64) and CSRs (a pool of 256, one P-256 key each) are made before the run by the Node
 // driver (loadtest/driver/acme.ts, ctx.acme); under k6 each VU makes its own with WebCrypto
@@ -36,6 +38,7 @@ const readAuthorization = (state, body, headers) => {
     const challenge = body.challenges.find((c) => c.type === 'http-01');
     if (!challenge) throw new Error('no http-01 challenge');
     state.challenge = pathOf(challenge.url);
+    state.token = challenge.token;
     return undefined;
   }
   return 'again';
@@ -99,13 +102,15 @@ export default {
         ),
       // The authorization: which challenge to answer (or valid already, reused).
       (s, ctx) => (s.authorization ? ctx.acme.post(s.account, s.authorization, '', s.nonce, 200, readAuthorization) : null),
-      // Answer the challenge ({} says "ready to be validated", RFC 8555 7.5.1).
-      (s, ctx) =>
-        s.authorization
-          ? ctx.acme.post(s.account, s.challenge, {}, s.nonce, 200, (state, _body, headers) => {
-              state.nonce = nonceOf(headers);
-            })
-          : null,
+      // Answer the challenge ({} says "ready to be validated", RFC 8555 7.5.1), once the driver's
+      // http-01 responder serves its key authorization (--acme-mode challenge).
+      (s, ctx) => {
+        if (!s.authorization) return null;
+        ctx.acme.serveChallenge(s.account, s.token);
+        return ctx.acme.post(s.account, s.challenge, {}, s.nonce, 200, (state, _body, headers) => {
+          state.nonce = nonceOf(headers);
+        });
+      },
       // Poll the authorization until valid.
       (s, ctx) => (s.authorization ? ctx.acme.post(s.account, s.authorization, '', s.nonce, 200, readAuthorization) : null),
       (s, ctx) => ctx.acme.post(s.account, s.finalize, { csr: s.request.csr }, s.nonce, 200, readFinalized),
