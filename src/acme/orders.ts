@@ -14,7 +14,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import type { AcmeOrderRepository, ChallengeContext, NewAuthorization, NewOrder, OrderWithAuthorizations } from '../db/acme-orders.ts';
 import type { BornIssuedCertificate, IssuerContext } from '../db/issuance.ts';
 import type { AuditEventInput } from '../domain/audit.ts';
-import type { AcmeAccountRow, AcmeAuthorizationRow, AcmeChallengeType, AcmeIssuedVersion, AcmeOrderRow, AcmeProfile } from '../domain/acme.ts';
+import type { AcmeAccountRow, AcmeAuthorizationRow, AcmeChallengeType, AcmeIssuedVersion, AcmeOrderRow, AcmeProfile, StoredProblem } from '../domain/acme.ts';
 import { newId } from '../domain/ids.ts';
 import { ConstraintViolation } from '../db/constraint-errors.ts';
 import { isAppError } from '../errors.ts';
@@ -67,6 +67,16 @@ export function acmePrincipal(accountId: string): Principal {
   return { keyId: accountId, name: 'ACME account', role: 'operator', permissions: new Set(), actorType: 'ACMEAccount' };
 }
 
+/** A validation's outcome (failure undefined: the name was proven). */
+interface ValidationOutcome {
+  challengeId: string;
+  authorizationId: string;
+  orderId: string;
+  accountId: string;
+  identifier: string;
+  failure: AcmeProblem | undefined;
+}
+
 /** A finalize past its checks: what its unit of work writes. */
 interface PendingFinalize {
   accountId: string;
@@ -96,6 +106,7 @@ export class AcmeOrders {
   readonly #o: AcmeOrdersOptions;
 
   readonly #finalizeGrouped: (finalize: PendingFinalize) => Promise<AcmeOrderRow | undefined | Error>;
+  readonly #settleGrouped: (outcome: ValidationOutcome) => Promise<void>;
   readonly #createGrouped: (create: PendingOrder) => Promise<AcmeOrderRow>;
 
   constructor(options: AcmeOrdersOptions) {
@@ -109,6 +120,11 @@ export class AcmeOrders {
       return rows;
     };
     this.#createGrouped = options.audit.atomicallyBatched(createMany, (one) => createMany([one]).then((rows) => rows[0]!), { joinNested: true });
+    this.#settleGrouped = options.audit.atomicallyBatched(
+      (group) => this.#settleMany(group),
+      (one) => this.#settleMany([one]).then(() => undefined),
+      { joinNested: true },
+    );
     // Nothing in a group goes on after a failed statement (the group fails whole and each
     // finalize runs alone): its nested units join it, no savepoint round trips.
     this.#finalizeGrouped = options.audit.atomicallyBatched(
@@ -240,7 +256,7 @@ export class AcmeOrders {
       throw AcmeProblems.malformed(`authorization ${id} is ${authorization.status} and cannot be deactivated`, 403);
     }
     await this.#o.audit.atomically(async () => {
-      await this.#o.repo.lockOrder(authorization.order_id);
+      await this.#o.repo.lockOrders([authorization.order_id]);
       await this.#o.repo.deactivateAuthorization(id);
       await this.#o.repo.advanceOrder(authorization.order_id, new AcmeProblem('unauthorized', 403, `authorization ${id} was deactivated`).document());
       await this.#record(account.id, 'acme_authorization_deactivated', authorization.order_id, { authorization_id: id });
@@ -314,8 +330,11 @@ export class AcmeOrders {
     return queued;
   }
 
-  /** A validation's outcome, cascaded to the authorization and the order in one transaction. */
-  async settle(
+  /**
+   * A validation's outcome, cascaded to the authorization and the order in one transaction.
+   * Outcomes that arrive while a group commits settle together (#settleMany).
+   */
+  settle(
     challengeId: string,
     authorizationId: string,
     orderId: string,
@@ -323,25 +342,42 @@ export class AcmeOrders {
     identifier: string,
     failure: AcmeProblem | undefined,
   ): Promise<void> {
-    await this.#o.audit.atomically(async () => {
-      // Two authorizations of one order settling at once would each see the other still pending
-      // and neither would make the order ready: the order row serialises them.
-      await this.#o.repo.lockOrder(orderId);
-      const error = failure ? { ...failure.document() } : undefined;
-      if (!(await this.#o.repo.setChallengeStatus(challengeId, 'processing', failure ? 'invalid' : 'valid', error))) return;
-      await this.#o.repo.settleAuthorization(authorizationId, !failure);
-      await this.#o.repo.advanceOrder(
-        orderId,
-        new AcmeProblem('unauthorized', 403, `an authorization of this order failed: ${failure?.message ?? ''}`).document(),
-      );
-      await this.#record(accountId, failure ? 'acme_challenge_failed' : 'acme_challenge_validated', orderId, {
-        challenge_id: challengeId,
-        ...(failure ? { error: failure.type, detail: failure.message.slice(0, 500) } : {}),
-      });
-      // Counted in the same transaction: a client that sees the challenge invalid and orders the
-      // name again at once must already meet the limit (counted after the commit, it raced).
-      if (failure) await this.#o.limits.count('failedValidationsPerIdentifier', `${accountId}:${identifier}`);
-    });
+    return this.#settleGrouped({ challengeId, authorizationId, orderId, accountId, identifier, failure });
+  }
+
+  /**
+   * Validations settled as one unit of work: their orders locked (two authorizations of one order
+   * settling at once would each see the other still pending, and neither make the order ready:
+   * the order row serialises them), the challenges and authorizations moved by one statement,
+   * then the orders advanced by another, the events with the COMMIT. A statement that fails fails
+   * the group, and each then settles alone.
+   */
+  async #settleMany(outcomes: ValidationOutcome[]): Promise<void[]> {
+    await this.#o.repo.lockOrders([...new Set(outcomes.map((o) => o.orderId))]);
+    const settled = await this.#o.repo.settleChallenges(
+      outcomes.map((o) => ({ challengeId: o.challengeId, authorizationId: o.authorizationId, error: o.failure ? { ...o.failure.document() } : undefined })),
+    );
+    const moved = outcomes.filter((o) => settled.has(o.challengeId));
+    // An order's error names the failure that invalidated it (any one, if several did at once).
+    const orders = new Map<string, StoredProblem>();
+    for (const o of moved) {
+      if (o.failure || !orders.has(o.orderId)) {
+        orders.set(o.orderId, new AcmeProblem('unauthorized', 403, `an authorization of this order failed: ${o.failure?.message ?? ''}`).document());
+      }
+    }
+    if (orders.size > 0) await this.#o.repo.advanceOrders([...orders].map(([id, error]) => ({ id, error })));
+    await this.#o.audit.appendAll(
+      moved.map((o) =>
+        this.#event(o.accountId, o.failure ? 'acme_challenge_failed' : 'acme_challenge_validated', o.orderId, {
+          challenge_id: o.challengeId,
+          ...(o.failure ? { error: o.failure.type, detail: o.failure.message.slice(0, 500) } : {}),
+        }),
+      ),
+    );
+    // Counted before the COMMIT (rate-limit steps are their own statements, batched): a client
+    // that sees the challenge invalid and orders the name again at once already meets the limit.
+    await Promise.all(moved.filter((o) => o.failure).map((o) => this.#o.limits.count('failedValidationsPerIdentifier', `${o.accountId}:${o.identifier}`)));
+    return outcomes.map(() => undefined);
   }
 
   /**

@@ -70,14 +70,20 @@ export interface AcmeOrderRepository {
   pendingOrderCount(accountId: string): Promise<number>;
   authorizationById(id: string): Promise<(AcmeAuthorizationRow & { account_id: string }) | undefined>;
   challengeById(id: string): Promise<ChallengeContext | undefined>;
-  /** Locks an order row until the unit of work ends: its authorizations settle one at a time. */
-  lockOrder(id: string): Promise<void>;
   /** Moves a challenge from `from` to `to`; false when it was not in `from` (someone else moved it). */
   setChallengeStatus(id: string, from: AcmeChallengeStatus, to: AcmeChallengeStatus, error?: StoredProblem): Promise<boolean>;
-  /** A validation's outcome: the authorization (still pending) becomes valid or invalid. */
-  settleAuthorization(id: string, valid: boolean): Promise<boolean>;
   /** A pending or valid authorization becomes deactivated (RFC 8555 7.5.2). */
   deactivateAuthorization(id: string): Promise<boolean>;
+  /** Locks these orders (id order) until the unit of work ends: a group of validations settles them. */
+  lockOrders(ids: readonly string[]): Promise<void>;
+  /**
+   * Validation outcomes, in one statement: each challenge still processing becomes valid or
+   * invalid (with its error), and its authorization, if still pending, follows. Returns the
+   * challenges moved (the others were moved by someone else meanwhile).
+   */
+  settleChallenges(outcomes: ReadonlyArray<{ challengeId: string; authorizationId: string; error: StoredProblem | undefined }>): Promise<Set<string>>;
+  /** advanceOrder for several orders in one statement (each with the error it gets if invalid); returns the new statuses. */
+  advanceOrders(orders: ReadonlyArray<{ id: string; error: StoredProblem }>): Promise<Map<string, AcmeOrderStatus>>;
   /** A pending order whose authorizations are all valid becomes ready; one with an invalid one, invalid. Returns the new status. */
   advanceOrder(orderId: string, error: StoredProblem): Promise<AcmeOrderStatus | undefined>;
   /** Moves an order from `from` to `to`, setting the given columns; undefined when it was not in `from`. */
@@ -137,6 +143,22 @@ const challengesOf = (a: string) =>
                FROM acme_challenges c WHERE c.authorization_id = ${a}.id), '[]') AS challenges`;
 
 export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
+  const advanceOrders: AcmeOrderRepository['advanceOrders'] = async (orders) => {
+    const { rows } = await pool.query<{ id: string; status: AcmeOrderStatus }>({
+      name: 'acme-advance-orders',
+      text: `UPDATE acme_orders o SET updated_at = now(),
+                    status = CASE WHEN s.invalid THEN 'invalid' ELSE 'ready' END,
+                    error = CASE WHEN s.invalid THEN t.error END
+               FROM jsonb_to_recordset($1::jsonb) AS t(oid text, error jsonb),
+                    LATERAL (SELECT bool_or(a.status IN ('invalid', 'deactivated', 'expired', 'revoked')) AS invalid, bool_and(a.status = 'valid') AS valid
+                               FROM acme_authorizations a WHERE a.order_id = t.oid) s
+              WHERE o.id = t.oid AND o.status = 'pending' AND (s.invalid OR s.valid)
+             RETURNING o.id, o.status`,
+      values: [JSON.stringify(orders.map((o) => ({ oid: o.id, error: o.error })))],
+    });
+    return new Map(rows.map((r) => [r.id, r.status]));
+  };
+
   return {
     async offeredProfiles() {
       const { rows } = await pool.query<AcmeProfile>(
@@ -271,10 +293,6 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
       return rows[0];
     },
 
-    async lockOrder(id) {
-      await pool.query('SELECT 1 FROM acme_orders WHERE id = $1 FOR UPDATE', [id]);
-    },
-
     async setChallengeStatus(id, from, to, error) {
       const { rowCount } = await pool.query(
         `UPDATE acme_challenges SET status = $3, error = $4, validated_at = CASE WHEN $3 = 'valid' THEN now() ELSE validated_at END, updated_at = now()
@@ -284,32 +302,40 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
       return rowCount === 1;
     },
 
-    async settleAuthorization(id, valid) {
-      const { rowCount } = await pool.query(`UPDATE acme_authorizations SET status = $2 WHERE id = $1 AND status = 'pending'`, [
-        id,
-        valid ? 'valid' : 'invalid',
-      ]);
-      return rowCount === 1;
-    },
-
     async deactivateAuthorization(id) {
       const { rowCount } = await pool.query(`UPDATE acme_authorizations SET status = 'deactivated' WHERE id = $1 AND status IN ('pending', 'valid')`, [id]);
       return rowCount === 1;
     },
 
     async advanceOrder(orderId, error) {
-      const { rows } = await pool.query<{ status: AcmeOrderStatus }>(
-        `UPDATE acme_orders o SET updated_at = now(),
-                status = CASE WHEN s.invalid THEN 'invalid' ELSE 'ready' END,
-                error = CASE WHEN s.invalid THEN $2::jsonb END
-           FROM (SELECT bool_or(status IN ('invalid', 'deactivated', 'expired', 'revoked')) AS invalid, bool_and(status = 'valid') AS valid
-                   FROM acme_authorizations WHERE order_id = $1) s
-          WHERE o.id = $1 AND o.status = 'pending' AND (s.invalid OR s.valid)
-          RETURNING o.status`,
-        [orderId, JSON.stringify(error)],
-      );
-      return rows[0]?.status;
+      return (await advanceOrders([{ id: orderId, error }])).get(orderId);
     },
+
+    async lockOrders(ids) {
+      await pool.query({ name: 'acme-lock-orders', text: 'SELECT 1 FROM acme_orders WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', values: [ids] });
+    },
+
+    async settleChallenges(outcomes) {
+      const { rows } = await pool.query<{ id: string }>({
+        name: 'acme-settle-challenges',
+        text: `WITH t AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(cid text, aid text, error jsonb)),
+               ch AS (
+                 UPDATE acme_challenges c SET status = CASE WHEN t.error IS NULL THEN 'valid' ELSE 'invalid' END, error = t.error,
+                        validated_at = CASE WHEN t.error IS NULL THEN now() ELSE c.validated_at END, updated_at = now()
+                   FROM t WHERE c.id = t.cid AND c.status = 'processing'
+                 RETURNING c.id, t.aid, t.error IS NULL AS valid
+               ), az AS (
+                 UPDATE acme_authorizations a SET status = CASE WHEN ch.valid THEN 'valid' ELSE 'invalid' END
+                   FROM ch WHERE a.id = ch.aid AND a.status = 'pending'
+                 RETURNING a.id
+               )
+               SELECT id FROM ch`,
+        values: [JSON.stringify(outcomes.map((o) => ({ cid: o.challengeId, aid: o.authorizationId, error: o.error ?? null })))],
+      });
+      return new Set(rows.map((r) => r.id));
+    },
+
+    advanceOrders,
 
     async lockReadyOrders(ids) {
       const { rows } = await pool.query<{ id: string }>({

@@ -436,6 +436,43 @@ describe('orders under a proving profile (validated against challtestsrv)', () =
     await expect(client.finalizeOrder(invalid, csr)).rejects.toThrow(/only a ready order can be finalized/);
   });
 
+  it('settles validations that finish together as groups: every order advanced, a wrong answer fails only its own order', async () => {
+    const client = await newClient();
+    const names = (tag: string, n: number) => Array.from({ length: n }, (_, i) => ({ type: 'dns' as const, value: `${tag}-${i}.settle.example.test` }));
+    const good = await client.createOrder({ identifiers: names('good', 6) });
+    const bad = await client.createOrder({ identifiers: names('bad', 3) });
+    const answers = await Promise.all(
+      [good, bad].map(async (order) =>
+        (await client.getAuthorizations(order)).map((authz) => ({ order, authz, challenge: authz.challenges.find((c) => c.type === 'http-01')! })),
+      ),
+    );
+    const all = answers.flat();
+    for (const [i, { challenge }] of all.entries()) {
+      // The last name of the second order answers wrong.
+      await chall.addHttp01(challenge.token, i === all.length - 1 ? 'wrong' : await client.getChallengeKeyAuthorization(challenge));
+    }
+    await Promise.all(all.map(({ challenge }) => client.completeChallenge(challenge)));
+    await untilTrue('both orders settled', async () => (await Promise.all([good, bad].map((o) => client.getOrder(o)))).every((o) => o.status !== 'pending'), {
+      timeoutMs: 10_000,
+    });
+    expect((await client.getOrder(good)).status).toBe('ready');
+    const failed = (await client.getOrder(bad)) as acme.Order & { error?: { type: string; detail: string } };
+    expect(failed.status).toBe('invalid');
+    expect(failed.error?.detail).toMatch(/an authorization of this order failed: .*answered "wrong"/);
+    const authorizations = await client.getAuthorizations(bad);
+    expect(authorizations.map((a) => a.status).sort()).toEqual(['invalid', 'valid', 'valid']);
+    // One event per settled challenge, on its order.
+    const orderIds = [good, bad].map((o) => o.url.split('/').pop()!);
+    const events = (await auditEventsOf(server, ...orderIds)).filter((e) => e.action.startsWith('acme_challenge_'));
+    expect(events.filter((e) => e.action === 'acme_challenge_validated' && e.resource_id === orderIds[0])).toHaveLength(6);
+    expect(
+      events
+        .filter((e) => e.resource_id === orderIds[1])
+        .map((e) => e.action)
+        .sort(),
+    ).toEqual(['acme_challenge_failed', 'acme_challenge_validated', 'acme_challenge_validated']);
+  });
+
   it('runs again a validation its replica abandoned mid-way (crash after "processing")', async () => {
     const client = await newClient();
     const order = await client.createOrder({ identifiers: [{ type: 'dns', value: 'crash.example.test' }] });
