@@ -473,6 +473,21 @@ describe('orders under a proving profile (validated against challtestsrv)', () =
     ).toEqual(['acme_challenge_failed', 'acme_challenge_validated', 'acme_challenge_validated']);
   });
 
+  it("answers a challenge for its own account only, and once: another account's answer is refused and moves nothing", async () => {
+    const [owner, stranger] = [await newClient(), await newClient()];
+    const order = await owner.createOrder({ identifiers: [{ type: 'dns', value: 'once.example.test' }] });
+    const [authz] = await owner.getAuthorizations(order);
+    const http01 = authz!.challenges.find((c) => c.type === 'http-01')!;
+    await expect(stranger.completeChallenge(http01)).rejects.toThrow(/belongs to another account/);
+    expect((await owner.getAuthorizations(order))[0]!.challenges.find((c) => c.type === 'http-01')!.status).toBe('pending');
+    await chall.addHttp01(http01.token, await owner.getChallengeKeyAuthorization(http01));
+    expect(['processing', 'valid']).toContain((await owner.completeChallenge(http01)).status);
+    expect((await owner.waitForValidStatus(http01)).status).toBe('valid');
+    // A repeat changes nothing (RFC 8555 7.5.1): the challenge as it is.
+    expect((await owner.completeChallenge(http01)).status).toBe('valid');
+    await expect(owner.completeChallenge({ ...http01, url: http01.url.replace(/[^/]+$/, 'chall-unknown') })).rejects.toThrow(/challenge chall-unknown/);
+  });
+
   it('runs again a validation its replica abandoned mid-way (crash after "processing")', async () => {
     const client = await newClient();
     const order = await client.createOrder({ identifiers: [{ type: 'dns', value: 'crash.example.test' }] });
