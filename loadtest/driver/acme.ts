@@ -35,6 +35,20 @@ export interface AcmeLoadContext {
   post(account: AcmeAccount, path: string, payload: unknown, nonce: string, expect: number, then?: ScenarioRequest['then']): ScenarioRequest;
 }
 
+/** The server's default new orders per account per hour (CERTFLEET_ACME_RATE_LIMIT_NEW_ORDERS_PER_ACCOUNT_PER_HOUR). */
+export const defaultNewOrdersPerHour = 300;
+
+/**
+ * Accounts for a run of `flows` ACME flows (round-robin): at least the scenario's, and enough
+ * that none places more than five sixths of the server's new-order limit per account
+ * (`newOrdersPerHour`; 0: no limit): a long or fast run must measure the server, not its rate
+ * limit (acme_flow as defined, 500/s for 65 s, is 32,500 orders: 130 accounts at the default).
+ */
+export function acmeAccountsFor(scenarioAccounts: number, flows: number, newOrdersPerHour = defaultNewOrdersPerHour): number {
+  if (newOrdersPerHour <= 0) return scenarioAccounts;
+  return Math.max(scenarioAccounts, Math.ceil(flows / Math.max(1, Math.floor((newOrdersPerHour * 5) / 6))));
+}
+
 const b64u = (value: string | Buffer) => Buffer.from(value).toString('base64url');
 
 function jws(key: KeyObject, header: Record<string, unknown>, payload: string): string {

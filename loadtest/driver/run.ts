@@ -58,6 +58,7 @@ import { databaseCostSince, databaseCountersBefore } from './database-cost.ts';
 import { judgeTables, sampleTables } from './table-growth.ts';
 import { startPebble, versusPebble } from './pebble.ts';
 import { startChallengeResponder } from './challenge-responder.ts';
+import { acmeAccountsFor, defaultNewOrdersPerHour } from './acme.ts';
 import { startStatements } from './statements.ts';
 
 /** The profile `--acme-mode challenge` orders under (loadtest/seed/acme.sql). */
@@ -282,7 +283,19 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
       process.stderr.write(` (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
     }
     const ctx = scenarioContext(target, seedCounts, seedSecret);
-    await runSetup(scenario, ctx, acmeMode === 'challenge' ? { profile: challengeProfile, ...(responder ? { responder } : {}) } : {});
+    await runSetup(scenario, ctx, {
+      ...(scenario.acme
+        ? {
+            accounts: acmeAccountsFor(
+              scenario.acme.accounts,
+              rate * ((durationMs + warmupMs) / 1000),
+              Number(serverEnv.CERTFLEET_ACME_RATE_LIMIT_NEW_ORDERS_PER_ACCOUNT_PER_HOUR ?? defaultNewOrdersPerHour),
+            ),
+          }
+        : {}),
+      ...(acmeMode === 'challenge' ? { profile: challengeProfile } : {}),
+      ...(responder ? { responder } : {}),
+    });
 
     // Step 3: warm up, then run.
     const host = new URL(target.url);

@@ -124,12 +124,18 @@ export function scenarioContext(
 
 /**
  * Runs the scenario's setup steps (same semantics as runSetup in loadtest/k6/common.js). `acme`:
- * the driver's ACME options (`--acme-mode challenge`: another profile, and the http-01 responder).
+ * the driver's ACME options (accounts enough for the run's orders; `--acme-mode challenge`: another
+ * profile, and the http-01 responder).
  */
-export async function runSetup(scenario: Scenario, ctx: ScenarioContext, acme: { profile?: string; responder?: ChallengeResponder } = {}): Promise<void> {
+export async function runSetup(
+  scenario: Scenario,
+  ctx: ScenarioContext,
+  acme: { accounts?: number; profile?: string; responder?: ChallengeResponder } = {},
+): Promise<void> {
   if (scenario.acme)
     ctx.acme = await createAcmeLoadContext(ctx.baseUrl, ctx.adminKey, {
       ...scenario.acme,
+      ...(acme.accounts ? { accounts: acme.accounts } : {}),
       ...(acme.profile ? { profile: acme.profile } : {}),
       ...(acme.responder ? { responder: acme.responder } : {}),
       runId: ctx.runId,

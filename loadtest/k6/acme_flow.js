@@ -4,6 +4,9 @@
 // Each VU registers one EAB-bound account on its first iteration (the admin key makes the EAB
 // key) and signs with k6's WebCrypto (global crypto, k6 >= 0.52). Rate (flows/s), duration, VUs,
 // warm-up and thresholds come from loadtest/scenarios/acme_flow.js (-e RATE=, -e DURATION=, ...).
+// One account per VU: a run of more than 300 flows per VU in an hour meets the server's new-order
+// limit (429): raise CERTFLEET_ACME_RATE_LIMIT_NEW_ORDERS_PER_ACCOUNT_PER_HOUR on the server for
+// long runs (the Node driver makes enough accounts instead).
 // Against Pebble: -e BASE_URL=https://127.0.0.1:14000 -e ACME_DIRECTORY=/dir (accounts without EAB,
 // the challenge answered and polled as the flow says; k6 must trust Pebble's TLS certificate).
 import { sleep } from 'k6';
