@@ -95,14 +95,18 @@ export async function startTarget(options: StartTargetOptions): Promise<Target &
     firstPort = String(port);
   }
   try {
-    const start = (n: number) => {
+    const scheme = options.env?.CERTFLEET_TLS_CERT_PATH ? 'https' : 'http';
+    const start = async (n: number) => {
+      // Every replica's port chosen here, and readiness from /health: the server's log level is
+      // the run's to choose (--server-env CERTFLEET_LOG_LEVEL=warn prints no "listening" line).
+      const port = n === 1 && firstPort ? firstPort : String(await findFreePort());
       const child = spawn(process.execPath, [...(options.nodeArgs ?? []), bin, 'serve'], {
         env: {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '/',
           DATABASE_URL: databaseUrl,
           CERTFLEET_HOST: '127.0.0.1',
-          CERTFLEET_PORT: n === 1 && firstPort ? firstPort : '0',
+          CERTFLEET_PORT: port,
           CERTFLEET_DATA_DIR: options.dataDir,
           CERTFLEET_ADMIN_API_KEY: adminKey,
           CERTFLEET_ENCRYPTION_KEY: encryptionKey,
@@ -112,7 +116,7 @@ export async function startTarget(options: StartTargetOptions): Promise<Target &
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       children.push(child);
-      return listeningUrl(child).then((url) => {
+      return serving(child, `${scheme}://127.0.0.1:${port}`).then((url) => {
         // From here on the server's log is drained (or kept in a file) and never parsed: a slow
         // reader would fill the pipe and make the server wait on its own log writes (measured: 37%
         // of its main thread in writev during the issuance scenario before this).
@@ -142,23 +146,20 @@ export async function startTarget(options: StartTargetOptions): Promise<Target &
   }
 }
 
-/** The URL from the server's "certfleet listening" line (its log level must let it through). */
-function listeningUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const onData = (chunk: string) => {
-      buffered += chunk;
-      const match = /"url":"([^"]+)"[^\n]*"msg":"certfleet listening"/.exec(buffered);
-      if (match) {
-        clearTimeout(timer);
-        child.stdout!.removeListener('data', onData);
-        child.stdout!.pause();
-        resolve(match[1]!);
-      }
-    };
-    const timer = setTimeout(() => reject(new Error('certfleet serve did not start within 60 s')), 60_000);
-    child.once('exit', (code) => reject(new Error(`certfleet serve exited with ${code}`)));
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', onData);
-  });
+/** Resolves with `url` once its /health answers 200 (at most 60 s); rejects if the server exits first. */
+async function serving(child: ChildProcess, url: string): Promise<string> {
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (exited !== undefined) throw new Error(`certfleet serve exited with ${exited}`);
+    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) }).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (ok) return url;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error('certfleet serve did not start within 60 s');
 }
