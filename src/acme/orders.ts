@@ -315,7 +315,16 @@ export class AcmeOrders {
         if (!outcome || attempt >= validationAttempts || signal.aborted || !retriable.has(outcome.type)) break;
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
       }
-      await this.settle(challenge.id, challenge.authorization_id, challenge.order_id, challenge.account_id, challenge.identifier, outcome);
+      // The outcome, cascaded to the authorization and the order; outcomes that arrive while a
+      // group commits settle together (#settleMany).
+      await this.#settleGrouped({
+        challengeId: challenge.id,
+        authorizationId: challenge.authorization_id,
+        orderId: challenge.order_id,
+        accountId: challenge.account_id,
+        identifier: challenge.identifier,
+        failure: outcome,
+      });
     });
   }
 
@@ -328,21 +337,6 @@ export class AcmeOrders {
     let queued = 0;
     for (const challenge of stale) if (this.#queueValidation(challenge, `${challenge.token}.${challenge.key_thumbprint}`)) queued++;
     return queued;
-  }
-
-  /**
-   * A validation's outcome, cascaded to the authorization and the order in one transaction.
-   * Outcomes that arrive while a group commits settle together (#settleMany).
-   */
-  settle(
-    challengeId: string,
-    authorizationId: string,
-    orderId: string,
-    accountId: string,
-    identifier: string,
-    failure: AcmeProblem | undefined,
-  ): Promise<void> {
-    return this.#settleGrouped({ challengeId, authorizationId, orderId, accountId, identifier, failure });
   }
 
   /**
