@@ -38,7 +38,13 @@ export function createApiKeyRepository(pool: Pool): ApiKeyRepository {
       return rows[0];
     },
     async findByHashes(keyHashes) {
-      const { rows } = await pool.query<ApiKeyRow>(`SELECT ${columns} FROM api_keys WHERE key_hash = ANY($1::text[])`, [keyHashes]);
+      // Named: the cache's batched lookups and refreshes run hundreds of times a second under a
+      // storm, and planning each one cost 0.07 ms of PostgreSQL CPU (a third of its execution).
+      const { rows } = await pool.query<ApiKeyRow>({
+        name: 'api-keys-by-hashes',
+        text: `SELECT ${columns} FROM api_keys WHERE key_hash = ANY($1::text[])`,
+        values: [keyHashes],
+      });
       return rows;
     },
     async getById(id) {

@@ -139,6 +139,27 @@ describe('API key authentication cache', () => {
       await service.close();
     });
 
+    it('trusts an entry for minutes while the feed is up (its announcements evict it), 30 s without a feed', async () => {
+      let now = 0;
+      const watched = memoryRepo(['cfk_a']);
+      const withFeed = new ApiKeyService({ repo: watched.repo, log, audit, changes: feed(), now: () => now, random: () => 0 });
+      const unwatched = memoryRepo(['cfk_a']);
+      const withoutFeed = new ApiKeyService({ repo: unwatched.repo, log, audit, now: () => now, random: () => 0 });
+      await withFeed.authenticate('cfk_a');
+      await withoutFeed.authenticate('cfk_a');
+      now = 31_000;
+      await withFeed.authenticate('cfk_a');
+      await withoutFeed.authenticate('cfk_a');
+      expect(watched.lookups).toEqual([1]); // not even a refresh: that starts at half the TTL
+      expect(unwatched.lookups).toEqual([1, 1]);
+      now = 301_000; // past half of 10 minutes: refreshed in the background, answered from memory
+      expect(await withFeed.authenticate('cfk_a')).toBeDefined();
+      await tick();
+      expect(watched.lookups).toEqual([1, 1]);
+      await withFeed.close();
+      await withoutFeed.close();
+    });
+
     it('trusts entries for only fallbackTtlMs while the feed is down', async () => {
       let now = 0;
       const changes = feed();
@@ -147,7 +168,7 @@ describe('API key authentication cache', () => {
       await service.authenticate('cfk_a');
       now = 5_000;
       await service.authenticate('cfk_a');
-      expect(lookups).toEqual([1]); // up: the 30 s TTL holds
+      expect(lookups).toEqual([1]); // up: the long TTL holds
       changes.healthy = false;
       now = 6_500;
       await service.authenticate('cfk_a');

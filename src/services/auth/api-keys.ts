@@ -12,9 +12,13 @@
  *
  * Cache: a revoked, expired or deleted key is evicted on every replica when the change feed
  * announces it (`api_keys/<id>`, migrations/0021; within milliseconds, measured in
- * test/integration/api-key-replicas.test.ts); entries live `cacheTtlMs` as a safety net, and
- * only `fallbackTtlMs` (1 s) while the feed is down, so a revocation still takes effect within
- * a second everywhere. A fleet of 100,000 agents is 100,000 keys: lookups are
+ * test/integration/api-key-replicas.test.ts). The announcement travels with the change's COMMIT
+ * (migrations/0028), so it cannot be lost to a writer dying after its COMMIT, and a feed that
+ * reconnects evicts everything: entries therefore live long (`cacheTtlMs`, 10 minutes, a last
+ * line of defence), and only `fallbackTtlMs` (1 s) while the feed is down, so a revocation still
+ * takes effect within a second everywhere. Every replica refreshes every key it serves once per
+ * TTL: at 30 s that was 100,000 agent keys every ~20 s per replica, the largest cost a second
+ * replica added to a heartbeat storm (docs/operator/scale-out.md). A fleet of 100,000 agents is 100,000 keys: lookups are
  * batched (the misses and refreshes of one event-loop turn share one `= ANY($1)` query), an
  * entry used after 50-90% of its TTL (drawn per entry) is refreshed in the background so steady traffic never waits on
  * the database, and a full cache drops its oldest entries, never everything. Measured with
@@ -44,6 +48,10 @@ export const bootstrapAdminKeyName = 'bootstrap-admin';
  */
 const refreshFrom = 0.5;
 const refreshSpread = 0.4;
+/** How long a cached key is trusted while the change feed is up (see the header). */
+const cacheTtlMs = 600_000;
+/** Without a change feed (one-shot commands, tests) nothing evicts an entry: trusted this long. */
+const unwatchedTtlMs = 30_000;
 /** Tokens longer than this are rejected before hashing: no key we issue comes close. */
 const maxTokenLength = 512;
 
@@ -83,8 +91,8 @@ export interface ApiKeyServiceOptions {
   lastUsedFlushMs?: number;
   /**
    * The change feed: evictions announced by any replica (`subscribe('api_keys', ...)`), and
-   * whether it is up (while it is down entries live `fallbackTtlMs`). Without it (tests, one-shot
-   * commands) entries live `cacheTtlMs`.
+   * whether it is up (while it is down entries live `fallbackTtlMs`). With it entries live
+   * `cacheTtlMs` (default 10 minutes), without it (tests, one-shot commands) 30 s.
    */
   changes?: { readonly healthy: boolean; subscribe(prefix: string, subscriber: ChangeSubscriber): void };
   /** Entry lifetime while the change feed is down; default 1 s. */
@@ -124,7 +132,7 @@ export class ApiKeyService {
     this.#audit = options.audit;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
-    this.#cacheTtlMs = options.cacheTtlMs ?? 30_000;
+    this.#cacheTtlMs = options.cacheTtlMs ?? (options.changes ? cacheTtlMs : unwatchedTtlMs);
     this.#cacheEntries = options.cacheEntries ?? 1_000_000;
     this.#negativeEntries = options.negativeCacheEntries ?? 10_000;
     this.#negativeTtlMs = options.negativeTtlMs ?? 5_000;
