@@ -8,7 +8,7 @@
  */
 import type { AuditCategory, AuditEvent, AuditEventInput } from '../domain/audit.ts';
 import type { Pool } from './pool.ts';
-import { Conditions, streamRows } from './sql.ts';
+import { Conditions, sqlLiteral, streamRows } from './sql.ts';
 import { translateUnavailable } from './unavailable.ts';
 import { runWithCommit } from './transaction-scope.ts';
 import pg from 'pg';
@@ -152,7 +152,7 @@ export function createAuditRepository(pool: Pool, streamPool: Pool = pool): Audi
         const last = events[events.length - 1]!;
         await client.query(
           `${chainedInsertSql(events)};
-           UPDATE audit_chain_head SET last_seq = ${last.seq}, last_hash = ${pg.escapeLiteral(last.rowHash)} WHERE id = 1;
+           UPDATE audit_chain_head SET last_seq = ${last.seq}, last_hash = ${sqlLiteral(last.rowHash)} WHERE id = 1;
            COMMIT`,
         );
         return events.length;
@@ -249,7 +249,7 @@ function chainedInsertSql(events: readonly AuditEvent[]): string {
     row_hash: e.rowHash,
   }));
   return `INSERT INTO audit_events (${columns})
-    SELECT ${columns} FROM jsonb_to_recordset(${pg.escapeLiteral(JSON.stringify(rows))}::jsonb)
+    SELECT ${columns} FROM jsonb_to_recordset(${sqlLiteral(JSON.stringify(rows))}::jsonb)
       AS e(seq bigint, id text, actor text, actor_type text, action text, resource_type text, resource_id text,
            details jsonb, "timestamp" timestamptz, category text, prev_hash text, row_hash text)`;
 }
@@ -269,7 +269,7 @@ function stageLiteralSql(events: readonly StagedAuditEvent[]): string {
   }));
   return `INSERT INTO audit_pending (id, actor, actor_type, action, resource_type, resource_id, details, "timestamp", category)
     SELECT id, actor, actor_type, action, resource_type, resource_id, details, "timestamp", category
-      FROM jsonb_to_recordset(${pg.escapeLiteral(JSON.stringify(rows))}::jsonb)
+      FROM jsonb_to_recordset(${sqlLiteral(JSON.stringify(rows))}::jsonb)
         AS e(id text, actor text, actor_type text, action text, resource_type text, resource_id text, details jsonb, "timestamp" timestamptz, category text)`;
 }
 
