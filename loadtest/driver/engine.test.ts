@@ -4,11 +4,15 @@
  * Content-Length are framed correctly; unexpected statuses are counted, not hidden.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/support/server.ts';
 import { withClient } from '../../test/support/fixtures.ts';
 import { prepareRequest, runLoad } from './engine.ts';
+import { loopbackTls } from './pebble.ts';
 import { bindPsqlVariables, loadAgentId, loadAgentKey, runSeed } from './seed.ts';
 import { evaluateThresholds, quantile, summarize } from './stats.ts';
 
@@ -110,6 +114,42 @@ describe('runLoad', () => {
     expect(byTarget).toEqual(hits); // what each server answered, attributed to it
     expect(Math.min(...hits)).toBeGreaterThan(10);
     expect(summarize(result).per_replica?.map((r) => r.completed)).toEqual(hits);
+  });
+
+  it('speaks HTTPS, and reads no body after HEAD whatever Content-Length announces', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-tls-'));
+    const { certPath, keyPath } = loopbackTls(dir);
+    const cert = fs.readFileSync(certPath);
+    let served = 0;
+    const server = https.createServer({ cert, key: fs.readFileSync(keyPath) }, (req, res) => {
+      served += 1;
+      // What a GET would carry: a HEAD answer may announce it (RFC 9110 9.3.2), with no body.
+      res.writeHead(200, { 'Content-Length': '1234' });
+      res.end(req.method === 'HEAD' ? undefined : 'x'.repeat(1234));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = { host: '127.0.0.1', port: (server.address() as import('node:net').AddressInfo).port };
+      for (const method of ['HEAD', 'GET']) {
+        const request = prepareRequest('127.0.0.1', { method, path: '/' });
+        const result = await runLoad({
+          ...target,
+          tls: { ca: cert },
+          connections: 2,
+          executor: 'max-throughput',
+          rate: 0,
+          durationMs: 300,
+          request: () => request,
+        });
+        expect(result.failures, method).toEqual(new Map());
+        expect(result.completed, method).toBeGreaterThan(10);
+      }
+      expect(served).toBeGreaterThan(20);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps the schedule and times from it (open loop)', async () => {

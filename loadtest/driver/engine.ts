@@ -15,12 +15,15 @@
  * Both stop scheduling at `durationMs` and give in-flight requests `graceMs` to finish.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface PreparedRequest {
   /** The whole request: request line, headers, body. */
   bytes: Buffer;
   expect: number;
+  /** HEAD: the response has no body, whatever Content-Length says (RFC 9110 9.3.2). */
+  head?: boolean;
 }
 
 export interface EngineOptions {
@@ -28,6 +31,12 @@ export interface EngineOptions {
   port: number;
   /** Several servers (replicas): connection i goes to targets[i % n]; default [{ host, port }]. */
   targets?: ReadonlyArray<{ host: string; port: number }>;
+  /**
+   * HTTPS (Pebble serves nothing else): one TLS session per kept-alive connection (a
+   * reconnection makes a new one), trusting `ca` when given, else the system's roots and
+   * NODE_EXTRA_CA_CERTS.
+   */
+  tls?: { ca?: string | Buffer };
   connections: number;
   executor: 'constant-arrival-rate' | 'max-throughput';
   /** Requests per second (constant-arrival-rate). */
@@ -82,6 +91,7 @@ class Connection {
   #buffer: Buffer | undefined;
   #scheduledAt = 0;
   #expect = 200;
+  #head = false;
 
   constructor(
     private readonly options: EngineOptions,
@@ -94,7 +104,9 @@ class Connection {
 
   #connect(): net.Socket {
     const { host, port } = this.options.targets?.[this.target] ?? this.options;
-    const socket = net.connect({ host, port, noDelay: true });
+    const socket = this.options.tls
+      ? tls.connect({ host, port, ALPNProtocols: ['http/1.1'], ...this.options.tls, ...(net.isIP(host) ? {} : { servername: host }) }).setNoDelay(true)
+      : net.connect({ host, port, noDelay: true });
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => this.#fail(err.code ?? 'socket_error'));
     socket.on('close', () => this.#fail('connection_closed'));
@@ -109,6 +121,7 @@ class Connection {
     this.busy = true;
     this.#scheduledAt = scheduledAt;
     this.#expect = request.expect;
+    this.#head = request.head === true;
     this.socket.write(request.bytes);
   }
 
@@ -147,12 +160,14 @@ class Connection {
       } else if (head.includes('\r\ntransfer-encoding:')) return this.#fail('chunked_response_unsupported');
       closing = head.includes('\r\nconnection: close');
     }
+    // No body after HEAD, 204 or 304, whatever the headers announce (RFC 9112 6.3).
+    const status = (buf[9]! - 48) * 100 + (buf[10]! - 48) * 10 + (buf[11]! - 48);
+    if (this.#head || status === 204 || status === 304) length = 0;
     if (buf.length < headerEnd + 4 + length) {
       this.#buffer = buf;
       return;
     }
     this.#buffer = undefined;
-    const status = (buf[9]! - 48) * 100 + (buf[10]! - 48) * 10 + (buf[11]! - 48);
     this.busy = false;
     this.onDone(this, status, this.#expect, this.#scheduledAt);
     if (closing) this.#fail('connection_closed');
@@ -307,5 +322,5 @@ export function prepareRequest(
   let head = `${req.method} ${req.path} HTTP/1.1\r\nHost: ${host}\r\n`;
   for (const [name, value] of Object.entries(req.headers ?? {})) head += `${name}: ${value}\r\n`;
   if (body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') head += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
-  return { bytes: Buffer.from(`${head}\r\n${body}`), expect: req.expect ?? 200 };
+  return { bytes: Buffer.from(`${head}\r\n${body}`), expect: req.expect ?? 200, ...(req.method === 'HEAD' ? { head: true } : {}) };
 }

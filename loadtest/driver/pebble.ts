@@ -1,6 +1,7 @@
 /**
  * Pebble, Let's Encrypt's test ACME CA (Debian's package), as a load target: `--target pebble`
- * runs a flow scenario against it and against certfleet side by side (side-by-side.ts). Pebble
+ * runs a flow scenario, or one of the entry-point scenarios (`pebble: true`: acme_directory,
+ * acme_new_nonce), against it and against certfleet side by side (compare.ts). Pebble
  * keeps everything in memory and, as the issue asks, never really validates
  * (PEBBLE_VA_ALWAYS_VALID), never sleeps in its VA (PEBBLE_VA_NOSLEEP) and never rejects a good
  * nonce (PEBBLE_WFE_NONCEREJECT=0); its other settings are its defaults (authorization reuse
@@ -92,6 +93,7 @@ export async function startPebble(dir: string, tls: LoopbackTls): Promise<Target
     urls: [url],
     adminKey: '',
     acmeDirectory: '/dir',
+    acmeNewNonce: '/nonce-plz',
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

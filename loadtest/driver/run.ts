@@ -20,11 +20,11 @@
  * N replicas warm up N times as long.
  * --compare <git-ref>: the same scenario against a worktree of the ref and the current tree,
  * alternating, with both figures and their ratio (compare.ts).
- * --target pebble (flow scenarios: acme_flow): the same flows against Debian's Pebble and against
+ * --target pebble (acme_flow, acme_directory, acme_new_nonce): the same load against Debian's Pebble and against
  * certfleet, alternating for --rounds rounds (default 2), both over HTTPS with one loopback
  * certificate, with both figures and the ratio certfleet / Pebble (pebble.ts).
- * --tls-cert/--tls-key: certfleet serves HTTPS with them (flow scenarios; the driver must trust
- * the certificate: NODE_EXTRA_CA_CERTS).
+ * --tls-cert/--tls-key: certfleet serves HTTPS with them. The request engine trusts the
+ * certificate itself; flow scenarios (fetch) need it in NODE_EXTRA_CA_CERTS.
  * --acme-mode challenge (ACME flow scenarios): orders under profile load-acme-challenge, whose
  * authorizations certfleet validates for real: http-01 against the driver's own responder, names
  * resolved by pebble-challtestsrv to 127.0.0.1 (challenge-responder.ts). Default trust: profile
@@ -152,7 +152,9 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
     if (values.compare !== undefined && targetKind === 'pebble') fail('--compare and --target pebble: one side-by-side at a time');
     if (values.compare !== undefined) return compare({ scenario: name, ref: values.compare, rounds, args: passed });
     const scenario = await loadScenario(name);
-    if (!scenario.flow || !scenario.acme) fail(`--target pebble runs ACME flow scenarios (acme_flow); ${name} is not one`);
+    if (!(scenario.flow && scenario.acme) && !scenario.pebble) {
+      fail(`--target pebble runs ACME flow scenarios (acme_flow) and ACME entry points (acme_directory, acme_new_nonce); ${name} is neither`);
+    }
     return versusPebble({ scenario: name, rounds, args: passed });
   }
   if (!name)
@@ -221,7 +223,6 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
   if (replicas > connections) fail(`--replicas ${replicas} needs at least as many --connections`);
   const tls = values['tls-cert'] && values['tls-key'] ? { certPath: path.resolve(values['tls-cert']), keyPath: path.resolve(values['tls-key']) } : undefined;
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) fail('--tls-cert and --tls-key go together');
-  if (tls && !scenario.flow) fail('--tls-cert: flow scenarios only (the request engine speaks plain HTTP)');
   const pebble = targetKind === 'pebble-only';
   if (pebble && !tls) fail('--target pebble-only needs --tls-cert and --tls-key (use --target pebble)');
   // certfleet's own options (--server-env, --profile, seeds ...) do not apply to Pebble.
@@ -327,6 +328,8 @@ async function run(values: ReturnType<typeof parseOptions>['values'], positional
             executor,
             rate,
             durationMs: ms,
+            // The request engine speaks HTTPS when the target does, trusting --tls-cert.
+            ...(host.protocol === 'https:' ? { tls: tls ? { ca: fs.readFileSync(tls.certPath) } : {} } : {}),
             request: (k) => request(k + offset),
             onTick,
           });

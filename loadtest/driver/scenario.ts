@@ -45,6 +45,8 @@ export interface ScenarioContext {
   baseUrl: string;
   /** Where the ACME directory is on the target (certfleet: /acme/directory; Pebble: /dir). */
   acmeDirectory: string;
+  /** Where new nonces are (certfleet: /acme/new-nonce; Pebble: /nonce-plz). */
+  acmeNewNonce: string;
   adminKey: string;
   seed: Record<string, number>;
   agentId(n: number): string;
@@ -77,6 +79,11 @@ export interface Scenario {
   flow?: ScenarioFlow;
   /** ACME accounts to create before the run, CSRs to pre-make, and the profile to order with where offered (ctx.acme). */
   acme?: { accounts: number; csrs: number; profile?: string };
+  /**
+   * Requests that Pebble answers too (ACME entry points named through ctx.acmeDirectory and
+   * ctx.acmeNewNonce): `--target pebble` may run it side by side. Flow scenarios with `acme` may always.
+   */
+  pebble?: boolean;
   /** Tables whose row counts are sampled through the run (table-growth.ts). */
   tables?: TableSpec;
 }
@@ -101,7 +108,7 @@ export function parseDuration(text: string): number {
 }
 
 export function scenarioContext(
-  target: { url: string; adminKey: string; acmeDirectory?: string },
+  target: { url: string; adminKey: string; acmeDirectory?: string; acmeNewNonce?: string },
   seed: Record<string, number>,
   seedSecret: string,
 ): ScenarioContext {
@@ -111,6 +118,7 @@ export function scenarioContext(
     setup: {},
     baseUrl: target.url,
     acmeDirectory: target.acmeDirectory ?? '/acme/directory',
+    acmeNewNonce: target.acmeNewNonce ?? '/acme/new-nonce',
     adminKey: target.adminKey,
     seed,
     agentId: loadAgentId,

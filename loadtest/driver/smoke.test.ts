@@ -182,6 +182,45 @@ describe('npm run loadtest -- acme_flow --target pebble --smoke', () => {
   }, 150_000);
 });
 
+// The ACME entry points against Pebble and certfleet through the request engine over HTTPS (a
+// TLS session per connection; HEAD answered without a body whatever Content-Length says).
+describe.each(['acme_directory', 'acme_new_nonce'])('npm run loadtest -- %s --target pebble --smoke', (name) => {
+  it('runs both sides over HTTPS without a failed request and prints both with their ratio', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.resolve(import.meta.dirname, 'run.ts'),
+        name,
+        '--target',
+        'pebble',
+        '--rounds',
+        '1',
+        '--smoke',
+        '--rate',
+        '500',
+        '--duration',
+        '2s',
+        '--warmup',
+        '0s',
+        '--connections',
+        '4',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    const row = (side: string) => new RegExp(`^\\| ${side} \\| ([\\d.]+) \\| [\\d.]+ \\| [\\d.]+ \\| ([\\d.]+)% \\|$`, 'm').exec(stdout);
+    for (const side of ['pebble', 'certfleet']) {
+      const figures = row(side);
+      expect(figures, stdout).not.toBeNull();
+      expect(figures![2]).toBe('0.0');
+      expect(Number(figures![1])).toBeGreaterThan(400);
+    }
+    expect(stdout).toMatch(/^ratio certfleet \/ pebble \(medians\): achieved [\d.]+x/m);
+    expect(stdout.match(/^PASSED$/gm)).toHaveLength(2);
+  }, 150_000);
+});
+
 // Challenge mode: certfleet validates every authorization for real (http-01 against the driver's
 // own responder, names resolved by pebble-challtestsrv), and --statements prints where the
 // database time went.

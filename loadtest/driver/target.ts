@@ -28,6 +28,8 @@ export interface Target {
   adminKey: string;
   /** The ACME directory's path when not certfleet's /acme/directory (Pebble's /dir). */
   acmeDirectory?: string;
+  /** The new-nonce path when not certfleet's /acme/new-nonce (Pebble's /nonce-plz). */
+  acmeNewNonce?: string;
   stop(): Promise<void>;
 }
 

@@ -100,6 +100,9 @@ export function requestContext(scenario, sha256base64url) {
     setup: {},
     baseUrl: (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, ''),
     adminKey: __ENV.ADMIN_KEY || '',
+    // ACME entry points on the target (another server: -e ACME_DIRECTORY=/dir -e ACME_NEW_NONCE=/nonce-plz).
+    acmeDirectory: __ENV.ACME_DIRECTORY || '/acme/directory',
+    acmeNewNonce: __ENV.ACME_NEW_NONCE || '/acme/new-nonce',
     // Seed sizes as seeded (override with -e AGENTS=, -e CERTIFICATES=).
     seed: Object.fromEntries(Object.entries(scenario.seed || {}).map(([kind, n]) => [kind, Number(__ENV[kind.toUpperCase()] || n)])),
     agentId: (n) => `load-agent-${String(n).padStart(7, '0')}`,

@@ -17,7 +17,9 @@ export default {
     http_req_duration: ['p(99)<10'],
   },
   seed: { certificates: 1, acme: 1 },
-  request() {
-    return { method: 'GET', path: '/acme/directory', headers: {}, body: null, expect: 200 };
+  // Pebble serves it too: `npm run loadtest -- acme_directory --target pebble` runs both side by side.
+  pebble: true,
+  request(i, ctx) {
+    return { method: 'GET', path: ctx.acmeDirectory, headers: {}, body: null, expect: 200 };
   },
 };

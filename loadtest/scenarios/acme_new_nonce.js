@@ -16,7 +16,9 @@ export default {
     http_req_duration: ['p(99)<10'],
   },
   seed: { certificates: 1, acme: 1 },
-  request() {
-    return { method: 'HEAD', path: '/acme/new-nonce', headers: {}, body: null, expect: 200 };
+  // Pebble serves it too: `npm run loadtest -- acme_new_nonce --target pebble` runs both side by side.
+  pebble: true,
+  request(i, ctx) {
+    return { method: 'HEAD', path: ctx.acmeNewNonce, headers: {}, body: null, expect: 200 };
   },
 };
