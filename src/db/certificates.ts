@@ -145,7 +145,14 @@ export function createCertificateRepository(pool: Pool): CertificateRepository {
   }
 
   async function getWith(client: Pool | PoolClient, id: string): Promise<CertificateRow | undefined> {
-    const { rows } = await client.query<CertificateRow>(`SELECT ${selectColumns} FROM certificates c WHERE c.id = $1`, [id]);
+    // Named: planning the presented status (its open-job probe, matched against the jobs table's
+    // partial indexes) cost PostgreSQL 0.45 ms per call, five times the lookup itself
+    // (pg_stat_statements under api_tier). The text never varies, so it is planned once per connection.
+    const { rows } = await client.query<CertificateRow>({
+      name: 'certificate-by-id',
+      text: `SELECT ${selectColumns} FROM certificates c WHERE c.id = $1`,
+      values: [id],
+    });
     return rows[0];
   }
 
