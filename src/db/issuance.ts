@@ -114,8 +114,11 @@ export const completeCoveredJobsSql = (certificateIds: string) => `
 export function createIssuanceRepository(pool: Pool): IssuanceRepository {
   return {
     async context(certificateId) {
-      const { rows } = await pool.query<IssuanceContext>(
-        `SELECT c.id AS certificate_id, c.status, c.common_name, c.sans,
+      // Named: planning it (certificates has an index per list sort and filter, each weighed by
+      // the planner) cost 0.32 ms per issuance, four times its execution (pg_stat_statements).
+      const { rows } = await pool.query<IssuanceContext>({
+        name: 'issuance-context',
+        text: `SELECT c.id AS certificate_id, c.status, c.common_name, c.sans,
                 i.id AS issuer_id, i.type AS issuer_type, i.enabled AS issuer_enabled, i.config AS issuer_config,
                 p.id AS profile_id, p.enabled AS profile_enabled, p.allowed_key_algorithms, p.allowed_ekus,
                 p.san_patterns, p.max_ttl_seconds
@@ -123,8 +126,8 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
            JOIN issuers i ON i.id = c.issuer_id
            LEFT JOIN certificate_profiles p ON p.id = c.certificate_profile_id
           WHERE c.id = $1`,
-        [certificateId],
-      );
+        values: [certificateId],
+      });
       return rows[0];
     },
 
