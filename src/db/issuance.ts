@@ -217,11 +217,13 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
       return withTransaction(pool, async (client) => {
         // Step 1: lock the certificate. Concurrent CSRs from agents sharing it serialise here, so
         // the coverage check in step 3 sees every version committed before it.
-        const { rows } = await client.query<{ status: CertificateRow['status']; job_id: string | null }>(
-          `SELECT c.status, (SELECT j.id FROM jobs j WHERE j.certificate_id = c.id AND ${openIssuanceJob('j')}) AS job_id
+        // Named (as step 3): an agent's CSR is a hot path, and planning these cost more than running them.
+        const { rows } = await client.query<{ status: CertificateRow['status']; job_id: string | null }>({
+          name: 'agent-leaf-lock-certificate',
+          text: `SELECT c.status, (SELECT j.id FROM jobs j WHERE j.certificate_id = c.id AND ${openIssuanceJob('j')}) AS job_id
              FROM certificates c WHERE c.id = $1 AND c.status NOT IN ${terminal} FOR UPDATE`,
-          [certificateId],
-        );
+          values: [certificateId],
+        });
         const cert = rows[0];
         if (!cert) return undefined;
         // Step 2: the version, tied to the job it answers and the agent holding its key.
@@ -247,7 +249,11 @@ export function createIssuanceRepository(pool: Pool): IssuanceRepository {
         // Step 3: done when no live agent serving the certificate still owes a CSR for the job
         // (otherwise the job stays open, and the certificate RenewalInProgress).
         const activated = cert.job_id
-          ? await client.query<{ status: CertificateRow['status'] }>(completeCoveredJobsSql('$1::text[]'), [[certificateId]])
+          ? await client.query<{ status: CertificateRow['status'] }>({
+              name: 'agent-leaf-complete-jobs',
+              text: completeCoveredJobsSql('$1::text[]'),
+              values: [[certificateId]],
+            })
           : await client.query<{ status: CertificateRow['status'] }>(
               `UPDATE certificates SET status = '${issuedStatus}', expires_at = $2, last_renewal_at = now(), updated_at = now() WHERE id = $1 RETURNING status`,
               [certificateId, v.notAfter],
