@@ -148,9 +148,10 @@ export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
     },
 
     async report(agentId, jobId, outcome) {
-      const { rows } = await pool.query<JobRow & { was_running: boolean }>({
-        name: 'agent-job-report',
-        text: `WITH target AS (SELECT id, status, attempts, max_attempts FROM jobs WHERE id = $1 AND agent_id = $2 FOR UPDATE),
+      // Not named: `j.*` follows the jobs table, and a prepared statement whose row type a rolling
+      // upgrade's migration changes fails ("cached plan must not change result type").
+      const { rows } = await pool.query<JobRow & { was_running: boolean }>(
+        `WITH target AS (SELECT id, status, attempts, max_attempts FROM jobs WHERE id = $1 AND agent_id = $2 FOR UPDATE),
          reported AS (
          UPDATE jobs j SET
              status = CASE WHEN $3 = 'Completed' THEN 'Completed'
@@ -172,8 +173,8 @@ export function createAgentWorkRepository(pool: Pool): AgentWorkRepository {
            FROM reported r WHERE c.id = r.certificate_id AND r.type = 'Deployment' AND r.status = 'Completed'
        )
        SELECT * FROM reported`,
-        values: [jobId, agentId, outcome.status, outcome.error ?? null, 30, outcome.report === undefined ? null : JSON.stringify(outcome.report)],
-      });
+        [jobId, agentId, outcome.status, outcome.error ?? null, 30, outcome.report === undefined ? null : JSON.stringify(outcome.report)],
+      );
       if (rows[0]) return rows[0];
       const exists = await pool.query('SELECT 1 FROM jobs WHERE id = $1 AND agent_id = $2', [jobId, agentId]);
       return (exists.rowCount ?? 0) > 0 ? 'not-running' : 'missing';
