@@ -9,6 +9,7 @@ import { createHash, createHmac, generateKeyPairSync, sign, type KeyObject } fro
 import { buildCsr } from '../../src/pki/csr-builder.ts';
 import type { ChallengeResponder } from './challenge-responder.ts';
 import type { ScenarioRequest } from './scenario.ts';
+import { environmentSchema } from '../../src/config/schema.ts';
 
 export interface AcmeAccount {
   kid: string;
@@ -35,8 +36,8 @@ export interface AcmeLoadContext {
   post(account: AcmeAccount, path: string, payload: unknown, nonce: string, expect: number, then?: ScenarioRequest['then']): ScenarioRequest;
 }
 
-/** The server's default new orders per account per hour (CERTFLEET_ACME_RATE_LIMIT_NEW_ORDERS_PER_ACCOUNT_PER_HOUR). */
-export const defaultNewOrdersPerHour = 300;
+/** The server's default new orders per account per hour, read from its own configuration schema. */
+export const defaultNewOrdersPerHour: number = environmentSchema.shape.CERTFLEET_ACME_RATE_LIMIT_NEW_ORDERS_PER_ACCOUNT_PER_HOUR.parse(undefined);
 
 /**
  * Accounts for a run of `flows` ACME flows (round-robin): at least the scenario's, and enough
