@@ -6,11 +6,12 @@
  * DNS only: its own responders are off). The server is told where to look with its own settings
  * (CERTFLEET_ACME_HTTP01_PORT, CERTFLEET_ACME_DNS_RESOLVER, CERTFLEET_ACME_VALIDATION_ALLOW_LOOPBACK).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { findFreePort } from '../../src/db/embedded-postgres.ts';
+import { stopChild, untilServing } from './child-process.ts';
 
 const challtestsrvBinary = '/usr/bin/pebble-challtestsrv';
 /** Answers held at most (oldest dropped first): a validation follows its answer within seconds. */
@@ -61,7 +62,7 @@ export async function startChallengeResponder(): Promise<ChallengeResponder> {
   let log = '';
   dns.stderr!.setEncoding('utf8').on('data', (chunk: string) => (log = (log + chunk).slice(-2000)));
   try {
-    await untilListening(dns, managementPort, () => log);
+    await untilServing(dns, { what: 'pebble-challtestsrv', probe: () => accepts(managementPort), timeoutMs: 10_000, detail: () => log });
   } catch (err) {
     server.close();
     throw err;
@@ -82,27 +83,15 @@ export async function startChallengeResponder(): Promise<ChallengeResponder> {
       process.removeListener('exit', killOnExit);
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      if (dns.exitCode === null && dns.signalCode === null) {
-        const exited = new Promise((resolve) => dns.once('exit', resolve));
-        dns.kill('SIGTERM');
-        await exited;
-      }
+      await stopChild(dns);
     },
   };
 }
 
-/** Waits (at most 10 s) until pebble-challtestsrv accepts connections on its management port. */
-async function untilListening(child: ChildProcess, port: number, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`pebble-challtestsrv exited with ${child.exitCode}: ${log()}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.on('connect', () => (socket.destroy(), resolve(true))).on('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`pebble-challtestsrv did not listen within 10 s: ${log()}`);
+/** Whether something accepts connections on 127.0.0.1:port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('connect', () => (socket.destroy(), resolve(true))).on('error', () => resolve(false));
+  });
 }

@@ -8,13 +8,14 @@
  * 50%). It serves HTTPS only: both sides get the same loopback certificate (loopbackTls), which
  * the driver trusts through NODE_EXTRA_CA_CERTS.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findFreePort } from '../../src/db/embedded-postgres.ts';
 import { sideBySide } from './compare.ts';
 import type { Target } from './target.ts';
+import { answers, stopChild, untilServing } from './child-process.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -86,7 +87,13 @@ export async function startPebble(dir: string, tls: LoopbackTls): Promise<Target
   const keep = (chunk: string) => (log = (log + chunk).slice(-4000));
   for (const stream of [child.stdout!, child.stderr!]) stream.setEncoding('utf8').on('data', keep);
   const url = `https://127.0.0.1:${port}`;
-  await untilServing(child, `${url}/dir`, () => log);
+  // Its certificate untrusted, every probe fails: the hint says where to look.
+  await untilServing(child, {
+    what: 'pebble',
+    probe: answers(`${url}/dir`),
+    timeoutMs: 20_000,
+    detail: () => `(is NODE_EXTRA_CA_CERTS its certificate?) ${log}`,
+  });
   for (const stream of [child.stdout!, child.stderr!]) stream.removeListener('data', keep).resume();
   return {
     url,
@@ -94,29 +101,8 @@ export async function startPebble(dir: string, tls: LoopbackTls): Promise<Target
     adminKey: '',
     acmeDirectory: '/dir',
     acmeNewNonce: '/nonce-plz',
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopChild(child),
   };
-}
-
-/** Waits (at most 20 s) until Pebble answers its directory. */
-async function untilServing(child: ChildProcess, directoryUrl: string, log: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`pebble exited with ${child.exitCode}: ${log()}`);
-    try {
-      if ((await fetch(directoryUrl, { signal: AbortSignal.timeout(1000) })).ok) return;
-    } catch {
-      // not listening yet (or its certificate not trusted: then the deadline says so)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`pebble did not answer ${directoryUrl} within 20 s (is NODE_EXTRA_CA_CERTS its certificate?): ${log()}`);
 }
 
 /**

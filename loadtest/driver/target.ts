@@ -15,6 +15,7 @@ import { createPool } from '../../src/db/pool.ts';
 import pino from 'pino';
 import { createLogger } from '../../src/observability/logger.ts';
 import { statementSettings } from './statements.ts';
+import { answers, stopChild, untilServing } from './child-process.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/certfleet.js');
 
@@ -78,16 +79,6 @@ export async function startTarget(options: StartTargetOptions): Promise<Target &
   const encryptionKey = randomBytes(32).toString('hex');
   let firstPort: string | undefined;
   const children: ChildProcess[] = [];
-  const stopChildren = async () => {
-    await Promise.all(
-      children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }),
-    );
-  };
   // Behind a load balancer every replica has one public URL (ACME account URLs, the JWS "url"
   // a client signs, CRL locations): here, the first replica's, on a port chosen up front.
   let shared: Record<string, string> = {};
@@ -118,7 +109,8 @@ export async function startTarget(options: StartTargetOptions): Promise<Target &
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       children.push(child);
-      return serving(child, `${scheme}://127.0.0.1:${port}`).then((url) => {
+      const url = `${scheme}://127.0.0.1:${port}`;
+      return untilServing(child, { what: 'certfleet serve', probe: answers(`${url}/health`), timeoutMs: 60_000 }).then(() => {
         // From here on the server's log is drained (or kept in a file) and never parsed: a slow
         // reader would fill the pipe and make the server wait on its own log writes (measured: 37%
         // of its main thread in writev during the issuance scenario before this).
@@ -137,7 +129,7 @@ export async function startTarget(options: StartTargetOptions): Promise<Target &
       databaseUrl,
       adminKey,
       async stop() {
-        await stopChildren();
+        await Promise.all(children.map(stopChild));
         await pg.stop();
       },
     };
@@ -146,22 +138,4 @@ export async function startTarget(options: StartTargetOptions): Promise<Target &
     await pg.stop();
     throw err;
   }
-}
-
-/** Resolves with `url` once its /health answers 200 (at most 60 s); rejects if the server exits first. */
-async function serving(child: ChildProcess, url: string): Promise<string> {
-  let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (exited !== undefined) throw new Error(`certfleet serve exited with ${exited}`);
-    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) }).then(
-      (res) => res.ok,
-      () => false,
-    );
-    if (ok) return url;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('certfleet serve did not start within 60 s');
 }
