@@ -80,10 +80,14 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const { pool } = database;
     const auditRepo = createAuditRepository(pool, database.streamPool);
     // Every replica hears every change (LISTEN/NOTIFY); writes wait until this one has heard theirs.
-    const changes = new ChangeFeed({ connectionString: database.url, log });
+    const changes = new ChangeFeed({ connectionString: database.url, log, fallback: pool });
     changes.start();
     changesStarted = changes;
-    const audit = new AuditWriter({ repo: auditRepo, uow: createUnitOfWork(pool, log, { afterEveryCommit: (changed) => changes.announce(changed) }), log });
+    const audit = new AuditWriter({
+      repo: auditRepo,
+      uow: createUnitOfWork(pool, log, { afterEveryCommit: (changed, announcement) => changes.announce(changed, announcement) }),
+      log,
+    });
     const cursors = new CursorCodec(await loadInstanceSecret(pool, 'cursor-hmac'));
     const apiKeys = new ApiKeyService({
       repo: createApiKeyRepository(pool),
@@ -136,6 +140,11 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     metrics.gauge('certfleet_response_cache_bytes', 'Bytes held by the response cache', () => responses.bytes);
     metrics.gauge('certfleet_change_feed_up', 'Whether the change feed (LISTEN/NOTIFY) is connected; caches are bypassed while it is not', () =>
       changes.healthy ? 1 : 0,
+    );
+    metrics.counter(
+      'certfleet_change_feed_missed_total',
+      'Checks that found a committed change never announced (its writer died or lost PostgreSQL); every cache was flushed',
+      () => changes.missed,
     );
     const server = new HttpServer({
       engine,

@@ -17,7 +17,14 @@
  *   has been read (PostgreSQL sends pending notifications before the reply's ReadyForQuery).
  *   Readers arriving together share one round trip (test/integration/change-feed-replicas.test.ts).
  * - While the connection is down nothing is known: `healthy` is false (caches must not serve),
- *   and every version moves when it comes back (notifications sent meanwhile were lost).
+ *   and every version moves when it comes back (notifications sent meanwhile were lost). Its
+ *   writers still announce, through the pool (`fallback`), so other replicas hear them.
+ * - An announcement can still be lost: its writer dies after the COMMIT, or cannot reach
+ *   PostgreSQL to send it. Each announcement carries a number its transaction took from
+ *   `certfleet_change_seq` (migrations/0029). Every `checkMs` the feed reads the sequence: a
+ *   number issued before the previous check and never heard means a change nobody announced, and
+ *   every version moves, as on a reconnect (`missed` counts these). So a lost announcement leaves
+ *   caches stale for at most about two check periods instead of until the bucket's next change.
  */
 import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
@@ -26,6 +33,51 @@ export const changeChannel = 'certfleet_changes';
 const syncPrefix = 'sync:';
 /** Bucket characters per announcement (PostgreSQL's payload limit is 8,000 bytes; ids are ASCII). */
 const maxPayloadChars = 7_000;
+/** Where announcements can be sent from: the feed's connection, or the pool. */
+export interface Queryable {
+  query(text: string, values: unknown[]): Promise<unknown>;
+}
+/** An announcement's number travels as an item of its bucket list: `#<n>`. */
+const numberMark = '#';
+/** The last number `certfleet_change_seq` issued (0 before the first). */
+const lastIssuedSql = 'SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS n FROM certfleet_change_seq';
+
+/**
+ * The notifications announcing `items` (buckets and `#<n>` numbers) under `token`: as many as the
+ * payload limit needs, the token's own last, so it comes back after all of them.
+ */
+export function announcementPayloads(token: string, items: Iterable<string>): string[] {
+  const payloads: string[] = [];
+  let part = '';
+  for (const item of items) {
+    if (part && part.length + item.length > maxPayloadChars) {
+      payloads.push(`${token}.${payloads.length}|${part}`);
+      part = '';
+    }
+    part = part ? `${part},${item}` : item;
+  }
+  payloads.push(part ? `${token}|${part}` : token);
+  return payloads;
+}
+
+/** Sends announcement payloads in one statement, in order, outside any transaction. */
+function sendPayloads(client: Queryable, payloads: string[]): Promise<unknown> {
+  return payloads.length === 1
+    ? client.query('SELECT pg_notify($1, $2)', [changeChannel, payloads[0]])
+    : client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n', [changeChannel, payloads]);
+}
+
+/**
+ * `afterEveryCommit` for a process without a change feed (one-shot commands): announces through
+ * `pool`, so running replicas hear what the command changed.
+ */
+export function announceThrough(pool: Queryable): (buckets: readonly string[], announcement: number | undefined) => Promise<void> {
+  let counter = 0;
+  return async (buckets, announcement) => {
+    const items = announcement === undefined ? buckets : [...buckets, `${numberMark}${announcement}`];
+    await sendPayloads(pool, announcementPayloads(`${syncPrefix}${process.pid}:direct:${++counter}`, items));
+  };
+}
 
 /** A cache keeping itself current from the feed (`ChangeFeed.subscribe`). */
 export interface ChangeSubscriber {
@@ -40,6 +92,10 @@ export interface ChangeFeedOptions {
   log: Logger;
   /** Wait before reconnecting after a failure, ms; doubles up to 10 s. Default 200. */
   retryMs?: number;
+  /** How often lost announcements are looked for, ms. Default 1,000. */
+  checkMs?: number;
+  /** Announces through this (the pool) while the feed's own connection is down. */
+  fallback?: Queryable;
 }
 
 export class ChangeFeed {
@@ -62,6 +118,17 @@ export class ChangeFeed {
   readonly #subscribers = new Map<string, ChangeSubscriber>();
   /** Notifications received, for /metrics. */
   received = 0;
+  /** Checks that found an announcement lost (every version moved), for /metrics. */
+  missed = 0;
+  /** Every announcement number up to here is accounted for (heard, or covered by a flush). */
+  #accountedTo = 0;
+  /** Numbers heard above `#accountedTo`. */
+  readonly #heard = new Set<number>();
+  /** What the sequence had issued at the previous check; undefined until the first. */
+  #issuedAtLastCheck: number | undefined;
+  #checkTimer: NodeJS.Timeout | undefined;
+  #flushAtFirstCheck = false;
+  #fallbackCounter = 0;
 
   constructor(options: ChangeFeedOptions) {
     this.#o = options;
@@ -103,6 +170,7 @@ export class ChangeFeed {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#checkTimer);
     this.#setHealthy(false);
     await this.#drop();
   }
@@ -110,12 +178,14 @@ export class ChangeFeed {
   /**
    * Announces `buckets` to every replica (this one included) and resolves once the announcement
    * came back, i.e. once every notification committed before the call has been received.
-   * Resolves at once when the feed is down (no cache serves then anyway; nobody would hear it).
+   * `announcement`: the number the transaction took (migrations/0029). While the feed is down
+   * this replica's caches do not serve; the announcement goes through `fallback` for the others.
    */
-  announce(buckets: readonly string[] = []): Promise<void> {
-    if (!this.#healthy || !this.#client) return Promise.resolve();
+  announce(buckets: readonly string[] = [], announcement?: number): Promise<void> {
+    if (!this.#healthy || !this.#client) return this.#announceThroughFallback(buckets, announcement);
     const batch = (this.#pendingSync ??= { buckets: new Set<string>(), waiters: [] });
     for (const b of buckets) batch.buckets.add(b);
+    if (announcement !== undefined) batch.buckets.add(`${numberMark}${announcement}`);
     const done = new Promise<void>((resolve) => batch.waiters.push(resolve));
     // One announcement in flight at a time: writers that finish while it travels share the next
     // one (each is a round trip, and round trips are most of a write's cost here).
@@ -139,21 +209,19 @@ export class ChangeFeed {
     this.#syncs.set(token, [...batch.waiters, next]);
     // A NOTIFY payload holds at most 8,000 bytes: many buckets (a bulk revocation announces one per
     // key) go in several notifications, the token last, so it comes back after all of them.
-    const payloads: string[] = [];
-    let part = '';
-    for (const bucket of batch.buckets) {
-      if (part && part.length + bucket.length > maxPayloadChars) {
-        payloads.push(`${token}.${payloads.length}|${part}`);
-        part = '';
-      }
-      part = part ? `${part},${bucket}` : bucket;
+    sendPayloads(client, announcementPayloads(token, batch.buckets)).catch(() => this.#releaseSyncs());
+  }
+
+  async #announceThroughFallback(buckets: readonly string[], announcement: number | undefined): Promise<void> {
+    const fallback = this.#o.fallback;
+    if (!fallback || (buckets.length === 0 && announcement === undefined)) return;
+    const items = announcement === undefined ? buckets : [...buckets, `${numberMark}${announcement}`];
+    try {
+      await sendPayloads(fallback, announcementPayloads(`${syncPrefix}${process.pid}:fallback:${++this.#fallbackCounter}`, items));
+    } catch (err) {
+      // The write has committed; its number goes unheard, and the other replicas' next checks flush.
+      this.#o.log.warn({ err: (err as Error).message }, 'could not announce a change (the other replicas will notice it missing)');
     }
-    payloads.push(part ? `${token}|${part}` : token);
-    const sent =
-      payloads.length === 1
-        ? client.query('SELECT pg_notify($1, $2)', [changeChannel, payloads[0]])
-        : client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n', [changeChannel, payloads]);
-    sent.catch(() => this.#releaseSyncs());
   }
 
   /** `announce()` with nothing to announce: waits until everything committed so far has arrived. */
@@ -211,12 +279,84 @@ export class ChangeFeed {
       return;
     }
     if (this.#client !== client) return;
+    let issued: number;
+    try {
+      issued = await this.#lastIssued(client);
+    } catch (err) {
+      this.#lost(client, err as Error);
+      return;
+    }
+    if (this.#client !== client) return;
     this.#failures = 0;
-    // Whatever changed while nobody listened is unknown: every version moves.
+    // Whatever changed while nobody listened is unknown: every version moves. A number issued before
+    // now may belong to a commit still under way, whose announcement could yet be lost unnoticed:
+    // the first check flushes once more (quietly) to cover those.
+    this.#flushAll();
+    this.#accountedTo = issued;
+    this.#heard.clear();
+    this.#issuedAtLastCheck = issued;
+    this.#flushAtFirstCheck = true;
+    this.#setHealthy(true);
+    this.#scheduleCheck();
+  }
+
+  async #lastIssued(client: pg.Client): Promise<number> {
+    const { rows } = await client.query<{ n: string }>(lastIssuedSql);
+    return Number(rows[0]!.n);
+  }
+
+  #scheduleCheck(): void {
+    clearTimeout(this.#checkTimer);
+    this.#checkTimer = setTimeout(() => void this.#check(), this.#o.checkMs ?? 1_000);
+    this.#checkTimer.unref();
+  }
+
+  /**
+   * Any number issued by the previous check has had a whole period to be heard: one still
+   * unheard was lost, and every version moves.
+   */
+  async #check(): Promise<void> {
+    const client = this.#client;
+    if (!client || !this.#healthy) return;
+    let issued: number;
+    try {
+      issued = await this.#lastIssued(client);
+    } catch {
+      return; // the connection's own error handler reconnects (and flushes)
+    }
+    if (this.#client !== client) return;
+    if (this.#flushAtFirstCheck) {
+      this.#flushAtFirstCheck = false;
+      this.#flushAll();
+    }
+    const due = this.#issuedAtLastCheck ?? 0;
+    if (this.#accountedTo < due) {
+      this.missed += 1;
+      this.#o.log.warn({ accounted_to: this.#accountedTo, issued_by: due }, 'a committed change was never announced; every cached entry dropped');
+      this.#flushAll();
+      this.#accountAllTo(due);
+    }
+    this.#issuedAtLastCheck = issued;
+    this.#scheduleCheck();
+  }
+
+  /** An announcement's number was heard. */
+  #heardNumber(n: number): void {
+    if (n <= this.#accountedTo) return;
+    this.#heard.add(n);
+    while (this.#heard.delete(this.#accountedTo + 1)) this.#accountedTo += 1;
+  }
+
+  #accountAllTo(n: number): void {
+    for (const h of this.#heard) if (h <= n) this.#heard.delete(h);
+    this.#accountedTo = Math.max(this.#accountedTo, n);
+    while (this.#heard.delete(this.#accountedTo + 1)) this.#accountedTo += 1;
+  }
+
+  #flushAll(): void {
     this.#epoch += 1;
     this.#all += 1;
     for (const subscriber of this.#subscribers.values()) subscriber.reset();
-    this.#setHealthy(true);
   }
 
   #received(payload: string): void {
@@ -237,6 +377,7 @@ export class ChangeFeed {
   }
 
   #bump(bucket: string): void {
+    if (bucket.startsWith(numberMark)) return this.#heardNumber(Number(bucket.slice(numberMark.length)));
     const slash = bucket.indexOf('/');
     const subscriber = slash > 0 ? this.#subscribers.get(bucket.slice(0, slash)) : undefined;
     if (subscriber) return subscriber.changed(bucket.slice(slash + 1));

@@ -46,6 +46,10 @@ export interface UnitOfWork {
   afterCommit(fn: () => Promise<unknown>): Promise<void>;
 }
 
+/** The buckets a transaction changed and, if any, its announcement number; read just before COMMIT. */
+const collectChanges = `SELECT c AS changed, CASE WHEN c <> '' THEN nextval('certfleet_change_seq') END AS announcement
+   FROM current_setting('certfleet.changed', true) AS c`;
+
 /**
  * `afterEveryCommit`: awaited after each outermost commit, before the caller goes on, with the
  * change-feed buckets the transaction touched (migrations/0015_change_announcements.sql): the
@@ -54,7 +58,10 @@ export interface UnitOfWork {
 export function createUnitOfWork(
   pool: Pool,
   log: Logger,
-  options: { afterEveryCommit?: (changed: readonly string[]) => Promise<void>; /** Works per group at most; default 256. */ maxGroup?: number } = {},
+  options: {
+    afterEveryCommit?: (changed: readonly string[], announcement: number | undefined) => Promise<void>;
+    /** Works per group at most; default 256. */ maxGroup?: number;
+  } = {},
 ): UnitOfWork {
   const maxGroup = options.maxGroup ?? 256;
   const afterCommitted = async (callbacks: Array<() => Promise<unknown>>) => {
@@ -151,21 +158,22 @@ export function createUnitOfWork(
     let broken: Error | undefined;
     const results: unknown[] = [];
     let changed: string[] = [];
+    let announcement: number | undefined;
     try {
       // Triggers collect the buckets this transaction changes instead of notifying inside it
       // (a NOTIFY serialises commits); the collection is read with the COMMIT, one round trip.
       await client.query("BEGIN; SET LOCAL certfleet.unit = 'on'");
       for (const work of works) results.push(await transactionScopes.run(scope, work));
       scope.ended = true;
-      // What must commit with the work (audit events), the buckets the triggers collected, and
-      // the COMMIT itself: one round trip.
-      const replies = (await client.query(
-        `${scope.withCommit.map((sql) => `${sql}; `).join('')}SELECT current_setting('certfleet.changed', true) AS changed; COMMIT`,
-      )) as unknown as Array<{
-        rows: Array<{ changed?: string | null }>;
+      // What must commit with the work (audit events), the buckets the triggers collected with
+      // the announcement's number (migrations/0029: how a lost announcement is noticed), and the
+      // COMMIT itself: one round trip.
+      const replies = (await client.query(`${scope.withCommit.map((sql) => `${sql}; `).join('')}${collectChanges}; COMMIT`)) as unknown as Array<{
+        rows: Array<{ changed?: string | null; announcement?: string | null }>;
       }>;
-      const collected = replies[replies.length - 2]!.rows[0]?.changed;
-      changed = collected ? collected.split(',') : [];
+      const collected = replies[replies.length - 2]!.rows[0];
+      changed = collected?.changed ? collected.changed.split(',') : [];
+      announcement = collected?.announcement ? Number(collected.announcement) : undefined;
     } catch (err) {
       scope.ended = true;
       await client.query('ROLLBACK').catch((rollbackErr: Error) => {
@@ -176,7 +184,7 @@ export function createUnitOfWork(
       client.release(broken);
     }
     const announce = options.afterEveryCommit;
-    const committed = afterCommitted(announce && changed.length > 0 ? [() => announce(changed), ...scope.afterCommit] : scope.afterCommit);
+    const committed = afterCommitted(announce && changed.length > 0 ? [() => announce(changed, announcement), ...scope.afterCommit] : scope.afterCommit);
     return { results, committed };
   }
 

@@ -4,13 +4,16 @@
  * its own change feed has heard the write's notification; B's backend may deliver its copy later,
  * so B's cache first makes one round trip on its feed (`ChangeFeed.fresh`), behind which every
  * pending notification arrives. test/integration/change-feed.test.ts shows B behind without it.
+ * A write whose writer died between its COMMIT and its announcement reaches both replicas' lists
+ * within two checks of the announcement numbers (migrations/0029).
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { certificateBody, seedInventory, type Inventory } from '../support/fixtures.ts';
 import { serve, type CertfleetProcess } from '../support/process.ts';
 import { adminKey, testEncryptionKey } from '../support/server.ts';
-import { untilChangeFeedUp } from '../support/until.ts';
+import { untilChangeFeedUp, untilTrue } from '../support/until.ts';
 
 let db: TestDatabase;
 let inv: Inventory;
@@ -52,5 +55,31 @@ describe('two replicas, one PostgreSQL', () => {
     }
     expect(stale).toBe(0);
     expect(Number(/^certfleet_response_cache_hits_total (\d+)/m.exec(await (await fetch(`${b.url}/metrics`)).text())?.[1])).toBeGreaterThanOrEqual(100);
+  });
+
+  it("a write whose writer died before announcing it is in both replicas' lists within two check periods (about 2 s)", async () => {
+    const listOn = async (url: string) =>
+      (
+        (await (await fetch(`${url}/api/v1/certificates?owner_id=${inv.ownerId}&sort=name&per_page=500`, { headers })).json()) as {
+          data: Array<{ id: string; name: string }>;
+        }
+      ).data;
+    const target = (await listOn(b.url))[0]!;
+    await listOn(a.url); // both lists cached from here on
+    // A writer's unit of work that takes its announcement number, commits, and dies before announcing.
+    const writer = new pg.Client({ connectionString: db.url });
+    await writer.connect();
+    await writer.query("BEGIN; SET LOCAL certfleet.unit = 'on'");
+    await writer.query('UPDATE certificates SET name = $2 WHERE id = $1', [target.id, `unannounced-${inv.suffix}`]);
+    await writer.query("SELECT nextval('certfleet_change_seq'); COMMIT");
+    const committedAt = performance.now();
+    await writer.end();
+    for (const url of [a.url, b.url]) {
+      await untilTrue(`${url} lists the unannounced write`, async () => (await listOn(url)).some((c) => c.name === `unannounced-${inv.suffix}`), {
+        timeoutMs: 3_000,
+      });
+    }
+    console.log(`an unannounced write listed on both replicas after ${(performance.now() - committedAt).toFixed(0)} ms`);
+    expect(Number(/^certfleet_change_feed_missed_total (\d+)/m.exec(await (await fetch(`${b.url}/metrics`)).text())?.[1])).toBeGreaterThanOrEqual(1);
   });
 });
