@@ -92,8 +92,11 @@ interface CompiledPattern {
 /** Knows every registered pattern; used only on the 404/405 fallback path, never per request. */
 export class MethodIndex {
   readonly #patterns = new Map<string, CompiledPattern>();
+  /** First path segment -> the protocol of the routes under it (`acme` -> ACME). */
+  readonly #protocols = new Map<string, RouteProtocol>();
 
   add(route: RouteDefinition): void {
+    if (route.protocol) this.#protocols.set(firstSegment(route.path), route.protocol);
     let entry = this.#patterns.get(route.path);
     if (!entry) {
       const source = route.path
@@ -116,10 +119,24 @@ export class MethodIndex {
     return [...methods].sort();
   }
 
+  /**
+   * The protocol of the routes under `path`'s first segment: a client that mistypes a URL under
+   * /acme/ gets an ACME problem document with a nonce, as its library expects, not the REST
+   * API's error envelope.
+   */
+  protocolFor(path: string): RouteProtocol | undefined {
+    return this.#protocols.get(firstSegment(path));
+  }
+
   /** Every registered (method, pattern) pair: the OpenAPI coverage test reads this. */
   list(): Array<{ method: string; path: string }> {
     const out: Array<{ method: string; path: string }> = [];
     for (const [path, entry] of this.#patterns) for (const method of entry.methods) out.push({ method, path });
     return out;
   }
+}
+
+function firstSegment(path: string): string {
+  const end = path.indexOf('/', 1);
+  return end < 0 ? path.slice(1) : path.slice(1, end);
 }

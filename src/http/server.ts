@@ -392,7 +392,10 @@ export class HttpServer {
     }
   }
 
-  /** No route matched: 405 with Allow when the path exists under other methods, else 404. */
+  /**
+   * No route matched: 405 with Allow when the path exists under other methods, else 404; in the
+   * terms of the protocol whose routes share the path's first segment, if any.
+   */
   #fallback(res: HttpResponse, req: HttpRequest): void {
     const ctx = new RequestContext(req, [], req.getMethod() === 'head');
     res.onAborted(() => {
@@ -401,13 +404,15 @@ export class HttpServer {
     const allowed = this.routes.allowed(ctx.path);
     const error =
       allowed.length > 0 ? Errors.methodNotAllowed(allowed) : Errors.notFound(`no route for ${scrubForLog(ctx.method, 16)} ${scrubForLog(ctx.path, 200)}`);
-    const { reply, problem } = problemFor(error, ctx);
+    const protocol = this.routes.protocolFor(ctx.path);
+    let { reply } = protocol ? protocol.problem(error, ctx) : problemFor(error, ctx);
+    if (protocol?.headers) reply = { ...reply, headers: withProtocolHeaders(reply.headers, protocol.headers(ctx)) };
     writeReply(res, ctx, reply, { etag: false, close: this.#draining });
     this.#options.metrics.httpRequests.inc({ route: 'unmatched', method: 'other', status: ctx.status });
     if (!this.#unmatchedLines.admit()) return;
     this.#options.log.info(
       { req_id: ctx.requestId, method: scrubForLog(ctx.method, 16), path: scrubForLog(ctx.path), status: ctx.status },
-      problem.kind === 'notFound' ? 'no route' : 'method not allowed',
+      allowed.length > 0 ? 'method not allowed' : 'no route',
     );
   }
 }

@@ -215,6 +215,17 @@ describe('ACME requests a client would not make', () => {
     expect(answers.slice(12).map((a) => a.status)).toEqual(others.map(() => 200));
   });
 
+  it('answers a URL under /acme/ that names no resource with a problem document and a nonce', async () => {
+    // acme-client, lego and certbot parse every error as a problem and retry with its nonce.
+    expectProblem(await post('/acme/acct/', '{}'), 404, 'malformed');
+    expectProblem(await post('/acme/no-such-thing', '{}'), 404, 'malformed');
+    const wrongMethod = await fetch(`${world.server.url}/acme/new-order`, { method: 'GET' });
+    expect([wrongMethod.status, wrongMethod.headers.get('content-type'), wrongMethod.headers.get('allow')]).toEqual([405, 'application/problem+json', 'POST']);
+    expect(wrongMethod.headers.get('replay-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The REST API keeps its own envelope.
+    expect(((await (await fetch(`${world.server.url}/api/v1/no-such-thing`)).json()) as { code: string }).code).toBe('CF_ERR_NOT_FOUND');
+  });
+
   it('names each defect with its problem type', async () => {
     const url = newAccountUrl();
     expectProblem(await post('/acme/new-account', jws(privateKey, { jwk, nonce: await freshNonce(), url: `${url}x` }, {})), 403, 'unauthorized');

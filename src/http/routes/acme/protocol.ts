@@ -23,7 +23,7 @@ function fromAppError(err: AppError): AcmeProblem {
     case 'notFound':
       return AcmeProblems.malformed(err.message, 404);
     case 'methodNotAllowed':
-      return AcmeProblems.malformed(err.message, 405);
+      return new AcmeProblem('malformed', 405, err.message, {}, { ...err.headers }); // Allow
     case 'rateLimited':
       return new AcmeProblem('rateLimited', 429, err.message, {}, { ...err.headers });
     case 'databaseUnavailable':
