@@ -11,7 +11,9 @@ export const b64 = (value: string | Buffer) => Buffer.from(value).toString('base
 export function jws(privateKey: KeyObject, header: Record<string, unknown>, payload: string | object): string {
   const protectedB64 = b64(JSON.stringify({ alg: 'ES256', ...header }));
   const payloadB64 = b64(typeof payload === 'string' ? payload : JSON.stringify(payload));
-  const hash = { ES256: 'sha256', ES384: 'sha384', ES512: 'sha512' }[String(header.alg ?? 'ES256')] ?? 'sha256';
+  const hashes: Record<string, string> = { ES256: 'sha256', ES384: 'sha384', ES512: 'sha512' };
+  const alg = String(header.alg ?? 'ES256');
+  const hash = Object.hasOwn(hashes, alg) ? hashes[alg]! : 'sha256'; // a fuzzed alg may be 'constructor'
   const signature = sign(hash, Buffer.from(`${protectedB64}.${payloadB64}`), { key: privateKey, dsaEncoding: 'ieee-p1363' });
   return JSON.stringify({ protected: protectedB64, payload: payloadB64, signature: b64(signature) });
 }
