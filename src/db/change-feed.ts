@@ -128,6 +128,7 @@ export class ChangeFeed {
   #issuedAtLastCheck: number | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
   #flushAtFirstCheck = false;
+  #checkFailing = false;
   #fallbackCounter = 0;
 
   constructor(options: ChangeFeedOptions) {
@@ -321,9 +322,17 @@ export class ChangeFeed {
     let issued: number;
     try {
       issued = await this.#lastIssued(client);
-    } catch {
-      return; // the connection's own error handler reconnects (and flushes)
+    } catch (err) {
+      // A lost connection reconnects (and flushes) through its own error handler; a failed
+      // statement on a live one must not end the checks.
+      if (this.#client !== client) return;
+      if (!this.#checkFailing) this.#o.log.warn({ err: (err as Error).message }, 'cannot look for lost announcements; retrying every check');
+      this.#checkFailing = true;
+      this.#scheduleCheck();
+      return;
     }
+    if (this.#checkFailing) this.#o.log.info('looking for lost announcements again');
+    this.#checkFailing = false;
     if (this.#client !== client) return;
     if (this.#flushAtFirstCheck) {
       this.#flushAtFirstCheck = false;

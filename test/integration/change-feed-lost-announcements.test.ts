@@ -74,6 +74,17 @@ describe('announcements that never arrive', () => {
     expect(reader.version([])).toBe(settled);
   });
 
+  it('keeps checking after a check failed on a live connection', async () => {
+    await pool.query('ALTER SEQUENCE certfleet_change_seq RENAME TO certfleet_change_seq_away');
+    await sleep(3 * checkMs); // checks fail meanwhile; the feed's connection stays up
+    await pool.query('ALTER SEQUENCE certfleet_change_seq_away RENAME TO certfleet_change_seq');
+    expect(reader.healthy).toBe(true);
+    expect(lines.some((l) => l.includes('cannot look for lost announcements'))).toBe(true);
+    const cached = reader.version(['certificates/Active']);
+    await write('certificates/Active', async () => undefined);
+    await untilTrue('the reader to notice', () => reader.version(['certificates/Active']) !== cached, { timeoutMs: 10 * checkMs, intervalMs: 5 });
+  });
+
   it('a writer whose feed is down announces through its pool: others hear at once, nothing flushed', async () => {
     const down = new ChangeFeed({ connectionString: db.url, log, checkMs, fallback: pool }); // never started
     expect(down.healthy).toBe(false);
