@@ -37,7 +37,6 @@ beforeAll(async () => {
   writerFeed.start();
   reader.start();
   await untilTrue('both change feeds to connect', () => writerFeed.healthy && reader.healthy, { timeoutMs: 10_000, intervalMs: 10 });
-  await sleep(2 * checkMs); // past the first check, which flushes once more after connecting
 });
 afterAll(async () => {
   await Promise.all([writerFeed?.stop(), reader?.stop()]);
