@@ -27,6 +27,7 @@ import { externalIssuerTypes } from '../services/issuers/connector.ts';
 import { isQueued, type IssuanceService, type RequestedValidity, type SignedLeaf } from '../services/pki/issuance.ts';
 import type { WorkerPool } from '../workers/pool.ts';
 import { canonicalIp, parseIdentifiers } from './identifiers.ts';
+import { IssuedChains } from './issued-chains.ts';
 import { jwkThumbprint, spkiSha256 } from './jws.ts';
 import { AcmeProblem, AcmeProblems } from './problems.ts';
 import type { AcmeProfiles } from './profiles.ts';
@@ -106,6 +107,10 @@ export class AcmeOrders {
   readonly #o: AcmeOrdersOptions;
 
   readonly #finalizeGrouped: (finalize: PendingFinalize) => Promise<AcmeOrderRow | undefined | Error>;
+  /** Chains issued here, for the download after finalize: one query fewer per order. */
+  readonly #issuedChains = new IssuedChains(4_096);
+  /** The chain a finalize group signed; read only once that group committed (finalize()). */
+  readonly #signedChains = new WeakMap<PendingFinalize, string>();
   readonly #settleGrouped: (outcome: ValidationOutcome) => Promise<void>;
   readonly #createGrouped: (create: PendingOrder) => Promise<AcmeOrderRow>;
 
@@ -437,6 +442,8 @@ export class AcmeOrders {
         ? await this.#o.audit.atomically(() => this.#finalizeAlone(finalize), { joinNested: true })
         : await this.#finalizeGrouped(finalize);
       if (outcome instanceof Error) throw outcome;
+      const chain = this.#signedChains.get(finalize);
+      if (chain !== undefined && outcome?.status === 'valid') this.#issuedChains.set(order.id, account.id, chain);
       return { order: outcome ?? order, authorizationIds: order.authorization_ids };
     } catch (err) {
       if (err instanceof AcmeProblem && err.type === 'orderNotReady') throw err;
@@ -459,6 +466,8 @@ export class AcmeOrders {
    */
   async #finalizeAlone(f: PendingFinalize): Promise<AcmeOrderRow | undefined> {
     const { order, certificate } = f;
+    // Alone after its group failed: what the group signed was rolled back.
+    this.#signedChains.delete(f);
     const principal = acmePrincipal(f.accountId);
     if (!(await this.#o.repo.transitionOrder(order.id, 'ready', 'processing'))) throw notReady(order.id);
     // A local issuer signs at once and the certificate is written once, already issued; an
@@ -512,6 +521,7 @@ export class AcmeOrders {
       const leaf = signed[i]!;
       return leaf instanceof Error ? [] : [{ finalize: f, leaf }];
     });
+    for (const { finalize, leaf } of issued) this.#signedChains.set(finalize, leaf.version.pemChain);
     if (issued.length === 0) return signed as Error[];
     await this.#o.issuance.recordNew(
       issued.map(({ finalize, leaf }) => ({ principal: acmePrincipal(finalize.accountId), certificate: finalize.certificate, leaf })),
@@ -549,9 +559,14 @@ export class AcmeOrders {
 
   /** The PEM chain of an order's certificate (RFC 8555 7.4.2), for the account that ordered it. */
   async certificateChain(account: AcmeAccountRow, orderId: string): Promise<string> {
+    const issued = this.#issuedChains.get(orderId);
+    if (issued) {
+      this.#mustOwn(account, issued.accountId);
+      return issued.chain;
+    }
     const found = await this.#o.repo.orderWithChain(orderId);
     if (!found) throw AcmeProblems.notFound(`order ${orderId}`);
-    this.#mustOwn(account, found.order);
+    this.#mustOwn(account, found.order.account_id);
     if (!found.chain) throw AcmeProblems.notFound(`certificate ${orderId}`);
     return found.chain;
   }
@@ -559,12 +574,12 @@ export class AcmeOrders {
   async #ownOrder(account: AcmeAccountRow, id: string): Promise<OrderWithAuthorizations> {
     const order = await this.#o.repo.orderById(id);
     if (!order) throw AcmeProblems.notFound(`order ${id}`);
-    this.#mustOwn(account, order);
+    this.#mustOwn(account, order.account_id);
     return order;
   }
 
-  #mustOwn(account: AcmeAccountRow, order: AcmeOrderRow): void {
-    if (order.account_id !== account.id) throw AcmeProblems.unauthorized('this order belongs to another account');
+  #mustOwn(account: AcmeAccountRow, orderAccountId: string): void {
+    if (orderAccountId !== account.id) throw AcmeProblems.unauthorized('this order belongs to another account');
   }
 
   async #profileOf(order: AcmeOrderRow): Promise<AcmeProfile> {
