@@ -27,11 +27,11 @@ import { externalIssuerTypes } from '../services/issuers/connector.ts';
 import { isQueued, type IssuanceService, type RequestedValidity, type SignedLeaf } from '../services/pki/issuance.ts';
 import type { WorkerPool } from '../workers/pool.ts';
 import { canonicalIp, parseIdentifiers } from './identifiers.ts';
-import { IssuedChains } from './issued-chains.ts';
 import { jwkThumbprint, spkiSha256 } from './jws.ts';
 import { AcmeProblem, AcmeProblems } from './problems.ts';
 import type { AcmeProfiles } from './profiles.ts';
 import type { AcmeRateLimits } from './rate-limits.ts';
+import { RecentEntries } from './recent-entries.ts';
 import { parseRenewalCertId } from './renewal-info.ts';
 import type { ValidationQueue } from './validation-queue.ts';
 import type { ChallengeValidators } from './validators.ts';
@@ -107,8 +107,18 @@ export class AcmeOrders {
   readonly #o: AcmeOrdersOptions;
 
   readonly #finalizeGrouped: (finalize: PendingFinalize) => Promise<AcmeOrderRow | undefined | Error>;
-  /** Chains issued here, for the download after finalize: one query fewer per order. */
-  readonly #issuedChains = new IssuedChains(4_096);
+  /**
+   * Chains issued here, for the download after finalize: one query fewer per order. An issued
+   * chain never changes, and an order holding a certificate is never deleted.
+   */
+  readonly #issuedChains = new RecentEntries<{ accountId: string; chain: string }>(4_096);
+  /**
+   * Orders created here ready (trusting profiles), for the finalize after new-order: one query
+   * fewer per order. What finalize reads of them never changes (account, identifiers, profile,
+   * validity, replaces, authorizations); their status is checked again where the finalize locks
+   * them ready, so a stale "ready" still ends as orderNotReady.
+   */
+  readonly #readyOrders = new RecentEntries<OrderWithAuthorizations>(4_096);
   /** The chain a finalize group signed; read only once that group committed (finalize()). */
   readonly #signedChains = new WeakMap<PendingFinalize, string>();
   readonly #settleGrouped: (outcome: ValidationOutcome) => Promise<void>;
@@ -214,7 +224,9 @@ export class AcmeOrders {
           ...(replaces ? { replaces } : {}),
         }),
       });
-      return { order, authorizationIds: authorizations.map((a) => a.id) };
+      const authorizationIds = authorizations.map((a) => a.id);
+      if (order.status === 'ready') this.#readyOrders.set(order.id, { ...order, authorization_ids: authorizationIds });
+      return { order, authorizationIds };
     } catch (err) {
       if (err instanceof ConstraintViolation && err.kind === 'unique') {
         throw new AcmeProblem('alreadyReplaced', 409, `certificate ${String(payload.replaces)} is already being replaced by another order`);
@@ -385,7 +397,12 @@ export class AcmeOrders {
    * certificate is issued, valid with it, invalid (with the reason) if issuance fails.
    */
   async finalize(account: AcmeAccountRow, accountKey: KeyObject, id: string, payload: Record<string, unknown> | undefined): Promise<OrderView> {
-    const order = await this.#ownOrder(account, id);
+    const created = this.#readyOrders.get(id);
+    if (created) {
+      this.#mustOwn(account, created.account_id);
+      this.#readyOrders.take(id); // a second finalize reads the order as it is now
+    }
+    const order = created ?? (await this.#ownOrder(account, id));
     if (order.status !== 'ready') {
       throw new AcmeProblem('orderNotReady', 403, `order ${id} is ${order.status}; only a ready order can be finalized`);
     }
@@ -443,7 +460,7 @@ export class AcmeOrders {
         : await this.#finalizeGrouped(finalize);
       if (outcome instanceof Error) throw outcome;
       const chain = this.#signedChains.get(finalize);
-      if (chain !== undefined && outcome?.status === 'valid') this.#issuedChains.set(order.id, account.id, chain);
+      if (chain !== undefined && outcome?.status === 'valid') this.#issuedChains.set(order.id, { accountId: account.id, chain });
       return { order: outcome ?? order, authorizationIds: order.authorization_ids };
     } catch (err) {
       if (err instanceof AcmeProblem && err.type === 'orderNotReady') throw err;

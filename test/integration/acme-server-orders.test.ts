@@ -276,6 +276,27 @@ describe('orders under a trusting profile', () => {
     expect(new Set(rows.rows.map((r) => r.tx)).size).toBeLessThan(n);
   });
 
+  it('refuses to finalize an order no longer ready, even one this replica created ready a moment ago', async () => {
+    // The replica remembers orders it created ready (their fixed fields) for the finalize that
+    // follows; their status is checked where the finalize locks them.
+    const client = await newClient({ bound: true });
+    const order = await client.createOrder({ identifiers: [{ type: 'dns', value: 'gone.trust.test' }], profile: 'trusted' } as acme.Order & {
+      profile: string;
+    });
+    expect(order.status).toBe('ready');
+    // Expired and failed by the ACME GC of another replica, say.
+    await withClient(server.db.url, (c) => c.query(`UPDATE acme_orders SET status = 'invalid' WHERE id = $1`, [order.url.split('/').pop()]));
+    const [, csr] = await acme.crypto.createCsr({ commonName: 'gone.trust.test' });
+    await expect(client.finalizeOrder(order, csr)).rejects.toThrow(/no longer ready|only a ready order/);
+    expect(
+      (
+        await withClient(server.db.url, (c) =>
+          c.query<{ n: number }>(`SELECT count(*)::int AS n FROM certificates WHERE name = $1`, [`acme-${order.url.split('/').pop()}`]),
+        )
+      ).rows[0]!.n,
+    ).toBe(0);
+  });
+
   it('issues the lifetime asked for (notBefore/notAfter) when the profile allows it', async () => {
     const client = await newClient({ bound: true });
     const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 7 * 86_400_000).toISOString().replace('.000Z', 'Z');
