@@ -6,7 +6,6 @@ import { loadInstanceSecret } from '../db/instance-secrets.ts';
 import { migrate } from '../db/migrate.ts';
 import { AuditLog, type AuditCheckpoint } from '../services/audit/audit-log.ts';
 import { AuditWriter } from '../services/audit/writer.ts';
-import { announceThrough } from '../db/change-feed.ts';
 import { createUnitOfWork } from '../db/unit-of-work.ts';
 import { CursorCodec } from '../services/cursor.ts';
 import { UsageError, type CommandContext } from './run-command.ts';
@@ -34,7 +33,7 @@ export async function auditCommand({ config, log, args }: CommandContext): Promi
     const repo = createAuditRepository(database.pool);
     // Events committed but not chained yet (writers do not wait for the chain) are chained first,
     // by the chainer every replica runs: the verified head covers every acknowledged write.
-    const writer = new AuditWriter({ repo, uow: createUnitOfWork(database.pool, log, { afterEveryCommit: announceThrough(database.pool) }), log });
+    const writer = new AuditWriter({ repo, uow: createUnitOfWork(database.pool, log), log });
     const auditLog = new AuditLog(repo, new CursorCodec(await loadInstanceSecret(database.pool, 'cursor-hmac')), undefined, () => writer.caughtUp());
     const started = performance.now();
     const result = await auditLog.verify(checkpoints);

@@ -1,6 +1,5 @@
 import { createApiKeyRepository } from '../db/api-keys.ts';
 import { createAuditRepository } from '../db/audit.ts';
-import { announceThrough } from '../db/change-feed.ts';
 import { createUnitOfWork } from '../db/unit-of-work.ts';
 import { AuditWriter } from '../services/audit/writer.ts';
 import { openOneShotDatabase } from './one-shot-database.ts';
@@ -34,11 +33,7 @@ export async function keysCommand({ config, log, args }: CommandContext): Promis
   if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires-at must be an RFC 3339 timestamp');
 
   const database = await openOneShotDatabase(config, log, values.init === true);
-  const audit = new AuditWriter({
-    repo: createAuditRepository(database.pool),
-    uow: createUnitOfWork(database.pool, log, { afterEveryCommit: announceThrough(database.pool) }),
-    log,
-  });
+  const audit = new AuditWriter({ repo: createAuditRepository(database.pool), uow: createUnitOfWork(database.pool, log), log });
   const apiKeys = new ApiKeyService({ repo: createApiKeyRepository(database.pool), log, audit });
   try {
     await migrate(database.pool, log);

@@ -1,4 +1,3 @@
-import { announceThrough } from '../db/change-feed.ts';
 import { createUnitOfWork } from '../db/unit-of-work.ts';
 import { createAuditRepository } from '../db/audit.ts';
 import { openDatabase } from '../db/database.ts';
@@ -15,11 +14,7 @@ export async function seedCommand({ config, log, args }: CommandContext): Promis
     await migrate(database.pool, log);
     const added = await seedDemo(
       database.pool,
-      new AuditWriter({
-        repo: createAuditRepository(database.pool),
-        uow: createUnitOfWork(database.pool, log, { afterEveryCommit: announceThrough(database.pool) }),
-        log,
-      }),
+      new AuditWriter({ repo: createAuditRepository(database.pool), uow: createUnitOfWork(database.pool, log), log }),
     );
     process.stdout.write(added > 0 ? `demo inventory added (${added} certificates)\n` : 'demo inventory already present\n');
     return 0;

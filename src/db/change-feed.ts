@@ -124,14 +124,16 @@ export class ChangeFeed {
   #accountedTo = 0;
   /** Numbers heard above `#accountedTo`. */
   readonly #heard = new Set<number>();
-  /** What the sequence had issued at the previous check; undefined until the first. */
-  #issuedAtLastCheck: number | undefined;
+  /** What the sequence had issued at the previous check (or at the connect). */
+  #issuedAtLastCheck = 0;
   #checkTimer: NodeJS.Timeout | undefined;
   #checkFailing = false;
-  #fallbackCounter = 0;
+  /** `announceThrough(options.fallback)`: how this replica announces while its feed is down. */
+  readonly #fallback: ReturnType<typeof announceThrough> | undefined;
 
   constructor(options: ChangeFeedOptions) {
     this.#o = options;
+    this.#fallback = options.fallback ? announceThrough(options.fallback) : undefined;
   }
 
   get healthy(): boolean {
@@ -213,11 +215,9 @@ export class ChangeFeed {
   }
 
   async #announceThroughFallback(buckets: readonly string[], announcement: number | undefined): Promise<void> {
-    const fallback = this.#o.fallback;
-    if (!fallback || (buckets.length === 0 && announcement === undefined)) return;
-    const items = announcement === undefined ? buckets : [...buckets, `${numberMark}${announcement}`];
+    if (!this.#fallback || (buckets.length === 0 && announcement === undefined)) return;
     try {
-      await sendPayloads(fallback, announcementPayloads(`${syncPrefix}${process.pid}:fallback:${++this.#fallbackCounter}`, items));
+      await this.#fallback(buckets, announcement);
     } catch (err) {
       // The write has committed; its number goes unheard, and the other replicas' next checks flush.
       this.#o.log.warn({ err: (err as Error).message }, 'could not announce a change (the other replicas will notice it missing)');
@@ -331,10 +331,10 @@ export class ChangeFeed {
       this.#scheduleCheck();
       return;
     }
+    if (this.#client !== client) return;
     if (this.#checkFailing) this.#o.log.info('looking for lost announcements again');
     this.#checkFailing = false;
-    if (this.#client !== client) return;
-    const due = this.#issuedAtLastCheck ?? 0;
+    const due = this.#issuedAtLastCheck;
     if (this.#accountedTo < due) {
       this.missed += 1;
       this.#o.log.warn({ accounted_to: this.#accountedTo, issued_by: due }, 'a committed change was never announced; every cached entry dropped');
@@ -349,12 +349,18 @@ export class ChangeFeed {
   #heardNumber(n: number): void {
     if (n <= this.#accountedTo) return;
     this.#heard.add(n);
-    while (this.#heard.delete(this.#accountedTo + 1)) this.#accountedTo += 1;
+    this.#advance();
   }
 
+  /** Every number up to `n` is accounted for (a flush covered the unheard ones). */
   #accountAllTo(n: number): void {
     for (const h of this.#heard) if (h <= n) this.#heard.delete(h);
     this.#accountedTo = Math.max(this.#accountedTo, n);
+    this.#advance();
+  }
+
+  /** Moves `#accountedTo` over the numbers heard right after it. */
+  #advance(): void {
     while (this.#heard.delete(this.#accountedTo + 1)) this.#accountedTo += 1;
   }
 

@@ -6,6 +6,7 @@
  * their failures are logged, never thrown: the work has committed by then.
  */
 import type { Logger } from '../observability/logger.ts';
+import { announceThrough } from './change-feed.ts';
 import type { Pool } from './pool.ts';
 import { savepoint, scopedClient, transactionScopes, type TransactionScope } from './transaction-scope.ts';
 import { translateUnavailable } from './unavailable.ts';
@@ -54,6 +55,8 @@ const collectChanges = `SELECT c AS changed, CASE WHEN c <> '' THEN nextval('cer
  * `afterEveryCommit`: awaited after each outermost commit, before the caller goes on, with the
  * change-feed buckets the transaction touched (migrations/0015_change_announcements.sql): the
  * change feed announces them, and a write is acknowledged only once this replica's caches know.
+ * Default: announced through `pool` (a process no change feed runs in, e.g. a one-shot command,
+ * so that running replicas still hear what it changed).
  */
 export function createUnitOfWork(
   pool: Pool,
@@ -64,6 +67,7 @@ export function createUnitOfWork(
   } = {},
 ): UnitOfWork {
   const maxGroup = options.maxGroup ?? 256;
+  const announce = options.afterEveryCommit ?? announceThrough(pool);
   const afterCommitted = async (callbacks: Array<() => Promise<unknown>>) => {
     for (const fn of callbacks) {
       try {
@@ -184,8 +188,7 @@ export function createUnitOfWork(
     } finally {
       client.release(broken);
     }
-    const announce = options.afterEveryCommit;
-    const committed = afterCommitted(announce && changed.length > 0 ? [() => announce(changed, announcement), ...scope.afterCommit] : scope.afterCommit);
+    const committed = afterCommitted(changed.length > 0 ? [() => announce(changed, announcement), ...scope.afterCommit] : scope.afterCommit);
     return { results, committed };
   }
 
