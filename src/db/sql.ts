@@ -88,6 +88,31 @@ export class Conditions {
 }
 
 /**
+ * Names for statement texts built at run time that repeat (a list's first page, one text per sort
+ * and page size), so that each is parsed and planned once per connection instead of on every
+ * call. Bounded: every named text becomes a prepared statement on each connection that runs it,
+ * so past `max` distinct texts the rest stay unnamed.
+ */
+export class StatementNames {
+  readonly #names = new Map<string, string>();
+
+  constructor(
+    private readonly prefix: string,
+    private readonly max: number,
+  ) {}
+
+  /** The text's name, or undefined once `max` other texts were named. */
+  for(text: string): string | undefined {
+    let name = this.#names.get(text);
+    if (name === undefined && this.#names.size < this.max) {
+      name = `${this.prefix}-${this.#names.size}`;
+      this.#names.set(text, name);
+    }
+    return name;
+  }
+}
+
+/**
  * Reads a query's rows through one server-side cursor (pg-cursor), `batchSize` at a time, so
  * memory stays bounded for any result size; `onBatch` returning false stops early. Returns the
  * rows read.

@@ -70,7 +70,10 @@ interface PlanNode {
 async function analyze(filter: CertificateFilter, sort: SortColumn, after = false): Promise<PlanNode> {
   let captured: { text: string; values: unknown[] } | undefined;
   const recording = {
-    query: (text: string, values: unknown[]) => {
+    // Called with (text, values), or with a named statement's config (the unfiltered first page).
+    query: (config: string | { text: string; values?: unknown[] }, params?: unknown[]) => {
+      const text = typeof config === 'string' ? config : config.text;
+      const values = (typeof config === 'string' ? params : config.values) ?? [];
       captured ??= { text, values };
       return pool.query(text, values);
     },
@@ -131,5 +134,28 @@ describe('certificate list cost per page', () => {
       const plan = await analyze(filter, sort);
       expect(certificateRowsExamined(plan), `${sort}: ${JSON.stringify(plan)}`).toBeLessThanOrEqual(maxRowsExamined);
     }
+  });
+
+  it('runs the unfiltered first page and total as named statements, planned once per connection', async () => {
+    const names: Array<string | undefined> = [];
+    const recording = {
+      query: (config: string | { name?: string; text: string; values?: unknown[] }, params?: unknown[]) => {
+        names.push(typeof config === 'string' ? undefined : config.name);
+        return typeof config === 'string' ? pool.query(config, params) : pool.query(config);
+      },
+    } as unknown as pg.Pool;
+    const repo = createCertificateRepository(recording);
+    for (let i = 0; i < 3; i++) {
+      const rows = await repo.list({ filter: {}, sort: 'created_at', descending: true, limit: 51 });
+      expect(rows).toHaveLength(51);
+      expect(await repo.count({})).toBe(20_000);
+    }
+    expect(names.every((name) => name !== undefined)).toBe(true);
+    expect(new Set(names).size).toBe(2);
+    // A filter's values vary: custom plans, no name.
+    names.length = 0;
+    await repo.list({ filter: { owner_id: 'ow7' }, sort: 'created_at', descending: true, limit: 51 });
+    await repo.list({ filter: {}, sort: 'created_at', descending: true, limit: 51, after: { value: new Date().toISOString(), id: 'c5' } });
+    expect(names).toEqual([undefined, undefined]);
   });
 });
