@@ -29,6 +29,8 @@ describe('ACME directory and nonces', () => {
     const res = await fetch(directoryUrl);
     expect(res.status).toBe(200);
     expect(res.headers.get('replay-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // RFC 8555 7.1: the "index" relation is on every resource but the directory itself.
+    expect(res.headers.get('link')).toBeNull();
     const directory = (await res.json()) as Record<string, unknown>;
     expect(directory.newNonce).toBe(`${world.server.url}/acme/new-nonce`);
     expect(directory.newAccount).toBe(`${world.server.url}/acme/new-account`);

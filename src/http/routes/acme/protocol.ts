@@ -2,7 +2,8 @@
  * ACME as a protocol of the HTTP pipeline (RouteProtocol): request bodies are JWS
  * (application/jose+json), errors are RFC 7807 problem documents with ACME error types, and
  * every response, errors included, carries a fresh Replay-Nonce (so a client retrying a
- * badNonce needs no extra round trip) and a Link to the directory.
+ * badNonce needs no extra round trip) and a Link to the directory, except the directory's own
+ * (RFC 8555 7.1: the "index" relation is on all resources other than the directory).
  */
 import { z } from 'zod';
 import { AcmeProblem, AcmeProblems, isAcmeProblem } from '../../../acme/problems.ts';
@@ -36,7 +37,8 @@ function fromAppError(err: AppError): AcmeProblem {
   }
 }
 
-export function acmeProtocol(server: AcmeServer): RouteProtocol {
+export function acmeProtocol(server: AcmeServer, options: { indexLink?: boolean } = {}): RouteProtocol {
+  const indexLink = options.indexLink ?? true;
   return {
     bodyContentTypes: ['application/jose+json'],
     problem(err: unknown): { reply: Reply; problem: LoggedProblem } {
@@ -62,6 +64,7 @@ export function acmeProtocol(server: AcmeServer): RouteProtocol {
     },
     headers(ctx: RequestContext): Record<string, string> {
       const headers: Record<string, string> = { 'Replay-Nonce': server.nonces.mint(), 'Cache-Control': 'no-store' };
+      if (!indexLink) return headers;
       try {
         headers.Link = `<${server.urls.directory(server.urls.origin(ctx.host), ctx.param('profile') || undefined)}>;rel="index"`;
       } catch {

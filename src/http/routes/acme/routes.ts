@@ -21,6 +21,8 @@ function accountJson(server: AcmeServer, origin: string, account: AcmeAccountRow
 export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
   const server = deps.acme;
   const protocol = acmeProtocol(server);
+  // The directory is the index itself: no Link to it (RFC 8555 7.1).
+  const directoryProtocol = acmeProtocol(server, { indexLink: false });
 
   const verified = (ctx: RequestContext, rule: SignerRule) => verifiedRequest(server, ctx, rule);
 
@@ -32,7 +34,7 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
       summary: 'ACME directory (RFC 8555 7.1.1): the URLs of every ACME resource and the server meta',
       response: { description: 'the directory object' },
       access: 'public',
-      protocol,
+      protocol: directoryProtocol,
       // Every client run starts here: logged at debug, like the nonce (errors still at info).
       quiet: true,
       handler: async (ctx): Promise<Reply> => ({
