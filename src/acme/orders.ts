@@ -109,14 +109,15 @@ export class AcmeOrders {
   readonly #finalizeGrouped: (finalize: PendingFinalize) => Promise<AcmeOrderRow | undefined | Error>;
   /**
    * Chains issued here, for the download after finalize: one query fewer per order. An issued
-   * chain never changes, and an order holding a certificate is never deleted.
+   * chain never changes, and an order holding a certificate is never deleted. Set only once the
+   * finalize committed.
    */
   readonly #issuedChains = new RecentEntries<{ accountId: string; chain: string }>(4_096);
   /**
    * Orders created here ready (trusting profiles), for the finalize after new-order: one query
    * fewer per order. What finalize reads of them never changes (account, identifiers, profile,
    * validity, replaces, authorizations); their status is checked again where the finalize locks
-   * them ready, so a stale "ready" still ends as orderNotReady.
+   * them ready, so a stale "ready" still ends as orderNotReady. Set only once the order committed.
    */
   readonly #readyOrders = new RecentEntries<OrderWithAuthorizations>(4_096);
   /** The chain a finalize group signed; read only once that group committed (finalize()). */

@@ -1,14 +1,14 @@
 /**
- * What this replica just wrote and will be asked for next, by id: the chain a finalize issued
- * (for the download that follows) and the order a new-order created ready (for the finalize that
- * follows). Only values that cannot go stale in a way that matters are kept (see each use); the
- * map only bounds how many, dropping the oldest first. A miss reads the database.
+ * A map bounded to `maxEntries`, dropping the oldest entry first: for values a caller can always
+ * get again (a miss reads the database or parses again), such as parsed account keys, the chain a
+ * finalize issued (for the download that follows) and the order a new-order created ready (for
+ * the finalize that follows). Only values that cannot go stale in a way that matters are kept
+ * (see each use).
  */
 export class RecentEntries<V> {
   readonly #entries = new Map<string, V>();
   constructor(readonly maxEntries: number) {}
 
-  /** Only once what `value` describes has committed. */
   set(id: string, value: V): void {
     if (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(id, value);

@@ -10,6 +10,7 @@ import type { WorkerPool } from '../workers/pool.ts';
 import { algorithmFitsKey, importJwk, parseJsonObject, parseJws, signatureAlgorithms, verifyJws, type Jwk, type ParsedJws } from './jws.ts';
 import type { NonceService } from './nonces.ts';
 import { AcmeProblem, AcmeProblems } from './problems.ts';
+import { RecentEntries } from './recent-entries.ts';
 
 /** What a verified request carries: the payload ('' for POST-as-GET) and who signed it. */
 export interface VerifiedRequest {
@@ -39,15 +40,16 @@ export interface AccountLookup {
 
 /** Parsed account keys by account id and thumbprint: a JWK is parsed once, not per request. */
 class AccountKeyCache {
-  readonly #keys = new Map<string, KeyObject>();
-  constructor(readonly max: number) {}
+  readonly #keys: RecentEntries<KeyObject>;
+  constructor(max: number) {
+    this.#keys = new RecentEntries(max);
+  }
 
   get(account: AcmeAccountRow): KeyObject {
     const cacheKey = `${account.id}\n${account.key_thumbprint}`;
     let key = this.#keys.get(cacheKey);
     if (!key) {
       key = importJwk(account.jwk);
-      if (this.#keys.size >= this.max) this.#keys.delete(this.#keys.keys().next().value!);
       this.#keys.set(cacheKey, key);
     }
     return key;

@@ -92,7 +92,11 @@ interface CompiledPattern {
 /** Knows every registered pattern; used only on the 404/405 fallback path, never per request. */
 export class MethodIndex {
   readonly #patterns = new Map<string, CompiledPattern>();
-  /** First path segment -> the protocol of the routes under it (`acme` -> ACME). */
+  /**
+   * First path segment -> the protocol of the routes under it (`acme` -> ACME), for the fallback.
+   * The last route added under a segment sets it: ACME's directory speaks a variant without the
+   * index Link, and every ACME route added after it speaks the full protocol.
+   */
   readonly #protocols = new Map<string, RouteProtocol>();
 
   add(route: RouteDefinition): void {

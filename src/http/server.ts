@@ -18,7 +18,7 @@ import { problemFor } from './problems.ts';
 import { etagFor } from './etag.ts';
 import type { ChangeVersions, ResponseCache } from './response-cache.ts';
 import { jsonContentType, writeReply, writeStream } from './respond.ts';
-import { MethodIndex, paramNames, type LoggedProblem, type RouteDefinition } from './router.ts';
+import { MethodIndex, paramNames, type LoggedProblem, type RouteDefinition, type RouteProtocol } from './router.ts';
 import { loadTlsCredentials, type TlsCredentials, type TlsFiles } from './tls-credentials.ts';
 import { NodeApp } from './node-engine.ts';
 import { LISTEN_EXCLUSIVE_PORT, type HttpEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.ts';
@@ -318,9 +318,9 @@ export class HttpServer {
       if (body && def.body) ctx.body = def.body.parse(parseJson(await body));
       reply = (def.cache && (await this.#fromCache(ctx, def))) || (await def.handler(ctx));
     } catch (err) {
-      ({ reply, problem } = def.protocol ? def.protocol.problem(err, ctx) : problemFor(err, ctx));
+      ({ reply, problem } = problemIn(def.protocol, err, ctx));
     }
-    if (def.protocol?.headers) reply = { ...reply, headers: withProtocolHeaders(reply.headers, def.protocol.headers(ctx)) };
+    reply = withProtocolHeaders(reply, def.protocol, ctx);
     try {
       if (reply.stream) await writeStream(res, ctx, reply, this.#options.streamStallTimeoutMs);
       else writeReply(res, ctx, reply, { etag: def.etag === true, close: this.#draining });
@@ -405,8 +405,7 @@ export class HttpServer {
     const error =
       allowed.length > 0 ? Errors.methodNotAllowed(allowed) : Errors.notFound(`no route for ${scrubForLog(ctx.method, 16)} ${scrubForLog(ctx.path, 200)}`);
     const protocol = this.routes.protocolFor(ctx.path);
-    let { reply } = protocol ? protocol.problem(error, ctx) : problemFor(error, ctx);
-    if (protocol?.headers) reply = { ...reply, headers: withProtocolHeaders(reply.headers, protocol.headers(ctx)) };
+    const reply = withProtocolHeaders(problemIn(protocol, error, ctx).reply, protocol, ctx);
     writeReply(res, ctx, reply, { etag: false, close: this.#draining });
     this.#options.metrics.httpRequests.inc({ route: 'unmatched', method: 'other', status: ctx.status });
     if (!this.#unmatchedLines.admit()) return;
@@ -417,12 +416,20 @@ export class HttpServer {
   }
 }
 
+/** `err` rendered by the route's protocol, or as the REST API's error envelope. */
+function problemIn(protocol: RouteProtocol | undefined, err: unknown, ctx: RequestContext): { reply: Reply; problem: LoggedProblem } {
+  return protocol ? protocol.problem(err, ctx) : problemFor(err, ctx);
+}
+
 /**
- * A route's own headers plus its protocol's. Link is the one header both may set (ACME: the
+ * The reply with its protocol's headers added. Link is the one header both may set (ACME: the
  * route's rel="up", the protocol's rel="index"): the values are joined, as RFC 8288 allows.
  */
-function withProtocolHeaders(own: Record<string, string> | undefined, protocol: Record<string, string>): Record<string, string> {
-  const merged = { ...own, ...protocol };
-  if (own?.Link && protocol.Link) merged.Link = `${own.Link}, ${protocol.Link}`;
-  return merged;
+function withProtocolHeaders(reply: Reply, protocol: RouteProtocol | undefined, ctx: RequestContext): Reply {
+  if (!protocol?.headers) return reply;
+  const own = reply.headers;
+  const added = protocol.headers(ctx);
+  const merged = { ...own, ...added };
+  if (own?.Link && added.Link) merged.Link = `${own.Link}, ${added.Link}`;
+  return { ...reply, headers: merged };
 }
