@@ -45,11 +45,15 @@ const inputs = algorithms.map((alg) => {
   return { alg, body: body(alg, privateKey), key: publicKey };
 });
 const es256Jwk = inputs[0]!.key.export({ format: 'jwk' });
+// The largest RSA key an account may have: verified on the pool when it is over 4,096 bits.
+const rsa8192 = generateKeyPairSync('rsa', { modulusLength: 8192 });
+const rs256With8192 = body('RS256', rsa8192.privateKey);
 
 export default {
   title: 'ACME JWS: parse + verify one request with a cached account key, per algorithm',
   cases: () => [
     ...inputs.map(({ alg, body, key }) => ({ name: `parse + verify ${alg}`, fn: () => verifyJws(parseJws(body), key) })),
+    { name: 'parse + verify RS256, RSA-8192', fn: () => verifyJws(parseJws(rs256With8192), rsa8192.publicKey) },
     { name: 'importJwk ES256 (a cache miss: JWK -> KeyObject)', fn: () => void importJwk(es256Jwk) },
   ],
 } satisfies BenchFile;

@@ -81,7 +81,7 @@ describe('ACME JWS', () => {
     for (const body of cases) expect(problemOf(() => parseJws(body)).type).toBe('malformed');
   });
 
-  it('refuses keys with private members, small RSA keys and unknown curves', () => {
+  it('refuses keys with private members, small RSA keys, RSA exponents other than 65537 and unknown curves', () => {
     const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
     expect(problemOf(() => importJwk(rsa1024))).toEqual({ type: 'badPublicKey', status: 400 });
     const withPrivate = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
@@ -89,6 +89,8 @@ describe('ACME JWS', () => {
     const secp256k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ format: 'jwk' });
     expect(problemOf(() => importJwk(secp256k1))).toEqual({ type: 'badPublicKey', status: 400 });
     expect(problemOf(() => importJwk({ kty: 'oct', k: 'AAAA' }))).toEqual({ type: 'badPublicKey', status: 400 });
+    const exponent3 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).publicKey.export({ format: 'jwk' });
+    expect(problemOf(() => importJwk(exponent3))).toEqual({ type: 'badPublicKey', status: 400 });
     expect(problemOf(() => importJwk({ kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' }))).toEqual({ type: 'badPublicKey', status: 400 });
   });
 

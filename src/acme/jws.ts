@@ -3,11 +3,12 @@
  * key rules, and signature verification with node:crypto. Keys are parsed once into KeyObjects
  * (an account's key is cached by the caller; see AccountKeyCache).
  *
- * Accepted: RS256/384/512, PS256/384/512 (RSA 2048..8192 bits), ES256/384/512 (the curve must
+ * Accepted: RS256/384/512, PS256/384/512 (RSA 2048..8192 bits, exponent 65537), ES256/384/512 (the curve must
  * match the algorithm), EdDSA (Ed25519, Ed448). Anything else is badSignatureAlgorithm with the
  * list, as RFC 8555 6.2 asks; `none` and MACs never verify a request.
  */
 import { createHash, createPublicKey, constants, verify, type KeyObject } from 'node:crypto';
+import { rsaExponentProblem } from '../pki/public-key-rules.ts';
 import { AcmeProblems } from './problems.ts';
 
 export const signatureAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -101,6 +102,8 @@ export function importJwk(jwk: Jwk): KeyObject {
   if (key.asymmetricKeyType === 'rsa') {
     const bits = details.modulusLength ?? 0;
     if (bits < 2048 || bits > 8192) throw AcmeProblems.badPublicKey(`RSA keys must have 2048 to 8192 bits (this one has ${bits})`);
+    const exponentProblem = rsaExponentProblem(key);
+    if (exponentProblem) throw AcmeProblems.badPublicKey(exponentProblem);
   } else if (key.asymmetricKeyType === 'ec') {
     if (!['prime256v1', 'secp384r1', 'secp521r1'].includes(details.namedCurve ?? ''))
       throw AcmeProblems.badPublicKey('EC keys must be on P-256, P-384 or P-521');

@@ -27,12 +27,20 @@ export interface VerifiedRequest {
 export type SignerRule = 'kid' | 'jwk' | 'either';
 
 /**
- * Verifies a signature elsewhere (the worker pool). Used for the algorithms whose verification
- * costs far more than a handoff (bench/acme/jws-verify.bench.ts: P-256 66 us, P-384 630 us,
- * P-521 1.3 ms, a pool handoff about 50-100 us): a burst of them must not stall the event loop.
+ * Verifies a signature elsewhere (the worker pool). Used for the keys whose verification costs
+ * far more than a handoff (bench/acme/jws-verify.bench.ts: P-256 66 us, P-384 630 us, P-521
+ * 1.3 ms, RSA-8192 290 us, a pool handoff about 50-100 us): a burst of them must not stall
+ * the event loop.
  */
 export type RemoteVerify = (jws: ParsedJws, jwk: Jwk) => Promise<void>;
 const offloaded = new Set(['ES384', 'ES512']);
+const largestInlineRsaBits = 4096;
+
+/** Whether a signature by `key` is checked on the pool rather than on the event loop. */
+export function verifiesSlowly(alg: string, key: KeyObject): boolean {
+  if (offloaded.has(alg)) return true;
+  return key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) > largestInlineRsaBits;
+}
 
 export interface AccountLookup {
   accountById(id: string): Promise<AcmeAccountRow | undefined>;
@@ -93,7 +101,7 @@ export class AcmeRequestVerifier {
   }
 
   #verify(jws: ParsedJws, key: KeyObject, jwk: Jwk): Promise<void> | void {
-    if (this.#remote && offloaded.has(jws.header.alg) && algorithmFitsKey(jws.header.alg, key)) return this.#remote(jws, jwk);
+    if (this.#remote && verifiesSlowly(jws.header.alg, key) && algorithmFitsKey(jws.header.alg, key)) return this.#remote(jws, jwk);
     verifyJws(jws, key);
   }
 

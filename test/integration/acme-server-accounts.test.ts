@@ -258,6 +258,12 @@ describe('ACME requests a client would not make', () => {
     // A private key in the jwk.
     const leaked = privateKey.export({ format: 'jwk' });
     expectProblem(await post('/acme/new-account', jws(privateKey, { jwk: leaked, nonce: await freshNonce(), url }, {})), 400, 'badPublicKey');
+    // An RSA exponent other than 65537 (a long one would make the signature check expensive).
+    const exponent3 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 });
+    const e3 = exponent3.publicKey.export({ format: 'jwk' });
+    const refused = await post('/acme/new-account', jws(exponent3.privateKey, { alg: 'RS256', jwk: e3, nonce: await freshNonce(), url }, {}));
+    expectProblem(refused, 400, 'badPublicKey');
+    expect(refused.body?.detail).toMatch(/exponent 65537 \(this one has 3\)/);
   });
 
   it('refuses a bad P-384 signature verified in the worker pool the same way', async () => {
