@@ -29,7 +29,7 @@ export type SignerRule = 'kid' | 'jwk' | 'either';
 /**
  * Verifies a signature elsewhere (the worker pool). Used for the keys whose verification costs
  * far more than a handoff (bench/acme/jws-verify.bench.ts: P-256 66 us, P-384 630 us, P-521
- * 1.3 ms, RSA-8192 290 us, a pool handoff about 50-100 us): a burst of them must not stall
+ * 1.3 ms, RSA-8192 290 us, Ed448 about 270 us, a pool handoff about 50-100 us): a burst of them must not stall
  * the event loop.
  */
 export type RemoteVerify = (jws: ParsedJws, jwk: Jwk) => Promise<void>;
@@ -38,7 +38,7 @@ const largestInlineRsaBits = 4096;
 
 /** Whether a signature by `key` is checked on the pool rather than on the event loop. */
 export function verifiesSlowly(alg: string, key: KeyObject): boolean {
-  if (offloaded.has(alg)) return true;
+  if (offloaded.has(alg) || key.asymmetricKeyType === 'ed448') return true;
   return key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) > largestInlineRsaBits;
 }
 

@@ -298,9 +298,10 @@ describe('ACME requests a client would not make', () => {
 
 describe('PS256 and EdDSA account keys (hand-signed: acme-client has neither)', () => {
   it.each([
-    ['PS256', generateKeyPairSync('rsa', { modulusLength: 2048 })],
-    ['EdDSA', generateKeyPairSync('ed25519')],
-  ] as const)('creates an account with %s', async (alg, pair) => {
+    ['PS256', 'PS256', generateKeyPairSync('rsa', { modulusLength: 2048 })],
+    ['EdDSA (Ed25519)', 'EdDSA', generateKeyPairSync('ed25519')],
+    ['EdDSA (Ed448, verified on the worker pool)', 'EdDSA', generateKeyPairSync('ed448')],
+  ] as const)('creates an account with %s', async (_label, alg, pair) => {
     const jwk = pair.publicKey.export({ format: 'jwk' });
     const protectedB64 = b64(JSON.stringify({ alg, jwk, nonce: await freshNonce(), url: `${world.server.url}/acme/new-account` }));
     const payloadB64 = b64('{"termsOfServiceAgreed":true}');
