@@ -186,19 +186,18 @@ export class AcmeOrders {
     const trusted = profile.authMode === 'trust_authenticated';
     const authorizations: NewAuthorization[] = identifiers.map((identifier) => {
       const wildcard = identifier.value.startsWith('*.');
-      // A wildcard can only be proven in DNS; an IP address has no DNS name to prove (RFC 8738 7).
-      const types: AcmeChallengeType[] = wildcard
-        ? ['dns-01', 'dns-account-01']
-        : identifier.type === 'ip'
-          ? ['http-01', 'tls-alpn-01']
-          : ['http-01', 'dns-01', 'tls-alpn-01', 'dns-account-01'];
       return {
         id: newId('authz'),
         identifierType: identifier.type,
         identifier: wildcard ? identifier.value.slice(2) : identifier.value,
         wildcard,
         status: trusted ? 'valid' : 'pending',
-        challenges: types.map((type) => ({ id: newId('chall'), type, token: randomBytes(16).toString('base64url'), status: trusted ? 'valid' : 'pending' })),
+        // A trusted name is valid without a challenge, so its authorization lists none: a valid
+        // authorization lists the challenge that was validated (RFC 8555 7.1.4), and none was.
+        // Clients skip valid authorizations; the four unused rows were a third of an order's writes.
+        challenges: trusted
+          ? []
+          : challengeTypesFor(identifier.type, wildcard).map((type) => ({ id: newId('chall'), type, token: randomBytes(16).toString('base64url') })),
       };
     });
     const expiresAt = new Date(Math.floor(Date.now() / 1000 + this.#o.settings.orderTtlSeconds) * 1000);
@@ -628,6 +627,13 @@ export class AcmeOrders {
 
 /** The most a requested notBefore may lie in the future. */
 const maxNotBeforeAheadMs = 30 * 86_400_000;
+
+/** What proves a name: a wildcard only DNS; an IP address has no DNS name to prove (RFC 8738 7). */
+function challengeTypesFor(identifierType: string, wildcard: boolean): AcmeChallengeType[] {
+  if (wildcard) return ['dns-01', 'dns-account-01'];
+  if (identifierType === 'ip') return ['http-01', 'tls-alpn-01'];
+  return ['http-01', 'dns-01', 'tls-alpn-01', 'dns-account-01'];
+}
 
 /**
  * notBefore/notAfter (RFC 8555 7.4): honoured when the profile and its issuer allow them, else

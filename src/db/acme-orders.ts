@@ -25,7 +25,8 @@ export interface NewAuthorization {
   identifier: string;
   wildcard: boolean;
   status: 'pending' | 'valid';
-  challenges: Array<{ id: string; type: AcmeChallengeType; token: string; status: 'pending' | 'valid' }>;
+  /** Offered pending; none for an authorization valid at once (trusted). */
+  challenges: Array<{ id: string; type: AcmeChallengeType; token: string }>;
 }
 
 export interface NewOrder {
@@ -192,9 +193,7 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
         })),
       );
       const challenges = orders.flatMap((o) =>
-        o.authorizations.flatMap((a) =>
-          a.challenges.map((c, i) => ({ id: c.id, authorization_id: a.id, type: c.type, token: c.token, status: c.status, position: i + 1 })),
-        ),
+        o.authorizations.flatMap((a) => a.challenges.map((c, i) => ({ id: c.id, authorization_id: a.id, type: c.type, token: c.token, position: i + 1 }))),
       );
       try {
         const result = await pool.query<AcmeOrderRow>({
@@ -211,9 +210,9 @@ export function createAcmeOrderRepository(pool: Pool): AcmeOrderRepository {
                      FROM jsonb_to_recordset($2::jsonb) AS r(id text, order_id text, identifier_type text, identifier text, wildcard boolean,
                           status text, expires_at timestamptz, position int)
                  ), c AS (
-                   INSERT INTO acme_challenges (id, authorization_id, type, token, status, validated_at, position)
-                   SELECT id, authorization_id, type, token, status, CASE WHEN status = 'valid' THEN now() END, position
-                     FROM jsonb_to_recordset($3::jsonb) AS r(id text, authorization_id text, type text, token text, status text, position int)
+                   INSERT INTO acme_challenges (id, authorization_id, type, token, status, position)
+                   SELECT id, authorization_id, type, token, 'pending', position
+                     FROM jsonb_to_recordset($3::jsonb) AS r(id text, authorization_id text, type text, token text, position int)
                  )
                  SELECT * FROM o`,
           values: [

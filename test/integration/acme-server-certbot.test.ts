@@ -13,8 +13,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChallTestSrv, type ChallTestSrv } from '../support/challtestsrv.ts';
-import { seedInventory, withClient } from '../support/fixtures.ts';
+import { seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
 import { freePort } from '../support/free-port.ts';
+import { trustingProfileWithEab } from '../support/https-admin.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { makeTlsCertificate, type TlsCertificate } from '../support/tls-certificate.ts';
 
@@ -25,6 +26,7 @@ let dir: string;
 let tls: TlsCertificate;
 /** Where certbot's standalone server listens for http-01, and where certfleet validates. */
 let http01Port: number;
+let inv: Inventory;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-certbot-'));
@@ -39,7 +41,7 @@ beforeAll(async () => {
     CERTFLEET_ACME_DNS_RESOLVER: `127.0.0.1:${chall.dnsPort}`,
   });
   expect(server.url).toMatch(/^https:\/\//);
-  const inv = await seedInventory(server.db.url);
+  inv = await seedInventory(server.db.url);
   await withClient(server.db.url, (c) =>
     c.query(
       `UPDATE certificate_profiles SET acme_issuer_id = $2, acme_owner_id = $3, acme_team_id = $4, acme_renewal_policy_id = $5, description = 'certbot'
@@ -54,10 +56,14 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function certbot(...args: string[]): Promise<string> {
+function certbot(...args: string[]): Promise<string> {
+  return certbotAt(`${server.url}/acme/directory`, ...args);
+}
+
+async function certbotAt(directoryUrl: string, ...args: string[]): Promise<string> {
   const common = ['--config-dir', path.join(dir, 'config'), '--work-dir', path.join(dir, 'work'), '--logs-dir', path.join(dir, 'logs')];
   try {
-    const { stdout, stderr } = await promisify(execFile)('certbot', [...args, ...common, '--non-interactive', '--server', `${server.url}/acme/directory`], {
+    const { stdout, stderr } = await promisify(execFile)('certbot', [...args, ...common, '--non-interactive', '--server', directoryUrl], {
       timeout: 60_000,
       env: { ...process.env, REQUESTS_CA_BUNDLE: tls.caPath },
     });
@@ -136,4 +142,23 @@ describe('certbot against the ACME server', () => {
       { serial_number: canonical(second.serialNumber), reason: 'superseded' },
     ]);
   }, 180_000);
+
+  it('issues under a trusting profile with an EAB-bound account, skipping the valid authorization that lists no challenge', async () => {
+    const eab = await trustingProfileWithEab(server.url, tls.caPem, {
+      id: 'certbot-trusted',
+      domain: 'trusted.example.test',
+      issuerId: inv.issuerId,
+      ownerId: inv.ownerId,
+      teamId: inv.teamId,
+      policyId: inv.policyId,
+    });
+    const name = 'svc.trusted.example.test';
+    // The standalone authenticator is configured but never listens: no authorization is pending.
+    const standalone = ['--standalone', '--http-01-port', String(http01Port), '--http-01-address', '127.0.0.1'];
+    const account = ['--agree-tos', '--email', 'trusted@example.test', '--no-eff-email', '--eab-kid', eab.kid, '--eab-hmac-key', eab.hmacKey];
+    const issued = await certbotAt(`${server.url}/acme/certbot-trusted/directory`, 'certonly', ...standalone, '-d', name, ...account);
+    expect(issued).toMatch(/Successfully received certificate/);
+    const cert = new X509Certificate(fs.readFileSync(path.join(dir, 'config', 'live', name, 'cert.pem')));
+    expect(cert.subjectAltName).toBe(`DNS:${name}`);
+  }, 120_000);
 });

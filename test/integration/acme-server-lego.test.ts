@@ -15,8 +15,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChallTestSrv, type ChallTestSrv } from '../support/challtestsrv.ts';
-import { seedInventory, withClient } from '../support/fixtures.ts';
+import { seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
 import { freePort } from '../support/free-port.ts';
+import { trustingProfileWithEab } from '../support/https-admin.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { makeTlsCertificate, type TlsCertificate } from '../support/tls-certificate.ts';
 
@@ -29,6 +30,7 @@ let http01Port: number;
 let tlsAlpn01Port: number;
 /** lego 4.9 cannot send `profile`: it picks the profile by directory URL. */
 let profileName: string;
+let inv: Inventory;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-lego-'));
@@ -44,7 +46,7 @@ beforeAll(async () => {
     CERTFLEET_ACME_DNS_RESOLVER: `127.0.0.1:${chall.dnsPort}`,
   });
   expect(server.url).toMatch(/^https:\/\//);
-  const inv = await seedInventory(server.db.url);
+  inv = await seedInventory(server.db.url);
   profileName = inv.profileId;
   await withClient(server.db.url, (c) =>
     c.query(
@@ -65,8 +67,18 @@ function lego(domains: string[], ...args: string[]): Promise<string> {
   return legoWith({}, domains, ...args);
 }
 
+/** `where`: another profile's directory and account store (lego keeps one account per server host and email). */
 async function legoWith(env: Record<string, string>, domains: string[], ...args: string[]): Promise<string> {
-  const common = ['--server', `${server.url}/acme/${profileName}/directory`, '--path', dir, '--email', 'ops@example.test', '--accept-tos'];
+  return legoAt({ profile: profileName, path: dir, email: 'ops@example.test' }, env, domains, ...args);
+}
+
+async function legoAt(
+  where: { profile: string; path: string; email: string },
+  env: Record<string, string>,
+  domains: string[],
+  ...args: string[]
+): Promise<string> {
+  const common = ['--server', `${server.url}/acme/${where.profile}/directory`, '--path', where.path, '--email', where.email, '--accept-tos'];
   common.push(...domains.flatMap((d) => ['--domains', d]));
   try {
     const { stdout, stderr } = await promisify(execFile)('lego', [...common, ...args], {
@@ -120,5 +132,23 @@ describe('lego against the ACME server', () => {
     await legoWith(env, wildcard, '--dns', 'exec', '--dns.disable-cp', '--dns.resolvers', `127.0.0.1:${chall.dnsPort}`, 'run');
     const cert = new X509Certificate(fs.readFileSync(path.join(dir, 'certificates', '_.wild.example.test.crt')));
     expect(cert.subjectAltName).toBe('DNS:*.wild.example.test, DNS:wild.example.test');
+  }, 120_000);
+
+  it('issues under a trusting profile with an EAB-bound account, skipping the valid authorizations that list no challenge', async () => {
+    const eab = await trustingProfileWithEab(server.url, tls.caPem, {
+      id: 'lego-trusted',
+      domain: 'trusted.example.test',
+      issuerId: inv.issuerId,
+      ownerId: inv.ownerId,
+      teamId: inv.teamId,
+      policyId: inv.policyId,
+    });
+    const where = { profile: 'lego-trusted', path: path.join(dir, 'trusted'), email: 'trusted@example.test' };
+    // lego insists on a solver; nothing connects to it, since no authorization is pending.
+    const solver = ['--http', '--http.port', `127.0.0.1:${http01Port}`];
+    const output = await legoAt(where, {}, ['svc.trusted.example.test'], '--eab', '--kid', eab.kid, '--hmac', eab.hmacKey, ...solver, 'run');
+    expect(output).toMatch(/already valid; skipping challenge/);
+    const cert = new X509Certificate(fs.readFileSync(path.join(where.path, 'certificates', 'svc.trusted.example.test.crt')));
+    expect(cert.subjectAltName).toBe('DNS:svc.trusted.example.test');
   }, 120_000);
 });

@@ -165,6 +165,12 @@ describe('orders under a trusting profile', () => {
     expect(order.identifiers).toEqual([{ type: 'dns', value: 'app.trust.test' }]);
     const [authz] = await client.getAuthorizations(order);
     expect(authz).toMatchObject({ status: 'valid', identifier: { type: 'dns', value: 'app.trust.test' } });
+    // Nothing was validated, so no challenge is listed (RFC 8555 7.1.4) and none is stored.
+    expect(authz!.challenges).toEqual([]);
+    const challengeRows = await withClient(server.db.url, (c) =>
+      c.query<{ n: number }>('SELECT count(*)::int AS n FROM acme_challenges WHERE authorization_id = $1', [authz!.url.split('/').pop()]),
+    );
+    expect(challengeRows.rows[0]!.n).toBe(0);
 
     // A CSR naming another name, or signed by the account key, is badCSR; the order stays ready.
     const [, wrongCsr] = await acme.crypto.createCsr({ commonName: 'app.trust.test', altNames: ['app.trust.test', 'other.trust.test'] });
