@@ -38,16 +38,18 @@ const tableWrites = async (client: pg.Client) =>
 
 /** Resets the counters (the measured run starts now); call `report()` after it. */
 export async function startStatements(databaseUrl: string): Promise<{ report(perUnit: number, unit: string): Promise<string> }> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  const before = await withClient(databaseUrl, async (client) => {
     await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     await client.query('SELECT pg_stat_statements_reset()');
     // Table statistics are cumulative (and reported by backends with a delay): a snapshot to subtract.
     await client.query('SELECT pg_stat_clear_snapshot()');
-    const before = await tableWrites(client);
-    return {
-      async report(units, unit) {
+    return tableWrites(client);
+  });
+  return {
+    // A connection of its own at report time: one held through the run would end the driver
+    // when the database drops it (a restart, a fault run).
+    report: (units, unit) =>
+      withClient(databaseUrl, async (client) => {
         const top = await client.query<{ calls: string; total_ms: number; mean_ms: string; plan_ms: number; query: string }>(
           `SELECT calls, round(total_exec_time)::int AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
                   round(total_plan_time)::int AS plan_ms,
@@ -88,12 +90,18 @@ export async function startStatements(databaseUrl: string): Promise<{ report(per
           .sort((x, y) => y.ins + y.upd + y.del - (x.ins + x.upd + x.del));
         for (const t of written)
           lines.push(`${per(t.ins).padStart(9)} ${per(t.upd).padStart(8)} ${per(t.hot).padStart(8)} ${per(t.del).padStart(8)}  ${t.name}`);
-        await client.end();
         return `${lines.join('\n')}\n`;
-      },
-    };
-  } catch (err) {
-    await client.end();
-    throw err;
+      }),
+  };
+}
+
+async function withClient<T>(databaseUrl: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  client.on('error', () => undefined); // a dropped connection fails the query in flight, which reports it
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }

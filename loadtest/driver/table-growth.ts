@@ -30,15 +30,18 @@ export function sampleTables(databaseUrl: string, spec: TableSpec, everyMs: numb
   const tables = [...spec.bounded, ...(spec.growing ?? [])];
   for (const t of tables) if (!tableName.test(t)) throw new Error(`not a table name: ${t}`);
   const samples: TableSamples = { atMs: [], counts: Object.fromEntries(tables.map((t) => [t, []])) };
-  const client = new pg.Client({ connectionString: databaseUrl });
+  // One connection through a pool: a connection the database drops (a restart, a fault run) is
+  // replaced at the next sample, and its error event has a listener instead of ending the driver.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  pool.on('error', () => undefined);
   const started = performance.now();
   let sampling: Promise<void> = Promise.resolve();
   const sample = async () => {
-    const { rows } = await client.query<Record<string, string>>(`SELECT ${tables.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(', ')}`);
+    const { rows } = await pool.query<Record<string, string>>(`SELECT ${tables.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(', ')}`);
     samples.atMs.push(performance.now() - started);
     for (const t of tables) samples.counts[t]!.push(Number(rows[0]![t]));
   };
-  const ready = client.connect().then(sample);
+  const ready = sample();
   const timer = setInterval(() => {
     sampling = sampling
       .then(() => ready)
@@ -51,7 +54,7 @@ export function sampleTables(databaseUrl: string, spec: TableSpec, everyMs: numb
       await ready;
       await sampling;
       await sample();
-      await client.end();
+      await pool.end();
       return samples;
     },
   };
