@@ -7,9 +7,18 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import issueCertificate from '../../src/workers/issue-certificate.task.ts';
+import issueCertificate, { type CheckedCsr } from '../../src/workers/issue-certificate.task.ts';
+import verifyCsr from '../../src/workers/verify-csr.task.ts';
 import type { BenchFile } from '../harness.ts';
 import { caDer, caKeys, csrs, issueInput, names, validity } from './fixtures.ts';
+
+/** The same CSRs as an ACME finalize hands them to signing: checked by the verifyCsr task. */
+const checkedCsrs: CheckedCsr[] = csrs.map((csr) => {
+  const result = verifyCsr({ csr, names: [], rules: null });
+  if (!result.ok) throw new Error(result.reason);
+  return result.checked;
+});
+let next = 0;
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -60,6 +69,10 @@ export default {
   },
   cases: () => [
     { name: 'fast path: parse + verify + sign (issueCertificate task)', fn: () => void issueCertificate(issueInput()) },
+    {
+      name: 'sign a request verifyCsr already checked (ACME finalize)',
+      fn: () => void issueCertificate({ ...issueInput(), checked: checkedCsrs[next++ % checkedCsrs.length] }),
+    },
     { name: '@peculiar/x509: parse + verify + generate', defer: true, fn: (done) => void peculiarIssue().then(done) },
   ],
 } satisfies BenchFile;

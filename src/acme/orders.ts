@@ -25,6 +25,7 @@ import type { Principal } from '../services/auth/permissions.ts';
 import type { CertificateService } from '../services/certificates/certificates.ts';
 import { externalIssuerTypes } from '../services/issuers/connector.ts';
 import { isQueued, type IssuanceService, type RequestedValidity, type SignedLeaf } from '../services/pki/issuance.ts';
+import type { CheckedCsr } from '../workers/issue-certificate.task.ts';
 import type { WorkerPool } from '../workers/pool.ts';
 import { canonicalIp, parseIdentifiers } from './identifiers.ts';
 import { jwkThumbprint, spkiSha256 } from './jws.ts';
@@ -84,6 +85,8 @@ interface PendingFinalize {
   order: OrderWithAuthorizations;
   certificate: BornIssuedCertificate;
   csrPem: string;
+  /** What the verifyCsr task found: a local CA signs without checking the request again. */
+  checked: CheckedCsr;
   validity: RequestedValidity;
   /** The certificate this order replaces (ARI), if any. */
   replaced: AcmeIssuedVersion | undefined;
@@ -449,6 +452,7 @@ export class AcmeOrders {
         source: 'ACME',
       },
       csrPem,
+      checked: checked.checked,
       validity: { notBefore: order.not_before ?? undefined, notAfter: order.not_after ?? undefined },
       replaced: order.replaces ? await this.#o.repo.issuedVersionBySerial(order.replaces) : undefined,
     };
@@ -528,7 +532,7 @@ export class AcmeOrders {
         if (!ready.has(f.order.id) || claimed.has(f.order.id)) return notReady(f.order.id);
         claimed.add(f.order.id);
         try {
-          return await this.#o.issuance.signNew(await contextOf(f.certificate), f.certificate, f.csrPem, f.validity);
+          return await this.#o.issuance.signNew(await contextOf(f.certificate), f.certificate, f.csrPem, f.validity, f.checked);
         } catch (err) {
           return err instanceof Error ? err : new Error(String(err));
         }

@@ -9,9 +9,23 @@ import { checkCsr } from '../pki/csr-check.ts';
 import type { KeyAlgorithm } from '../pki/csr.ts';
 import type { ProfileRules } from '../pki/profile-rules.ts';
 
+/**
+ * A request that has already passed checkCsr against the same profile in this process (the
+ * verifyCsr task of an ACME finalize, milliseconds earlier): its key and DER, so signing does
+ * not parse and verify it again (a P-256 request: about 0.15 ms of a worker per certificate).
+ */
+export interface CheckedCsr {
+  csrDer: Uint8Array;
+  spki: Uint8Array;
+  keyAlgorithm: KeyAlgorithm;
+  keySize: number;
+}
+
 export interface IssueCertificateTask {
   ca: { id: string; keyPkcs8: Uint8Array; certificateDer: Uint8Array; crlUrl: string };
+  /** The request, checked here unless `checked` says it already was. */
   csr: Uint8Array | string;
+  checked?: CheckedCsr;
   commonName: string;
   names: string[];
   /** Milliseconds since the epoch. */
@@ -43,9 +57,14 @@ function templateFor(ca: IssueCertificateTask['ca']): CaTemplate {
 }
 
 export default function issueCertificate(task: IssueCertificateTask): IssueCertificateResult {
-  const checked = checkCsr(task.csr, task.names, task.rules);
-  if (!checked.ok) return checked;
-  const { csr } = checked;
+  let csr: CheckedCsr;
+  if (task.checked) {
+    csr = task.checked;
+  } else {
+    const checked = checkCsr(task.csr, task.names, task.rules);
+    if (!checked.ok) return checked;
+    csr = { csrDer: checked.csr.der, spki: checked.csr.spki, keyAlgorithm: checked.csr.keyAlgorithm, keySize: checked.csr.keySize };
+  }
   const serial = randomSerial();
   const der = issueLeaf(templateFor(task.ca), {
     serial,
@@ -53,9 +72,9 @@ export default function issueCertificate(task: IssueCertificateTask): IssueCerti
     notAfter: new Date(task.notAfter),
     commonName: task.commonName,
     names: task.names,
-    spki: csr.spki,
+    spki: Buffer.from(csr.spki.buffer, csr.spki.byteOffset, csr.spki.byteLength),
     keyAlgorithm: csr.keyAlgorithm,
     ekus: task.ekus,
   });
-  return { ok: true, der, serial: serialHex(serial), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize, csrDer: csr.der };
+  return { ok: true, der, serial: serialHex(serial), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize, csrDer: csr.csrDer };
 }

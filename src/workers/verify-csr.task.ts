@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { checkCsr } from '../pki/csr-check.ts';
 import type { KeyAlgorithm } from '../pki/csr.ts';
 import type { ProfileRules } from '../pki/profile-rules.ts';
+import type { CheckedCsr } from './issue-certificate.task.ts';
 
 export interface VerifyCsrTask {
   csr: string;
@@ -24,6 +25,8 @@ export type VerifyCsrResult =
       commonName: string | undefined;
       /** Hex SHA-256 of the request's SubjectPublicKeyInfo (ACME refuses the account key). */
       spkiSha256: string;
+      /** What signing for this request needs (IssueCertificateTask.checked): it is not checked twice. */
+      checked: CheckedCsr;
     }
   | { ok: false; field: 'csr_pem' | 'profile'; reason: string };
 
@@ -39,5 +42,7 @@ export default function verifyCsr(task: VerifyCsrTask): VerifyCsrResult {
     requested,
     commonName: csr.subjectCommonName?.toLowerCase(),
     spkiSha256: createHash('sha256').update(csr.spki).digest('hex'),
+    // Copies of their own: a view would send the whole buffer it views back to the main thread.
+    checked: { csrDer: Uint8Array.from(csr.der), spki: Uint8Array.from(csr.spki), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize },
   };
 }

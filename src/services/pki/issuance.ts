@@ -16,6 +16,7 @@ import type { AgentWorkRepository } from '../../db/agent-work.ts';
 import type { BornIssuedCertificate, IssuanceRepository, IssuerContext, NewVersion } from '../../db/issuance.ts';
 import { Errors } from '../../errors.ts';
 import { toPem } from '../../pki/certificate.ts';
+import type { CheckedCsr } from '../../workers/issue-certificate.task.ts';
 import type { WorkerPool } from '../../workers/pool.ts';
 import type { AuditWriter, RecordedEvent } from '../audit/writer.ts';
 import { createdEvent } from '../certificates/certificates.ts';
@@ -136,9 +137,13 @@ export class IssuanceService {
     return ctx;
   }
 
-  /** Signs the leaf of a certificate not written yet (a local issuer's `ctx`); `recordNew` stores it. */
-  signNew(ctx: IssuerContext, certificate: BornIssuedCertificate, csr: string, validity?: RequestedValidity): Promise<SignedLeaf> {
-    return this.#sign(ctx, certificate.common_name, certificate.sans, csr, validity);
+  /**
+   * Signs the leaf of a certificate not written yet (a local issuer's `ctx`); `recordNew` stores
+   * it. `checked`: what the verifyCsr task found for this request against this profile, so the
+   * signing task does not check it again.
+   */
+  signNew(ctx: IssuerContext, certificate: BornIssuedCertificate, csr: string, validity?: RequestedValidity, checked?: CheckedCsr): Promise<SignedLeaf> {
+    return this.#sign(ctx, certificate.common_name, certificate.sans, csr, validity, checked);
   }
 
   /**
@@ -163,7 +168,14 @@ export class IssuanceService {
   }
 
   /** Verifies the CSR against the profile and signs it with the issuer's CA, in a worker thread. */
-  async #sign(ctx: IssuerContext, commonName: string, sans: string[], csr: string, validity: RequestedValidity | undefined): Promise<SignedLeaf> {
+  async #sign(
+    ctx: IssuerContext,
+    commonName: string,
+    sans: string[],
+    csr: string,
+    validity: RequestedValidity | undefined,
+    checked?: CheckedCsr,
+  ): Promise<SignedLeaf> {
     const ca = await this.#o.cas.get(ctx.issuer_id, caSpec(ctx.issuer_id, ctx.issuer_config));
 
     const now = this.#o.now?.() ?? Date.now();
@@ -181,6 +193,7 @@ export class IssuanceService {
     const result = await this.#o.workers.run('issueCertificate', {
       ca: { id: ca.issuerId, keyPkcs8: ca.keyPkcs8, certificateDer: ca.certificateDer, crlUrl: ca.crlUrl },
       csr,
+      ...(checked ? { checked } : {}),
       commonName,
       names: dedupe([commonName, ...sans]),
       notBefore,
