@@ -3,9 +3,10 @@
  * key rules, and signature verification with node:crypto. Keys are parsed once into KeyObjects
  * (an account's key is cached by the caller; see AccountKeyCache).
  *
- * Accepted: RS256/384/512, PS256/384/512 (RSA 2048..8192 bits, exponent 65537), ES256/384/512 (the curve must
- * match the algorithm), EdDSA (Ed25519, Ed448). Anything else is badSignatureAlgorithm with the
- * list, as RFC 8555 6.2 asks; `none` and MACs never verify a request.
+ * Accepted: RS256/384/512, PS256/384/512 (RSA 2048..8192 bits, exponent 65537), ES256/384/512
+ * (the curve must match the algorithm), EdDSA (Ed25519, Ed448). Anything else is
+ * badSignatureAlgorithm with the list, as RFC 8555 6.2 asks; `none` and MACs never verify a
+ * request.
  */
 import { createHash, createPublicKey, constants, verify, type KeyObject } from 'node:crypto';
 import { rsaExponentProblem } from '../pki/public-key-rules.ts';

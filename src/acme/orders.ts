@@ -197,7 +197,7 @@ export class AcmeOrders {
         status: trusted ? 'valid' : 'pending',
         // A trusted name is valid without a challenge, so its authorization lists none: a valid
         // authorization lists the challenge that was validated (RFC 8555 7.1.4), and none was.
-        // Clients skip valid authorizations; the four unused rows were a third of an order's writes.
+        // Clients skip valid authorizations; the four unused rows were two thirds of a new order's.
         challenges: trusted
           ? []
           : challengeTypesFor(identifier.type, wildcard).map((type) => ({ id: newId('chall'), type, token: randomBytes(16).toString('base64url') })),

@@ -29,8 +29,8 @@ export type SignerRule = 'kid' | 'jwk' | 'either';
 /**
  * Verifies a signature elsewhere (the worker pool). Used for the keys whose verification costs
  * far more than a handoff (bench/acme/jws-verify.bench.ts: P-256 66 us, P-384 630 us, P-521
- * 1.3 ms, RSA-8192 290 us, Ed448 about 270 us, a pool handoff about 50-100 us): a burst of them must not stall
- * the event loop.
+ * 1.3 ms, RSA-8192 290 us, Ed448 about 270 us; a pool handoff about 50-100 us): a burst of them
+ * must not stall the event loop.
  */
 export type RemoteVerify = (jws: ParsedJws, jwk: Jwk) => Promise<void>;
 const offloaded = new Set(['ES384', 'ES512']);

@@ -10,7 +10,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 
-export const rsaPublicExponent = 65537n;
+const rsaPublicExponent = 65537n;
 
 /** Why `key` is refused, or undefined. Only RSA keys have a rule here. */
 export function rsaExponentProblem(key: KeyObject): string | undefined {
