@@ -155,7 +155,7 @@ describe('certbot against the ACME server', () => {
     const name = 'svc.trusted.example.test';
     // The standalone authenticator is configured but never listens: no authorization is pending.
     const standalone = ['--standalone', '--http-01-port', String(http01Port), '--http-01-address', '127.0.0.1'];
-    const account = ['--agree-tos', '--email', 'trusted@example.test', '--no-eff-email', '--eab-kid', eab.kid, '--eab-hmac-key', eab.hmacKey];
+    const account = ['--agree-tos', '--email', 'trusted@example.test', '--no-eff-email', `--eab-kid=${eab.kid}`, `--eab-hmac-key=${eab.hmacKey}`];
     const issued = await certbotAt(`${server.url}/acme/certbot-trusted/directory`, 'certonly', ...standalone, '-d', name, ...account);
     expect(issued).toMatch(/Successfully received certificate/);
     const cert = new X509Certificate(fs.readFileSync(path.join(dir, 'config', 'live', name, 'cert.pem')));

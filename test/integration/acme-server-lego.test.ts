@@ -146,7 +146,7 @@ describe('lego against the ACME server', () => {
     const where = { profile: 'lego-trusted', path: path.join(dir, 'trusted'), email: 'trusted@example.test' };
     // lego insists on a solver; nothing connects to it, since no authorization is pending.
     const solver = ['--http', '--http.port', `127.0.0.1:${http01Port}`];
-    const output = await legoAt(where, {}, ['svc.trusted.example.test'], '--eab', '--kid', eab.kid, '--hmac', eab.hmacKey, ...solver, 'run');
+    const output = await legoAt(where, {}, ['svc.trusted.example.test'], '--eab', `--kid=${eab.kid}`, `--hmac=${eab.hmacKey}`, ...solver, 'run');
     expect(output).toMatch(/already valid; skipping challenge/);
     const cert = new X509Certificate(fs.readFileSync(path.join(where.path, 'certificates', 'svc.trusted.example.test.crt')));
     expect(cert.subjectAltName).toBe('DNS:svc.trusted.example.test');
