@@ -79,6 +79,10 @@ export async function startTarget(options: StartTargetOptions): Promise<Target &
   const encryptionKey = randomBytes(32).toString('hex');
   let firstPort: string | undefined;
   const children: ChildProcess[] = [];
+  // However the driver ends (an uncaught error, process.exit), its replicas end with it: a crashed
+  // driver once left a server running for an hour beside the next runs.
+  const killOnExit = () => children.forEach((child) => child.kill('SIGKILL'));
+  process.once('exit', killOnExit);
   // Behind a load balancer every replica has one public URL (ACME account URLs, the JWS "url"
   // a client signs, CRL locations): here, the first replica's, on a port chosen up front.
   let shared: Record<string, string> = {};
@@ -130,11 +134,13 @@ export async function startTarget(options: StartTargetOptions): Promise<Target &
       adminKey,
       async stop() {
         await Promise.all(children.map(stopChild));
+        process.off('exit', killOnExit);
         await pg.stop();
       },
     };
   } catch (err) {
-    for (const child of children) child.kill('SIGKILL');
+    killOnExit();
+    process.off('exit', killOnExit);
     await pg.stop();
     throw err;
   }
