@@ -8,6 +8,7 @@ import { caTemplate, issueLeaf, randomSerial, serialHex, type CaTemplate } from 
 import { checkCsr } from '../pki/csr-check.ts';
 import type { KeyAlgorithm } from '../pki/csr.ts';
 import type { ProfileRules } from '../pki/profile-rules.ts';
+import { unpooled } from './unpooled.ts';
 
 /**
  * A request that has already passed checkCsr against the same profile in this process (the
@@ -76,5 +77,5 @@ export default function issueCertificate(task: IssueCertificateTask): IssueCerti
     keyAlgorithm: csr.keyAlgorithm,
     ekus: task.ekus,
   });
-  return { ok: true, der, serial: serialHex(serial), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize, csrDer: csr.csrDer };
+  return { ok: true, der: unpooled(der), serial: serialHex(serial), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize, csrDer: unpooled(csr.csrDer) };
 }

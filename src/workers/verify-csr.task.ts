@@ -7,6 +7,7 @@ import { checkCsr } from '../pki/csr-check.ts';
 import type { KeyAlgorithm } from '../pki/csr.ts';
 import type { ProfileRules } from '../pki/profile-rules.ts';
 import type { CheckedCsr } from './issue-certificate.task.ts';
+import { unpooled } from './unpooled.ts';
 
 export interface VerifyCsrTask {
   csr: string;
@@ -42,7 +43,6 @@ export default function verifyCsr(task: VerifyCsrTask): VerifyCsrResult {
     requested,
     commonName: csr.subjectCommonName?.toLowerCase(),
     spkiSha256: createHash('sha256').update(csr.spki).digest('hex'),
-    // Copies of their own: a view would send the whole buffer it views back to the main thread.
-    checked: { csrDer: Uint8Array.from(csr.der), spki: Uint8Array.from(csr.spki), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize },
+    checked: { csrDer: unpooled(csr.der), spki: unpooled(csr.spki), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize },
   };
 }
