@@ -6,7 +6,7 @@
 import { createHash, createPrivateKey } from 'node:crypto';
 import { caTemplate, issueLeaf, randomSerial, serialHex, type CaTemplate } from '../pki/certificate.ts';
 import { checkCsr } from '../pki/csr-check.ts';
-import type { KeyAlgorithm } from '../pki/csr.ts';
+import type { KeyAlgorithm, ParsedCsr } from '../pki/csr.ts';
 import type { ProfileRules } from '../pki/profile-rules.ts';
 import { unpooled } from './unpooled.ts';
 
@@ -20,6 +20,11 @@ export interface CheckedCsr {
   spki: Uint8Array;
   keyAlgorithm: KeyAlgorithm;
   keySize: number;
+}
+
+/** What a parsed request that passed checkCsr hands to signing, in bytes of its own (unpooled.ts). */
+export function checkedCsrOf(csr: ParsedCsr): CheckedCsr {
+  return { csrDer: unpooled(csr.der), spki: unpooled(csr.spki), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize };
 }
 
 export interface IssueCertificateTask {
@@ -64,7 +69,7 @@ export default function issueCertificate(task: IssueCertificateTask): IssueCerti
   } else {
     const checked = checkCsr(task.csr, task.names, task.rules);
     if (!checked.ok) return checked;
-    csr = { csrDer: checked.csr.der, spki: checked.csr.spki, keyAlgorithm: checked.csr.keyAlgorithm, keySize: checked.csr.keySize };
+    csr = checkedCsrOf(checked.csr);
   }
   const serial = randomSerial();
   const der = issueLeaf(templateFor(task.ca), {
@@ -77,5 +82,5 @@ export default function issueCertificate(task: IssueCertificateTask): IssueCerti
     keyAlgorithm: csr.keyAlgorithm,
     ekus: task.ekus,
   });
-  return { ok: true, der: unpooled(der), serial: serialHex(serial), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize, csrDer: unpooled(csr.csrDer) };
+  return { ok: true, der: unpooled(der), serial: serialHex(serial), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize, csrDer: csr.csrDer };
 }

@@ -6,8 +6,7 @@ import { createHash } from 'node:crypto';
 import { checkCsr } from '../pki/csr-check.ts';
 import type { KeyAlgorithm } from '../pki/csr.ts';
 import type { ProfileRules } from '../pki/profile-rules.ts';
-import type { CheckedCsr } from './issue-certificate.task.ts';
-import { unpooled } from './unpooled.ts';
+import { checkedCsrOf, type CheckedCsr } from './issue-certificate.task.ts';
 
 export interface VerifyCsrTask {
   csr: string;
@@ -43,6 +42,6 @@ export default function verifyCsr(task: VerifyCsrTask): VerifyCsrResult {
     requested,
     commonName: csr.subjectCommonName?.toLowerCase(),
     spkiSha256: createHash('sha256').update(csr.spki).digest('hex'),
-    checked: { csrDer: unpooled(csr.der), spki: unpooled(csr.spki), keyAlgorithm: csr.keyAlgorithm, keySize: csr.keySize },
+    checked: checkedCsrOf(csr),
   };
 }

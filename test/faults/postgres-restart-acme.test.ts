@@ -13,6 +13,7 @@ import * as acme from 'acme-client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgres, findFreePort } from '../../src/db/embedded-postgres.ts';
+import { eabKey, trustingProfile } from '../support/admin-api.ts';
 import { seedInventory } from '../support/fixtures.ts';
 import { memoryLogger } from '../support/memory-log.ts';
 import { serve, type CertfleetProcess } from '../support/process.ts';
@@ -28,22 +29,13 @@ let server: CertfleetProcess & { url: string };
 let databaseUrl: string;
 const statuses = new Map<number, number>();
 
-const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
-
-async function adminPost(urlPath: string, body: object): Promise<Record<string, string>> {
-  const res = await fetch(`${server.url}${urlPath}`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
-  const json = (await res.json()) as Record<string, string>;
-  if (res.status !== 201) throw new Error(`${urlPath}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
 /** An account bound by EAB, as the trusting profile requires. */
 async function boundClient(): Promise<acme.Client> {
-  const eab = await adminPost('/api/v1/acme/eab-keys', { name: 'restart' });
+  const eab = await eabKey(server.url, 'restart');
   const client = new acme.Client({
     directoryUrl: `${server.url}/acme/directory`,
     accountKey: await acme.crypto.createPrivateEcdsaKey(),
-    externalAccountBinding: { kid: eab.id!, hmacKey: eab.hmac_key! },
+    externalAccountBinding: eab,
   });
   await client.createAccount({ termsOfServiceAgreed: true });
   return client;
@@ -66,16 +58,7 @@ beforeAll(async () => {
     CERTFLEET_ACME_MAX_PENDING_ORDERS_PER_ACCOUNT: '0',
   });
   const inv = await seedInventory(databaseUrl);
-  await adminPost('/api/v1/profiles', {
-    id: 'restart',
-    name: 'restart',
-    san_patterns: ['*.restart.test'],
-    acme_auth_mode: 'trust_authenticated',
-    acme_issuer_id: inv.issuerId,
-    acme_owner_id: inv.ownerId,
-    acme_team_id: inv.teamId,
-    acme_renewal_policy_id: inv.policyId,
-  });
+  await trustingProfile(server.url, 'restart', 'restart.test', inv);
   // Every answer the clients get, through acme-client's own HTTP layer.
   acme.axios.interceptors.response.use(
     (res) => {

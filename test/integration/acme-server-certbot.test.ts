@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChallTestSrv, type ChallTestSrv } from '../support/challtestsrv.ts';
 import { seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
 import { freePort } from '../support/free-port.ts';
-import { trustingProfileWithEab } from '../support/https-admin.ts';
+import { eabKey, trustingProfile } from '../support/admin-api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { makeTlsCertificate, type TlsCertificate } from '../support/tls-certificate.ts';
 
@@ -144,14 +144,8 @@ describe('certbot against the ACME server', () => {
   }, 180_000);
 
   it('issues under a trusting profile with an EAB-bound account, skipping the valid authorization that lists no challenge', async () => {
-    const eab = await trustingProfileWithEab(server.url, tls.caPem, {
-      id: 'certbot-trusted',
-      domain: 'trusted.example.test',
-      issuerId: inv.issuerId,
-      ownerId: inv.ownerId,
-      teamId: inv.teamId,
-      policyId: inv.policyId,
-    });
+    await trustingProfile(server.url, 'certbot-trusted', 'trusted.example.test', inv, tls.caPem);
+    const eab = await eabKey(server.url, 'certbot-trusted', tls.caPem);
     const name = 'svc.trusted.example.test';
     // The standalone authenticator is configured but never listens: no authorization is pending.
     const standalone = ['--standalone', '--http-01-port', String(http01Port), '--http-01-address', '127.0.0.1'];

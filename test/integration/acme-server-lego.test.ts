@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChallTestSrv, type ChallTestSrv } from '../support/challtestsrv.ts';
 import { seedInventory, withClient, type Inventory } from '../support/fixtures.ts';
 import { freePort } from '../support/free-port.ts';
-import { trustingProfileWithEab } from '../support/https-admin.ts';
+import { eabKey, trustingProfile } from '../support/admin-api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { makeTlsCertificate, type TlsCertificate } from '../support/tls-certificate.ts';
 
@@ -135,14 +135,8 @@ describe('lego against the ACME server', () => {
   }, 120_000);
 
   it('issues under a trusting profile with an EAB-bound account, skipping the valid authorizations that list no challenge', async () => {
-    const eab = await trustingProfileWithEab(server.url, tls.caPem, {
-      id: 'lego-trusted',
-      domain: 'trusted.example.test',
-      issuerId: inv.issuerId,
-      ownerId: inv.ownerId,
-      teamId: inv.teamId,
-      policyId: inv.policyId,
-    });
+    await trustingProfile(server.url, 'lego-trusted', 'trusted.example.test', inv, tls.caPem);
+    const eab = await eabKey(server.url, 'lego-trusted', tls.caPem);
     const where = { profile: 'lego-trusted', path: path.join(dir, 'trusted'), email: 'trusted@example.test' };
     // lego insists on a solver; nothing connects to it, since no authorization is pending.
     const solver = ['--http', '--http.port', `127.0.0.1:${http01Port}`];

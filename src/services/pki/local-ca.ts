@@ -11,7 +11,7 @@ import type { CaKeyRepository } from '../../db/ca-keys.ts';
 import { caTemplate, issueCaCertificate, randomSerial, toPem, type CaTemplate } from '../../pki/certificate.ts';
 import { ConfigError } from '../../config/errors.ts';
 import { decryptSecret, encryptSecret } from '../../pki/key-encryption.ts';
-import { unpooledBuffer } from '../../workers/unpooled.ts';
+import { unpooled } from '../../workers/unpooled.ts';
 
 /** Everything needed to sign for one issuer; `keyPkcs8` goes to worker threads. */
 export interface LocalCa {
@@ -136,7 +136,7 @@ export class LocalCaRegistry {
 
   #material(issuerId: string, der: Buffer, key: KeyObject, crlUrl: string): LocalCa {
     createPublicKey(key); // fails early on a key node cannot use
-    const certificateDer = unpooledBuffer(der); // posted with every signing task
+    const certificateDer = unpooled(der); // posted with every signing task
     return {
       issuerId,
       certificateDer,
