@@ -1,7 +1,8 @@
 /**
  * The ACME server's foundation over real HTTP: the directory, nonces and accounts, driven by the
  * npm acme-client (a real client) and by hand-made JWS for what a client would never send.
- * Every ACME response, errors included, carries a Replay-Nonce and speaks problem+json.
+ * Every response to a POST or HEAD, errors included, carries a Replay-Nonce (GETs other than
+ * new-nonce do not, as Let's Encrypt's); errors speak problem+json.
  */
 import http from 'node:http';
 import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
@@ -25,10 +26,14 @@ beforeAll(async () => {
 const { freshNonce, post } = acmeHttp(() => world.server.url);
 
 describe('ACME directory and nonces', () => {
-  it('serves the directory with absolute URLs built from the request, and a nonce', async () => {
+  it('serves the directory with absolute URLs built from the request; a nonce on HEAD, none on GET', async () => {
     const res = await fetch(directoryUrl);
     expect(res.status).toBe(200);
-    expect(res.headers.get('replay-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Boulder and Pebble answer a GET without a nonce (clients take theirs from new-nonce); a
+    // HEAD of the directory, which older clients sent for a nonce, still gets one.
+    expect(res.headers.get('replay-nonce')).toBeNull();
+    const head = await fetch(directoryUrl, { method: 'HEAD' });
+    expect([head.status, head.headers.get('replay-nonce')]).toEqual([200, expect.stringMatching(/^[A-Za-z0-9_-]{43}$/)]);
     // RFC 8555 7.1: the "index" relation is on every resource but the directory itself.
     expect(res.headers.get('link')).toBeNull();
     const directory = (await res.json()) as Record<string, unknown>;
@@ -221,9 +226,12 @@ describe('ACME requests a client would not make', () => {
     // acme-client, lego and certbot parse every error as a problem and retry with its nonce.
     expectProblem(await post('/acme/acct/', '{}'), 404, 'malformed');
     expectProblem(await post('/acme/no-such-thing', '{}'), 404, 'malformed');
-    const wrongMethod = await fetch(`${world.server.url}/acme/new-order`, { method: 'GET' });
+    const wrongMethod = await fetch(`${world.server.url}/acme/new-order`, { method: 'PUT' });
     expect([wrongMethod.status, wrongMethod.headers.get('content-type'), wrongMethod.headers.get('allow')]).toEqual([405, 'application/problem+json', 'POST']);
     expect(wrongMethod.headers.get('replay-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // A GET of it: the same problem, without a nonce (no GET but new-nonce's carries one).
+    const got = await fetch(`${world.server.url}/acme/new-order`);
+    expect([got.status, got.headers.get('content-type'), got.headers.get('replay-nonce')]).toEqual([405, 'application/problem+json', null]);
     // The REST API keeps its own envelope.
     expect(((await (await fetch(`${world.server.url}/api/v1/no-such-thing`)).json()) as { code: string }).code).toBe('CF_ERR_NOT_FOUND');
   });

@@ -1,9 +1,14 @@
 /**
  * ACME as a protocol of the HTTP pipeline (RouteProtocol): request bodies are JWS
  * (application/jose+json), errors are RFC 7807 problem documents with ACME error types, and
- * every response, errors included, carries a fresh Replay-Nonce (so a client retrying a
- * badNonce needs no extra round trip) and a Link to the directory, except the directory's own
- * (RFC 8555 7.1: the "index" relation is on all resources other than the directory).
+ * every response carries a Link to the directory, except the directory's own (RFC 8555 7.1:
+ * the "index" relation is on all resources other than the directory).
+ *
+ * Replay-Nonce is on every response to a POST (errors included, so a client retrying a badNonce
+ * needs no extra round trip) or a HEAD, and on new-nonce's GET; not on the other GETs (the
+ * directory, renewal-info), as Let's Encrypt's Boulder and Pebble do: RFC 8555 6.5 asks for one
+ * on POST responses, clients take theirs from new-nonce, and a directory GET, the request every
+ * client run starts with, then costs no nonce.
  */
 import { z } from 'zod';
 import { AcmeProblem, AcmeProblems, isAcmeProblem } from '../../../acme/problems.ts';
@@ -37,8 +42,9 @@ function fromAppError(err: AppError): AcmeProblem {
   }
 }
 
-export function acmeProtocol(server: AcmeServer, options: { indexLink?: boolean } = {}): RouteProtocol {
+export function acmeProtocol(server: AcmeServer, options: { indexLink?: boolean; nonceOnGet?: boolean } = {}): RouteProtocol {
   const indexLink = options.indexLink ?? true;
+  const nonceOnGet = options.nonceOnGet ?? false;
   return {
     bodyContentTypes: ['application/jose+json'],
     problem(err: unknown): { reply: Reply; problem: LoggedProblem } {
@@ -63,7 +69,9 @@ export function acmeProtocol(server: AcmeServer, options: { indexLink?: boolean 
       };
     },
     headers(ctx: RequestContext): Record<string, string> {
-      const headers: Record<string, string> = { 'Replay-Nonce': server.nonces.mint(), 'Cache-Control': 'no-store' };
+      const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+      // ctx.method is GET for a HEAD too (uWS serves HEAD through the GET route): isHead tells them apart.
+      if (nonceOnGet || ctx.method !== 'GET' || ctx.isHead) headers['Replay-Nonce'] = server.nonces.mint();
       if (!indexLink) return headers;
       try {
         headers.Link = `<${server.urls.directory(server.urls.origin(ctx.host), ctx.param('profile') || undefined)}>;rel="index"`;

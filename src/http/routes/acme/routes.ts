@@ -1,7 +1,7 @@
 /**
  * The ACME server's routes (RFC 8555), unauthenticated at the HTTP level: a request's JWS is its
  * credential (src/acme/requests.ts). They speak ACME through the pipeline's protocol hooks
- * (./protocol.ts): JOSE bodies, problem documents, Replay-Nonce on every response.
+ * (./protocol.ts): JOSE bodies, problem documents, Replay-Nonce on every POST's response.
  */
 import type { AcmeAccountRow } from '../../../domain/acme.ts';
 import { payloadObject, type SignerRule } from '../../../acme/requests.ts';
@@ -23,6 +23,8 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
   const protocol = acmeProtocol(server);
   // The directory is the index itself: no Link to it (RFC 8555 7.1).
   const directoryProtocol = acmeProtocol(server, { indexLink: false });
+  // new-nonce is the one GET whose answer is its nonce.
+  const nonceProtocol = acmeProtocol(server, { nonceOnGet: true });
 
   const verified = (ctx: RequestContext, rule: SignerRule) => verifiedRequest(server, ctx, rule);
 
@@ -48,7 +50,7 @@ export function acmeRoutes(deps: { acme: AcmeServer }): RouteDefinition[] {
       summary: 'A fresh ACME nonce in Replay-Nonce (RFC 8555 7.2): HEAD answers 200, GET 204',
       response: { status: 204, description: 'no body; the nonce is in Replay-Nonce' },
       access: 'public',
-      protocol,
+      protocol: nonceProtocol,
       quiet: true,
       handler: async (ctx): Promise<Reply> => {
         await entryProfile(server, ctx);
