@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { NonceService, type SpentNonces } from './nonces.ts';
 import { AcmeProblem } from './problems.ts';
@@ -62,5 +62,19 @@ describe('nonces', () => {
     expect(store.queries).toBe(0);
     await a.redeem(genuine);
     expect(store.queries).toBe(1);
+  });
+
+  it('tag each identity with its own AES block under the derived key, whatever was tagged before', () => {
+    // The oracle: a fresh cipher per nonce, so the long-lived one is shown to carry nothing
+    // from one block to the next.
+    const key = randomBytes(32);
+    const nonces = new NonceService({ key, ttlSeconds: 60, spent: { spend: async () => true } });
+    const tagKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'certfleet acme nonce tag', 32));
+    for (let i = 0; i < 500; i++) {
+      const raw = Buffer.from(nonces.mint(), 'base64url');
+      const oracle = createCipheriv('aes-256-ecb', tagKey, null).setAutoPadding(false).update(raw.subarray(0, 16));
+      expect(raw.subarray(16).equals(oracle), `nonce ${i}`).toBe(true);
+      expect(raw.subarray(16).equals(raw.subarray(0, 16))).toBe(false);
+    }
   });
 });

@@ -2,15 +2,19 @@
  * Replay nonces (RFC 8555 6.5) that any replica mints without a database round trip and any
  * replica redeems exactly once (no sticky load balancing: step-ca #1855).
  *
- * A nonce is 16 bytes of identity (a random per-process prefix, a counter, the minute it was
- * minted) and a 16-byte HMAC-SHA256 tag under a key every replica shares (instance_secrets),
- * base64url: 43 characters. Redeeming checks the tag and the age in memory, so a forged,
+ * A nonce is 16 bytes of identity (a random per-process prefix, a counter, the second it was
+ * minted) and a 16-byte tag under a key every replica shares (instance_secrets), base64url: 43
+ * characters. The tag is the identity enciphered with AES-256: for a message of exactly one
+ * block a block cipher is a MAC (a PRP is a PRF there), and one long-lived ECB cipher costs a
+ * native call per tag where createHmac built a keyed context per nonce (2.5x faster to mint,
+ * bench/acme/nonces.bench.ts). The AES key is derived from the shared secret with HKDF, so the
+ * secret keys nothing else directly. Redeeming checks the tag and the age in memory, so a forged,
  * mangled or stale nonce costs no query; a genuine one is then spent with one INSERT of its
  * identity into a table keyed by it (a second INSERT of the same identity, on any replica, finds
  * it and is a replay). Spent rows are kept only until the nonce would have expired anyway, so
  * the table holds at most one TTL of traffic; the ACME GC deletes the rest.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, hkdfSync, randomBytes, timingSafeEqual, type Cipher } from 'node:crypto';
 import { AcmeProblems } from './problems.ts';
 
 /** Where spent nonces are recorded; `spend` is true the first time an id is spent. */
@@ -18,12 +22,14 @@ export interface SpentNonces {
   spend(id: Buffer, expiresAt: Date): Promise<boolean>;
 }
 
+/** One AES block: the tag is exactly one block enciphered. */
 const idBytes = 16;
 const tagBytes = 16;
 const encodedLength = Math.ceil(((idBytes + tagBytes) * 4) / 3);
 
 export class NonceService {
-  readonly #key: Buffer;
+  /** AES-256-ECB without padding: each 16-byte update is one block enciphered, with no state carried between blocks. */
+  readonly #tagCipher: Cipher;
   readonly #ttlSeconds: number;
   readonly #spent: SpentNonces;
   readonly #prefix = randomBytes(4);
@@ -33,7 +39,8 @@ export class NonceService {
 
   constructor(options: { key: Buffer; ttlSeconds: number; spent: SpentNonces }) {
     if (options.key.length < 32) throw new Error('the nonce key must have at least 32 bytes');
-    this.#key = options.key;
+    const tagKey = Buffer.from(hkdfSync('sha256', options.key, Buffer.alloc(0), 'certfleet acme nonce tag', 32));
+    this.#tagCipher = createCipheriv('aes-256-ecb', tagKey, null).setAutoPadding(false);
     this.#ttlSeconds = options.ttlSeconds;
     this.#spent = options.spent;
   }
@@ -67,6 +74,6 @@ export class NonceService {
   }
 
   #tag(id: Buffer): Buffer {
-    return createHmac('sha256', this.#key).update(id).digest().subarray(0, tagBytes);
+    return this.#tagCipher.update(id);
   }
 }
