@@ -1,6 +1,6 @@
 // acme_directory: GET /acme/directory alone, as fast as it answers. The directory is served from
 // memory (serialized once per origin and profile list), so this measures the HTTP front end and
-// the ACME protocol's headers (a fresh nonce, Link, Cache-Control) on every response.
+// the ACME protocol's headers (Cache-Control; no nonce on a GET, as Boulder's) on every response.
 // Read by loadtest/k6/acme_directory.js and the Node driver (npm run loadtest -- acme_directory). Plain
 // JavaScript, no imports.
 export default {
