@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/support/server.ts';
 import { withClient } from '../../test/support/fixtures.ts';
-import { prepareRequest, runLoad } from './engine.ts';
+import { delayBeyond, lagMonitor, prepareRequest, runLoad } from './engine.ts';
 import { loopbackTls } from './pebble.ts';
 import { bindPsqlVariables, loadAgentId, loadAgentKey, runSeed } from './seed.ts';
 import { evaluateThresholds, quantile, summarize } from './stats.ts';
@@ -202,6 +202,20 @@ describe('runLoad', () => {
     expect(Object.fromEntries(result.statuses)).toEqual({ 200: 20, 401: 10 });
     expect(result.unexpected).toBe(10);
     expect(result.failures.size).toBe(0);
+  });
+});
+
+describe('the event-loop lag figures', () => {
+  it('report the delay beyond the sampling period (an idle loop reads the period itself), and a block as such', async () => {
+    expect(delayBeyond(5.47e6, 5)).toBe(0.47);
+    expect(delayBeyond(4.2e6, 5)).toBe(0);
+    expect(delayBeyond(Number.NaN, 10)).toBeNaN();
+    const blocked = lagMonitor();
+    await new Promise((r) => setTimeout(r, 30));
+    const until = performance.now() + 40;
+    while (performance.now() < until); // the loop held for 40 ms
+    await new Promise((r) => setTimeout(r, 30));
+    expect(blocked().max).toBeGreaterThanOrEqual(30);
   });
 });
 

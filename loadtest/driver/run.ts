@@ -44,7 +44,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { prepareRequest, runLoad, type PreparedRequest, type Progress } from './engine.ts';
+import { delayBeyond, prepareRequest, runLoad, type PreparedRequest, type Progress } from './engine.ts';
+import { eventLoopSamplingMs } from '../../src/observability/metrics.ts';
 import { cpuWindow } from './cpu-split.ts';
 import { runFlows } from './flows.ts';
 import { runRotation, type RotationScenario } from './rotation.ts';
@@ -485,11 +486,14 @@ async function runLoopsAfter(target: Target, delayMs: number): Promise<number> {
   return done;
 }
 
-/** The server's event-loop delay since the previous scrape (/metrics; empty if unavailable). */
+/**
+ * The server's event-loop delay since the previous scrape (/metrics; empty if unavailable): the
+ * series less their sampling period, as the driver's own (engine.ts lagMonitor).
+ */
 async function serverLag(url: string): Promise<Record<string, number>> {
   try {
     const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    const read = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
+    const read = (name: string) => delayBeyond(Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1e9, eventLoopSamplingMs);
     const out = {
       server_event_loop_lag_p99_ms: read('nodejs_eventloop_lag_p99_seconds'),
       server_event_loop_lag_max_ms: read('nodejs_eventloop_lag_max_seconds'),

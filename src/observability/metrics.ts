@@ -23,6 +23,13 @@ export interface LoopStats {
   readonly running: boolean;
 }
 
+/**
+ * prom-client's event-loop series sample a timer of this period (ms); nodejs_eventloop_lag_p99,
+ * _max and friends include the period itself (an idle process reads about 10 ms), so the delay
+ * is the reading less this.
+ */
+export const eventLoopSamplingMs = 10;
+
 export class Metrics {
   readonly registry = new client.Registry();
   readonly httpRequests: client.Counter<'route' | 'method' | 'status'>;
@@ -30,7 +37,7 @@ export class Metrics {
   readonly #poolSources: Array<() => PoolStats> = [];
 
   constructor() {
-    client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+    client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: eventLoopSamplingMs });
     // prom-client names three gauges `_total`, which `promtool check metrics` rejects (only
     // counters end in _total); its nodejs_active_handles, _requests and _resources (by type)
     // carry the same numbers.
