@@ -19,6 +19,7 @@ import { ChangeFeed } from './db/change-feed.ts';
 import { ResponseCache } from './http/response-cache.ts';
 import { buildRoutes } from './http/routes/index.ts';
 import { HttpServer, type ListeningAddress, type TlsReloaded } from './http/server.ts';
+import { TrustedProxies } from './http/client-address.ts';
 import { loadHttpEngine } from './http/uws.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -155,6 +156,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       streamStallTimeoutMs: config.streamStallTimeoutMs,
       cache: config.responseCacheMb > 0 ? { responses, versions: changes } : undefined,
       tls: config.tls,
+      trustedProxies: config.trustedProxies.length > 0 ? new TrustedProxies(config.trustedProxies) : undefined,
     });
     if (config.tls) {
       metrics.gauge(

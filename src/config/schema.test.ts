@@ -57,6 +57,8 @@ describe('loadConfig', () => {
     ['CERTFLEET_MAX_BODY_BYTES', '1.5'],
     ['CERTFLEET_LOG_LEVEL', 'loud'],
     ['CERTFLEET_EMBEDDED_PG_PORT', '0'],
+    ['CERTFLEET_TRUSTED_PROXIES', '10.0.0.0/8, lb.example.net'],
+    ['CERTFLEET_TRUSTED_PROXIES', '10.0.0.0/40'],
   ])('names %s in the error for %j', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
@@ -70,6 +72,11 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).not.toContain('mysql://secret');
     expect(problems.some((p) => p.startsWith('CERTFLEET_ADMIN_API_KEY: '))).toBe(true);
     expect(problems.some((p) => p.startsWith('DATABASE_URL: '))).toBe(true);
+  });
+
+  it('reads the trusted proxies as a list of addresses and subnets', () => {
+    expect(loadConfig({ CERTFLEET_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7,fd00::/8' }).trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.7', 'fd00::/8']);
+    expect(loadConfig({}).trustedProxies).toEqual([]);
   });
 
   it('requires TLS cert and key together', () => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { logLevels } from './agent.ts';
 import { ConfigError } from './errors.ts';
+import { TrustedProxies } from '../http/client-address.ts';
 
 export { ConfigError };
 
@@ -76,6 +77,18 @@ export const environmentSchema = z.object({
   CERTFLEET_WORKER_QUEUE_MAX: withDefault(integer(1, 1_000_000), '1000'),
   /** Base URL clients reach this server at (CRL distribution points); default http://HOST:PORT. */
   CERTFLEET_PUBLIC_URL: optionalNonEmpty(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  /**
+   * Proxies whose X-Forwarded-For names the client (per-IP limits): comma-separated IP addresses
+   * and CIDR subnets; unset: none, the TCP peer is the client.
+   */
+  CERTFLEET_TRUSTED_PROXIES: optionalNonEmpty(
+    z.string().superRefine((v, ctx) => {
+      for (const entry of v.split(',')) {
+        const problem = TrustedProxies.problemWith(entry.trim());
+        if (problem) ctx.addIssue({ code: 'custom', message: `must be comma-separated IP addresses or CIDR subnets: ${problem}` });
+      }
+    }),
+  ),
   /** Secret agents present to register (POST /api/v1/agents); unset = registration disabled. */
   CERTFLEET_AGENT_BOOTSTRAP_TOKEN: optionalNonEmpty(z.string().min(24, 'must be at least 24 characters')),
   /** Longest wait, in ms, before a heartbeat batch is written; default 2. */
@@ -331,6 +344,7 @@ function resolve(e: z.output<typeof environmentSchema>, cwd: string, deprecation
     acmeCaaIdentities: e.CERTFLEET_ACME_CAA_IDENTITIES?.split(',').map((d) => d.trim().toLowerCase()) ?? [],
     /** Deprecated variable names in use, for a warning at start. */
     deprecations,
+    trustedProxies: e.CERTFLEET_TRUSTED_PROXIES?.split(',').map((entry) => entry.trim()) ?? [],
     publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://${e.CERTFLEET_HOST.includes(':') ? `[${e.CERTFLEET_HOST}]` : e.CERTFLEET_HOST}:${e.CERTFLEET_PORT}`).replace(
       /\/+$/,
       '',

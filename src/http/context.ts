@@ -7,6 +7,7 @@ import type { HttpRequest, HttpResponse } from './uws.ts';
 import { Errors } from '../errors.ts';
 import type { Principal } from '../services/auth/permissions.ts';
 import { requestIdFrom } from './request-id.ts';
+import type { TrustedProxies } from './client-address.ts';
 
 /** Writes one chunk of a streamed body; resolves when the socket can take more. */
 export type ChunkWriter = (chunk: string) => Promise<void>;
@@ -60,8 +61,12 @@ export class RequestContext<B = unknown, Q = unknown> {
   /** The response, kept only to read the peer address on demand (see remoteAddress). */
   #res: HttpResponse | undefined;
   #remoteAddress: string | undefined;
+  readonly #proxies: TrustedProxies | undefined;
+  /** Every X-Forwarded-For line, joined with commas; read only when some proxy is trusted. */
+  readonly #forwardedFor: string;
 
-  constructor(req: HttpRequest, paramNames: readonly string[], isHead: boolean) {
+  /** `proxies`: the peers whose X-Forwarded-For names the client (CERTFLEET_TRUSTED_PROXIES). */
+  constructor(req: HttpRequest, paramNames: readonly string[], isHead: boolean, proxies?: TrustedProxies) {
     this.startedAt = performance.now();
     // uWS lower-cases methods on some paths (the any() fallback); HTTP methods are upper-case tokens.
     this.method = req.getMethod().toUpperCase();
@@ -74,6 +79,8 @@ export class RequestContext<B = unknown, Q = unknown> {
     this.contentType = req.getHeader('content-type');
     this.contentLength = req.getHeader('content-length');
     this.ifNoneMatch = req.getHeader('if-none-match');
+    this.#proxies = proxies;
+    this.#forwardedFor = proxies ? forwardedForOf(req) : '';
     const params: Record<string, string> = {};
     for (let i = 0; i < paramNames.length; i++) params[paramNames[i]!] = req.getParameter(i);
     this.params = params;
@@ -99,17 +106,20 @@ export class RequestContext<B = unknown, Q = unknown> {
   }
 
   /**
-   * The peer's IP address as text (per-IP limits), read when first asked: most routes never need
-   * it. The TCP peer: behind a proxy it is the proxy's address. Read it in the handler, before
-   * the response is written (uWS forbids touching a finished response; '' then).
+   * The client's IP address as text (per-IP limits), read when first asked: most routes never
+   * need it. The TCP peer, unless the peer is a trusted proxy: then the client it names in
+   * X-Forwarded-For (./client-address.ts). Read it in the handler, before the response is
+   * written (uWS forbids touching a finished response; '' then).
    */
   get remoteAddress(): string {
     if (this.#remoteAddress === undefined) {
+      let peer = '';
       try {
-        this.#remoteAddress = this.#res && !this.aborted && this.status === 0 ? Buffer.from(this.#res.getRemoteAddressAsText()).toString() : '';
+        peer = this.#res && !this.aborted && this.status === 0 ? Buffer.from(this.#res.getRemoteAddressAsText()).toString() : '';
       } catch {
-        this.#remoteAddress = '';
+        peer = '';
       }
+      this.#remoteAddress = this.#proxies && peer !== '' ? this.#proxies.clientAddress(peer, this.#forwardedFor) : peer;
     }
     return this.#remoteAddress;
   }
@@ -127,4 +137,14 @@ export class RequestContext<B = unknown, Q = unknown> {
     }
     return this.#query;
   }
+}
+
+/** Every X-Forwarded-For line of `req`, joined: repeated lines are one list (RFC 9110 5.3), and HAProxy adds a line of its own. */
+function forwardedForOf(req: HttpRequest): string {
+  if (req.getHeader('x-forwarded-for') === '') return '';
+  const lines: string[] = [];
+  req.forEach((name, value) => {
+    if (name === 'x-forwarded-for') lines.push(value);
+  });
+  return lines.join(',');
 }

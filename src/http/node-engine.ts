@@ -80,6 +80,13 @@ export class NodeRequest {
     return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value;
   }
 
+  /** Every header, as uWS's forEach; node:http has already joined repeated lines with ', '. */
+  forEach(callback: (lowerCaseKey: string, value: string) => void): void {
+    for (const [name, value] of Object.entries(this.#raw.headers)) {
+      if (value !== undefined) callback(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+  }
+
   getMethod(): string {
     return (this.#raw.method ?? '').toLowerCase();
   }

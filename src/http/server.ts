@@ -21,6 +21,7 @@ import { jsonContentType, writeReply, writeStream } from './respond.ts';
 import { MethodIndex, paramNames, type LoggedProblem, type RouteDefinition, type RouteProtocol } from './router.ts';
 import { loadTlsCredentials, type TlsCredentials, type TlsFiles } from './tls-credentials.ts';
 import { NodeApp } from './node-engine.ts';
+import type { TrustedProxies } from './client-address.ts';
 import { LISTEN_EXCLUSIVE_PORT, type HttpEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.ts';
 
 export interface HttpServerOptions {
@@ -34,6 +35,8 @@ export interface HttpServerOptions {
   /** Response cache for routes with `cache`, and the change versions that validate it; none: no caching. */
   cache?: { responses: ResponseCache; versions: ChangeVersions } | undefined;
   tls?: TlsFiles | undefined;
+  /** Peers whose X-Forwarded-For names the client (CERTFLEET_TRUSTED_PROXIES); none: the TCP peer is the client. */
+  trustedProxies?: TrustedProxies | undefined;
 }
 
 /** What a TLS reload put in service. */
@@ -282,7 +285,7 @@ export class HttpServer {
   }
 
   #dispatch(res: HttpResponse, req: HttpRequest, state: RouteState, isHead: boolean): void {
-    const ctx = new RequestContext(req, state.paramNames, isHead);
+    const ctx = new RequestContext(req, state.paramNames, isHead, this.#options.trustedProxies);
     ctx.attach(res);
     res.onAborted(() => {
       ctx.aborted = true;
@@ -397,7 +400,7 @@ export class HttpServer {
    * terms of the protocol whose routes share the path's first segment, if any.
    */
   #fallback(res: HttpResponse, req: HttpRequest): void {
-    const ctx = new RequestContext(req, [], req.getMethod() === 'head');
+    const ctx = new RequestContext(req, [], req.getMethod() === 'head', this.#options.trustedProxies);
     res.onAborted(() => {
       ctx.aborted = true;
     });
