@@ -8,7 +8,7 @@
  * The clients are installed by scripts/install-test-deps.sh.
  */
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -88,9 +88,11 @@ function expectLeaf(chainPem: string, names: string[]): X509Certificate {
   return leaf;
 }
 
-async function storedVersions(serial: string): Promise<number> {
+/** Versions stored with exactly this leaf (by the SHA-256 of its DER). */
+async function storedVersions(leaf: X509Certificate): Promise<number> {
+  const fingerprint = createHash('sha256').update(leaf.raw).digest('hex');
   const { rows } = await withClient(server.db.url, (c) =>
-    c.query('SELECT count(*)::int AS n FROM certificate_versions WHERE upper(serial_number) = upper($1)', [serial]),
+    c.query('SELECT count(*)::int AS n FROM certificate_versions WHERE fingerprint_sha256 = $1', [fingerprint]),
   );
   return (rows[0] as { n: number }).n;
 }
@@ -114,7 +116,7 @@ describe('dehydrated', () => {
     expect(first).toMatch(/Challenge is valid!/);
     const certPath = path.join(dir, 'dehydrated', 'certs', 'www.dehydrated.test', 'fullchain.pem');
     const leaf = expectLeaf(fs.readFileSync(certPath, 'utf8'), ['www.dehydrated.test', 'api.dehydrated.test']);
-    expect(await storedVersions(leaf.serialNumber)).toBe(1);
+    expect(await storedVersions(leaf)).toBe(1);
     await dehydrated(config, '--cron', '--force', '--domain', 'www.dehydrated.test', '--domain', 'api.dehydrated.test');
     const renewed = expectLeaf(fs.readFileSync(certPath, 'utf8'), ['www.dehydrated.test']);
     expect(renewed.serialNumber).not.toBe(leaf.serialNumber);
@@ -149,10 +151,15 @@ describe('uacme', () => {
     await run('uacme', [...common, '--hook', hookScript(), 'issue', 'www.uacme.test', 'api.uacme.test']);
     const certPath = path.join(confdir, 'www.uacme.test', 'cert.pem');
     const leaf = expectLeaf(fs.readFileSync(certPath, 'utf8'), ['www.uacme.test', 'api.uacme.test']);
-    expect(await storedVersions(leaf.serialNumber)).toBe(1);
+    expect(await storedVersions(leaf)).toBe(1);
     await run('uacme', [...common, 'revoke', certPath]);
+    const fingerprint = createHash('sha256').update(leaf.raw).digest('hex');
     const { rows } = await withClient(server.db.url, (c) =>
-      c.query('SELECT count(*)::int AS n FROM certificate_revocations WHERE upper(serial_number) = upper($1)', [leaf.serialNumber]),
+      c.query(
+        `SELECT count(*)::int AS n FROM certificate_revocations r JOIN certificate_versions v ON v.serial_number = r.serial_number AND v.certificate_id = r.certificate_id
+          WHERE v.fingerprint_sha256 = $1`,
+        [fingerprint],
+      ),
     );
     expect((rows[0] as { n: number }).n).toBe(1);
   });
@@ -201,6 +208,6 @@ describe('acme-tiny', () => {
       throw new Error(`acme-tiny failed:\n${err.stderr ?? String(err)}`);
     });
     const leaf = expectLeaf(chain.stdout, ['www.tiny.test', 'api.tiny.test']);
-    expect(await storedVersions(leaf.serialNumber)).toBe(1);
+    expect(await storedVersions(leaf)).toBe(1);
   });
 });
