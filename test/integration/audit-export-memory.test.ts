@@ -70,8 +70,11 @@ describe('audit export', () => {
     expect(lines).toBe(events + 1); // and the completion line
     expect(last).toBe('');
     // node:http turns each chunk into a Buffer the GC frees late: bounded all the same (600,000
-    // events peaked at the same +109 MB as 200,000), but higher than uWS's +30 MB.
-    const boundMb = server.stdout.some((l) => l.includes('"http_engine":"node:http"')) ? 128 : 50;
+    // events peaked at the same +109 MB as 200,000; it waits for 'drain' like uWS), but higher
+    // than uWS's +25-38 MB, and it varies with when the GC runs: +53 to +93 MB over nine CI
+    // runs, then once +135 MiB on a busy machine, past the 128 MB this bound was. uWS, the engine
+    // on Node 20, keeps its tight bound.
+    const boundMb = server.stdout.some((l) => l.includes('"http_engine":"node:http"')) ? 192 : 50;
     expect(peak - before).toBeLessThan(boundMb * 1024 * 1024);
   }, 120_000);
 });
